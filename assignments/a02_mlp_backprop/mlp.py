@@ -1,0 +1,64 @@
+"""A multilayer perceptron of any depth, built from the layers in layers.py, and its SGD step.
+
+Parameters are a list of (W, b) pairs, one per layer: W_l is (D_{l-1}, D_l), b_l is (D_l,).
+Hidden layers use ``hidden`` as activation; the last layer uses ``output`` ("identity" for
+scores fed to softmax cross-entropy, "sigmoid" for Mazur's network).
+"""
+from __future__ import annotations
+
+import torch
+
+from . import layers
+
+Tensor = torch.Tensor
+Params = list[tuple[Tensor, Tensor]]
+
+ACTIVATIONS = {
+    "sigmoid": (layers.sigmoid_forward, layers.sigmoid_backward),
+    "tanh": (layers.tanh_forward, layers.tanh_backward),
+    "relu": (layers.relu_forward, layers.relu_backward),
+    "leaky_relu": (layers.leaky_relu_forward, layers.leaky_relu_backward),
+    "softplus": (layers.softplus_forward, layers.softplus_backward),
+}
+
+
+def mlp_forward(x: Tensor, params: Params, hidden: str = "relu",
+                output: str = "identity") -> tuple[Tensor, list]:
+    """Forward pass: affine -> hidden activation for every layer but the last, which uses ``output``.
+
+    x: (N, D0). params: [(W1, b1), ..., (WL, bL)]. Returns (out, cache); out is (N, DL).
+    The cache holds what mlp_backward needs (one (affine_cache, activation_cache) per layer).
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("a02.mlp_forward")
+    return out, cache
+
+
+def mlp_backward(dout: Tensor, cache: list) -> list[tuple[Tensor, Tensor]]:
+    """Backward pass through every layer, last to first.
+
+    dout: (N, DL), the gradient of the loss with respect to mlp_forward's output.
+    Returns grads: [(dW1, db1), ..., (dWL, dbL)], shaped like params.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("a02.mlp_backward")
+    return grads
+
+
+def sgd_step(params: Params, grads: list[tuple[Tensor, Tensor]], lr: float) -> Params:
+    """One step of gradient descent: W <- W - lr * dW, b <- b - lr * db.
+
+    Returns new parameters; the inputs are left unchanged.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("a02.sgd_step")
+    return new_params
+
+
+def init_params(sizes: list[int], generator: torch.Generator, dtype=torch.float64) -> Params:
+    """He-style initialisation for layer sizes [D0, D1, ..., DL]; biases start at zero."""
+    params = []
+    for d_in, d_out in zip(sizes[:-1], sizes[1:]):
+        w = torch.randn(d_in, d_out, generator=generator, dtype=dtype) * (2.0 / d_in) ** 0.5
+        params.append((w, torch.zeros(d_out, dtype=dtype)))
+    return params

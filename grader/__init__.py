@@ -1,0 +1,10 @@
+"""deepgrade's grader: grades submissions numerically against the reference, in a sandbox.
+
+Typed API: ``grade(path, course, ...) -> GradingResult``; ``config.load(path) -> Course``.
+"""
+from grader.config import ConfigError, Course, load
+from grader.grade import GradingError, grade
+from grader.model import AssignmentResult, CheckResult, GradingResult, TaskResult
+
+__all__ = ["grade", "load", "Course", "ConfigError", "GradingError", "GradingResult",
+           "AssignmentResult", "TaskResult", "CheckResult"]

@@ -1,0 +1,179 @@
+"""The sandboxed side of grading: runs a submission's functions on inputs sent by the grader.
+
+Started by :mod:`grader.sandbox` as ``python -I -S`` in a fresh directory holding copies of
+this file, ``wire.py``, ``spec.py``, one suite module and the submission. It reads requests
+(task id, case, inputs) from one pipe and writes one response per request to another:
+the outputs (tensors only) or what went wrong. It never sees expected values.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import io
+import json
+import os
+import sys
+import traceback
+from typing import Any
+
+import torch
+
+from grader import wire
+from grader.spec import Modules, Task
+
+OUTPUT_CAP = 4000  # characters of captured stdout/stderr returned per request
+
+
+def configure(device: str, threads: int) -> None:
+    torch.set_num_threads(threads)
+    torch.set_grad_enabled(False)  # students write backward passes by hand
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True)
+
+
+def to_device(tree: Any, device: str) -> Any:
+    if isinstance(tree, torch.Tensor):
+        return tree.to(device)
+    if isinstance(tree, dict):
+        return {k: to_device(v, device) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [to_device(v, device) for v in tree]
+    return tree
+
+
+def get_path(tree: Any, path: str) -> Any:
+    for part in path.split("."):
+        tree = tree[int(part)] if isinstance(tree, list) else tree[part]
+    return tree
+
+
+def set_path(tree: Any, path: str, value: Any) -> Any:
+    parts = path.split(".")
+    for part in parts[:-1]:
+        tree = tree[int(part)] if isinstance(tree, list) else tree[part]
+    last = parts[-1]
+    if isinstance(tree, list):
+        tree[int(last)] = value
+    else:
+        tree[last] = value
+    return tree
+
+
+def clone(tree: Any) -> Any:
+    if isinstance(tree, torch.Tensor):
+        return tree.clone()
+    if isinstance(tree, dict):
+        return {k: clone(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [clone(v) for v in tree]
+    return tree
+
+
+def own_gradient(task: Task, m: Modules, inputs: dict, max_elements: int) -> dict[str, torch.Tensor]:
+    """Central differences of the student's own forward, ``sum(forward * dout)``, in float64.
+
+    Used only to word the diagnosis ("your backward does not match your own forward").
+    """
+    assert task.forward is not None
+    dout = inputs.get(task.upstream) if task.upstream else None
+
+    def objective(kw: dict) -> float:
+        out = task.forward(m, **clone(kw))
+        out = out.to(torch.float64)
+        return float((out * dout.to(torch.float64)).sum()) if dout is not None else float(out.sum())
+
+    grads = {}
+    for gname, path in task.wrt.items():
+        x = get_path(inputs, path)
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.numel() > max_elements:
+            continue
+        base = x.detach().clone()
+        g = torch.zeros_like(base, dtype=torch.float64)
+        h = 1e-6 if base.dtype == torch.float64 else 1e-3
+        flat, gflat = base.view(-1), g.view(-1)
+        for i in range(flat.numel()):
+            for sign in (1.0, -1.0):
+                pert = base.clone()
+                pert.view(-1)[i] += sign * h
+                kw = clone(inputs)
+                set_path(kw, path, pert)
+                gflat[i] += sign * objective(kw) / (2 * h)
+        del flat
+        grads[gname] = g
+    return grads
+
+
+def signature_of(m: Modules, task: Task) -> list[str] | None:
+    try:
+        fn = getattr(getattr(m, task.module), task.function)
+        return [p.name for p in inspect.signature(fn).parameters.values()]
+    except Exception:
+        return None
+
+
+def handle(request: dict, suite: Any, m: Modules, device: str) -> dict:
+    task: Task = suite.tasks[request["task"]]
+    inputs = to_device(request["inputs"], device)
+    captured = io.StringIO()
+    response: dict[str, Any] = {"task": request["task"], "case": request["case"]}
+    try:
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            outputs = task.run(m, **clone(inputs))
+            if not isinstance(outputs, dict):
+                raise TypeError("the task driver returned no outputs")
+            response["outputs"] = outputs
+            if request.get("own_gradient") and task.forward is not None:
+                try:
+                    response["own_gradient"] = own_gradient(task, m, inputs, request["own_gradient"])
+                except Exception:
+                    pass  # diagnosis only: a forward that fails here is graded by its own task
+        response["status"] = "ok"
+    except NotImplementedError as e:
+        response.update(status="not_implemented", message=str(e) or "NotImplementedError")
+    except BaseException as e:  # SystemExit and KeyboardInterrupt from student code included
+        tb = traceback.format_exception(type(e), e, e.__traceback__)
+        response.update(status="error", message=f"{type(e).__name__}: {e}"[:1000],
+                        traceback="".join(_student_frames(tb))[-OUTPUT_CAP:])
+        if isinstance(e, TypeError):
+            response["signature"] = signature_of(m, task)
+    response["stdout"] = captured.getvalue()[-OUTPUT_CAP:]
+    return response
+
+
+def _student_frames(tb: list[str]) -> list[str]:
+    """Drop the grader's own frames so the traceback starts in the student's code."""
+    keep = [line for line in tb if "/_grader/grader/" not in line]
+    return keep or tb
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    req_fd, resp_fd = config["req_fd"], config["resp_fd"]
+    requests = os.fdopen(req_fd, "rb", buffering=0)
+    responses = os.fdopen(resp_fd, "wb", buffering=0)
+    configure(config["device"], config.get("threads", 1))
+    sys.path.insert(0, config["submission_root"])
+    suite = importlib.import_module(f"grader.suites.{config['assignment']}").SUITE
+    m = Modules(config["assignment"])
+    wire.write_message(responses, {"ready": True})
+    while True:
+        try:
+            request = wire.read_message(requests)
+        except EOFError:
+            break
+        response = handle(request, suite, m, config["device"])
+        try:
+            data = wire.encode(response)
+        except Exception as e:  # an output that cannot be encoded is the submission's error
+            data = wire.encode({"task": request["task"], "case": request["case"], "status": "error",
+                                "message": f"could not send the outputs: {type(e).__name__}: {e}"[:500]})
+        responses.write(data)
+    responses.close()
+
+
+if __name__ == "__main__":
+    main()

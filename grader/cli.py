@@ -1,0 +1,170 @@
+"""The ``grader`` command: a thin layer over the typed API (grade, release, reproduce, validate)."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+from pathlib import Path
+
+from grader import paths
+
+FORMATS = ("text", "json")
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from grader import config, render
+    from grader.grade import grade
+
+    course = config.load(args.course)
+    submitted = None
+    if args.submitted_at:
+        try:
+            submitted = dt.datetime.fromisoformat(args.submitted_at)
+        except ValueError:
+            raise SystemExit(f"grader: --submitted-at: not an ISO 8601 date-time: {args.submitted_at}") from None
+        if submitted.tzinfo is None:
+            raise SystemExit("grader: --submitted-at needs a time zone, e.g. 2027-02-16T10:00:00+00:00")
+    result = grade(args.path, course, args.assignment, args.suite, args.device, submitted,
+                   progress=None if args.quiet else _progress)
+    color = args.format == "text" and not args.output and sys.stdout.isatty()
+    text = render.to_text(result, color=color) if args.format == "text" else render.RENDERERS[args.format](result)
+    _emit(text, args.output)
+    if args.fail_under is not None and 100.0 * result.fraction < args.fail_under:
+        print(f"grader: score {100.0 * result.fraction:.1f}% is under --fail-under {args.fail_under:g}%",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from grader import config, release
+
+    course = config.load(args.course)
+    ids = [a.id for a in course.assignments if (paths.REFERENCE / a.id).is_dir()]
+    for aid in ids:
+        declared = set(release.tasks_in(paths.REFERENCE / aid, aid.split("_", 1)[0]))
+        configured = {t.id for t in course.assignment(aid).tasks}
+        if configured - declared:
+            raise SystemExit(f"grader: {aid}: tasks in course.yaml with no solution block in reference/: "
+                             f"{', '.join(sorted(configured - declared))}")
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            problems = release.out_of_sync(paths.REFERENCE, paths.ASSIGNMENTS, ids, Path(tmp))
+        if problems:
+            print("assignments/ is out of sync with reference/ (run `grader release`):", file=sys.stderr)
+            for p in problems:
+                print(f"  {p}", file=sys.stderr)
+            return 1
+        print(f"assignments/ is in sync with reference/ ({len(ids)} assignments)")
+        return 0
+    if args.solutions:
+        written = release.release(paths.REFERENCE, Path(args.solutions), ids, solutions=True)
+        print(f"wrote the solutions copy of {len(written)} assignments to {args.solutions}")
+        return 0
+    written = release.release(paths.REFERENCE, Path(args.out), ids)
+    print(f"wrote {len(written)} skeletons to {args.out}")
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from grader import config, reproduce
+
+    course = config.load(args.course)
+    for key in args.ids:
+        try:
+            course.assignment(key)
+        except KeyError:
+            raise SystemExit(f"grader: unknown assignment '{key}' (see course.yaml)") from None
+    try:
+        rows = reproduce.reproduce(course, args.ids, Path(args.plots) if args.plots else None,
+                                   progress=_progress)
+    except LookupError as e:
+        raise SystemExit(f"grader: {e.args[0]}") from None
+    text = reproduce.to_json(rows) if args.format == "json" else reproduce.to_text(rows)
+    _emit(text, args.output)
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from grader import config, suites
+    from grader.grade import check_suite
+
+    course = config.load(args.course)
+    for a in course.assignments:
+        if a.available:
+            check_suite(a, suites.load(a.id))
+    n = sum(a.available for a in course.assignments)
+    print(f"{args.course}: ok ({len(course.assignments)} assignments, {n} available, "
+          f"{sum(len(a.tasks) for a in course.assignments)} tasks)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grader", description="Grade deep-learning assignments numerically.")
+    p.add_argument("--course", default=str(paths.COURSE), help="course.yaml to use (default: %(default)s)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("grade", help="grade a submission laid out like assignments/")
+    g.add_argument("path", help="the submission: a course folder, or one assignment's folder")
+    g.add_argument("--assignment", action="append", metavar="ID", help="grade only this one (repeatable)")
+    g.add_argument("--suite", choices=("public", "hidden", "all"), default="public")
+    g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    g.add_argument("--format", choices=FORMATS, default="text")
+    g.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    g.add_argument("--fail-under", type=float, metavar="PERCENT",
+                   help="exit 1 if the score is under this percentage of the maximum")
+    g.add_argument("--submitted-at", metavar="ISO8601", help="apply the late policy for this submission time")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    g.set_defaults(func=cmd_grade)
+
+    r = sub.add_parser("release", help="regenerate assignments/ from reference/")
+    r.add_argument("--check", action="store_true", help="fail if assignments/ is out of sync")
+    r.add_argument("--solutions", metavar="DIR", help="write a copy filled with the solutions")
+    r.add_argument("--out", default=str(paths.ASSIGNMENTS), help="where skeletons go (default: %(default)s)")
+    r.set_defaults(func=cmd_release)
+
+    x = sub.add_parser("reproduce", help="run reference experiments against published numbers")
+    x.add_argument("ids", nargs="*", metavar="ID")
+    x.add_argument("--format", choices=FORMATS, default="text")
+    x.add_argument("--output", metavar="FILE")
+    x.add_argument("--plots", metavar="DIR", help="write the experiments' figures as PNG here")
+    x.set_defaults(func=cmd_reproduce)
+
+    v = sub.add_parser("validate", help="check course.yaml and that every task has checks")
+    v.set_defaults(func=cmd_validate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from grader.config import ConfigError
+    from grader.grade import GradingError
+    from grader.release import ReleaseError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, GradingError, ReleaseError) as e:
+        print(f"grader: {e}", file=sys.stderr)
+        return 2
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""What a graded task is: how its inputs are made, how it is run, which outputs are gradients.
+
+A suite module (``grader/suites/<assignment>.py``) declares its tasks here. The same
+``run`` driver is executed twice: in the grader against the reference package, and in
+the sandboxed child against the submission. The child receives inputs only; the
+expected values never leave the grader process.
+
+This module is copied into the sandbox, so it imports nothing but torch.
+"""
+from __future__ import annotations
+
+import importlib
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+Inputs = dict[str, Any]
+Outputs = dict[str, torch.Tensor]
+
+
+class Modules:
+    """Lazy access to an assignment's modules: ``m.layers`` imports ``<package>.layers`` on first use.
+
+    Lazy import keeps a syntax error in one file from costing the tasks of the others.
+    """
+
+    def __init__(self, package: str):
+        self._package = package
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return importlib.import_module(f"{self._package}.{name}")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One graded function.
+
+    id:       ``a02.affine_backward``: assignment prefix and function name.
+    module:   the assignment's file that defines the function (``layers`` for layers.py).
+    inputs:   ``(gen, case) -> kwargs``; runs only in the grader, from seeds it controls.
+    run:      ``(m, **kwargs) -> {output name: tensor}``; ``m`` is a :class:`Modules`.
+    grads:    output names that are gradients (so a failure reads as a backward error).
+    forward:  ``(m, **kwargs) -> tensor``, the function whose gradient ``grads`` are; used to
+              tell whether a wrong backward at least matches the student's own forward.
+    wrt:      gradient output name -> input path it differentiates (``"dx": "x"``,
+              ``"dW1": "params.0.0"``).
+    upstream: the input that holds the upstream gradient ``dout`` (None: the forward is a scalar).
+    calls:    other tasks whose functions this one runs (a backward runs its forward); when one of
+              them fails too, the diagnosis says so.
+    """
+
+    id: str
+    module: str
+    inputs: Callable[[torch.Generator, int], Inputs]
+    run: Callable[..., Outputs]
+    grads: tuple[str, ...] = ()
+    forward: Callable[..., torch.Tensor] | None = None
+    wrt: dict[str, str] = field(default_factory=dict)
+    upstream: str | None = None
+    calls: tuple[str, ...] = ()
+
+    @property
+    def function(self) -> str:
+        return self.id.split(".", 1)[1]
+
+
+class Suite:
+    """The tasks of one assignment, in the order they are graded and reported."""
+
+    def __init__(self, assignment: str):
+        self.assignment = assignment
+        self.prefix = assignment.split("_", 1)[0]
+        self.tasks: dict[str, Task] = {}
+
+    def add(self, task: Task) -> Task:
+        if not task.id.startswith(self.prefix + "."):
+            raise ValueError(f"task {task.id} does not belong to {self.assignment}")
+        if task.id in self.tasks:
+            raise ValueError(f"task {task.id} declared twice")
+        self.tasks[task.id] = task
+        return task
+
+    def call(self, name: str, module: str, inputs: Callable[[torch.Generator, int], Inputs],
+             outputs: tuple[str, ...] = ("out",)) -> Task:
+        """A task whose function is called with the inputs and returns ``outputs`` (a tuple
+        whose trailing extras, such as a cache, are ignored)."""
+
+        def run(m: Modules, **kw: Any) -> Outputs:
+            result = getattr(getattr(m, module), name)(**kw)
+            return _name_outputs(name, result, outputs)
+
+        return self.add(Task(f"{self.prefix}.{name}", module, inputs, run))
+
+    def backward(self, name: str, forward: str, module: str,
+                 inputs: Callable[[torch.Generator, int], Inputs],
+                 grads: tuple[str, ...], wrt: tuple[str, ...]) -> Task:
+        """A CS231n-style ``backward(dout, cache)`` task: the student's own forward makes the
+        cache, then the backward's results are checked. ``inputs`` must include ``dout``."""
+
+        def fwd(m: Modules, **kw: Any) -> torch.Tensor:
+            kw.pop("dout")
+            out, _ = getattr(getattr(m, module), forward)(**kw)
+            return out
+
+        def run(m: Modules, **kw: Any) -> Outputs:
+            dout = kw.pop("dout")
+            _, cache = getattr(getattr(m, module), forward)(**kw)
+            result = getattr(getattr(m, module), name)(dout, cache)
+            return _name_outputs(name, result, grads)
+
+        return self.add(Task(f"{self.prefix}.{name}", module, inputs, run, grads=grads,
+                             forward=fwd, wrt=dict(zip(grads, wrt)), upstream="dout",
+                             calls=(f"{self.prefix}.{forward}",)))
+
+
+def _name_outputs(name: str, result: Any, names: tuple[str, ...]) -> Outputs:
+    if len(names) == 1 and not isinstance(result, (tuple, list)):
+        return {names[0]: result}
+    if not isinstance(result, (tuple, list)) or len(result) < len(names):
+        got = f"a {type(result).__name__} of length {len(result)}" if isinstance(result, (tuple, list)) \
+            else f"a {type(result).__name__}"
+        raise OutputShapeError(f"{name} must return {len(names)} values ({', '.join(names)}), got {got}")
+    return dict(zip(names, result))
+
+
+class OutputShapeError(TypeError):
+    """The function returned the wrong number or kind of values."""
+
+
+def case_generator(seed: int, task_id: str, case: int) -> torch.Generator:
+    """The generator for one case: a pure function of the suite seed, the task and the case."""
+    g = torch.Generator()
+    g.manual_seed((seed * 1_000_003 + zlib.crc32(task_id.encode()) * 97 + case) % (2**63 - 1))
+    return g
+
+
+def randn(g: torch.Generator, *shape: int, scale: float = 1.0, dtype=torch.float64) -> torch.Tensor:
+    return torch.randn(*shape, generator=g, dtype=dtype) * scale
+
+
+def uniform(g: torch.Generator, *shape: int, low: float = -1.0, high: float = 1.0,
+            dtype=torch.float64) -> torch.Tensor:
+    return torch.rand(*shape, generator=g, dtype=dtype) * (high - low) + low
+
+
+def away_from(g: torch.Generator, *shape: int, kink: float = 0.0, margin: float = 1e-2,
+              scale: float = 1.0, dtype=torch.float64) -> torch.Tensor:
+    """Normal values with none closer than ``margin`` to ``kink`` (ReLU's 0, a step's threshold)."""
+    x = torch.randn(*shape, generator=g, dtype=dtype) * scale
+    sign = torch.where(x >= 0, 1.0, -1.0).to(dtype)
+    return kink + sign * (x.abs() + margin)
+
+
+def randint(g: torch.Generator, low: int, high: int) -> int:
+    """An int in [low, high]."""
+    return int(torch.randint(low, high + 1, (1,), generator=g).item())
+
+
+def batch_size(g: torch.Generator, case: int, high: int = 6) -> int:
+    """Case 0 uses a batch of one, the rest 2..high: a batch of one catches many axis errors' absence."""
+    return 1 if case == 0 else randint(g, 2, high)
+
+
+def distinct_dims(g: torch.Generator, n: int, low: int = 2, high: int = 7) -> list[int]:
+    """n different sizes, so a transposed result cannot have the right shape by accident."""
+    dims: list[int] = []
+    while len(dims) < n:
+        d = randint(g, low, high + n)
+        if d not in dims:
+            dims.append(d)
+    return dims
+

@@ -1,0 +1,1 @@
+"""Reference solutions of the course: every network with hand-written forward and backward passes."""

@@ -1,0 +1,1 @@
+"""a02: multilayer perceptrons and backpropagation."""
