@@ -1,0 +1,69 @@
+"""Shared test helpers: release copies, grading, seeded bugs, numerical ground truth."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from grader import config, paths
+from grader.grade import grade
+from grader.model import GradingResult
+from grader.release import release
+
+COURSE = config.load(paths.COURSE)
+
+
+def solutions_copy(dest: Path, aid: str) -> Path:
+    """A fresh solutions copy of one assignment under ``dest``; returns the assignment folder."""
+    release(paths.REFERENCE, dest, [aid], solutions=True)
+    return dest / aid
+
+
+def skeleton_copy(dest: Path, aid: str) -> Path:
+    release(paths.REFERENCE, dest, [aid], solutions=False)
+    return dest / aid
+
+
+def seeded_bug(solutions: Path, dest: Path, file: str, old: str, new: str) -> Path:
+    """Copy an assignment folder and replace exactly one occurrence of ``old`` by ``new`` in ``file``."""
+    target = dest / solutions.name
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(solutions, target, ignore=shutil.ignore_patterns("__pycache__"))
+    path = target / file
+    text = path.read_text()
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {file}"
+    path.write_text(text.replace(old, new))
+    return target
+
+
+def grade_folder(folder: Path, suite: str = "public", device: str = "cpu") -> GradingResult:
+    return grade(folder, COURSE, [folder.name], suite=suite, device=device)
+
+
+def task_scores(result: GradingResult) -> dict[str, tuple[str, float, float]]:
+    return {t.id: (t.status, t.score, t.max_score) for a in result.assignments for t in a.tasks}
+
+
+def lost_tasks(result: GradingResult) -> set[str]:
+    return {t.id for a in result.assignments for t in a.tasks if t.score < t.max_score}
+
+
+def numeric_grad(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, dout: torch.Tensor | None = None,
+                 h: float = 1e-6) -> torch.Tensor:
+    """Central differences of ``sum(f(x) * dout)`` in float64."""
+    x = x.detach().clone().to(torch.float64)
+    grad = torch.zeros_like(x)
+    flat = x.view(-1)
+    for i in range(flat.numel()):
+        old = float(flat[i])
+        flat[i] = old + h
+        plus = f(x)
+        flat[i] = old - h
+        minus = f(x)
+        flat[i] = old
+        diff = plus - minus
+        grad.view(-1)[i] = float((diff * dout).sum() if dout is not None else diff.sum()) / (2 * h)
+    return grad
