@@ -129,15 +129,15 @@ class _Node:
 
     def scalar(self, kind: type | tuple[type, ...], check: Callable[[Any], str | None] | None = None) -> Any:
         if not isinstance(self.node, yaml.ScalarNode):
-            raise self.error(f"expected a {_names(kind)}, got {_kind(self.node)}")
+            raise self.error(f"expected {_article(_names(kind))}, got {_kind(self.node)}")
         value = _scalar(self.node)
         if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            raise self.error(f"expected a {_names(kind)}, got a boolean")
+            raise self.error(f"expected {_article(_names(kind))}, got a boolean")
         if not isinstance(value, kind):
             hint = ""
             if isinstance(value, str) and re.fullmatch(r"[-+]?\d+e[-+]?\d+", value):
                 hint = f" (YAML reads {value} as text; write it with a decimal point, e.g. 1.0e-7)"
-            raise self.error(f"expected a {_names(kind)}, got {type(value).__name__} {value!r}{hint}")
+            raise self.error(f"expected {_article(_names(kind))}, got {type(value).__name__} {value!r}{hint}")
         if check is not None and (problem := check(value)):
             raise self.error(problem)
         return value
@@ -149,8 +149,14 @@ def _kind(node: yaml.Node) -> str:
 
 def _names(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
+    if set(kinds) == {int, float}:
+        return "number"
     words = {int: "integer", float: "number", str: "string", bool: "boolean", dt.datetime: "date-time"}
     return " or ".join(dict.fromkeys(words.get(k, k.__name__) for k in kinds))
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
 def _scalar(node: yaml.Node) -> Any:
