@@ -29,11 +29,8 @@ class Block:
 
 
 def solution_blocks(source: str, prefix: str, filename: str = "<source>") -> list[Block]:
-    lines = source.splitlines()
-    tree = ast.parse(source, filename)
-    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    blocks, start = [], None
-    for i, line in enumerate(lines):
+    spans, start = [], None
+    for i, line in enumerate(source.splitlines()):
         marker = line.strip()
         if marker == BEGIN:
             if start is not None:
@@ -42,14 +39,22 @@ def solution_blocks(source: str, prefix: str, filename: str = "<source>") -> lis
         elif marker == END:
             if start is None:
                 raise ReleaseError(f"{filename}:{i + 1}: END SOLUTION without BEGIN SOLUTION")
-            owners = [f for f in functions if f.lineno <= start + 1 and (f.end_lineno or 0) >= i + 1]
-            if not owners:
-                raise ReleaseError(f"{filename}:{start + 1}: a solution block must be inside a function")
-            owner = max(owners, key=lambda f: f.lineno)  # the innermost function
-            blocks.append(Block(f"{prefix}.{owner.name}", start, i))
+            spans.append((start, i))
             start = None
     if start is not None:
         raise ReleaseError(f"{filename}:{start + 1}: BEGIN SOLUTION without END SOLUTION")
+    try:
+        tree = ast.parse(source, filename)
+    except SyntaxError as e:
+        raise ReleaseError(f"{filename}:{e.lineno}: {e.msg}") from None
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    blocks = []
+    for begin, end in spans:
+        owners = [f for f in functions if f.lineno <= begin + 1 <= (f.end_lineno or 0)]
+        if not owners:
+            raise ReleaseError(f"{filename}:{begin + 1}: a solution block must be inside a function")
+        owner = max(owners, key=lambda f: f.lineno)  # the innermost function
+        blocks.append(Block(f"{prefix}.{owner.name}", begin, end))
     return blocks
 
 
