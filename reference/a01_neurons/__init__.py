@@ -1,0 +1,1 @@
+"""a01: artificial neurons, the perceptron, the delta (LMS) and Hebbian learning rules."""
