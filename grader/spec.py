@@ -85,21 +85,22 @@ class Suite:
         return task
 
     def call(self, name: str, module: str, inputs: Callable[[torch.Generator, int], Inputs],
-             outputs: tuple[str, ...] = ("out",)) -> Task:
+             outputs: tuple[str, ...] = ("out",), calls: tuple[str, ...] = ()) -> Task:
         """A task whose function is called with the inputs and returns ``outputs`` (a tuple
-        whose trailing extras, such as a cache, are ignored)."""
+        whose trailing extras, such as a cache, are ignored). ``calls``: the tasks it runs."""
 
         def run(m: Modules, **kw: Any) -> Outputs:
             result = getattr(getattr(m, module), name)(**kw)
             return _name_outputs(name, result, outputs)
 
-        return self.add(Task(f"{self.prefix}.{name}", module, inputs, run))
+        return self.add(Task(f"{self.prefix}.{name}", module, inputs, run, calls=calls))
 
     def backward(self, name: str, forward: str, module: str,
                  inputs: Callable[[torch.Generator, int], Inputs],
-                 grads: tuple[str, ...], wrt: tuple[str, ...]) -> Task:
+                 grads: tuple[str, ...], wrt: tuple[str, ...], calls: tuple[str, ...] = ()) -> Task:
         """A CS231n-style ``backward(dout, cache)`` task: the student's own forward makes the
-        cache, then the backward's results are checked. ``inputs`` must include ``dout``."""
+        cache, then the backward's results are checked. ``inputs`` must include ``dout``.
+        ``calls``: tasks it runs besides its forward (a fast conv backward runs col2im)."""
 
         def fwd(m: Modules, **kw: Any) -> torch.Tensor:
             kw.pop("dout")
@@ -114,7 +115,7 @@ class Suite:
 
         return self.add(Task(f"{self.prefix}.{name}", module, inputs, run, grads=grads,
                              forward=fwd, wrt=dict(zip(grads, wrt)), upstream="dout",
-                             calls=(f"{self.prefix}.{forward}",)))
+                             calls=(f"{self.prefix}.{forward}",) + calls))
 
 
 def _name_outputs(name: str, result: Any, names: tuple[str, ...]) -> Outputs:
