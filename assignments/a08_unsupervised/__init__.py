@@ -1,0 +1,1 @@
+"""a08: competitive learning, inhibitory feedback networks, Kohonen's SOM and RBF networks."""
