@@ -1,0 +1,58 @@
+"""Wall time to grade a02 (all suites, sandboxed) from the command line, and the start-up share.
+
+Measured side by side in one run, medians of --repeat runs:
+  total      `python -m grader grade <solutions> --suite all`
+  cli start  `python -c "import grader.cli, grader.grade"` (interpreter + torch + grader imports)
+  child      `python -I -S -c "import torch"` (the sandboxed child's start, once per assignment)
+Usage: python benchmarks/bench_grade.py [--repeat 5]
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(cmd: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    site = str(Path(torch.__file__).resolve().parent.parent)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "grader", "release", "--solutions", tmp], check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)
+        sub = str(Path(tmp) / "a02_mlp_backprop")
+        total = timed([sys.executable, "-m", "grader", "grade", sub, "--suite", "all", "-q"], args.repeat)
+        cli = timed([sys.executable, "-c", "import grader.cli, grader.grade"], args.repeat)
+        child = timed([sys.executable, "-I", "-S", "-c", f"import sys; sys.path.append({site!r}); import torch"],
+                      args.repeat)
+    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print("| what | median wall time (s) | share of total |")
+    print("| --- | ---: | ---: |")
+    print(f"| grade a02, all suites, sandboxed (CLI) | {total:.2f} | 100% |")
+    print(f"| grader process start-up and imports | {cli:.2f} | {cli / total:.0%} |")
+    print(f"| sandboxed child start-up (import torch) | {child:.2f} | {child / total:.0%} |")
+    print(f"| grading proper (rest) | {total - cli - child:.2f} | {(total - cli - child) / total:.0%} |")
+
+
+if __name__ == "__main__":
+    main()
