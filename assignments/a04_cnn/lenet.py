@@ -1,0 +1,77 @@
+"""LeNet-5 (LeCun et al. 1998) assembled from this assignment's layers, its backward pass and a training step.
+
+The modern variant: every C3 map sees all six S2 maps, ReLU instead of the scaled tanh,
+max pooling instead of trainable subsampling, and a linear 10-way output instead of the
+RBF units. For a 1x32x32 input:
+
+    C1 conv 6@5x5 (28x28) -> ReLU -> S2 max pool 2x2/2 (14x14)
+    C3 conv 16@5x5 (10x10) -> ReLU -> S4 max pool 2x2/2 (5x5) -> flatten (400)
+    C5 fully connected 400->120 -> ReLU -> F6 120->84 -> ReLU -> output 84->10
+
+C5 is a 5x5 convolution over a 5x5 map in the paper, the same as a fully connected layer.
+Parameters are a dict of tensors named after the layers (``C1_w`` (6, C, 5, 5), ``C1_b`` (6,),
+..., ``out_w`` (84, 10), ``out_b`` (10,)); the layer sizes are read from their shapes, so
+smaller inputs and narrower layers work as long as the shapes agree.
+"""
+from __future__ import annotations
+
+import torch
+
+from . import conv, layers, pool
+
+Tensor = torch.Tensor
+Params = dict[str, Tensor]
+PARAM_NAMES = ("C1_w", "C1_b", "C3_w", "C3_b", "C5_w", "C5_b", "F6_w", "F6_b", "out_w", "out_b")
+
+
+def lenet_forward(x: Tensor, params: Params) -> tuple[Tensor, list]:
+    """Scores of every class for a batch of images.
+
+    x: (N, C, H, W); params as in the module docstring. Returns (scores, cache), scores: (N, K)
+    with K = out_w.shape[1]. Convolutions use stride 1 and no padding; pools are 2x2, stride 2.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("a04.lenet_forward")
+    return scores, cache
+
+
+def lenet_backward(dscores: Tensor, cache: list) -> Params:
+    """Backward pass through every layer of :func:`lenet_forward`, output to C1.
+
+    dscores: (N, K). Returns grads: a dict with the keys of params, grads[k] shaped like
+    params[k] (grads["C1_w"] is dC1_w, the gradient of the loss with respect to C1_w).
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("a04.lenet_backward")
+    return grads
+
+
+def lenet_train_step(x: Tensor, y: Tensor, params: Params, lr: float) -> tuple[Tensor, Params]:
+    """One step of minibatch gradient descent on the mean softmax cross-entropy.
+
+    x: (N, C, H, W); y: (N,) int64 labels. Returns (loss, new_params): loss is the 0-d loss
+    before the step, new_params[k] = params[k] - lr * dparams[k]. params is left unchanged.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("a04.lenet_train_step")
+    return loss, new_params
+
+
+def init_lenet(generator: torch.Generator, in_channels: int = 1, size: int = 32, classes: int = 10,
+               widths: tuple[int, int, int, int] = (6, 16, 120, 84), dtype=torch.float64) -> Params:
+    """He-initialised LeNet-5 parameters for square ``size`` inputs; biases start at zero."""
+    c1, c3, c5, f6 = widths
+    s4 = ((size - 4) // 2 - 4) // 2  # side of the S4 maps: 5 for a 32x32 input
+    shapes = {"C1_w": (c1, in_channels, 5, 5), "C3_w": (c3, c1, 5, 5), "C5_w": (c3 * s4 * s4, c5),
+              "F6_w": (c5, f6), "out_w": (f6, classes)}
+    params: Params = {}
+    for layer in ("C1", "C3", "C5", "F6", "out"):
+        shape = shapes[f"{layer}_w"]
+        fan_in = shape[0] if len(shape) == 2 else shape[1] * shape[2] * shape[3]
+        params[f"{layer}_w"] = torch.randn(*shape, generator=generator, dtype=dtype) * (2.0 / fan_in) ** 0.5
+        params[f"{layer}_b"] = torch.zeros(shape[1] if len(shape) == 2 else shape[0], dtype=dtype)
+    return {k: params[k] for k in PARAM_NAMES}
+
+
+def parameter_count(params: Params) -> int:
+    return sum(p.numel() for p in params.values())
