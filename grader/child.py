@@ -1,31 +1,40 @@
 """The sandboxed side of grading: runs a submission's functions on inputs sent by the grader.
 
 Started by :mod:`grader.sandbox` as ``python -I -S`` in a fresh directory holding copies of
-this file, ``wire.py``, ``spec.py``, one suite module and the submission. It reads requests
-(task id, case, inputs) from one pipe and writes one response per request to another:
-the outputs (tensors only) or what went wrong. It never sees expected values.
+this file, ``wire.py``, ``spec.py``, ``banned.py``, ``isolation.py``, one suite module and
+the submission. It reads requests (task id, case, inputs, banned names, a token) from one
+pipe and writes one response per request to another: the token, the outputs (tensors only)
+or what went wrong. It never sees expected values. After each task it looks for what the
+task left behind (threads, processes, exit handlers, patched library functions): the
+grader then starts a fresh process for the next task.
 """
 from __future__ import annotations
 
+import _thread
+import atexit
+import builtins
 import contextlib
 import importlib
 import inspect
 import io
-import json
+import math
 import os
+import signal
 import sys
 import traceback
 from typing import Any
 
+import numpy
 import torch
+from torch.overrides import _get_current_function_mode_stack
 
-from grader import wire
+from grader import banned, wire
 from grader.spec import Modules, Task
 
 OUTPUT_CAP = 4000  # characters of captured stdout/stderr returned per request
 
 
-def configure(device: str, threads: int) -> None:
+def configure(device: str, threads: int, memory_mb: int) -> None:
     torch.set_num_threads(threads)
     torch.set_grad_enabled(False)  # students write backward passes by hand
     if device == "cuda":
@@ -33,6 +42,67 @@ def configure(device: str, threads: int) -> None:
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cudnn.benchmark = False
         torch.use_deterministic_algorithms(True)
+        total = torch.cuda.get_device_properties(0).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, memory_mb * 2**20 / total))
+
+
+WATCHED = (torch, torch.Tensor, torch.nn.functional, torch.linalg, torch.testing, numpy, numpy.ndarray,
+           numpy.testing, builtins, math, os, sys)
+
+
+def fingerprint() -> dict[str, int]:
+    """Identity of every library attribute a submission could patch (torch.allclose, numpy.allclose, ...)."""
+    ids = {}
+    for i, obj in enumerate(WATCHED):
+        for k, v in list(vars(obj).items()):
+            ids[f"{i}.{k}"] = id(v)
+    for name in ("torch", "numpy", "math", "builtins", "grader.wire", "grader.child"):
+        ids[f"sys.modules.{name}"] = id(sys.modules.get(name))
+    return ids
+
+
+def left_behind(before: dict[str, int], threads: int, exit_handlers: int) -> tuple[list[str], bool]:
+    """What a task left running (it fails the task) and whether it changed the libraries (fresh process)."""
+    problems = []
+    extra = _thread._count() - threads
+    if extra > 0:
+        problems.append(f"{extra} thread{'s' if extra > 1 else ''}")
+    procs = kill_children()
+    if procs:
+        problems.append(f"{procs} process{'es' if procs > 1 else ''}")
+    if atexit._ncallbacks() > exit_handlers:
+        problems.append("an exit handler")
+        atexit._clear()
+    after = fingerprint()
+    patched = any(after.get(k) != v for k, v in before.items())
+    return problems, patched
+
+
+def kill_children() -> int:
+    """Kill every process this one has, orphans included (it is their subreaper); returns how many."""
+    me, killed = os.getpid(), set()
+    for _ in range(50):
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2:].split()[1]) == me:
+                found.append(int(entry))
+        if not found:
+            break
+        for pid in found:
+            killed.add(pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+    return len(killed)
 
 
 def to_device(tree: Any, device: str) -> Any:
@@ -115,13 +185,18 @@ def signature_of(m: Modules, task: Task) -> list[str] | None:
         return None
 
 
-def handle(request: dict, suite: Any, m: Modules, device: str) -> dict:
+def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: str) -> dict:
     task: Task = suite.tasks[request["task"]]
     inputs = to_device(request["inputs"], device)
     captured = io.StringIO()
-    response: dict[str, Any] = {"task": request["task"], "case": request["case"]}
+    response: dict[str, Any] = {"task": request["task"], "case": request["case"], "token": request["token"]}
+    guard = banned.Guard(request["banned"], submission_root) if request.get("banned") else None
+    torch.set_grad_enabled(False)
+    before, threads, exit_handlers = fingerprint(), _thread._count(), atexit._ncallbacks()
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            if guard is not None:
+                guard.__enter__()
             outputs = task.run(m, **clone(inputs))
             if not isinstance(outputs, dict):
                 raise TypeError("the task driver returned no outputs")
@@ -140,6 +215,20 @@ def handle(request: dict, suite: Any, m: Modules, device: str) -> dict:
                         traceback="".join(_student_frames(tb))[-OUTPUT_CAP:])
         if isinstance(e, TypeError):
             response["signature"] = signature_of(m, task)
+    modes = _get_current_function_mode_stack()
+    while torch._C._len_torch_function_stack():
+        torch._C._pop_torch_function_stack()
+    problems, patched = left_behind(before, threads, exit_handlers)
+    if guard is not None and guard.violation is not None:
+        response.update(status="banned", message=guard.violation.describe(), outputs={})
+    elif guard is not None and not any(mode is guard for mode in modes):
+        response.update(status="banned", message="the task switched off the banned-operation check",
+                        outputs={})
+    if problems:
+        response.update(status="error", outputs={},
+                        message=f"the task left {' and '.join(problems)} running after it returned "
+                                "(nothing may outlive the task)")
+    response["restart"] = bool(problems or patched or [mode for mode in modes if mode is not guard])
     response["stdout"] = captured.getvalue()[-OUTPUT_CAP:]
     return response
 
@@ -150,13 +239,13 @@ def _student_frames(tb: list[str]) -> list[str]:
     return keep or tb
 
 
-def main() -> None:
-    config = json.loads(sys.argv[1])
+def main(config: dict, bundle: str) -> None:
     req_fd, resp_fd = config["req_fd"], config["resp_fd"]
     requests = os.fdopen(req_fd, "rb", buffering=0)
     responses = os.fdopen(resp_fd, "wb", buffering=0)
-    configure(config["device"], config.get("threads", 1))
-    sys.path.insert(0, config["submission_root"])
+    configure(config["device"], config.get("threads", 1), config.get("memory_mb", 4096))
+    submission_root = bundle + "/submission"
+    sys.path.insert(0, submission_root)
     suite = importlib.import_module(f"grader.suites.{config['assignment']}").SUITE
     m = Modules(config["assignment"])
     wire.write_message(responses, {"ready": True})
@@ -165,15 +254,13 @@ def main() -> None:
             request = wire.read_message(requests)
         except EOFError:
             break
-        response = handle(request, suite, m, config["device"])
+        response = handle(request, suite, m, config["device"], submission_root)
         try:
             data = wire.encode(response)
         except Exception as e:  # an output that cannot be encoded is the submission's error
-            data = wire.encode({"task": request["task"], "case": request["case"], "status": "error",
+            data = wire.encode({"task": request["task"], "case": request["case"], "token": request["token"],
+                                "status": "error", "restart": True,
                                 "message": f"could not send the outputs: {type(e).__name__}: {e}"[:500]})
         responses.write(data)
     responses.close()
-
-
-if __name__ == "__main__":
-    main()
+    os._exit(0)  # exit handlers a submission registered never run

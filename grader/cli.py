@@ -38,7 +38,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if submitted.tzinfo is None:
             raise SystemExit("grader: --submitted-at needs a time zone, e.g. 2027-02-16T10:00:00+00:00")
     result = grade(args.path, course, args.assignment, args.suite, args.device, submitted,
-                   progress=None if args.quiet else _progress)
+                   progress=None if args.quiet else _progress, require_isolation=args.require_isolation)
     color = args.format == "text" and not args.output and sys.stdout.isatty()
     text = render.to_text(result, color=color) if args.format == "text" else render.RENDERERS[args.format](result)
     _emit(text, args.output)
@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fail-under", type=float, metavar="PERCENT",
                    help="exit 1 if the score is under this percentage of the maximum")
     g.add_argument("--submitted-at", metavar="ISO8601", help="apply the late policy for this submission time")
+    g.add_argument("--require-isolation", choices=("process", "namespaces", "full"), metavar="LEVEL",
+                   help="refuse to grade if the sandbox is weaker than LEVEL (process, namespaces, full)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     g.set_defaults(func=cmd_grade)
 

@@ -18,6 +18,7 @@ DTYPES = ("float64", "float32", "float16", "bfloat16")
 SUITES = ("public", "hidden")
 ASSIGNMENT_ID = re.compile(r"^a\d\d_[a-z0-9_]+$")
 TASK_ID = re.compile(r"^a\d\d\.[a-z_][a-z0-9_]*$")
+BANNED_NAME = re.compile(r"^(torch|numpy)(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?$")
 
 
 class ConfigError(ValueError):
@@ -48,6 +49,7 @@ class TaskConfig:
     id: str
     points: float
     limits: Limits
+    banned: tuple[str, ...] = ()  # qualified names the task may not call (the assignment's and its own)
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,18 @@ def _limits(node: _Node, default: Limits | None) -> Limits:
     return Limits(float(time_s), int(memory))
 
 
+def _banned(node: _Node) -> tuple[str, ...]:
+    """Qualified names (``torch.nn.functional.conv2d``), a module (``torch.autograd``) or ``module.*``."""
+    names = []
+    for item in node.sequence():
+        name = item.scalar(str, lambda v: None if BANNED_NAME.match(v) else
+                           f"'{v}' is not a qualified name like torch.nn.functional.relu or torch.autograd.*")
+        if name in names:
+            raise item.error(f"'{name}' is listed twice")
+        names.append(name)
+    return tuple(names)
+
+
 def _deadline(node: _Node) -> dt.datetime:
     value = node.scalar((dt.datetime, str))
     if isinstance(value, str):
@@ -256,7 +270,7 @@ def parse(text: str, file: str = "course.yaml") -> Course:
     assignments: list[AssignmentConfig] = []
     seen_ids: dict[str, str] = {}
     for anode in top["assignments"].sequence():
-        a = anode.mapping(("id", "title"), ("available", "deadline", "tasks"))
+        a = anode.mapping(("id", "title"), ("available", "deadline", "tasks", "banned"))
         aid = a["id"].scalar(str, lambda v: None if ASSIGNMENT_ID.match(v) else
                              f"'{v}' is not an assignment id like a02_mlp_backprop")
         prefix = aid.split("_", 1)[0]
@@ -265,10 +279,11 @@ def parse(text: str, file: str = "course.yaml") -> Course:
         seen_ids[aid] = seen_ids[prefix] = aid
         available = a["available"].scalar(bool) if "available" in a else True
         tasks: list[TaskConfig] = []
+        common = _banned(a["banned"]) if "banned" in a else ()
         if available and "tasks" not in a:
             raise anode.error("an available assignment needs tasks")
         for tnode in (a["tasks"].sequence() if "tasks" in a else []):
-            t = tnode.mapping(("id", "points"), ("limits",))
+            t = tnode.mapping(("id", "points"), ("limits", "banned"))
             tid = t["id"].scalar(str, lambda v: None if TASK_ID.match(v) else
                                  f"'{v}' is not a task id like {prefix}.affine_backward")
             if not tid.startswith(prefix + "."):
@@ -276,8 +291,10 @@ def parse(text: str, file: str = "course.yaml") -> Course:
             if tid in seen_ids:
                 raise t["id"].error(f"duplicate task id '{tid}'")
             seen_ids[tid] = tid
+            own = _banned(t["banned"]) if "banned" in t else ()
             tasks.append(TaskConfig(tid, float(t["points"].scalar(NUMBER, positive)),
-                                    _limits(t["limits"], limits) if "limits" in t else limits))
+                                    _limits(t["limits"], limits) if "limits" in t else limits,
+                                    tuple(dict.fromkeys(common + own))))
         assignments.append(AssignmentConfig(aid, a["title"].scalar(str), available,
                                             _deadline(a["deadline"]) if "deadline" in a else None,
                                             tuple(tasks)))

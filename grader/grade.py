@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import torch
 
-from grader import sandbox, suites
+from grader import banned, sandbox, suites
 from grader.compare import Comparison, Tolerance, close, compare
 from grader.config import AssignmentConfig, Course, late_penalty
 from grader.model import AssignmentResult, CheckResult, GradingResult, TaskResult, points
@@ -102,8 +102,13 @@ def find_assignment_folder(submission: Path, aid: str) -> Path | None:
 
 def grade(submission: str | Path, course: Course, assignments: list[str] | None = None,
           suite: str = "public", device: str = "cpu", submitted_at: dt.datetime | None = None,
-          progress: Callable[[str], None] | None = None) -> GradingResult:
-    """Grade ``submission`` (a folder laid out like ``assignments/``, or one assignment's folder)."""
+          progress: Callable[[str], None] | None = None, isolation: str = "auto",
+          require_isolation: str | None = None) -> GradingResult:
+    """Grade ``submission`` (a folder laid out like ``assignments/``, or one assignment's folder).
+
+    ``isolation``: the sandbox level to use (``auto``: the strongest this machine gives);
+    ``require_isolation``: refuse to grade below this level.
+    """
     if suite not in ("public", "hidden", "all"):
         raise GradingError(f"unknown suite '{suite}' (public, hidden or all)")
     path = Path(submission)
@@ -113,6 +118,10 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
     if device not in course.devices:
         raise GradingError(f"device '{device}' is not among course.yaml's devices ({', '.join(course.devices)})")
     selected = _select(course, path, assignments)
+    try:
+        iso = sandbox.choose(device, isolation, require_isolation)
+    except sandbox.IsolationRefused as e:
+        raise GradingError(f"grading refused: {e}") from None
     results, not_available = [], []
     for cfg in selected:
         if not cfg.available:
@@ -120,7 +129,7 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
             continue
         if progress:
             progress(f"grading {cfg.id} ({len(cfg.tasks)} tasks, {suite} suite, {device})")
-        result = grade_assignment(path, course, cfg, suite, device)
+        result = grade_assignment(path, course, cfg, suite, device, iso)
         penalty = late_penalty(course.late_policy, cfg.deadline, submitted_at)
         if penalty:
             result.message = (result.message + " " if result.message else "") + \
@@ -131,7 +140,7 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
         score=points(sum(a.score for a in results)), max_score=points(sum(a.max_score for a in results)),
         assignments=results, suite=suite, device=device, submission=path.name, not_available=not_available,
         late={"submitted_at": submitted_at.isoformat()} if submitted_at else None,
-        graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), sandbox=iso.to_dict())
 
 
 def _select(course: Course, path: Path, assignments: list[str] | None) -> list[AssignmentConfig]:
@@ -148,7 +157,7 @@ def _select(course: Course, path: Path, assignments: list[str] | None) -> list[A
 
 
 def grade_assignment(path: Path, course: Course, cfg: AssignmentConfig, which: str,
-                     device: str) -> AssignmentResult:
+                     device: str, iso: sandbox.Isolation | None = None) -> AssignmentResult:
     suite = suites.load(cfg.id)
     check_suite(cfg, suite)
     folder = find_assignment_folder(path, cfg.id)
@@ -161,16 +170,22 @@ def grade_assignment(path: Path, course: Course, cfg: AssignmentConfig, which: s
     reference = Modules(f"reference.{cfg.id}")
     plans: dict[str, tuple[list[Case], list[dict[str, torch.Tensor]]]] = {}
     requests = []
+    responses: dict[tuple[str, int], sandbox.Response] = {}
     for tcfg in cfg.tasks:
         task = suite.tasks[tcfg.id]
         cases = make_cases(course, task, which)
         expected = [expected_outputs(task, reference, c.inputs) for c in cases]
         plans[task.id] = (cases, expected)
+        names = tuple(getattr(tcfg, "banned", ()))
+        found = banned.scan(folder / f"{task.module}.py", task.function, names)
         for k, c in enumerate(cases):
+            if found:  # caught before running: the task is not run at all
+                responses[(task.id, k)] = sandbox.Response(task.id, k, "banned", message=found[0].describe())
+                continue
             own = OWN_GRADIENT_MAX_ELEMENTS if (k == 0 and task.forward is not None) else 0
-            requests.append(sandbox.Request(task.id, k, c.inputs, own))
+            requests.append(sandbox.Request(task.id, k, c.inputs, own, names))
     limits = {t.id: sandbox.Limits(t.limits.time_s, t.limits.memory_mb) for t in cfg.tasks}
-    responses = sandbox.run_tasks(folder, cfg.id, requests, device, limits)
+    responses.update(sandbox.run_tasks(folder, cfg.id, requests, device, limits, iso))
 
     tasks = []
     for tcfg in cfg.tasks:

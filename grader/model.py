@@ -50,6 +50,7 @@ class GradingResult:
     not_available: list[str] = field(default_factory=list)
     late: dict[str, Any] | None = None
     graded_at: str = ""  # the only field that differs between two gradings of one submission
+    sandbox: dict[str, Any] = field(default_factory=dict)  # isolation level and layers the children ran under
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

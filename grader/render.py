@@ -40,6 +40,10 @@ def to_text(result: GradingResult, width: int = 120, color: bool = False) -> str
         table.add_row("", Text("total", style="bold"), Text(f"{_num(a.score)}/{_num(a.max_score)}", style="bold"),
                       "", a.message, end_section=True)
     console.print(table)
+    if result.sandbox:
+        sb = result.sandbox
+        missing = f"; not available here: {', '.join(sb['missing'])}" if sb.get("missing") else ""
+        console.print(f"sandbox: {sb['level']} isolation ({', '.join(sb['layers'])}{missing})")
     if result.not_available:
         console.print(f"not yet available (not graded): {', '.join(result.not_available)}")
     return buf.getvalue()

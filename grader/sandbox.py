@@ -1,19 +1,22 @@
-"""Runs a submission's tasks in a child process with limits, and collects its responses.
+"""Runs a submission's tasks in a sandboxed child process with limits, and collects its responses.
 
-The child gets a fresh temporary directory holding copies of the child driver, the
-assignment's suite module and the submission's assignment folder; a clean environment;
-``python -I -S`` (no site, no user paths, so neither the reference nor the grader's
-installation is importable); its own session; CPU-time, address-space, file-size and
-core-dump limits. Requests go one at a time, each task under its own wall-clock budget:
-a task that hangs or kills the process costs that task only, and a fresh child carries
-on with the rest.
+Always: a fresh temporary directory holding copies of the child driver, the assignment's
+suite module and the submission; a clean environment; ``python -I -S`` (no site, no user
+paths); its own session; stdin closed; CPU-time, address-space, process, file-size,
+open-file and core-dump limits; a wall-clock budget per task after which the whole
+process tree is killed. Where the machine allows it (root, see :mod:`grader.isolation`)
+also no network, its own PID namespace, a uid of its own and a private file system.
+Requests go one at a time, each with a fresh token the answer must echo: a task that hangs
+or kills the process costs that task only, and a fresh child carries on with the rest.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import queue
 import resource
+import secrets
 import select
 import shutil
 import signal
@@ -29,11 +32,17 @@ from typing import Any, Iterable
 import numpy
 import torch
 
-from grader import wire
+from grader import isolation, paths, wire
 
 GRADER_DIR = Path(__file__).resolve().parent
 STARTUP_TIMEOUT_S = 120.0
 OUTPUT_TAIL = 4000
+FILE_SIZE_MB = 64        # largest file the child may write (its captured output included)
+OPEN_FILES = 256
+NPROC = 64               # processes and threads under the sandbox's own uid
+TMP_MB, WORK_MB = 16, 64  # private /tmp and working directory (file-system layer)
+MAX_RESPONSE_BYTES = 128 * 2**20
+SHOWN_ROOT = isolation.SANDBOX  # bundle paths in messages read the same on every run and level
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,7 @@ class Request:
     case: int
     inputs: dict[str, Any]
     own_gradient: int = 0  # max elements for the self-consistency check; 0 = skip
+    banned: tuple[str, ...] = ()  # qualified names the task may not call (checked in the child)
 
 
 @dataclass
@@ -50,7 +60,7 @@ class Response:
 
     task: str
     case: int
-    status: str  # ok | not_implemented | error | timeout | crashed
+    status: str  # ok | not_implemented | error | banned | timeout | crashed
     outputs: dict[str, Any] = field(default_factory=dict)
     own_gradient: dict[str, Any] = field(default_factory=dict)
     message: str = ""
@@ -65,6 +75,29 @@ class Limits:
     memory_mb: int     # address-space cap of the child (CPU runs)
 
 
+@dataclass(frozen=True)
+class Isolation:
+    """The isolation level a grading ran under, and the optional layers it has."""
+
+    level: str
+    layers: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        missing = [layer for layer in isolation.LAYERS["full"] if layer not in self.layers]
+        return {"level": self.level,
+                "layers": ["session", "clean-environment", "resource-limits", "timeout", *self.layers],
+                "missing": missing}
+
+    def describe(self) -> str:
+        d = self.to_dict()
+        text = f"{self.level} isolation ({', '.join(d['layers'])})"
+        return text + (f"; not available here: {', '.join(d['missing'])}" if d["missing"] else "")
+
+
+class IsolationRefused(Exception):
+    """The machine cannot give the isolation level that was required."""
+
+
 def _site_dirs() -> list[str]:
     """Directories holding torch and numpy, added to the child's path without running .pth files."""
     dirs = []
@@ -75,59 +108,178 @@ def _site_dirs() -> list[str]:
     return dirs
 
 
+def _binds(device: str) -> list[str]:
+    """What the private file system shows, read-only: the system's libraries and the Python installation."""
+    system = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
+    python = [sys.base_prefix, str(Path(sys.base_prefix).resolve()), *_site_dirs()]
+    return list(dict.fromkeys(system + python + (["/sys"] if device == "cuda" else [])))
+
+
+def _devices(device: str) -> list[str]:
+    devs = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
+    if device == "cuda":
+        devs += sorted(str(p) for p in Path("/dev").glob("nvidia*"))
+    return devs
+
+
+_uids = iter(range(10**9))
+
+
+def _sandbox_uid() -> int:
+    """A uid no one else uses, so a fork bomb or kill(-1) reaches only this sandbox's processes."""
+    return 200_000 + (os.getpid() % 20_000) * 64 + next(_uids) % 64
+
+
 BOOT = (
-    "import sys, json; c = json.loads(sys.argv[1]); sys.path[:0] = c['paths']; "
-    "import grader.child as g; g.main()"
+    "import sys, json; c = json.loads(sys.argv[1]); del sys.argv[1:]; sys.path[:0] = c['paths']; "
+    "import grader.isolation as iso; b = iso.enter(c['isolation']); "
+    "iso.remap_modules(c['isolation']['bundle'], b); import grader.child as g; g.main(c, b)"
 )
+PROBE = (
+    "import sys, json; c = json.loads(sys.argv[1]); sys.path[:0] = c['paths']; "
+    "import grader.isolation as iso; iso.probe(c['isolation'], c['hidden'])"
+)
+CHILD_FILES = ("child.py", "wire.py", "spec.py", "banned.py", "isolation.py")
 
 
-def _bundle(root: Path, assignment: str, submission: Path) -> Path:
-    """Lay out the child's directory: the driver package, the suite, the submission copy."""
-    pkg = root / "_grader" / "grader"
+def _bundle(root: Path, assignment: str | None, submission: Path | None) -> Path:
+    """Lay out the child's directory: the driver package, the suite, the submission copy, a work dir."""
+    os.chmod(root, 0o711)  # the sandbox's uid may pass through, not list (the log lives here)
+    bundle = root / "bundle"
+    pkg = bundle / "_grader" / "grader"
     (pkg / "suites").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
     (pkg / "suites" / "__init__.py").write_text("")
-    for name in ("child.py", "wire.py", "spec.py"):
+    for name in CHILD_FILES:
         shutil.copy2(GRADER_DIR / name, pkg / name)
-    shutil.copy2(GRADER_DIR / "suites" / f"{assignment}.py", pkg / "suites" / f"{assignment}.py")
-    sub_root = root / "submission"
-    shutil.copytree(submission, sub_root / assignment,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"), symlinks=False)
-    work = root / "work"
-    work.mkdir()
-    return sub_root
+    sub_root = bundle / "submission"
+    sub_root.mkdir()
+    if assignment is not None and submission is not None:
+        shutil.copy2(GRADER_DIR / "suites" / f"{assignment}.py", pkg / "suites" / f"{assignment}.py")
+        shutil.copytree(submission, sub_root / assignment,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"), symlinks=False)
+    (bundle / "work").mkdir()
+    (root / "newroot").mkdir()
+    for d, dirs, files in os.walk(bundle):
+        os.chmod(d, 0o755)
+        for f in files:
+            os.chmod(os.path.join(d, f), 0o644)
+    return bundle
 
 
-def _limit(memory_mb: int, cpu_s: int, device: str):
+def _plan(root: Path, bundle: Path, layers: tuple[str, ...], device: str, keep: list[int]) -> dict:
+    uid = _sandbox_uid()
+    if "uid" in layers and "filesystem" not in layers:
+        os.chown(bundle / "work", uid, uid)
+        os.chmod(bundle / "work", 0o700)
+    return {"layers": list(layers), "uid": uid, "bundle": str(bundle), "root_dir": str(root / "newroot"),
+            "binds": _binds(device), "python": [p for p in sys.path if p.startswith(sys.base_prefix) and os.path.isdir(p)] + _site_dirs(),
+            "devices": _devices(device), "tmp_mb": TMP_MB, "work_mb": WORK_MB,
+            "keep_fds": keep, "nproc": NPROC}
+
+
+def _limit(memory_mb: int, cpu_s: int, device: str, nproc: int | None):
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 2**20, 64 * 2**20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_MB * 2**20, FILE_SIZE_MB * 2**20))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
+        if nproc is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         if device == "cpu":  # CUDA reserves large virtual ranges; GPU memory is capped in torch
             resource.setrlimit(resource.RLIMIT_AS, (memory_mb * 2**20, memory_mb * 2**20))
     return apply
 
 
+def _process_level_nproc() -> int | None:
+    """Without a uid of its own the process limit counts all of the user's processes: allow a margin."""
+    if os.geteuid() == 0:
+        return None  # root is not held to RLIMIT_NPROC; the uid layer gives the sandbox its own
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                count += os.stat(f"/proc/{entry}").st_uid == uid
+            except OSError:
+                pass
+    soft, _ = resource.getrlimit(resource.RLIMIT_NPROC)
+    wanted = count + 4 * NPROC
+    return wanted if soft == resource.RLIM_INFINITY else min(soft, wanted)
+
+
+@functools.lru_cache(maxsize=None)
+def detect(device: str = "cpu") -> Isolation:
+    """Probe, once per process, the strongest level this machine gives, each layer verified from inside."""
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return Isolation("process", ())
+    hidden = [str(paths.REFERENCE), str(paths.COURSE), str(paths.ROOT / "grader")]
+    for level in ("full", "namespaces"):
+        wanted = isolation.LAYERS[level]
+        with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
+            root = Path(tmp)
+            bundle = _bundle(root, None, None)
+            plan = _plan(root, bundle, wanted, device, [])
+            config = {"paths": [str(bundle / "_grader")], "isolation": plan, "hidden": hidden}
+            try:
+                out = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, json.dumps(config)],
+                                     cwd=root, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
+                                     capture_output=True, timeout=30, start_new_session=True)
+                held = json.loads(out.stdout or b"[]")
+            except (subprocess.TimeoutExpired, ValueError, OSError):
+                held = []
+        if set(held) == set(wanted):
+            return Isolation(level, tuple(wanted))
+    return Isolation("process", ())
+
+
+def choose(device: str, use: str = "auto", require: str | None = None) -> Isolation:
+    """The isolation to grade under: the strongest available (or ``use``), never below ``require``."""
+    for name in (use, require):
+        if name is not None and name != "auto" and name not in isolation.LEVELS:
+            raise IsolationRefused(f"unknown isolation level '{name}' ({', '.join(isolation.LEVELS)})")
+    best = detect(device)
+    rank = isolation.LEVELS.index
+    if require is not None and rank(best.level) < rank(require):
+        raise IsolationRefused(
+            f"--require-isolation {require}: this machine gives only {best.describe()}. "
+            "The namespace layers need Linux and root (as in CI); grade there, or lower the requirement.")
+    if use == "auto" or use == best.level:
+        return best
+    if rank(use) > rank(best.level):
+        raise IsolationRefused(f"isolation '{use}' asked for, but this machine gives only {best.describe()}")
+    if require is not None and rank(use) < rank(require):
+        raise IsolationRefused(f"isolation '{use}' is below the required '{require}'")
+    return Isolation(use, isolation.LAYERS[use])
+
+
 class Child:
     """One sandboxed child process and the thread that reads its responses."""
 
-    def __init__(self, root: Path, sub_root: Path, assignment: str, device: str, limits: Limits,
-                 cpu_budget_s: int):
+    def __init__(self, root: Path, bundle: Path, assignment: str, device: str, limits: Limits,
+                 cpu_budget_s: int, iso: Isolation):
         req_r, self._req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         self.log_path = root / f"child-{time.monotonic_ns()}.log"
-        config = {"paths": [str(root / "_grader"), *_site_dirs()], "req_fd": req_r, "resp_fd": resp_w,
-                  "submission_root": str(sub_root), "assignment": assignment, "device": device,
-                  "threads": 1}
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(root / "work"), "LANG": "C.UTF-8",
+        self.bundle = str(bundle)
+        plan = _plan(root, bundle, iso.layers, device, [req_r, resp_w])
+        config = {"paths": [str(bundle / "_grader"), *_site_dirs()], "req_fd": req_r, "resp_fd": resp_w,
+                  "assignment": assignment, "device": device, "threads": 1, "memory_mb": limits.memory_mb,
+                  "isolation": plan}
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(bundle / "work"), "LANG": "C.UTF-8",
                "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
                "MKL_NUM_THREADS": "1", "CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
-        with open(self.log_path, "wb") as log:
+        if "filesystem" in iso.layers:
+            env["HOME"] = SHOWN_ROOT + "/work"
+        nproc = None if "uid" in iso.layers else _process_level_nproc()
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", BOOT, json.dumps(config)],
-                cwd=root / "work", env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                cwd=bundle / "work", env=env, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd,
                 pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True,
-                preexec_fn=_limit(limits.memory_mb, cpu_budget_s, device))
+                preexec_fn=_limit(limits.memory_mb, cpu_budget_s, device, nproc))
+        finally:
+            os.close(fd)
         os.close(req_r)
         os.close(resp_w)
         os.set_blocking(self._req_w, False)
@@ -139,7 +291,7 @@ class Child:
         with os.fdopen(fd, "rb", buffering=0) as stream:
             while True:
                 try:
-                    self._responses.put(wire.read_message(stream))
+                    self._responses.put(wire.read_message(stream, MAX_RESPONSE_BYTES))
                 except EOFError:
                     self._responses.put(EOFError())
                     return
@@ -147,10 +299,11 @@ class Child:
                     self._responses.put(e)
                     return
 
-    def send(self, request: Request, deadline: float) -> bool:
+    def send(self, request: Request, token: str, deadline: float) -> bool:
         """Write one request without ever blocking past ``deadline`` (a child may stop reading)."""
         data = wire.encode({"task": request.task, "case": request.case, "inputs": request.inputs,
-                            "own_gradient": request.own_gradient})
+                            "own_gradient": request.own_gradient, "banned": list(request.banned),
+                            "token": token})
         view = memoryview(data)
         while view:
             remaining = deadline - time.monotonic()
@@ -175,12 +328,15 @@ class Child:
 
     def output_tail(self) -> str:
         try:
-            data = self.log_path.read_bytes()[-OUTPUT_TAIL:]
+            with open(self.log_path, "rb") as f:
+                f.seek(max(0, os.path.getsize(self.log_path) - OUTPUT_TAIL))
+                data = f.read(OUTPUT_TAIL)
         except OSError:
             return ""
-        return data.decode("utf-8", "replace")
+        return _shown(data.decode("utf-8", "replace"), self.bundle)
 
     def kill(self) -> None:
+        """Kill the whole tree: the session's process group, and with it the PID namespace."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -195,9 +351,14 @@ class Child:
             pass
 
 
+def _shown(text: str, bundle: str) -> str:
+    return text.replace(bundle, SHOWN_ROOT)
+
+
 def run_tasks(submission: Path, assignment: str, requests: Iterable[Request], device: str,
-              limits: dict[str, Limits]) -> dict[tuple[str, int], Response]:
+              limits: dict[str, Limits], iso: Isolation | None = None) -> dict[tuple[str, int], Response]:
     """Run every request in sandboxed children; every request gets a response, whatever happens."""
+    iso = iso if iso is not None else detect(device)
     pending = list(requests)
     results: dict[tuple[str, int], Response] = {}
     by_task: dict[str, list[Request]] = {}
@@ -207,15 +368,15 @@ def run_tasks(submission: Path, assignment: str, requests: Iterable[Request], de
     cpu_budget = int(sum(limits[t].time_s for t in by_task)) + 60
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         root = Path(tmp)
-        sub_root = _bundle(root, assignment, submission)
+        bundle = _bundle(root, assignment, submission)
         child: Child | None = None
         try:
             for task, reqs in by_task.items():
                 deadline = None
                 for req in reqs:
                     if child is None:
-                        child = Child(root, sub_root, assignment, device,
-                                      Limits(limits[task].time_s, memory), cpu_budget)
+                        child = Child(root, bundle, assignment, device,
+                                      Limits(limits[task].time_s, memory), cpu_budget, iso)
                         ready = child.receive(STARTUP_TIMEOUT_S)
                         if not (isinstance(ready, dict) and ready.get("ready")):
                             tail = child.output_tail()
@@ -228,12 +389,17 @@ def run_tasks(submission: Path, assignment: str, requests: Iterable[Request], de
                             break
                     if deadline is None:
                         deadline = time.monotonic() + limits[task].time_s
-                    if not child.send(req, deadline):
+                    token = secrets.token_hex(16)
+                    if not child.send(req, token, deadline):
                         reply: Any = TimeoutError() if child.proc.poll() is None else EOFError()
                     else:
                         reply = child.receive(deadline - time.monotonic())
-                    if isinstance(reply, dict) and reply.get("task") == req.task and reply.get("case") == req.case:
-                        results[(req.task, req.case)] = _response(req, reply)
+                    if isinstance(reply, dict) and reply.get("token") == token and \
+                            reply.get("task") == req.task and reply.get("case") == req.case:
+                        results[(req.task, req.case)] = _response(req, reply, str(bundle))
+                        if reply.get("restart") is not False:  # the task left something behind
+                            child.kill()
+                            child = None
                         continue
                     # The child hung, died or spoke out of turn: this task is lost, the rest carry on.
                     tail = child.output_tail()
@@ -256,19 +422,19 @@ def _failure(reply: Any, time_s: float) -> tuple[str, str]:
     if isinstance(reply, wire.WireError):
         return "error", f"the sandboxed process sent a malformed answer ({reply})"
     if isinstance(reply, dict):
-        return "error", "the sandboxed process answered out of turn"
+        return "error", "the sandboxed process answered out of turn (or without the request's token)"
     return "crashed", "the sandboxed process exited during this task (sys.exit, os._exit, a crash or a resource limit)"
 
 
-def _response(req: Request, reply: dict) -> Response:
+def _response(req: Request, reply: dict, bundle: str) -> Response:
     status = reply.get("status")
-    if status not in ("ok", "not_implemented", "error"):
+    if status not in ("ok", "not_implemented", "error", "banned"):
         return Response(req.task, req.case, "error", message=f"unknown status {status!r}")
     outputs = reply.get("outputs") if isinstance(reply.get("outputs"), dict) else {}
     own = reply.get("own_gradient") if isinstance(reply.get("own_gradient"), dict) else {}
     sig = reply.get("signature")
     return Response(req.task, req.case, status, outputs=outputs, own_gradient=own,
-                    message=str(reply.get("message", ""))[:1000],
-                    traceback=str(reply.get("traceback", ""))[-OUTPUT_TAIL:],
-                    stdout=str(reply.get("stdout", ""))[-OUTPUT_TAIL:],
+                    message=_shown(str(reply.get("message", "")), bundle)[:1000],
+                    traceback=_shown(str(reply.get("traceback", "")), bundle)[-OUTPUT_TAIL:],
+                    stdout=_shown(str(reply.get("stdout", "")), bundle)[-OUTPUT_TAIL:],
                     signature=[str(s) for s in sig] if isinstance(sig, list) else None)
