@@ -88,13 +88,13 @@ def compare(name: str, got: object, expected: torch.Tensor, tol: Tolerance) -> C
     excess = err - allowed
     worst = int(torch.argmax(excess))
     idx = [int(i) for i in torch.unravel_index(torch.tensor(worst), e.shape)] if e.dim() else []
-    if float(excess.view(-1)[worst]) <= 0:
+    if float(excess.reshape(-1)[worst]) <= 0:
         return Comparison(True, "", max_abs, max_rel, idx)
     n_bad = int((excess > 0).sum())
     at = f" at {idx}" if idx else ""
     return Comparison(False, f"{name}: {n_bad} of {e.numel()} values wrong, worst{at}: got "
-                             f"{g.view(-1)[worst].item():.6g}, expected {e.view(-1)[worst].item():.6g} "
-                             f"(abs err {max_abs:.3g}, allowed {float(allowed.view(-1)[worst]):.3g})",
+                             f"{g.reshape(-1)[worst].item():.6g}, expected {e.reshape(-1)[worst].item():.6g} "
+                             f"(abs err {max_abs:.3g}, allowed {float(allowed.reshape(-1)[worst]):.3g})",
                       max_abs, max_rel, idx)
 
 
