@@ -1,0 +1,145 @@
+"""AlexNet assembled by hand from layers.py: the layer table of the paper, its shapes and parameter counts, forward and backward.
+
+An architecture is a list of layer specs (dicts), run in order. ``ALEXNET`` is the network of
+Krizhevsky et al. (2012) for 3 x 227 x 227 images: five convolutions (conv2, conv4 and conv5
+split into two groups, one per GPU), ReLU after each, local response normalization after
+conv1 and conv2, overlapping max pooling (3, stride 2) after the normalizations and conv5,
+then three fully connected layers with dropout after fc6 and fc7. Smaller architectures of
+the same form (as the grader uses) run through the same functions.
+
+Parameters are a list of (W, b) pairs, one per conv or fc layer in order: a conv's W is
+(F, C // groups, K, K), an fc's W is (D, M) as in ``affine_forward``.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from . import layers
+
+Tensor = torch.Tensor
+
+LRN = {"k": 2.0, "n": 5, "alpha": 1e-4, "beta": 0.75}  # section 3.3 of the paper
+
+ALEXNET: list[dict] = [
+    {"name": "conv1", "type": "conv", "filters": 96, "kernel": 11, "stride": 4, "pad": 0, "groups": 1},
+    {"name": "relu1", "type": "relu"},
+    {"name": "norm1", "type": "lrn", **LRN},
+    {"name": "pool1", "type": "pool", "kernel": 3, "stride": 2},
+    {"name": "conv2", "type": "conv", "filters": 256, "kernel": 5, "stride": 1, "pad": 2, "groups": 2},
+    {"name": "relu2", "type": "relu"},
+    {"name": "norm2", "type": "lrn", **LRN},
+    {"name": "pool2", "type": "pool", "kernel": 3, "stride": 2},
+    {"name": "conv3", "type": "conv", "filters": 384, "kernel": 3, "stride": 1, "pad": 1, "groups": 1},
+    {"name": "relu3", "type": "relu"},
+    {"name": "conv4", "type": "conv", "filters": 384, "kernel": 3, "stride": 1, "pad": 1, "groups": 2},
+    {"name": "relu4", "type": "relu"},
+    {"name": "conv5", "type": "conv", "filters": 256, "kernel": 3, "stride": 1, "pad": 1, "groups": 2},
+    {"name": "relu5", "type": "relu"},
+    {"name": "pool5", "type": "pool", "kernel": 3, "stride": 2},
+    {"name": "flatten", "type": "flatten"},
+    {"name": "fc6", "type": "fc", "units": 4096},
+    {"name": "relu6", "type": "relu"},
+    {"name": "drop6", "type": "dropout"},
+    {"name": "fc7", "type": "fc", "units": 4096},
+    {"name": "relu7", "type": "relu"},
+    {"name": "drop7", "type": "dropout"},
+    {"name": "fc8", "type": "fc", "units": 1000},
+]
+INPUT = (3, 227, 227)  # (C, H, W)
+
+
+def ungrouped(arch: list[dict]) -> list[dict]:
+    """The same architecture with every convolution seeing all its input channels (groups = 1)."""
+    arch = copy.deepcopy(arch)
+    for spec in arch:
+        if spec["type"] == "conv":
+            spec["groups"] = 1
+    return arch
+
+
+def layer_shapes(arch: list[dict], in_shape: tuple[int, ...] = INPUT) -> list[tuple[str, tuple[int, ...]]]:
+    """Each layer's output shape for one example, from the specs alone: [(name, (C, H, W) or (D,)), ...]."""
+    shape, table = tuple(in_shape), []
+    for spec in arch:
+        kind = spec["type"]
+        if kind == "conv":
+            c, h, w = shape
+            if c % spec["groups"] or spec["filters"] % spec["groups"]:
+                raise ValueError(f"{spec['name']}: {c} channels and {spec['filters']} filters "
+                                 f"do not split into {spec['groups']} groups")
+            shape = (spec["filters"], layers.out_size(h, spec["kernel"], spec["stride"], spec["pad"]),
+                     layers.out_size(w, spec["kernel"], spec["stride"], spec["pad"]))
+        elif kind == "pool":
+            c, h, w = shape
+            shape = (c, layers.out_size(h, spec["kernel"], spec["stride"]),
+                     layers.out_size(w, spec["kernel"], spec["stride"]))
+        elif kind == "flatten":
+            shape = (shape[0] * shape[1] * shape[2],)
+        elif kind == "fc":
+            shape = (spec["units"],)
+        elif kind not in ("relu", "lrn", "dropout"):
+            raise ValueError(f"unknown layer type {kind!r}")
+        if min(shape) < 1:
+            raise ValueError(f"{spec['name']}: the input is too small (output {shape})")
+        table.append((spec["name"], shape))
+    return table
+
+
+def param_shapes(arch: list[dict], in_shape: tuple[int, ...] = INPUT) -> list[tuple[str, tuple, tuple]]:
+    """[(name, W's shape, b's shape)] for every conv and fc layer, in order."""
+    shapes, prev = [], tuple(in_shape)
+    for spec, (name, shape) in zip(arch, layer_shapes(arch, in_shape)):
+        if spec["type"] == "conv":
+            k = spec["kernel"]
+            shapes.append((name, (spec["filters"], prev[0] // spec["groups"], k, k), (spec["filters"],)))
+        elif spec["type"] == "fc":
+            shapes.append((name, (prev[0], spec["units"]), (spec["units"],)))
+        prev = shape
+    return shapes
+
+
+def param_counts(arch: list[dict], in_shape: tuple[int, ...] = INPUT) -> dict[str, int]:
+    """Weights plus biases of each conv and fc layer: {name: count}."""
+    counts = {}
+    for name, w, b in param_shapes(arch, in_shape):
+        counts[name] = int(torch.Size(w).numel() + torch.Size(b).numel())
+    return counts
+
+
+def init_params(arch: list[dict], generator: torch.Generator, in_shape: tuple[int, ...] = INPUT,
+                dtype=torch.float32, device: str | torch.device = "cpu") -> list[tuple[Tensor, Tensor]]:
+    """He-initialised weights, zero biases, for every conv and fc layer of ``arch``."""
+    params = []
+    for _, w_shape, b_shape in param_shapes(arch, in_shape):
+        fan_in = torch.Size(w_shape[1:]).numel() if len(w_shape) == 4 else w_shape[0]
+        w = torch.randn(w_shape, generator=generator, dtype=dtype) * (2.0 / fan_in) ** 0.5
+        params.append((w.to(device), torch.zeros(b_shape, dtype=dtype, device=device)))
+    return params
+
+
+def alexnet_forward(x: Tensor, params: list, noise: list | None, arch: list[dict] = ALEXNET,
+                    p: float = 0.5, train: bool = True) -> tuple[Tensor, list]:
+    """Forward pass of the architecture ``arch``, layer by layer, with the functions of layers.py.
+
+    x: (N, C, H, W). params: [(W, b)] per conv / fc layer, in order. noise: one tensor per dropout
+    layer, in order, shaped like that layer's input (unused, may be None, when train is False).
+    p: dropout's drop probability. Layer specs: conv (stride, pad, groups; sizes come from W),
+    pool (kernel, stride), lrn (k, n, alpha, beta), fc, relu, flatten, dropout.
+    Returns (scores, cache); scores: (N, M) from the last fc layer.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("a05.alexnet_forward")
+    return scores, cache
+
+
+def alexnet_backward(dout: Tensor, cache: list) -> list[tuple[Tensor, Tensor]]:
+    """Backward pass through every layer, last to first.
+
+    dout: (N, M), the gradient of the loss with respect to the scores.
+    Returns grads: [(dW, db)] per conv / fc layer, in the order of params.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("a05.alexnet_backward")
+    return grads
