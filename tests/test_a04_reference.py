@@ -16,6 +16,15 @@ SETTINGS = settings(max_examples=20, deadline=None)
 EXACT = dict(rtol=1e-10, atol=1e-11)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small tensors: one thread is faster, and two test workers must not oversubscribe the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @st.composite
 def conv_geometry(draw):
     """(N, C, H, W, F, HH, WW, stride, pad) with a kernel that fits the padded input."""

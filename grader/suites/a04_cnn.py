@@ -240,4 +240,5 @@ def train_step_run(m, x, y, params, lr):
 
 
 SUITE.add(Task(f"{P}.lenet_train_step", "lenet", train_step_inputs, train_step_run,
-               calls=(f"{P}.lenet_forward", f"{P}.lenet_backward", f"{P}.softmax_cross_entropy")))
+               calls=(f"{P}.lenet_forward", f"{P}.lenet_backward", f"{P}.softmax_cross_entropy")
+               + FORWARDS + BACKWARDS))
