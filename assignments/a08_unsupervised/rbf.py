@@ -2,7 +2,7 @@
 neighbours, linear output weights by least squares or by the delta rule (Moody and Darken, 1989).
 
 phi_nk = exp(-||x_n - c_k||^2 / (2 sigma_k^2)); the output is phi @ w. Shapes: N inputs,
-D features, K centres, C outputs.
+D features, K centres, C outputs. Every function returns new tensors and leaves its inputs unchanged.
 """
 from __future__ import annotations
 

@@ -176,6 +176,8 @@ def som_train_inputs(g: torch.Generator, case: int) -> dict:
 
 def te_inputs(g: torch.Generator, case: int) -> dict:
     grid = sheet(g, case)
+    if case in (2, 4):
+        grid = torch.arange(case // 2 + 1, dtype=F64)[:, None]  # 2 or 3 units: only that many BMUs exist
     n, d = (1 if case == 0 else randint(g, 20, 40)), randint(g, 2, 4)
     w = randn(g, grid.shape[0], d)
     return {"x": randn(g, n, d), "w": w, "grid": grid}

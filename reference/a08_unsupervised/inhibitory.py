@@ -4,7 +4,7 @@ MAXNET (Lippmann, 1987): M units, each inhibiting all others by eps, repeat unti
 The Hamming net: a feed-forward layer scores each stored prototype by agreement with a bipolar
 input, and a MAXNET picks the best. The shunting on-centre off-surround network (Grossberg)
 normalises its input: activities settle at x_i = B I_i / (A + sum_k I_k). Shapes: N patterns,
-M units, n bits.
+M units, n bits. Every function returns new tensors and leaves its inputs unchanged.
 """
 from __future__ import annotations
 

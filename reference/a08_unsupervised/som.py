@@ -3,7 +3,8 @@
 K units sit at fixed positions on a map (``grid``, (K, G): G = 1 for a chain, 2 for a sheet)
 and hold prototypes w (K, D). Each input pulls every unit j towards it by lr(t) h_cj(t), where
 c is the best-matching unit and h a Gaussian of the map distance whose width sigma(t) shrinks.
-As sigma -> 0 only the winner learns: plain competitive learning.
+As sigma -> 0 only the winner learns: plain competitive learning. Every function returns new
+tensors and leaves its inputs unchanged.
 """
 from __future__ import annotations
 
