@@ -1,8 +1,9 @@
-"""The ``grader`` command: a thin layer over the typed API (grade, release, reproduce, validate)."""
+"""The ``grader`` command: a thin layer over the typed API (grade, release, reproduce, validate, audit)."""
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -112,6 +113,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from grader import audit, config
+
+    course = config.load(args.course)
+    results = audit.audit(course, args.ids, jobs=args.jobs, suite=args.suite, extra_seeds=args.extra_seeds,
+                          progress=None if args.quiet else _progress)
+    text = audit.to_json(results) if args.format == "json" else audit.to_text(results, args.fail_under)
+    _emit(text, args.output)
+    under = [f"{r.id} ({r.kill_rate:.1f}%)" for r in results if r.kill_rate < args.fail_under]
+    false = [r.id for r in results if not r.ok]
+    if under:
+        print(f"grader: kill rate under --fail-under {args.fail_under:g}%: {', '.join(under)}", file=sys.stderr)
+    if false:
+        print(f"grader: an alternative implementation lost points: {', '.join(false)}", file=sys.stderr)
+    return 1 if under or false else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="grader", description="Grade deep-learning assignments numerically.")
     p.add_argument("--course", default=str(paths.COURSE), help="course.yaml to use (default: %(default)s)")
@@ -144,6 +162,20 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--output", metavar="FILE")
     x.add_argument("--plots", metavar="DIR", help="write the experiments' figures as PNG here")
     x.set_defaults(func=cmd_reproduce)
+
+    a = sub.add_parser("audit", help="mutation-test the grading suites and grade the alternative solutions")
+    a.add_argument("ids", nargs="*", metavar="ID", help="assignments or tasks (default: every available one)")
+    a.add_argument("--format", choices=FORMATS, default="text")
+    a.add_argument("--output", metavar="FILE")
+    a.add_argument("--suite", choices=("public", "hidden", "all"), default="all",
+                   help="the cases a mutant must pass to survive (default: %(default)s)")
+    a.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: %(default)s)")
+    a.add_argument("--extra-seeds", type=int, default=20, metavar="N",
+                   help="extra cases a surviving mutant must match to count as equivalent (default: %(default)s)")
+    a.add_argument("--fail-under", type=float, default=95.0, metavar="PERCENT",
+                   help="exit 1 if an assignment's kill rate is under this (default: %(default)s)")
+    a.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    a.set_defaults(func=cmd_audit)
 
     v = sub.add_parser("validate", help="check course.yaml and that every task has checks")
     v.set_defaults(func=cmd_validate)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import torch
@@ -130,6 +130,45 @@ def _name_outputs(name: str, result: Any, names: tuple[str, ...]) -> Outputs:
 
 class OutputShapeError(TypeError):
     """The function returned the wrong number or kind of values."""
+
+
+class InputModifiedError(ValueError):
+    """A graded function changed one of its input tensors in place."""
+
+
+def keeps_inputs(task: Task) -> Task:
+    """The same task, also requiring that it leaves its input tensors as they were: an update in
+    place (``dout.mul_(mask)``) corrupts the caller's data even when the result is right, so it
+    fails the task with a message naming the input. Tasks that report ``inputs_unchanged``
+    themselves keep their own check."""
+
+    def run(m: Modules, **kw: Any) -> Outputs:
+        before = [(path, t, t.clone()) for path, t in _leaf_tensors(kw)]
+        out = task.run(m, **kw)
+        if isinstance(out, dict) and "inputs_unchanged" not in out:
+            changed = [path for path, t, b in before if not _same(t, b)]
+            if changed:
+                raise InputModifiedError(f"{task.function} changed its input {', '.join(changed)} in place "
+                                         "(use out-of-place operations, or work on a .clone())")
+        return out
+
+    return replace(task, run=run)
+
+
+def _leaf_tensors(tree: Any, path: str = "") -> list[tuple[str, torch.Tensor]]:
+    if isinstance(tree, torch.Tensor):
+        return [(path, tree)]
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree) if isinstance(tree, (list, tuple)) else ()
+    return [x for k, v in items for x in _leaf_tensors(v, f"{path}.{k}" if path else str(k))]
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal shape, dtype and values (NaN equal to NaN)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if torch.equal(a, b):
+        return True
+    return a.is_floating_point() and bool(((a == b) | (a.isnan() & b.isnan())).all())
 
 
 def case_generator(seed: int, task_id: str, case: int) -> torch.Generator:

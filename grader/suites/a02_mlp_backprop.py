@@ -1,13 +1,15 @@
 """What a02 (MLP and backprop) checks: inputs for each task, and how each task is run.
 
 Shapes use distinct sizes so a transposed result cannot pass; case 0 has a batch of one;
-ReLU inputs stay clear of the kink at 0; softmax cases include scores near 1e3.
+ReLU inputs stay clear of the kink at 0; softmax cases include scores near 1e3. Every task
+also checks that its function leaves the inputs unchanged (``dout.mul_(mask)`` in a backward
+corrupts the caller's gradient even when dx is right).
 """
 from __future__ import annotations
 
 import torch
 
-from grader.spec import Suite, Task, away_from, batch_size, distinct_dims, randint, randn, uniform
+from grader.spec import Suite, Task, away_from, batch_size, distinct_dims, keeps_inputs, randint, randn, uniform
 
 SUITE = Suite("a02_mlp_backprop")
 F64 = torch.float64
@@ -180,3 +182,6 @@ def sgd_run(m, params, grads, lr):
 
 
 SUITE.add(Task("a02.sgd_step", "mlp", sgd_inputs, sgd_run))
+
+for _task_id in list(SUITE.tasks):
+    SUITE.tasks[_task_id] = keeps_inputs(SUITE.tasks[_task_id])

@@ -1,0 +1,495 @@
+"""Audit the grading suites: do they fail wrong answers (mutants) and pass right ones (alternatives)?
+
+For every available assignment, each mutant of the reference (``grader.mutate``) is graded
+against its task's suite with the grader's own cases, expected values, comparisons and
+scores (``grader.grade``). Mutants are generated from trusted code, so they run in-process
+(in a pool of forked workers) instead of the sandbox; inputs and outputs still pass through
+the wire format, so a mutant sees exactly what a sandboxed submission sees.
+
+A mutant that loses points is killed. One that keeps full marks is run again on extra seeds:
+if its outputs (and whatever it did to its inputs) match the reference's on all of them it is
+reported as suspected-equivalent, otherwise it survived and shows a gap in the suite.
+
+Alternative implementations live in ``tests/alternatives/<aid>/``: each file there holds
+functions that replace the same-named ones of the reference module with the same file name
+(loops instead of vectorised code, another order of operations). They must score full marks.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.abc
+import importlib.util
+import itertools
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from grader import paths, suites, wire
+from grader.compare import Tolerance, compare
+from grader.config import AssignmentConfig, Course
+from grader.grade import Case, GradingError, _tolerance, check_suite, expected_outputs, make_cases, score_task
+from grader.mutate import OPERATORS, Mutant, mutants
+from grader.sandbox import Response
+from grader.spec import Modules, Suite, Task, case_generator
+
+ALTERNATIVES = paths.ROOT / "tests" / "alternatives"
+EXTRA_SEEDS = 20            # extra cases a surviving mutant must match to be called equivalent
+EXTRA_SEED = 1_234_577      # their suite seed: neither the public nor the hidden one
+MIN_TIMEOUT_S = 5.0         # a mutant's time limit: this, or 20x the reference's time if longer
+DEFAULT_FAIL_UNDER = 95.0
+
+
+@dataclass
+class MutantOutcome:
+    task: str
+    file: str
+    line: int
+    operator: str
+    description: str
+    status: str   # killed | survived | equivalent
+    how: str      # killed: what failed; survived: where it differs from the reference
+    diff: str
+
+
+@dataclass
+class TaskAudit:
+    id: str
+    killed: int = 0
+    survived: int = 0
+    equivalent: int = 0
+    kill_rate: float = 100.0
+    survivors: list[MutantOutcome] = field(default_factory=list)
+    equivalents: list[MutantOutcome] = field(default_factory=list)
+
+
+@dataclass
+class AlternativeAudit:
+    files: list[str]            # files under tests/alternatives/<aid>/
+    tasks: list[str]            # tasks whose function an alternative replaces
+    false_failures: list[str]   # "task: message" for each task that lost points
+
+
+@dataclass
+class AssignmentAudit:
+    id: str
+    killed: int = 0
+    survived: int = 0
+    equivalent: int = 0
+    kill_rate: float = 100.0
+    tasks: list[TaskAudit] = field(default_factory=list)
+    alternatives: AlternativeAudit | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.alternatives is None or not self.alternatives.false_failures
+
+
+def kill_rate(killed: int, survived: int) -> float:
+    """Killed mutants as a percentage of the non-equivalent ones (100 when there are none)."""
+    return round(100.0 * killed / (killed + survived), 2) if killed + survived else 100.0
+
+
+class _SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports packages from source text held in memory: ``{package: {module: (file, source)}}``."""
+
+    def __init__(self) -> None:
+        self.packages: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None):
+        root, _, rest = fullname.partition(".")
+        modules = self.packages.get(root)
+        if modules is None:
+            return None
+        is_package = rest == "" or any(k.startswith(rest + ".") for k in modules)
+        if rest not in modules and not is_package:
+            return None
+        origin = modules[rest][0] if rest in modules else None
+        return importlib.util.spec_from_loader(fullname, self, origin=origin, is_package=is_package)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module) -> None:
+        root, _, rest = module.__name__.partition(".")
+        file, source = self.packages[root].get(rest, ("<empty>", ""))
+        module.__file__ = file
+        exec(compile(source, f"{file} (audited copy)", "exec"), module.__dict__)
+
+    def load(self, name: str, modules: dict[str, tuple[str, str]]) -> Modules:
+        self.unload(name)
+        self.packages[name] = modules
+        return Modules(name)
+
+    def unload(self, name: str) -> None:
+        self.packages.pop(name, None)
+        for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+            del sys.modules[key]
+
+
+_FINDER = _SourceFinder()
+sys.meta_path.insert(0, _FINDER)
+_PACKAGES = itertools.count()
+
+
+def package_sources(reference_dir: Path) -> dict[str, tuple[str, str]]:
+    """The reference package as ``{module name within the package: (file, source)}``."""
+    modules = {}
+    for py in sorted(reference_dir.rglob("*.py")):
+        rel = py.relative_to(reference_dir).with_suffix("")
+        name = ".".join(rel.parts)
+        name = "" if name == "__init__" else name.removesuffix(".__init__")
+        modules[name] = (str(py), py.read_text(encoding="utf-8"))
+    return modules
+
+
+def with_alternatives(modules: dict[str, tuple[str, str]], folder: Path) -> dict[str, tuple[str, str]]:
+    """The reference sources with each alternative file's functions appended to its namesake,
+    so they replace the reference's functions of the same name."""
+    out = dict(modules)
+    for py in sorted(folder.rglob("*.py")):
+        rel = py.relative_to(folder).with_suffix("")
+        name = ".".join(rel.parts)
+        if name not in out:
+            raise GradingError(f"{py}: the reference has no module {name or '__init__'} to replace functions of")
+        extra = "".join(line for line in py.read_text(encoding="utf-8").splitlines(keepends=True)
+                        if not line.startswith("from __future__ import"))
+        file, source = out[name]
+        out[name] = (file, source + "\n\n" + extra)
+    return out
+
+
+def alternative_functions(folder: Path) -> list[str]:
+    names = []
+    for py in sorted(folder.rglob("*.py")):
+        tree = ast.parse(py.read_text(encoding="utf-8"), str(py))
+        names += [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return names
+
+
+class _Timeout(BaseException):
+    """A mutant ran past its time limit (BaseException, so the mutant's code cannot catch it)."""
+
+
+def _roundtrip(tree: Any) -> Any:
+    """What the sandbox's wire format makes of ``tree``: fresh tensors, lists for tuples, markers."""
+    return wire.decode(wire.encode(tree))
+
+
+def _run_case(task: Task, m: Modules, inputs: dict, index: int) -> tuple[Response, dict]:
+    """Run one case like the sandboxed child does; returns the response and the inputs after the run."""
+    kw = _roundtrip(inputs)
+    try:
+        with torch.no_grad():
+            out = task.run(m, **kw)
+        if not isinstance(out, dict):
+            raise TypeError("the task driver returned no outputs")
+        return Response(task.id, index, "ok", outputs=_roundtrip(out)), kw
+    except NotImplementedError as e:
+        return Response(task.id, index, "not_implemented", message=str(e) or "NotImplementedError"), kw
+    except _Timeout:
+        raise
+    except Exception as e:
+        return Response(task.id, index, "error", message=f"{type(e).__name__}: {e}"[:1000]), kw
+
+
+def _tensors(tree: Any, path: str = "") -> list[tuple[str, torch.Tensor]]:
+    if isinstance(tree, torch.Tensor):
+        return [(path, tree)]
+    if isinstance(tree, dict):
+        return [x for k, v in tree.items() for x in _tensors(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(tree, (list, tuple)):
+        return [x for i, v in enumerate(tree) for x in _tensors(v, f"{path}.{i}")]
+    return []
+
+
+@dataclass
+class _Plan:
+    """Everything a worker needs, built once before the pool forks."""
+
+    course: Course
+    assignments: dict[str, tuple[AssignmentConfig, Suite]]
+    cases: dict[str, tuple[list[Case], list[dict[str, torch.Tensor]]]]
+    seconds: dict[str, float]       # the reference's time per task, all cases
+    sources: dict[str, dict[str, tuple[str, str]]]
+    mutants: list[Mutant]
+    extra_seeds: int
+    extra: dict[str, list[tuple[dict, dict, dict]]] = field(default_factory=dict)
+
+    def task(self, task_id: str) -> Task:
+        aid = self.aid(task_id)
+        return self.assignments[aid][1].tasks[task_id]
+
+    def aid(self, task_id: str) -> str:
+        prefix = task_id.split(".", 1)[0]
+        return next(a for a in self.assignments if a.split("_", 1)[0] == prefix)
+
+    def points(self, task_id: str) -> float:
+        cfg = self.assignments[self.aid(task_id)][0]
+        return next(t.points for t in cfg.tasks if t.id == task_id)
+
+    def grade(self, task_id: str, m: Modules):
+        """Score ``m`` on one task exactly as the grader would (the score and its checks)."""
+        task = self.task(task_id)
+        cases, expected = self.cases[task_id]
+        replies = [_run_case(task, m, c.inputs, k)[0] for k, c in enumerate(cases)]
+        return score_task(self.course, self.aid(task_id), task, self.points(task_id), cases, expected,
+                          replies, "cpu")
+
+    def extra_cases(self, task_id: str) -> list[tuple[dict, dict, dict]]:
+        """(inputs, reference outputs, reference's inputs after the run) on the extra seeds."""
+        if task_id not in self.extra:
+            task = self.task(task_id)
+            reference = Modules(f"reference.{self.aid(task_id)}")
+            made = []
+            for i in range(self.extra_seeds):
+                inputs = task.inputs(case_generator(EXTRA_SEED, task_id, i), i)
+                response, after = _run_case(task, reference, inputs, i)
+                made.append((inputs, response.outputs, after))
+            self.extra[task_id] = made
+        return self.extra[task_id]
+
+    def differs(self, task_id: str, m: Modules) -> str:
+        """Where ``m`` differs from the reference on the extra seeds ("" where it never does)."""
+        task = self.task(task_id)
+        for k, (inputs, ref_out, ref_after) in enumerate(self.extra_cases(task_id)):
+            response, after = _run_case(task, m, inputs, k)
+            if response.status != "ok":
+                return f"extra case {k}: {response.status}: {response.message}"
+            pairs = [(n, response.outputs.get(n), r) for n, r in ref_out.items()]
+            got_after = dict(_tensors(after))
+            pairs += [(f"input {p}", got_after.get(p), r) for p, r in _tensors(ref_after)]
+            for name, got, ref in pairs:
+                if type(ref) is not torch.Tensor:
+                    continue
+                rtol, atol = _tolerance(self.course, ref, "cpu")
+                c = compare(name, got, ref, Tolerance(rtol, atol))
+                if not c.passed:
+                    return f"extra case {k}: {c.message}"
+        return ""
+
+
+_PLAN: _Plan | None = None  # set in the parent before forking; workers inherit it
+
+
+def _tasks_for(plan: _Plan, mutant: Mutant) -> list[str]:
+    """The owning task, or every task of the assignment for a block in a helper function."""
+    aid = plan.aid(mutant.task)
+    suite = plan.assignments[aid][1]
+    return [mutant.task] if mutant.task in suite.tasks else list(suite.tasks)
+
+
+def _judge(index: int) -> tuple[int, str, str]:
+    """Grade one mutant: (index, killed | survived | equivalent, how)."""
+    plan = _PLAN
+    assert plan is not None
+    mutant = plan.mutants[index]
+    aid = plan.aid(mutant.task)
+    modules = dict(plan.sources[aid])
+    file, _ = modules[mutant.module]
+    modules[mutant.module] = (file, mutant.source)
+    name = f"_audit_mutant_{os.getpid()}_{next(_PACKAGES)}"
+    tasks = _tasks_for(plan, mutant)
+    limit = max(MIN_TIMEOUT_S, 20 * sum(plan.seconds[t] for t in tasks))
+    m = _FINDER.load(name, modules)
+    try:
+        with _time_limit(limit), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a mutant's deprecation warnings are not news
+            for task_id in tasks:
+                result = plan.grade(task_id, m)
+                if result.score < result.max_score:
+                    failed = next((c for c in result.checks if not c.passed), None)
+                    how = result.status + (f": {failed.message}" if failed else "")
+                    return index, "killed", how[:300]
+            where = "".join(plan.differs(t, m) for t in tasks if t in plan.assignments[aid][1].tasks)
+    except _Timeout:
+        return index, "killed", f"timeout: ran past {limit:.0f} s"
+    finally:
+        _FINDER.unload(name)
+    return (index, "survived", where[:300]) if where else (index, "equivalent", "")
+
+
+class _time_limit:
+    """SIGALRM-based limit; a no-op off the main thread, where signals cannot be delivered."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.active = threading.current_thread() is threading.main_thread()
+
+    def __enter__(self):
+        if self.active:
+            def expire(signum, frame):
+                raise _Timeout()
+            self.previous = signal.signal(signal.SIGALRM, expire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        return False
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+
+
+def select(course: Course, ids: list[str] | None) -> tuple[list[AssignmentConfig], set[str] | None]:
+    """The assignments to audit (all available ones by default) and, if ids name tasks, those tasks."""
+    if not ids:
+        return [a for a in course.assignments if a.available], None
+    chosen: list[AssignmentConfig] = []
+    tasks: set[str] | None = None
+    for key in ids:
+        if "." in key:
+            tasks = (tasks or set()) | {key}
+            key = key.split(".", 1)[0]
+        try:
+            cfg = course.assignment(key)
+        except KeyError:
+            raise GradingError(f"unknown assignment '{key}' (see course.yaml)") from None
+        if not cfg.available:
+            raise GradingError(f"{cfg.id} is not available yet (course.yaml)")
+        if cfg not in chosen:
+            chosen.append(cfg)
+    if tasks:
+        known = {t.id for a in chosen for t in a.tasks}
+        unknown = sorted(tasks - known)
+        if unknown:
+            raise GradingError(f"unknown task {', '.join(unknown)} (see course.yaml)")
+    return chosen, tasks
+
+
+def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: str = "all",
+          extra_seeds: int = EXTRA_SEEDS, operators: tuple[str, ...] = OPERATORS,
+          alternatives: Path | None = ALTERNATIVES,
+          progress: Callable[[str], None] | None = None) -> list[AssignmentAudit]:
+    """Mutation-test the suites of ``ids`` (assignment ids, prefixes or task ids; default: every
+    available assignment) and grade their alternative implementations."""
+    global _PLAN
+    chosen, only = select(course, ids)
+    assignments, cases, seconds, sources, found = {}, {}, {}, {}, []
+    torch.set_grad_enabled(False)
+    for cfg in chosen:
+        s = suites.load(cfg.id)
+        check_suite(cfg, s)
+        assignments[cfg.id] = (cfg, s)
+        reference = Modules(f"reference.{cfg.id}")
+        for tcfg in cfg.tasks:
+            task = s.tasks[tcfg.id]
+            start = time.perf_counter()
+            made = make_cases(course, task, suite)
+            cases[task.id] = (made, [expected_outputs(task, reference, c.inputs) for c in made])
+            seconds[task.id] = time.perf_counter() - start
+        sources[cfg.id] = package_sources(paths.REFERENCE / cfg.id)
+        found += [mu for mu in mutants(paths.REFERENCE / cfg.id, operators)
+                  if only is None or mu.task in only]
+    plan = _Plan(course, assignments, cases, seconds, sources, found, extra_seeds)
+    if progress:
+        progress(f"auditing {', '.join(assignments)}: {len(found)} mutants, {jobs} worker(s)")
+    _PLAN = plan
+    try:
+        if jobs > 1 and len(found) > 1:
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(jobs, initializer=_init_worker) as pool:
+                verdicts = list(pool.imap_unordered(_judge, range(len(found)), chunksize=4))
+        else:
+            verdicts = [_judge(i) for i in range(len(found))]
+        alts = {cfg.id: _audit_alternatives(plan, cfg.id, alternatives / cfg.id)
+                for cfg in chosen if alternatives is not None and (alternatives / cfg.id).is_dir()}
+    finally:
+        _PLAN = None
+    return [_summarise(cfg, only, found, verdicts, alts.get(cfg.id)) for cfg in chosen]
+
+
+def _audit_alternatives(plan: _Plan, aid: str, folder: Path) -> AlternativeAudit:
+    prefix = aid.split("_", 1)[0]
+    modules = with_alternatives(plan.sources[aid], folder)
+    name = f"_audit_alternative_{os.getpid()}_{next(_PACKAGES)}"
+    m = _FINDER.load(name, modules)
+    failures = []
+    try:
+        for task_id in plan.assignments[aid][1].tasks:
+            result = plan.grade(task_id, m)
+            if result.score < result.max_score:
+                failed = next((c for c in result.checks if not c.passed), None)
+                failures.append(f"{task_id}: {result.status}" + (f": {failed.message}" if failed else ""))
+    finally:
+        _FINDER.unload(name)
+    replaced = [f"{prefix}.{f}" for f in alternative_functions(folder)]
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.py"))
+    return AlternativeAudit(files, [t for t in plan.assignments[aid][1].tasks if t in replaced], failures)
+
+
+def _summarise(cfg: AssignmentConfig, only: set[str] | None, found: list[Mutant],
+               verdicts: list[tuple[int, str, str]], alternatives: AlternativeAudit | None) -> AssignmentAudit:
+    prefix = cfg.prefix + "."
+    order = [t.id for t in cfg.tasks]
+    by_task: dict[str, TaskAudit] = {t: TaskAudit(t) for t in order if only is None or t in only}
+    for index, status, how in sorted(verdicts):
+        mu = found[index]
+        if not mu.task.startswith(prefix):
+            continue
+        t = by_task.setdefault(mu.task, TaskAudit(mu.task))
+        outcome = MutantOutcome(mu.task, mu.file, mu.line, mu.operator, mu.description, status, how, mu.diff)
+        setattr(t, status, getattr(t, status) + 1)
+        if status == "survived":
+            t.survivors.append(outcome)
+        elif status == "equivalent":
+            t.equivalents.append(outcome)
+    result = AssignmentAudit(cfg.id, alternatives=alternatives)
+    for t in by_task.values():
+        t.kill_rate = kill_rate(t.killed, t.survived)
+        result.killed += t.killed
+        result.survived += t.survived
+        result.equivalent += t.equivalent
+        result.tasks.append(t)
+    result.kill_rate = kill_rate(result.killed, result.survived)
+    return result
+
+
+def to_json(results: list[AssignmentAudit]) -> str:
+    return json.dumps([asdict(r) for r in results], indent=2) + "\n"
+
+
+def to_text(results: list[AssignmentAudit], fail_under: float = DEFAULT_FAIL_UNDER) -> str:
+    lines: list[str] = []
+    for r in results:
+        verdict = "ok" if r.kill_rate >= fail_under else f"UNDER {fail_under:g}%"
+        lines.append(f"{r.id}: kill rate {r.kill_rate:.1f}% ({r.killed} killed, {r.survived} survived, "
+                     f"{r.equivalent} suspected equivalent) {verdict}")
+        width = max([len(t.id) for t in r.tasks] + [4])
+        lines.append(f"  {'task':<{width}}  killed  survived  equivalent  kill rate")
+        for t in r.tasks:
+            lines.append(f"  {t.id:<{width}}  {t.killed:>6}  {t.survived:>8}  {t.equivalent:>10}  "
+                         f"{t.kill_rate:>8.1f}%")
+        for t in r.tasks:
+            for o in t.survivors:
+                lines.append(f"  survived: {o.task} [{o.operator}] {o.description}")
+                lines.append(f"    {o.how}")
+                lines += ["    " + d for d in o.diff.splitlines()]
+        for t in r.tasks:
+            for o in t.equivalents:
+                lines.append(f"  suspected equivalent: {o.task} [{o.operator}] {o.description} "
+                             f"({o.file}:{o.line})")
+        if r.alternatives is not None:
+            a = r.alternatives
+            lines.append(f"  alternatives ({', '.join(a.files)}; replacing {', '.join(a.tasks) or 'no task'}): "
+                         + ("all tasks full marks" if not a.false_failures else
+                            f"{len(a.false_failures)} false failure(s)"))
+            lines += [f"    false failure: {f}" for f in a.false_failures]
+        else:
+            lines.append("  alternatives: none")
+        lines.append("")
+    return "\n".join(lines)
