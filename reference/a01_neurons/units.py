@@ -1,7 +1,8 @@
 """The linear threshold unit of McCulloch and Pitts: forward pass, logic gates, decision boundary.
 
 A unit with weights w and threshold theta fires (y = 1) when its net input w.x reaches theta:
-y = step(w.x - theta), with step(0) = 1. Shapes: N examples, D inputs.
+y = step(w.x - theta), with step(0) = 1. Shapes: N examples, D inputs. The graded functions
+leave their inputs unchanged.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Every random choice is an input: the operators take the random numbers they use, and
 ``draw_noise`` draws one generation's worth from a seeded ``torch.Generator`` in a fixed order,
-so a run is a function of its seed. Higher fitness is better.
+so a run is a function of its seed. Higher fitness is better. Every graded function returns
+new tensors and leaves its inputs unchanged.
 Shapes: P genomes in the population, L genes, n children, k contestants per tournament.
 """
 from __future__ import annotations

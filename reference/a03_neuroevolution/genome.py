@@ -1,7 +1,8 @@
 """A network's weights as a genome: one flat vector, layer by layer, W row-major then b.
 
 Parameters are a list of (W, b) pairs as in a02: W_l is (D_{l-1}, D_l), b_l is (D_l,); ``sizes``
-is [D0, D1, ..., DL]. A population is a (P, L) tensor, one genome per row.
+is [D0, D1, ..., DL]. A population is a (P, L) tensor, one genome per row. The graded
+functions leave their inputs unchanged.
 """
 from __future__ import annotations
 
