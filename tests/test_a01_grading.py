@@ -25,6 +25,12 @@ def test_solutions_score_full_marks(solutions):
     assert {t.status for t in tasks} == {"passed"}
 
 
+@pytest.mark.cuda
+def test_solutions_score_full_marks_on_cuda(solutions):
+    result = grade_folder(solutions(AID), suite="public", device="cuda")
+    assert result.score == result.max_score == MAX
+
+
 def test_untouched_skeleton_scores_zero_with_every_task_not_implemented(skeletons):
     result = grade_folder(skeletons(AID))
     assert result.score == 0 and result.max_score == MAX
