@@ -71,6 +71,11 @@ def cmd_release(args: argparse.Namespace) -> int:
             return 1
         print(f"assignments/ is in sync with reference/ ({len(ids)} assignments)")
         return 0
+    if args.notebooks:
+        from grader import notebooks
+        written = notebooks.write(course, paths.REFERENCE, Path(args.notebooks), ids)
+        print(f"wrote {len(written)} nbgrader notebooks to {args.notebooks}")
+        return 0
     if args.solutions:
         written = release.release(paths.REFERENCE, Path(args.solutions), ids, solutions=True)
         print(f"wrote the solutions copy of {len(written)} assignments to {args.solutions}")
@@ -153,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("release", help="regenerate assignments/ from reference/")
     r.add_argument("--check", action="store_true", help="fail if assignments/ is out of sync")
     r.add_argument("--solutions", metavar="DIR", help="write a copy filled with the solutions")
+    r.add_argument("--notebooks", metavar="DIR", help="write nbgrader source notebooks (DIR/<id>/<id>.ipynb)")
     r.add_argument("--out", default=str(paths.ASSIGNMENTS), help="where skeletons go (default: %(default)s)")
     r.set_defaults(func=cmd_release)
 
