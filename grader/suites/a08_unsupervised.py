@@ -207,8 +207,9 @@ def kmeans_inputs(g: torch.Generator, case: int) -> dict:
 
 
 def widths_inputs(g: torch.Generator, case: int) -> dict:
-    k, d = distinct_dims(g, 2, 3, 7)
-    return {"centres": randn(g, k, d), "p": 1 + case % 3}
+    p = 1 + case % 3
+    k, d = distinct_dims(g, 2, p + 1, 7)  # more centres than neighbours averaged
+    return {"centres": randn(g, k, d), "p": p}
 
 
 def lstsq_inputs(g: torch.Generator, case: int) -> dict:
