@@ -3,8 +3,8 @@
     python benchmarks/bench_conv.py [--repeats 5] [--naive-repeats 1] [--threads T]
 
 One run times all three on the same inputs (N=64, C=16, 28x28, 32 filters 3x3, stride 1,
-pad 1, float32) and prints the median seconds of each and the ratios to torch. Every
-timed call is checked against torch's result first.
+pad 1, float32), in turns, and prints the median time of each and its ratio to torch.
+Every contender's result is checked against torch's before it is timed.
 """
 from __future__ import annotations
 
@@ -37,14 +37,19 @@ def reference_conv(forward, backward):
     return run
 
 
-def median_time(fn, args, repeats: int) -> float:
-    fn(*args)  # warm up: allocator, thread pool, kernels
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def median_times(contenders: dict, args: tuple) -> dict[str, float]:
+    """Median seconds of each contender, timed in turns (round r times every contender that still
+    has repeats left), so a change in the machine's load hits all of them alike."""
+    for fn, _ in contenders.values():
+        fn(*args)  # warm up: allocator, thread pool, kernels
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for r in range(max(reps for _, reps in contenders.values())):
+        for name, (fn, reps) in contenders.items():
+            if r < reps:
+                start = time.perf_counter()
+                fn(*args)
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -76,7 +81,7 @@ def main() -> None:
             for label, a, e in zip(("out", "dx", "dw", "db"), got, expected):
                 if not torch.allclose(a, e, rtol=1e-3, atol=1e-3 * float(e.abs().max())):
                     raise SystemExit(f"{name}: {label} differs from torch")
-        times = {name: median_time(fn, inputs, reps) for name, (fn, reps) in contenders.items()}
+        times = median_times(contenders, inputs)
 
     base = times["torch conv2d"]
     print(f"conv2d forward+backward, N={s['n']} C={s['c']} {s['h']}x{s['w']}, {s['f']} filters "

@@ -4,12 +4,14 @@ Inputs and kernels are rectangular with distinct sizes, so swapped axes cannot p
 has a batch of one; strides and paddings vary by case (strides that do not tile the input
 included: the output size rounds down, as in torch). Pooling inputs have no ties (values
 at least 0.05 apart), so each window's maximum is unique; ReLU inputs stay clear of 0.
+Every task also checks that its function leaves its inputs unchanged (``dout.mul_(mask)``
+corrupts the caller's gradient even when dx is right).
 """
 from __future__ import annotations
 
 import torch
 
-from grader.spec import Suite, Task, away_from, batch_size, distinct_dims, randint, randn, uniform
+from grader.spec import Suite, Task, away_from, batch_size, distinct_dims, keeps_inputs, randint, randn, uniform
 
 SUITE = Suite("a04_cnn")
 P = SUITE.prefix
@@ -235,10 +237,13 @@ def train_step_run(m, x, y, params, lr):
     before = {k: v.clone() for k, v in params.items()}
     loss, new = m.lenet.lenet_train_step(x, y, params, lr)
     outputs = {"loss": loss, **{k: v for k, v in named_grads("lenet_train_step", new).items()}}
-    outputs["params_unchanged"] = torch.tensor(all(torch.equal(before[k], params[k]) for k in NAMES))
+    outputs["inputs_unchanged"] = torch.tensor(all(torch.equal(before[k], params[k]) for k in NAMES))
     return outputs
 
 
 SUITE.add(Task(f"{P}.lenet_train_step", "lenet", train_step_inputs, train_step_run,
                calls=(f"{P}.lenet_forward", f"{P}.lenet_backward", f"{P}.softmax_cross_entropy")
                + FORWARDS + BACKWARDS))
+
+for _task_id in list(SUITE.tasks):
+    SUITE.tasks[_task_id] = keeps_inputs(SUITE.tasks[_task_id])

@@ -137,7 +137,7 @@ def conv_backward(dout: Tensor, cache: tuple) -> tuple[Tensor, Tensor, Tensor]:
     n = dout.shape[0]
     f, _, hh, ww = w.shape
     d = dout.reshape(n, f, -1)  # (N, F, H'*W')
-    dw = torch.einsum("nfl,nkl->fk", d, cols).reshape(w.shape)  # sum over examples and positions
+    dw = (d @ cols.transpose(1, 2)).sum(dim=0).reshape(w.shape)  # (N, F, C*HH*WW) summed over examples
     dcols = w.reshape(f, -1).T @ d  # (N, C*HH*WW, H'*W')
     dx = col2im(dcols, x_shape, hh, ww, stride, pad)  # (N, C, H, W)
     db = d.sum(dim=(0, 2))  # (F,)
