@@ -5,12 +5,14 @@ N != D so statistics over the wrong axis cannot have the right shape; running st
 checked after several batches. Max-pool inputs are distinct values (no ties); pooling and
 convolution cases mix overlapping windows, strides, padding, rectangular kernels and groups.
 AlexNet is run in small architectures of the paper's form (same layer sequence and groups).
+Every task also checks that its function leaves its inputs unchanged: the running statistics
+report it as an output, the other tasks fail with a message naming the input.
 """
 from __future__ import annotations
 
 import torch
 
-from grader.spec import Suite, Task, batch_size, distinct_dims, randint, randn, uniform
+from grader.spec import Suite, Task, batch_size, distinct_dims, keeps_inputs, randint, randn, uniform
 
 SUITE = Suite("a05_batchnorm_alexnet")
 F64 = torch.float64
@@ -88,14 +90,15 @@ def spatial_inference_inputs(g: torch.Generator, case: int) -> dict:
 def stats_task(name: str, inputs, calls: tuple[str, ...] = ()) -> Task:
     """Running statistics after every batch of ``xs`` in turn, each update fed the previous one's result."""
     def run(m, xs, running_mean, running_var, momentum):
-        before = (running_mean.clone(), running_var.clone())
+        given = [running_mean, running_var, *xs]
+        before = [t.clone() for t in given]
         mean, var = running_mean, running_var
         for x in xs:
             result = getattr(m.batchnorm, name)(x, mean, var, momentum)
             if not isinstance(result, (tuple, list)) or len(result) != 2:
                 raise TypeError(f"{name} must return (running_mean, running_var)")
             mean, var = result
-        unchanged = torch.equal(before[0], running_mean) and torch.equal(before[1], running_var)
+        unchanged = all(torch.equal(a, b) for a, b in zip(before, given))  # pure: no update in place
         return {"running_mean": mean, "running_var": var, "inputs_unchanged": torch.tensor(unchanged)}
 
     return SUITE.add(Task(f"{SUITE.prefix}.{name}", "batchnorm", inputs, run, calls=calls))
@@ -135,8 +138,10 @@ SUITE.backward("lrn_backward", "lrn_forward", "layers", with_dout(lrn_inputs, sa
 def dropout_inputs(g: torch.Generator, case: int) -> dict:
     n, d = batch_size(g, case), randint(g, 3, 9)
     shape = (n, d) if case % 2 == 0 else (n, 2, d, 3)
-    return {"x": randn(g, *shape), "p": [0.5, 0.2, 0.8, 0.5, 0.35, 0.6][case % 6],
-            "noise": torch.rand(*shape, generator=g, dtype=F64), "train": case != 3}
+    p = [0.5, 0.2, 0.8, 0.5, 0.35, 0.6][case % 6]
+    noise = torch.rand(*shape, generator=g, dtype=F64)
+    noise.view(-1)[0] = p  # noise exactly p: the unit is kept (noise >= p)
+    return {"x": randn(g, *shape), "p": p, "noise": noise, "train": case != 3}
 
 
 SUITE.call("dropout_forward", "layers", dropout_inputs)
@@ -295,3 +300,6 @@ def alexnet_backward_task() -> Task:
 
 
 SUITE.add(alexnet_backward_task())
+
+for _task_id in list(SUITE.tasks):  # an update in place corrupts the caller's tensors, even with right results
+    SUITE.tasks[_task_id] = keeps_inputs(SUITE.tasks[_task_id])
