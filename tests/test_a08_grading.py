@@ -110,3 +110,9 @@ def test_seeded_bugs_lose_their_tasks_and_only_the_tasks_that_call_them(group, s
     assert bugged <= lost
     allowed = bugged | {caller for task in bugged for caller in CALLERS[task]}
     assert lost <= allowed, lost - allowed
+
+
+@pytest.mark.cuda
+def test_solutions_score_full_marks_on_cuda(solutions):
+    result = grade_folder(solutions(AID), suite="all", device="cuda")
+    assert result.device == "cuda" and result.score == result.max_score
