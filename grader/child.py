@@ -185,7 +185,7 @@ def signature_of(m: Modules, task: Task) -> list[str] | None:
         return None
 
 
-def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: str) -> dict:
+def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: str, main_pid: int) -> dict:
     task: Task = suite.tasks[request["task"]]
     inputs = to_device(request["inputs"], device)
     captured = io.StringIO()
@@ -215,6 +215,8 @@ def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: 
                         traceback="".join(_student_frames(tb))[-OUTPUT_CAP:])
         if isinstance(e, TypeError):
             response["signature"] = signature_of(m, task)
+    if os.getpid() != main_pid:
+        os._exit(0)  # a copy forked by the submission: only the driver itself answers
     modes = _get_current_function_mode_stack()
     while torch._C._len_torch_function_stack():
         torch._C._pop_torch_function_stack()
@@ -225,9 +227,9 @@ def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: 
         response.update(status="banned", message="the task switched off the banned-operation check",
                         outputs={})
     if problems:
-        response.update(status="error", outputs={},
-                        message=f"the task left {' and '.join(problems)} running after it returned "
-                                "(nothing may outlive the task)")
+        left = f"the task left {' and '.join(problems)} running after it returned (nothing may outlive the task)"
+        prior = response.get("message", "") if response.get("status") in ("error", "banned") else ""
+        response.update(status="error", outputs={}, message=f"{prior}; {left}" if prior else left)
     response["restart"] = bool(problems or patched or [mode for mode in modes if mode is not guard])
     response["stdout"] = captured.getvalue()[-OUTPUT_CAP:]
     return response
@@ -245,6 +247,7 @@ def main(config: dict, bundle: str) -> None:
     responses = os.fdopen(resp_fd, "wb", buffering=0)
     configure(config["device"], config.get("threads", 1), config.get("memory_mb", 4096))
     submission_root = bundle + "/submission"
+    main_pid = os.getpid()
     sys.path.insert(0, submission_root)
     suite = importlib.import_module(f"grader.suites.{config['assignment']}").SUITE
     m = Modules(config["assignment"])
@@ -254,7 +257,7 @@ def main(config: dict, bundle: str) -> None:
             request = wire.read_message(requests)
         except EOFError:
             break
-        response = handle(request, suite, m, config["device"], submission_root)
+        response = handle(request, suite, m, config["device"], submission_root, main_pid)
         try:
             data = wire.encode(response)
         except Exception as e:  # an output that cannot be encoded is the submission's error

@@ -42,6 +42,7 @@ OPEN_FILES = 256
 NPROC = 64               # processes and threads under the sandbox's own uid
 TMP_MB, WORK_MB = 16, 64  # private /tmp and working directory (file-system layer)
 MAX_RESPONSE_BYTES = 128 * 2**20
+RETIRE_TIMEOUT_S = 5.0   # a child told to stop has this long to exit on its own
 SHOWN_ROOT = isolation.SANDBOX  # bundle paths in messages read the same on every run and level
 
 
@@ -335,16 +336,21 @@ class Child:
             return ""
         return _shown(data.decode("utf-8", "replace"), self.bundle)
 
+    def close_requests(self) -> None:
+        if self._req_w >= 0:  # once only: a closed number may already belong to another file
+            try:
+                os.close(self._req_w)
+            except OSError:
+                pass
+            self._req_w = -1
+
     def kill(self) -> None:
         """Kill the whole tree: the session's process group, and with it the PID namespace."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        try:
-            os.close(self._req_w)
-        except OSError:
-            pass
+        self.close_requests()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -357,12 +363,16 @@ def _shown(text: str, bundle: str) -> str:
 
 def run_tasks(submission: Path, assignment: str, requests: Iterable[Request], device: str,
               limits: dict[str, Limits], iso: Isolation | None = None) -> dict[tuple[str, int], Response]:
-    """Run every request in sandboxed children; every request gets a response, whatever happens."""
+    """Run every request in sandboxed children; every request gets a response, whatever happens.
+
+    A task's first failing case ends the task (the rest would not change its score). A reply
+    that comes twice for one token (a forked process or a forged message) fails the task it
+    claims to answer; the request that met it is sent again to a fresh process.
+    """
     iso = iso if iso is not None else detect(device)
-    pending = list(requests)
     results: dict[tuple[str, int], Response] = {}
     by_task: dict[str, list[Request]] = {}
-    for r in pending:
+    for r in requests:
         by_task.setdefault(r.task, []).append(r)
     memory = max(limits[t].memory_mb for t in by_task) if by_task else 0
     cpu_budget = int(sum(limits[t].time_s for t in by_task)) + 60
@@ -370,23 +380,28 @@ def run_tasks(submission: Path, assignment: str, requests: Iterable[Request], de
         root = Path(tmp)
         bundle = _bundle(root, assignment, submission)
         child: Child | None = None
+        answered: dict[str, Request] = {}  # tokens the current child has answered
         try:
             for task, reqs in by_task.items():
-                deadline = None
-                for req in reqs:
+                deadline: float | None = None
+                k, retried = 0, False
+                while k < len(reqs):
+                    req = reqs[k]
                     if child is None:
+                        started = time.monotonic()
                         child = Child(root, bundle, assignment, device,
                                       Limits(limits[task].time_s, memory), cpu_budget, iso)
+                        answered = {}
                         ready = child.receive(STARTUP_TIMEOUT_S)
                         if not (isinstance(ready, dict) and ready.get("ready")):
                             tail = child.output_tail()
                             child.kill()
                             child = None
-                            for r in reqs[reqs.index(req):]:
-                                results[(r.task, r.case)] = Response(
-                                    r.task, r.case, "crashed",
-                                    message="the sandboxed process did not start", stdout=tail)
+                            _fill(results, reqs[k:], Response(req.task, req.case, "crashed", stdout=tail,
+                                                              message="the sandboxed process did not start"))
                             break
+                        if deadline is not None:  # a fresh process mid-task: its start is not the task's time
+                            deadline += time.monotonic() - started
                     if deadline is None:
                         deadline = time.monotonic() + limits[task].time_s
                     token = secrets.token_hex(16)
@@ -396,24 +411,64 @@ def run_tasks(submission: Path, assignment: str, requests: Iterable[Request], de
                         reply = child.receive(deadline - time.monotonic())
                     if isinstance(reply, dict) and reply.get("token") == token and \
                             reply.get("task") == req.task and reply.get("case") == req.case:
-                        results[(req.task, req.case)] = _response(req, reply, str(bundle))
+                        response = _response(req, reply, str(bundle))
+                        results[(req.task, req.case)] = response
+                        answered[token] = req
                         if reply.get("restart") is not False:  # the task left something behind
-                            child.kill()
+                            twice = _retire(child, answered)
                             child = None
+                            if twice is not None:
+                                _answered_twice(results, by_task, twice)
+                                response = results[(req.task, req.case)]
+                        if response.status != "ok":
+                            _fill(results, reqs[k + 1:], response)
+                            break
+                        k += 1
                         continue
+                    if isinstance(reply, dict) and reply.get("token") in answered and not retried:
+                        _answered_twice(results, by_task, answered[reply["token"]])
+                        child.kill()
+                        child = None
+                        retried = True
+                        continue  # the same request again, in a fresh process
                     # The child hung, died or spoke out of turn: this task is lost, the rest carry on.
                     tail = child.output_tail()
                     child.kill()
                     child = None
                     status, message = _failure(reply, limits[task].time_s)
-                    for r in reqs[reqs.index(req):]:
-                        results[(r.task, r.case)] = Response(r.task, r.case, status, message=message,
-                                                             stdout=tail)
+                    _fill(results, reqs[k:], Response(req.task, req.case, status, message=message, stdout=tail))
                     break
         finally:
             if child is not None:
-                child.kill()
+                twice = _retire(child, answered)
+                if twice is not None:
+                    _answered_twice(results, by_task, twice)
     return results
+
+
+def _retire(child: Child, answered: dict[str, Request]) -> Request | None:
+    """Close the child's requests and let it exit; an answer that still comes is a second one."""
+    child.close_requests()
+    extra = child.receive(RETIRE_TIMEOUT_S)
+    child.kill()
+    if isinstance(extra, dict) and extra.get("token") in answered:
+        return answered[extra["token"]]
+    return None
+
+
+def _answered_twice(results: dict[tuple[str, int], Response], by_task: dict[str, list[Request]],
+                    req: Request) -> None:
+    _fill(results, [r for r in by_task[req.task] if r.case >= req.case], Response(
+        req.task, req.case, "error", message="the task answered twice (a forked process or a forged "
+                                             "message); only the grader's own driver may answer"))
+
+
+def _fill(results: dict[tuple[str, int], Response], reqs: list[Request], first: Response) -> None:
+    """The same verdict for each of ``reqs`` (the remaining cases of a task that already failed)."""
+    for r in reqs:
+        results[(r.task, r.case)] = Response(r.task, r.case, first.status, message=first.message,
+                                             traceback=first.traceback, stdout=first.stdout,
+                                             signature=first.signature)
 
 
 def _failure(reply: Any, time_s: float) -> tuple[str, str]:

@@ -1,0 +1,2 @@
+"""Runs at interpreter start-up if user site is enabled."""
+import sitecustomize  # noqa: F401

@@ -1,0 +1,265 @@
+"""The adversarial suite: malicious a02 submissions (tests/adversarial/), each gaining nothing and costing no other task.
+
+Attacks are grouped so that one grading tries several, each on a different task: the attacked
+task must score zero, and every task that neither is attacked nor calls an attacked one must
+come out exactly as for the honest solutions. Attacks that only a namespace layer stops
+are skipped where the machine does not give that layer (CI runs as root, so it does).
+"""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from grader import suites
+from grader.grade import grade
+from grader.sandbox import _sandbox_uid, detect
+from tests.helpers import COURSE
+
+AID = "a02_mlp_backprop"
+ATTACKS_DIR = Path(__file__).parent / "adversarial"
+LAYERS = set(detect("cpu").layers)
+
+
+@dataclass(frozen=True)
+class Attack:
+    task: str                  # the task it attacks
+    status: str | None = None  # the status that task must end with (None: any, as long as it scores 0)
+    message: str = ""          # a fragment of its diagnosis
+    needs: tuple[str, ...] = ()  # isolation layers without which the attack would succeed
+
+
+ATTACKS = {
+    # impostors: values that pretend to be right
+    "monkeypatch_compare": Attack("a02.softmax_cross_entropy", "failed", "values wrong"),
+    "tensor_subclass": Attack("a02.mse_loss", "failed", "torch.Tensor subclass"),
+    "torch_function_object": Attack("a02.sigmoid_forward", "failed", "expected a torch.Tensor, got a"),
+    "numpy_subclass": Attack("a02.tanh_forward", "failed", "expected a torch.Tensor"),
+    "return_input": Attack("a02.sigmoid_backward", "failed", "values wrong"),
+    "constant_output": Attack("a02.softplus_forward", "failed", "values wrong"),
+    "nan_tricks": Attack("a02.tanh_backward", "failed", "NaN"),
+    # snoopers: looking for the expected values or the inputs' seeds
+    "search_memory": Attack("a02.mse_loss", "failed", "values wrong"),
+    "read_reference": Attack("a02.affine_backward", "failed", "values wrong", needs=("filesystem",)),
+    "rng_predict": Attack("a02.relu_backward", "failed", "values wrong"),
+    "fake_output": Attack("a02.leaky_relu_backward", "error", "malformed answer"),
+    "forge_response": Attack("a02.sgd_step"),
+    # escapes: ending the process, outliving the task, reaching outside
+    "sys_exit_mid_task": Attack("a02.softmax_cross_entropy", "error", "SystemExit"),
+    "os_exit_mid_task": Attack("a02.mse_loss", "error", "exited during this task"),
+    "atexit_mid_task": Attack("a02.sigmoid_forward", "error", "an exit handler"),
+    "threads_daemons": Attack("a02.softplus_backward", "error", "the task left 1 thread and"),
+    "kill_parent": Attack("a02.leaky_relu_forward", needs=("pid", "uid")),
+    "network": Attack("a02.mlp_backward", needs=("network",)),
+    "write_results": Attack("a02.tanh_backward", "failed", needs=("filesystem",)),
+    "shadow_library": Attack("a02.tanh_forward", "failed", "values wrong"),
+    # limits: small per-task limits are set for this group below
+    "infinite_loop": Attack("a02.sigmoid_backward", "timeout", "did not finish within its 2 s limit"),
+    "fork_bomb": Attack("a02.tanh_forward", "error", needs=("uid",)),
+    "memory_bomb": Attack("a02.softmax_cross_entropy", "error", "MemoryError"),
+    "disk_fill": Attack("a02.mse_loss", "failed", needs=("filesystem",)),
+    # at import: every task of mlp.py is attacked
+    "import_os_exit": Attack("a02.mlp_forward", "error", "exited during this task"),
+    "import_sys_exit": Attack("a02.mlp_forward", "error", "SystemExit"),
+}
+GROUPS = {
+    "impostors": ["monkeypatch_compare", "tensor_subclass", "torch_function_object", "numpy_subclass",
+                  "return_input", "constant_output", "nan_tricks"],
+    "snoopers": ["search_memory", "read_reference", "rng_predict", "fake_output", "forge_response"],
+    "escapes": ["sys_exit_mid_task", "os_exit_mid_task", "atexit_mid_task", "threads_daemons", "kill_parent",
+                "network", "write_results", "shadow_library"],
+    "limits": ["infinite_loop", "fork_bomb", "memory_bomb", "disk_fill"],
+    "import_os_exit": ["import_os_exit"],
+    "import_sys_exit": ["import_sys_exit"],
+}
+LIMITS = {"limits": {"a02.sigmoid_backward": 2.0, "a02.tanh_forward": 10.0, "a02.softmax_cross_entropy": 10.0,
+                     "a02.mse_loss": 20.0}}
+MEMORY_MB = {"limits": 1536}  # the whole child's address space (torch alone takes ~650 MB of it)
+MLP_TASKS = {"a02.mlp_forward", "a02.mlp_backward", "a02.sgd_step"}
+
+
+def test_every_vector_has_an_attack_folder_and_a_group():
+    folders = {p.name for p in ATTACKS_DIR.iterdir() if p.is_dir()}
+    assert folders == set(ATTACKS) and len(ATTACKS) >= 20
+    assert sorted(n for g in GROUPS.values() for n in g) == sorted(ATTACKS)
+    for group in GROUPS.values():  # within a grading, each attack has a task of its own
+        tasks = [ATTACKS[n].task for n in group]
+        assert len(tasks) == len(set(tasks)), group
+
+
+def splice(folder: Path, attack: Path, subs: dict[str, str]) -> None:
+    """Put an attack into a solutions copy: same-named functions replaced, other statements appended."""
+    for src in sorted(attack.iterdir()):
+        text = src.read_text()
+        for key, value in subs.items():
+            text = text.replace("{{" + key + "}}", value)
+        target = folder / src.name
+        if not target.exists():
+            target.write_text(text)
+            continue
+        base = target.read_text()
+        tree, atk = ast.parse(base), ast.parse(text)
+        lines, atk_lines = base.splitlines(keepends=True), text.splitlines(keepends=True)
+        defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        replaced, extra = {}, []
+        for i, node in enumerate(atk.body):
+            if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+                continue  # the attack's docstring
+            start = (node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno) - 1
+            segment = "".join(atk_lines[start:node.end_lineno])
+            if isinstance(node, ast.FunctionDef) and node.name in defs:
+                replaced[node.name] = segment
+            else:
+                extra.append(segment)
+        for node in sorted((defs[n] for n in replaced), key=lambda n: -n.lineno):
+            start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
+            lines[start:node.end_lineno] = [replaced[node.name]]
+        target.write_text("".join(lines) + "\n\n" + "\n\n".join(extra) + "\n")
+
+
+def callers(tasks: set[str]) -> set[str]:
+    """The tasks and every task that calls one of them, directly or not."""
+    suite, out = suites.load(AID), set(tasks)
+    while True:
+        more = {t.id for t in suite.tasks.values() if t.id not in out and out & set(t.calls)}
+        if not more:
+            return out
+        out |= more
+
+
+def with_limits(time_s: dict[str, float], memory_mb: int | None):
+    def task(t):
+        limits = t.limits
+        if t.id in time_s:
+            limits = dataclasses.replace(limits, time_s=time_s[t.id])
+        if memory_mb is not None:
+            limits = dataclasses.replace(limits, memory_mb=memory_mb)
+        return dataclasses.replace(t, limits=limits)
+    return dataclasses.replace(COURSE, assignments=tuple(
+        dataclasses.replace(a, tasks=tuple(task(t) for t in a.tasks)) if a.id == AID else a
+        for a in COURSE.assignments))
+
+
+@pytest.fixture(scope="module")
+def honest(solutions):
+    result = grade(solutions(AID), COURSE, [AID])
+    assert result.score == result.max_score
+    return {t.id: dataclasses.asdict(t) for t in result.assignments[0].tasks}
+
+
+class Listener:
+    """A TCP server on localhost that counts the connections it accepts."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+                self.accepted += 1
+                conn.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+def sandbox_processes() -> list[int]:
+    """Processes still running under a uid this test process gave its sandboxes."""
+    low = _sandbox_uid() // 64 * 64
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if low <= os.stat(f"/proc/{entry}").st_uid < low + 64:
+                    pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_attacks_gain_nothing_and_cost_no_other_task(group, solutions, honest, tmp_path):
+    names = [n for n in GROUPS[group] if set(ATTACKS[n].needs) <= LAYERS]
+    if not names:
+        pytest.skip(f"needs isolation layers this machine lacks ({detect('cpu').describe()})")
+    folder = tmp_path / AID
+    shutil.copytree(solutions(AID), folder)
+    listener = Listener()
+    results_path = tmp_path / "out" / "results.json"
+    try:
+        for name in names:
+            splice(folder, ATTACKS_DIR / name, {"PORT": str(listener.port), "RESULTS_PATH": str(results_path)})
+        course = with_limits(LIMITS.get(group, {}), MEMORY_MB.get(group))
+        result = grade(folder, course, [AID])
+    finally:
+        listener.close()
+    tasks = {t.id: t for t in result.assignments[0].tasks}
+    attacked = {ATTACKS[n].task for n in names}
+    if group.startswith("import_"):
+        attacked = MLP_TASKS
+    for name in names:
+        a = ATTACKS[name]
+        for tid in (MLP_TASKS if group.startswith("import_") else {a.task}):
+            t = tasks[tid]
+            said = " ".join(c.message for c in t.checks)
+            assert t.score == 0, (name, tid, t.status, said)
+            if a.status is not None:
+                assert t.status == a.status, (name, tid, t.status, said)
+            assert a.message in said, (name, said)
+    spared = set(tasks) - callers(attacked)
+    assert spared, group
+    for tid in spared:
+        assert dataclasses.asdict(tasks[tid]) == honest[tid], tid
+    if "network" in names:
+        assert listener.accepted == 0
+    if "write_results" in names:
+        assert not results_path.exists()
+    if "fake_output" in names:
+        assert "Score: 30/30" in tasks["a02.leaky_relu_backward"].feedback or \
+            "malformed" in tasks["a02.leaky_relu_backward"].checks[0].message
+    for _ in range(50):  # the kernel tears a PID namespace down asynchronously
+        if not sandbox_processes():
+            break
+        time.sleep(0.1)
+    assert sandbox_processes() == []  # no fork, daemon or bomb outlived the grading
+    assert result.sandbox["level"] == detect("cpu").level
+
+
+@pytest.mark.skipif("filesystem" not in LAYERS, reason="needs the file-system layer")
+def test_a_fake_results_file_is_never_what_the_grader_reports(solutions, tmp_path):
+    folder = tmp_path / AID
+    shutil.copytree(solutions(AID), folder)
+    out = tmp_path / "out" / "results.json"
+    splice(folder, ATTACKS_DIR / "write_results", {"RESULTS_PATH": str(out)})
+    level = detect("cpu").level
+    r = subprocess.run([sys.executable, "-m", "grader", "grade", str(folder), "--format", "json", "-q",
+                        "--output", str(out), "--require-isolation", level],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    tasks = {t["id"]: t for t in data["assignments"][0]["tasks"]}
+    assert tasks["a02.tanh_backward"]["score"] == 0 and tasks["a02.sigmoid_backward"]["score"] == 1
+    assert data["sandbox"]["level"] == level and data["score"] < data["max_score"]
+    assert not (folder / "results.json").exists()
