@@ -24,7 +24,7 @@ def max_pool_forward(x: Tensor, hh: int, ww: int, stride: int) -> tuple[Tensor, 
     offset in each window won (the first, if several tie), so backward can route dout there.
     """
     ### BEGIN SOLUTION
-    n, c, h, wd = x.shape
+    h, wd = x.shape[2], x.shape[3]
     h_out, w_out = _windows(h, wd, hh, ww, stride)
     # Window entries side by side: offset (p, q) of every window is one strided slice.
     stacked = torch.stack([x[:, :, p:p + stride * h_out:stride, q:q + stride * w_out:stride]
