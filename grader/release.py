@@ -132,8 +132,8 @@ def out_of_sync(reference_root: Path, assignments_root: Path, assignment_ids: li
         cmp = filecmp.dircmp(scratch / aid, target)
         _deep(cmp)
         walk(cmp, f"{aid}/")
-    extra = sorted(p.name for p in assignments_root.iterdir()
-                   if p.is_dir() and p.name not in assignment_ids and p.name != "__pycache__") \
+    extra = sorted(p.name for p in assignments_root.iterdir()  # folders with no reference at all
+                   if p.is_dir() and not (reference_root / p.name).is_dir() and p.name != "__pycache__") \
         if assignments_root.is_dir() else []
     problems.extend(f"not generated from reference/: assignments/{name}/" for name in extra)
     return problems
