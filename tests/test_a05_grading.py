@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grader import paths
+from grader import paths, suites
 from tests.helpers import COURSE, grade_folder, lost_tasks, seeded_bug
 
 AID = "a05_batchnorm_alexnet"
@@ -48,6 +48,35 @@ def test_committed_skeleton_is_the_generated_one(tmp_path):
     from grader.release import out_of_sync
     problems = out_of_sync(paths.REFERENCE, paths.ASSIGNMENTS, [AID], tmp_path)
     assert [p for p in problems if AID in p] == []  # other assignments' folders are their own tests' concern
+
+
+def test_alexnet_cases_bring_no_positive_ties_to_max_pooling():
+    """torch and the reference send a tie's gradient to the first maximum only; a submission may pick
+    another. Ties at 0 (after a ReLU) are harmless, the ReLU drops their gradient; others must not occur."""
+    import torch.nn.functional as F
+
+    from grader.grade import make_cases
+    from reference.a05_batchnorm_alexnet import layers
+
+    task = suites.load(AID).tasks["a05.alexnet_backward"]
+    for case in make_cases(COURSE, task, "all"):
+        h, params = case.inputs["x"], [tuple(p) for p in case.inputs["params"]]
+        for spec in case.inputs["arch"]:
+            kind = spec["type"]
+            if kind == "pool":
+                cols = F.unfold(h.reshape(-1, 1, *h.shape[2:]), spec["kernel"], stride=spec["stride"])
+                top = cols.amax(dim=1, keepdim=True)
+                assert (((cols == top).sum(1) == 1) | (top[:, 0] == 0)).all(), (case.label, spec["name"])
+                h, _ = layers.max_pool_forward(h, spec["kernel"], spec["stride"])
+            elif kind == "conv":
+                w, b = params.pop(0)
+                h, _ = layers.conv_forward(h, w, b, spec["stride"], spec["pad"], spec["groups"])
+            elif kind == "relu":
+                h, _ = layers.relu_forward(h)
+            elif kind == "lrn":
+                h, _ = layers.lrn_forward(h, spec["k"], spec["n"], spec["alpha"], spec["beta"])
+            elif kind == "flatten":
+                break
 
 
 BN = ("a05.batchnorm_forward", "a05.batchnorm_backward", "a05.batchnorm_backward_alt")

@@ -244,8 +244,10 @@ def alexnet_inputs(g: torch.Generator, case: int) -> dict:
         if spec["type"] == "conv":
             k, f = spec["kernel"], spec["filters"]
             fan_in = channels // spec["groups"] * k * k
+            # Negative conv biases: a unit whose whole receptive field is zero outputs its bias, and
+            # equal positive biases would tie in the next max pool; zeros tie harmlessly (ReLU drops them).
             params.append([randn(g, f, channels // spec["groups"], k, k, scale=(2.0 / fan_in) ** 0.5),
-                           randn(g, f, scale=0.1)])
+                           uniform(g, f, low=-0.2, high=-0.01)])
             channels = f
             h = (h + 2 * spec["pad"] - k) // spec["stride"] + 1
         elif spec["type"] == "pool":
