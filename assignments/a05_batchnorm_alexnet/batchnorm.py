@@ -17,8 +17,9 @@ def batchnorm_forward(x: Tensor, gamma: Tensor, beta: Tensor, eps: float = 1e-5)
     """Training-mode batch normalization: out = gamma * (x - mean) / sqrt(var + eps) + beta.
 
     x: (N, D), N >= 2; gamma, beta: (D,). mean and var are the batch's, per feature, and var is
-    the biased variance (divided by N). Returns (out, cache), out: (N, D). The cache holds the
-    intermediate values of the computational graph, for either backward.
+    the biased variance (divided by N). Returns (out, cache), out: (N, D). Compute it node by node
+    (mu, xmu = x - mu, sq = xmu^2, var, sqrtvar, ivar = 1 / sqrtvar, xhat = xmu * ivar, out): the
+    cache keeps those intermediate values for either backward.
     """
     # YOUR CODE HERE
     raise NotImplementedError("a05.batchnorm_forward")
