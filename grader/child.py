@@ -66,10 +66,9 @@ def left_behind(before: dict[str, int], threads: int, exit_handlers: int) -> tup
     problems = []
     extra = _thread._count() - threads
     if extra > 0:
-        problems.append(f"{extra} thread{'s' if extra > 1 else ''}")
-    procs = kill_children()
-    if procs:
-        problems.append(f"{procs} process{'es' if procs > 1 else ''}")
+        problems.append("a thread" if extra == 1 else f"{extra} threads")
+    if kill_children():  # not counted: how many a fork tree has reached when it is killed varies
+        problems.append("child processes")
     if atexit._ncallbacks() > exit_handlers:
         problems.append("an exit handler")
         atexit._clear()

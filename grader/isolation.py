@@ -196,7 +196,19 @@ def verify(plan: dict, hidden: list[str]) -> list[str]:
         held.append("uid")
     if "filesystem" in plan["layers"] and not any(os.path.exists(p) for p in hidden):
         held.append("filesystem")
+    if plan.get("device") == "cuda" and not _cuda_works():
+        return []  # these layers would cost the GPU: the grader falls back to a weaker level, and says so
     return held
+
+
+def _cuda_works() -> bool:
+    """Whether the CUDA driver starts and sees a GPU from inside the sandbox (without importing torch)."""
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+        count = ctypes.c_int(0)
+        return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+    except OSError:
+        return False
 
 
 def remap_modules(old: str, new: str) -> None:

@@ -173,8 +173,9 @@ def _plan(root: Path, bundle: Path, layers: tuple[str, ...], device: str, keep: 
     if "uid" in layers and "filesystem" not in layers:
         os.chown(bundle / "work", uid, uid)
         os.chmod(bundle / "work", 0o700)
-    return {"layers": list(layers), "uid": uid, "bundle": str(bundle), "root_dir": str(root / "newroot"),
-            "binds": _binds(device), "python": [p for p in sys.path if p.startswith(sys.base_prefix) and os.path.isdir(p)] + _site_dirs(),
+    python = [p for p in sys.path if p.startswith(sys.base_prefix) and os.path.isdir(p)] + _site_dirs()
+    return {"layers": list(layers), "uid": uid, "device": device, "bundle": str(bundle),
+            "root_dir": str(root / "newroot"), "binds": _binds(device), "python": python,
             "devices": _devices(device), "tmp_mb": TMP_MB, "work_mb": WORK_MB,
             "keep_fds": keep, "nproc": NPROC}
 

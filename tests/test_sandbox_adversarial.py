@@ -1,4 +1,4 @@
-"""The adversarial suite: malicious a02 submissions (tests/adversarial/), each gaining nothing and costing no other task.
+"""The adversarial suite: malicious a02 submissions (tests/adversarial/) gain nothing and cost no other task.
 
 Attacks are grouped so that one grading tries several, each on a different task: the attacked
 task must score zero, and every task that neither is attacked nor calls an attacked one must
@@ -59,7 +59,7 @@ ATTACKS = {
     "sys_exit_mid_task": Attack("a02.softmax_cross_entropy", "error", "SystemExit"),
     "os_exit_mid_task": Attack("a02.mse_loss", "error", "exited during this task"),
     "atexit_mid_task": Attack("a02.sigmoid_forward", "error", "an exit handler"),
-    "threads_daemons": Attack("a02.softplus_backward", "error", "the task left 1 thread and"),
+    "threads_daemons": Attack("a02.softplus_backward", "error", "the task left a thread and child processes"),
     "kill_parent": Attack("a02.leaky_relu_forward", needs=("pid", "uid")),
     "network": Attack("a02.mlp_backward", needs=("network",)),
     "write_results": Attack("a02.tanh_backward", "failed", needs=("filesystem",)),

@@ -1,0 +1,81 @@
+"""What the sandbox's isolation costs per graded assignment: each level side by side, in one run.
+
+Grades the a02 solutions in this process (public suite, CPU) under every isolation level the
+machine gives, in turns (process, full, process, full, ...), after one warm-up grading each,
+and reports medians. Also the start-up of one sandboxed child (spawn to "ready", torch
+imported) per level, and the one-off probe that detects the levels.
+Usage: python benchmarks/bench_sandbox.py [--repeat 5]
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from grader import config, isolation, paths, sandbox  # noqa: E402
+from grader.grade import grade  # noqa: E402
+from grader.release import release  # noqa: E402
+
+AID = "a02_mlp_backprop"
+
+
+def child_start(level: sandbox.Isolation, submission: Path) -> float:
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+        root = Path(tmp)
+        bundle = sandbox._bundle(root, AID, submission)
+        start = time.perf_counter()
+        child = sandbox.Child(root, bundle, AID, "cpu", sandbox.Limits(60, 4096), 120, level)
+        ready = child.receive(sandbox.STARTUP_TIMEOUT_S)
+        took = time.perf_counter() - start
+        child.kill()
+        assert isinstance(ready, dict) and ready.get("ready"), child.output_tail()
+        return took
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    best = sandbox.detect("cpu")
+    probe = time.perf_counter() - start
+    levels = [lvl for lvl in isolation.LEVELS if isolation.LEVELS.index(lvl) <= isolation.LEVELS.index(best.level)]
+    levels = [lvl for lvl in levels if lvl in ("process", best.level)]
+    course = config.load(paths.COURSE)
+    with tempfile.TemporaryDirectory() as tmp:
+        release(paths.REFERENCE, Path(tmp), [AID], solutions=True)
+        sub = Path(tmp) / AID
+        grading: dict[str, list[float]] = {lvl: [] for lvl in levels}
+        starts: dict[str, list[float]] = {lvl: [] for lvl in levels}
+        for turn in range(args.repeat + 1):
+            for lvl in levels:
+                t0 = time.perf_counter()
+                result = grade(sub, course, [AID], isolation=lvl)
+                took = time.perf_counter() - t0
+                assert result.score == result.max_score, (lvl, result.score)
+                s = child_start(sandbox.choose("cpu", lvl), sub)
+                if turn:  # the first turn warms caches up
+                    grading[lvl].append(took)
+                    starts[lvl].append(s)
+    print(f"machine: {platform.machine()}, python {platform.python_version()}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; best level here: {best.describe()}")
+    print(f"probe at start-up (once per grader process): {probe:.2f} s")
+    print("| isolation | grade a02, public suite (s, median) | child start to ready (s, median) |")
+    print("| --- | ---: | ---: |")
+    for lvl in levels:
+        print(f"| {lvl} | {statistics.median(grading[lvl]):.2f} | {statistics.median(starts[lvl]):.2f} |")
+    if len(levels) > 1:
+        base, top = statistics.median(grading[levels[0]]), statistics.median(grading[levels[-1]])
+        print(f"isolation cost per graded assignment: {top - base:+.2f} s ({(top - base) / base:+.0%})")
+
+
+if __name__ == "__main__":
+    main()

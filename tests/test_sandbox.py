@@ -1,0 +1,311 @@
+"""The sandbox: isolation levels, --require-isolation, banned operations (static and at run time), determinism."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader import banned, cli, config, isolation, sandbox
+from grader.grade import GradingError, grade
+from grader.render import to_json, to_text
+from tests.helpers import COURSE, grade_folder, lost_tasks
+from tests.test_sandbox_adversarial import ATTACKS_DIR, callers, splice
+
+AID = "a02_mlp_backprop"
+BEST = sandbox.detect("cpu")
+
+
+def test_levels_are_ordered_by_their_layers():
+    assert isolation.level_of([]) == "process"
+    assert isolation.level_of(["network", "pid", "uid"]) == "namespaces"
+    assert isolation.level_of(["network", "pid", "uid", "filesystem"]) == "full"
+    assert isolation.level_of(["network", "pid", "filesystem"]) == "process"  # no uid of its own
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the namespace layers are Linux's")
+def test_detected_level_matches_the_machine():
+    import os
+    if os.geteuid() != 0:
+        assert BEST.level == "process"
+    else:  # root on Linux (CI): every layer is set up and verified from inside the probe
+        assert BEST.level == "full" and set(BEST.layers) == {"network", "pid", "uid", "filesystem"}
+    d = BEST.to_dict()
+    assert d["level"] == BEST.level and d["layers"][:4] == ["session", "clean-environment", "resource-limits",
+                                                            "timeout"]
+    assert set(d["missing"]) | set(BEST.layers) == set(isolation.LAYERS["full"])
+
+
+def test_a_weaker_machine_is_refused_when_isolation_is_required(monkeypatch, solutions):
+    monkeypatch.setattr(sandbox, "detect", lambda device="cpu": sandbox.Isolation("process", ()))
+    with pytest.raises(GradingError, match="--require-isolation full: this machine gives only process isolation"):
+        grade(solutions(AID), COURSE, [AID], require_isolation="full")
+    with pytest.raises(sandbox.IsolationRefused, match="asked for, but this machine gives only"):
+        sandbox.choose("cpu", "namespaces")
+    assert sandbox.choose("cpu", "auto", "process").level == "process"
+    with pytest.raises(sandbox.IsolationRefused, match="unknown isolation level"):
+        sandbox.choose("cpu", "auto", "sealed")
+
+
+def test_cli_refuses_below_the_required_level(monkeypatch, solutions, capsys):
+    monkeypatch.setattr(sandbox, "detect", lambda device="cpu": sandbox.Isolation("process", ()))
+    code = cli.main(["grade", str(solutions(AID)), "-q", "--require-isolation", "namespaces"])
+    assert code == 2
+    assert "grading refused: --require-isolation namespaces" in capsys.readouterr().err
+
+
+def test_a_lower_level_than_available_can_be_chosen_but_not_below_the_requirement():
+    if BEST.level == "process":
+        pytest.skip("only the process level here")
+    assert sandbox.choose("cpu", "process") == sandbox.Isolation("process", ())
+    with pytest.raises(sandbox.IsolationRefused, match="below the required"):
+        sandbox.choose("cpu", "process", BEST.level)
+
+
+# Banned operations: the static scan.
+
+SOURCE = '''\
+import torch
+import torch.nn.functional as F
+from torch.nn.functional import softmax as sm
+from torch import autograd
+
+
+def helper(x):
+    return sm(x, dim=1)
+
+
+def relu_forward(x):
+    out = F.relu(x)
+    return out, x
+
+
+def sigmoid_forward(x):
+    return helper(x), x
+
+
+def tanh_forward(x):
+    return getattr(F, "tanh")(x), x
+
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    dx, = autograd.grad(x, x, dout)
+    return dx
+
+
+def clean(x):
+    return torch.clamp(x, min=0.0), F
+
+
+def local_import(x):
+    from torch.func import grad
+    return grad(torch.sin)(x)
+'''
+
+
+@pytest.fixture
+def source(tmp_path) -> Path:
+    path = tmp_path / "layers.py"
+    path.write_text(SOURCE)
+    return path
+
+
+@pytest.mark.parametrize("function, names, found", [
+    ("relu_forward", ["torch.nn.functional.*"], [("torch.nn.functional.relu", 12)]),
+    ("sigmoid_forward", ["torch.nn.functional"], [("torch.nn.functional.softmax", 8)]),  # through a helper
+    ("tanh_forward", ["torch.nn.functional.tanh"], [("torch.nn.functional.tanh", 21)]),  # getattr with a constant
+    ("affine_backward", ["torch.autograd"], [("torch.autograd.grad", 26)]),
+    ("clean", ["torch.nn.functional.*", "torch.autograd"], []),  # the module itself is not under `F.*`
+    ("clean", ["torch.nn.functional"], [("torch.nn.functional", 31)]),
+    ("local_import", ["torch.func"], [("torch.func.grad", 35), ("torch.func.grad", 36)]),
+    ("relu_forward", [], []),
+])
+def test_scan_finds_banned_names_through_aliases(source, function, names, found):
+    got = banned.scan(source, function, names)
+    assert [(v.name, v.line) for v in got] == found
+    assert all(v.file == "layers.py" for v in got)
+
+
+def test_scan_of_a_file_that_does_not_parse_finds_nothing(tmp_path):
+    path = tmp_path / "layers.py"
+    path.write_text("def relu_forward(x:\n")
+    assert banned.scan(path, "relu_forward", ["torch"]) == []
+
+
+def test_matches_covers_a_module_and_what_is_in_it():
+    assert banned.matches("torch.autograd.grad", ["torch.autograd"]) == "torch.autograd"
+    assert banned.matches("torch.autograd", ["torch.autograd"]) == "torch.autograd"
+    assert banned.matches("torch.autograd", ["torch.autograd.*"]) is None
+    assert banned.matches("torch.autograd_x", ["torch.autograd"]) is None
+    assert banned.matches("torch.relu", ["torch.nn.functional", "torch.relu"]) == "torch.relu"
+
+
+# Banned operations: the run-time guard (a torch function mode).
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_guard_blames_the_students_line_and_ignores_the_graders(tmp_path):
+    folder = tmp_path / "submission" / AID
+    folder.mkdir(parents=True)
+    (folder / "layers.py").write_text(textwrap.dedent('''\
+        import torch
+
+
+        def sneaky(x):
+            f = getattr(__import__("torch").nn.functional, "re" + "lu")
+            return f(x)
+
+
+        def uses_autograd(x):
+            x = x.clone().requires_grad_()
+            with torch.enable_grad():
+                (x * x).sum().backward()
+            return x.grad
+        '''))
+    mod = _load(folder / "layers.py", "guard_case")
+    x = torch.randn(3)
+    guard = banned.Guard(["torch.nn.functional", "torch.Tensor.backward"], str(tmp_path / "submission"))
+    with guard:
+        torch.nn.functional.relu(x)  # the grader's own call: not the student's
+        assert guard.violation is None
+        mod.sneaky(x)
+        assert guard.still_active()
+    assert guard.violation == banned.Violation("torch.nn.functional.relu", "layers.py", 6)
+    guard = banned.Guard(["torch.Tensor.backward"], str(tmp_path / "submission"))
+    with guard:
+        mod.uses_autograd(x)
+    assert guard.violation == banned.Violation("torch.Tensor.backward", "layers.py", 12)
+
+
+# Banned operations: course.yaml.
+
+def _course_with(banned_yaml: str, task_extra: str = "") -> str:
+    return textwrap.dedent(f'''\
+        course: c
+        devices: [cpu]
+        tolerances:
+          float64: {{cpu: {{rtol: 1.0e-7, atol: 1.0e-9}}}}
+          float32: {{cpu: {{rtol: 1.0e-4, atol: 1.0e-5}}}}
+        limits: {{time_s: 10, memory_mb: 1024}}
+        suites:
+          public: {{seed: 1, cases: 2}}
+          hidden: {{seed: 2, cases: 2}}
+        assignments:
+          - id: a02_mlp_backprop
+            title: t
+            {banned_yaml}
+            tasks:
+              - {{id: a02.relu_forward, points: 1{task_extra}}}
+              - {{id: a02.relu_backward, points: 1}}
+        ''')
+
+
+def test_banned_lists_merge_the_assignments_and_the_tasks():
+    course = config.parse(_course_with("banned: [torch.autograd, torch.nn.functional.*]",
+                                       ", banned: [torch.relu, torch.autograd]"))
+    relu_fwd, relu_bwd = course.assignment("a02").tasks
+    assert relu_fwd.banned == ("torch.autograd", "torch.nn.functional.*", "torch.relu")
+    assert relu_bwd.banned == ("torch.autograd", "torch.nn.functional.*")
+
+
+@pytest.mark.parametrize("banned_yaml, extra, error", [
+    ("banned: [torch.nn.functional.*.relu]", "", "is not a qualified name"),
+    ("banned: [os.system]", "", "'os.system' is not a qualified name"),
+    ("banned: [torch.relu, torch.relu]", "", "'torch.relu' is listed twice"),
+    ("banned: torch.relu", "", "expected a list"),
+    ("", ", banned: [3]", "expected a string"),
+    ("", ", forbidden: [torch.relu]", "unknown key 'forbidden'"),
+])
+def test_bad_banned_lists_are_errors_naming_the_line(banned_yaml, extra, error):
+    with pytest.raises(config.ConfigError, match=error) as e:
+        config.parse(_course_with(banned_yaml, extra))
+    assert "course.yaml:" in str(e.value)
+
+
+def test_course_yaml_bans_autograd_and_functional_for_every_a02_task():
+    for task in COURSE.assignment("a02").tasks:
+        assert {"torch.autograd", "torch.func", "torch.nn.functional"} <= set(task.banned)
+
+
+BANNED_BODIES = {
+    # the static scan sees this one: the task is not even run
+    "relu_forward": "def relu_forward(x):\n    out = F.relu(x)\n    return out, x\n",
+    # hidden from the scan; the guard sees torch.sigmoid being called
+    "sigmoid_forward": "def sigmoid_forward(x):\n    f = getattr(__import__('torch'), 'sig' + 'moid')\n"
+                       "    return f(x), f(x)\n",
+    # autograd for a backward pass
+    "affine_backward": "def affine_backward(dout, cache):\n"
+                       "    x, w, b = (t.clone().requires_grad_() for t in cache[:3])\n"
+                       "    with torch.enable_grad():\n        (x @ w + b).backward(dout)\n"
+                       "    return x.grad, w.grad, b.grad\n",
+}
+
+
+def test_banned_operations_score_zero_and_name_the_call_and_line(solutions, tmp_path):
+    folder = tmp_path / AID
+    shutil.copytree(solutions(AID), folder)
+    attack = tmp_path / "attack"
+    attack.mkdir()
+    body = "\n\n".join(BANNED_BODIES.values())
+    (attack / "layers.py").write_text("import torch.nn.functional as F\n\n\n" + body)
+    splice(folder, attack, {})
+    result = grade_folder(folder)
+    tasks = {t.id: t for t in result.assignments[0].tasks}
+    lines = (folder / "layers.py").read_text().splitlines()
+
+    def line_of(text: str) -> int:
+        return next(i for i, line in enumerate(lines, start=1) if text in line)
+
+    expected = {
+        "a02.relu_forward": f"banned operation torch.nn.functional.relu (layers.py line {line_of('F.relu(x)')})",
+        "a02.sigmoid_forward": f"banned operation torch.sigmoid (layers.py line {line_of('return f(x), f(x)')})",
+        "a02.affine_backward": "banned operation torch.Tensor.backward (layers.py line "
+                               f"{line_of('.backward(dout)')})",
+    }
+    for tid, message in expected.items():
+        t = tasks[tid]
+        assert t.score == 0 and t.status == "error", (tid, t.status)
+        assert message in t.checks[0].message, (tid, t.checks[0].message)
+    assert set(expected) <= lost_tasks(result) <= callers(set(expected))
+
+
+# Determinism.
+
+@pytest.mark.parametrize("level", ["auto", "process"])
+def test_grading_twice_gives_identical_json_apart_from_the_timestamp(level, solutions, tmp_path):
+    folder = tmp_path / AID
+    shutil.copytree(solutions(AID), folder)
+    for name in ("sys_exit_mid_task", "tensor_subclass", "forge_response", "threads_daemons"):
+        splice(folder, ATTACKS_DIR / name, {})
+    runs = [grade(folder, COURSE, [AID], isolation=level) for _ in range(2)]
+    dumps = []
+    for r in runs:
+        data = json.loads(to_json(r))
+        assert data.pop("graded_at")
+        dumps.append(json.dumps(data, sort_keys=True))
+    assert dumps[0] == dumps[1]
+    assert runs[0].score < runs[0].max_score
+    tasks = {t.id: t for t in runs[0].assignments[0].tasks}
+    assert f"{isolation.SANDBOX}/submission/{AID}/layers.py" in tasks["a02.softmax_cross_entropy"].feedback
+    assert "grade-" not in dumps[0]  # no temporary directory name leaks into the result
+    assert "sandbox: " in to_text(runs[0])
+    expected_level = BEST.level if level == "auto" else level
+    assert runs[0].sandbox["level"] == expected_level
+
+
+@pytest.mark.cuda
+def test_cuda_runs_are_graded_under_the_same_isolation(solutions):
+    result = grade_folder(solutions(AID), device="cuda")
+    assert result.score == result.max_score
+    assert result.sandbox["level"] == sandbox.detect("cuda").level
