@@ -17,6 +17,7 @@ functions that replace the same-named ones of the reference module with the same
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.abc
 import importlib.util
 import itertools
@@ -34,9 +35,9 @@ from typing import Any, Callable
 
 import torch
 
-from grader import paths, suites, wire
+from grader import banned, paths, suites, wire
 from grader.compare import Tolerance, compare
-from grader.config import AssignmentConfig, Course
+from grader.config import AssignmentConfig, Course, TaskConfig
 from grader.grade import Case, GradingError, _tolerance, check_suite, expected_outputs, make_cases, score_task
 from grader.mutate import OPERATORS, Mutant, mutants
 from grader.sandbox import Response
@@ -152,20 +153,43 @@ def package_sources(reference_dir: Path) -> dict[str, tuple[str, str]]:
     return modules
 
 
-def with_alternatives(modules: dict[str, tuple[str, str]], folder: Path) -> dict[str, tuple[str, str]]:
-    """The reference sources with each alternative file's functions appended to its namesake,
-    so they replace the reference's functions of the same name."""
-    out = dict(modules)
+def _overlay(source: str, alternative: str) -> str:
+    """``source`` with ``alternative``'s definitions appended, so same-named ones replace the originals."""
+    extra = "".join(line for line in alternative.splitlines(keepends=True)
+                    if not line.startswith("from __future__ import"))
+    return source.rstrip("\n") + "\n\n\n" + extra
+
+
+def _alternative_files(folder: Path) -> list[tuple[str, Path]]:
+    """(module name within the package, file) for each alternative file."""
+    out = []
     for py in sorted(folder.rglob("*.py")):
-        rel = py.relative_to(folder).with_suffix("")
-        name = ".".join(rel.parts)
+        name = ".".join(py.relative_to(folder).with_suffix("").parts)
+        out.append(("" if name == "__init__" else name.removesuffix(".__init__"), py))
+    return out
+
+
+def with_alternatives(modules: dict[str, tuple[str, str]], folder: Path) -> dict[str, tuple[str, str]]:
+    """The reference sources with each alternative file's functions appended to its namesake."""
+    out = dict(modules)
+    for name, py in _alternative_files(folder):
         if name not in out:
             raise GradingError(f"{py}: the reference has no module {name or '__init__'} to replace functions of")
-        extra = "".join(line for line in py.read_text(encoding="utf-8").splitlines(keepends=True)
-                        if not line.startswith("from __future__ import"))
         file, source = out[name]
-        out[name] = (file, source + "\n\n" + extra)
+        out[name] = (file, _overlay(source, py.read_text(encoding="utf-8")))
     return out
+
+
+def apply_alternatives(assignment_folder: Path, folder: Path) -> Path:
+    """Rewrite a solutions copy (one assignment's folder) in place with the alternatives of ``folder``,
+    so it can be graded like any submission."""
+    for _, py in _alternative_files(folder):
+        target = assignment_folder / py.relative_to(folder)
+        if not target.is_file():
+            raise GradingError(f"{py}: {target.name} is not in {assignment_folder.name}/")
+        target.write_text(_overlay(target.read_text(encoding="utf-8"), py.read_text(encoding="utf-8")),
+                          encoding="utf-8")
+    return assignment_folder
 
 
 def alternative_functions(folder: Path) -> list[str]:
@@ -185,21 +209,27 @@ def _roundtrip(tree: Any) -> Any:
     return wire.decode(wire.encode(tree))
 
 
-def _run_case(task: Task, m: Modules, inputs: dict, index: int) -> tuple[Response, dict]:
-    """Run one case like the sandboxed child does; returns the response and the inputs after the run."""
+def _run_case(task: Task, m: Modules, inputs: dict, index: int,
+              banned_names: tuple[str, ...] = ()) -> tuple[Response, dict]:
+    """Run one case like the sandboxed child does (banned operations included); returns the
+    response and the inputs after the run."""
     kw = _roundtrip(inputs)
+    guard = banned.Guard(banned_names, str(paths.REFERENCE)) if banned_names else None
     try:
-        with torch.no_grad():
+        with torch.no_grad(), guard or contextlib.nullcontext():
             out = task.run(m, **kw)
         if not isinstance(out, dict):
             raise TypeError("the task driver returned no outputs")
-        return Response(task.id, index, "ok", outputs=_roundtrip(out)), kw
+        response = Response(task.id, index, "ok", outputs=_roundtrip(out))
     except NotImplementedError as e:
-        return Response(task.id, index, "not_implemented", message=str(e) or "NotImplementedError"), kw
+        response = Response(task.id, index, "not_implemented", message=str(e) or "NotImplementedError")
     except _Timeout:
         raise
     except Exception as e:
-        return Response(task.id, index, "error", message=f"{type(e).__name__}: {e}"[:1000]), kw
+        response = Response(task.id, index, "error", message=f"{type(e).__name__}: {e}"[:1000])
+    if guard is not None and guard.violation is not None:
+        response = Response(task.id, index, "banned", message=guard.violation.describe())
+    return response, kw
 
 
 def _tensors(tree: Any, path: str = "") -> list[tuple[str, torch.Tensor]]:
@@ -233,17 +263,36 @@ class _Plan:
         prefix = task_id.split(".", 1)[0]
         return next(a for a in self.assignments if a.split("_", 1)[0] == prefix)
 
-    def points(self, task_id: str) -> float:
+    def config(self, task_id: str) -> TaskConfig:
         cfg = self.assignments[self.aid(task_id)][0]
-        return next(t.points for t in cfg.tasks if t.id == task_id)
+        return next(t for t in cfg.tasks if t.id == task_id)
 
-    def grade(self, task_id: str, m: Modules):
-        """Score ``m`` on one task exactly as the grader would (the score and its checks)."""
+    def points(self, task_id: str) -> float:
+        return self.config(task_id).points
+
+    def banned(self, task_id: str) -> tuple[str, ...]:
+        return tuple(getattr(self.config(task_id), "banned", ()))
+
+    def grade(self, task_id: str, m: Modules, first_failure: bool = False):
+        """Score ``m`` on one task exactly as the grader would (the score and its checks).
+
+        With ``first_failure``, cases are scored one at a time and the first that loses points
+        is returned: a check fails when any case fails, so that case alone decides the kill.
+        """
         task = self.task(task_id)
         cases, expected = self.cases[task_id]
-        replies = [_run_case(task, m, c.inputs, k)[0] for k, c in enumerate(cases)]
-        return score_task(self.course, self.aid(task_id), task, self.points(task_id), cases, expected,
-                          replies, "cpu")
+        aid, points, names = self.aid(task_id), self.points(task_id), self.banned(task_id)
+        if first_failure:
+            result = None
+            for k, c in enumerate(cases):
+                reply = _run_case(task, m, c.inputs, k, names)[0]
+                result = score_task(self.course, aid, task, points, [c], [expected[k]], [reply], "cpu")
+                if result.score < result.max_score:
+                    return result
+            if result is not None:
+                return result
+        replies = [_run_case(task, m, c.inputs, k, names)[0] for k, c in enumerate(cases)]
+        return score_task(self.course, aid, task, points, cases, expected, replies, "cpu")
 
     def extra_cases(self, task_id: str) -> list[tuple[dict, dict, dict]]:
         """(inputs, reference outputs, reference's inputs after the run) on the extra seeds."""
@@ -262,7 +311,7 @@ class _Plan:
         """Where ``m`` differs from the reference on the extra seeds ("" where it never does)."""
         task = self.task(task_id)
         for k, (inputs, ref_out, ref_after) in enumerate(self.extra_cases(task_id)):
-            response, after = _run_case(task, m, inputs, k)
+            response, after = _run_case(task, m, inputs, k, self.banned(task_id))
             if response.status != "ok":
                 return f"extra case {k}: {response.status}: {response.message}"
             pairs = [(n, response.outputs.get(n), r) for n, r in ref_out.items()]
@@ -305,7 +354,7 @@ def _judge(index: int) -> tuple[int, str, str]:
         with _time_limit(limit), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a mutant's deprecation warnings are not news
             for task_id in tasks:
-                result = plan.grade(task_id, m)
+                result = plan.grade(task_id, m, first_failure=True)
                 if result.score < result.max_score:
                     failed = next((c for c in result.checks if not c.passed), None)
                     how = result.status + (f": {failed.message}" if failed else "")
@@ -419,8 +468,15 @@ def _audit_alternatives(plan: _Plan, aid: str, folder: Path) -> AlternativeAudit
     name = f"_audit_alternative_{os.getpid()}_{next(_PACKAGES)}"
     m = _FINDER.load(name, modules)
     failures = []
+    files = dict(_alternative_files(folder))
     try:
         for task_id in plan.assignments[aid][1].tasks:
+            task = plan.task(task_id)
+            found = banned.scan(files[task.module], task.function, plan.banned(task_id)) \
+                if task.module in files else []
+            if found:  # the grader rejects these before running them
+                failures.append(f"{task_id}: {found[0].describe()}")
+                continue
             result = plan.grade(task_id, m)
             if result.score < result.max_score:
                 failed = next((c for c in result.checks if not c.passed), None)

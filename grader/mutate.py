@@ -215,9 +215,8 @@ def constant(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
 
 def term(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
     if isinstance(node, ast.BinOp) and type(node.op) in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult):
-        sym = SYMBOL[type(node.op)]
-        yield f"{sym} {_src(node.right)} deleted", copy.deepcopy(node.left)
-        yield f"{_src(node.left)} {sym} deleted", copy.deepcopy(node.right)
+        for kept in (node.left, node.right):
+            yield f"term deleted: {_src(node)} -> {_src(kept)}", copy.deepcopy(kept)
 
 
 def off_by_one(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
@@ -401,7 +400,7 @@ def mutants_of_file(source: str, prefix: str, file: str, module: str,
         owner = max((f for f in functions if f.lineno <= first <= (f.end_lineno or 0)), key=lambda f: f.lineno)
         stmts = _block_statements(owner, first, last)
         ctx = _Context(_inputs(owner, first, stmts))
-        seen: set[str] = set()
+        seen: set[tuple[int, str]] = set()
         for stmt in stmts:
             original = _src(stmt)
             indent = " " * stmt.col_offset
@@ -413,9 +412,9 @@ def mutants_of_file(source: str, prefix: str, file: str, module: str,
                             text = _src(mutated)
                         except Exception:  # an edit that cannot be written back as code
                             continue
-                        if text == original or text in seen:
+                        if text == original or (stmt.lineno, text) in seen:
                             continue
-                        seen.add(text)
+                        seen.add((stmt.lineno, text))
                         new_lines = [indent + line + "\n" for line in text.splitlines()]
                         old_lines = lines[stmt.lineno - 1:stmt.end_lineno]
                         mutated_source = "".join(lines[:stmt.lineno - 1] + new_lines + lines[stmt.end_lineno:])
