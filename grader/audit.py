@@ -391,33 +391,30 @@ class _time_limit:
 
 def _init_worker() -> None:
     torch.set_num_threads(1)
+    torch.set_grad_enabled(False)  # as in the sandbox: backward passes are written by hand
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
 
 
-def select(course: Course, ids: list[str] | None) -> tuple[list[AssignmentConfig], set[str] | None]:
-    """The assignments to audit (all available ones by default) and, if ids name tasks, those tasks."""
+def select(course: Course, ids: list[str] | None) -> list[tuple[AssignmentConfig, set[str] | None]]:
+    """The assignments to audit (every available one by default), each with the tasks to audit
+    (None: all of them) when ``ids`` names tasks (``a02.affine_backward``) rather than assignments."""
     if not ids:
-        return [a for a in course.assignments if a.available], None
-    chosen: list[AssignmentConfig] = []
-    tasks: set[str] | None = None
+        return [(a, None) for a in course.assignments if a.available]
+    chosen: dict[str, tuple[AssignmentConfig, set[str] | None]] = {}
     for key in ids:
-        if "." in key:
-            tasks = (tasks or set()) | {key}
-            key = key.split(".", 1)[0]
+        task = key if "." in key else None
         try:
-            cfg = course.assignment(key)
+            cfg = course.assignment(key.split(".", 1)[0])
         except KeyError:
             raise GradingError(f"unknown assignment '{key}' (see course.yaml)") from None
         if not cfg.available:
             raise GradingError(f"{cfg.id} is not available yet (course.yaml)")
-        if cfg not in chosen:
-            chosen.append(cfg)
-    if tasks:
-        known = {t.id for a in chosen for t in a.tasks}
-        unknown = sorted(tasks - known)
-        if unknown:
-            raise GradingError(f"unknown task {', '.join(unknown)} (see course.yaml)")
-    return chosen, tasks
+        if task is not None and task not in {t.id for t in cfg.tasks}:
+            raise GradingError(f"unknown task {task} (see course.yaml)")
+        _, tasks = chosen.get(cfg.id, (cfg, set()))
+        whole = tasks is None or task is None
+        chosen[cfg.id] = (cfg, None if whole else tasks | {task})
+    return list(chosen.values())
 
 
 def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: str = "all",
@@ -427,10 +424,10 @@ def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: st
     """Mutation-test the suites of ``ids`` (assignment ids, prefixes or task ids; default: every
     available assignment) and grade their alternative implementations."""
     global _PLAN
-    chosen, only = select(course, ids)
+    selected = select(course, ids)
+    chosen = [cfg for cfg, _ in selected]
     assignments, cases, seconds, sources, found = {}, {}, {}, {}, []
-    torch.set_grad_enabled(False)
-    for cfg in chosen:
+    for cfg, only in selected:
         s = suites.load(cfg.id)
         check_suite(cfg, s)
         assignments[cfg.id] = (cfg, s)
@@ -459,7 +456,7 @@ def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: st
                 for cfg in chosen if alternatives is not None and (alternatives / cfg.id).is_dir()}
     finally:
         _PLAN = None
-    return [_summarise(cfg, only, found, verdicts, alts.get(cfg.id)) for cfg in chosen]
+    return [_summarise(cfg, only, found, verdicts, alts.get(cfg.id)) for cfg, only in selected]
 
 
 def _audit_alternatives(plan: _Plan, aid: str, folder: Path) -> AlternativeAudit:
