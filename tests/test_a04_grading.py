@@ -25,6 +25,12 @@ def test_solutions_score_full_marks(solutions):
         assert all(c.passed and c.max_abs_err is not None for c in task.checks)
 
 
+@pytest.mark.cuda
+def test_solutions_score_full_marks_on_cuda(solutions):
+    result = grade_folder(solutions(AID), suite="public", device="cuda")
+    assert result.score == result.max_score == MAX_SCORE
+
+
 def test_untouched_skeleton_scores_zero_with_every_task_not_implemented(skeletons):
     result = grade_folder(skeletons(AID))
     assert result.score == 0 and result.max_score == MAX_SCORE
