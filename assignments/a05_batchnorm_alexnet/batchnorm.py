@@ -102,7 +102,7 @@ def spatial_batchnorm_forward(x: Tensor, gamma: Tensor, beta: Tensor, eps: float
 
 
 def spatial_batchnorm_backward(dout: Tensor, cache: tuple) -> tuple[Tensor, Tensor, Tensor]:
-    """Backward pass of spatial_batchnorm_forward.
+    """Backward pass of spatial_batchnorm_forward: batchnorm_backward_alt on the (N * H * W, C) view.
 
     dout: (N, C, H, W). Returns (dx, dgamma, dbeta) of shapes (N, C, H, W), (C,), (C,).
     """

@@ -1,7 +1,8 @@
 """What a05 (batch normalization and AlexNet) checks: inputs for each task, and how each task is run.
 
-Batch-norm inputs have a batch of at least two and a mean and scale far from 0 and 1, with
-N != D so statistics over the wrong axis cannot have the right shape; running statistics are
+Batch-norm inputs have a mean and scale of their own per feature, far from 0 and 1; 1-D ones a
+batch of at least two and N != D, so statistics over the wrong axis cannot have the right shape
+(the spatial ones start with a batch of one: N * H * W values per channel); running statistics are
 checked after several batches. Max-pool inputs are distinct values (no ties); pooling and
 convolution cases mix overlapping windows, strides, padding, rectangular kernels and groups.
 AlexNet is run in small architectures of the paper's form (same layer sequence and groups).
@@ -32,8 +33,11 @@ def same_as_x(kw: dict) -> tuple[int, ...]:
 
 
 def features(g: torch.Generator, *shape: int) -> torch.Tensor:
-    """Values with a per-feature mean and scale far from 0 and 1 (features on the last axis of a row view)."""
-    return randn(g, *shape, scale=float(uniform(g, 1, low=0.5, high=3.0))) + uniform(g, 1, low=-4.0, high=4.0)
+    """Values whose mean and scale differ from feature to feature (axis 1: D of (N, D), C of (N, C, H, W))
+    and are far from 0 and 1, so statistics over the wrong axes cannot come out right."""
+    per_feature = (shape[1],) + (1,) * (len(shape) - 2)
+    scale = uniform(g, *per_feature, low=0.5, high=3.0)
+    return randn(g, *shape) * scale + uniform(g, *per_feature, low=-4.0, high=4.0)
 
 
 def bn_inputs(g: torch.Generator, case: int) -> dict:
