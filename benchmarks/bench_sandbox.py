@@ -3,14 +3,17 @@
 Grades the a02 solutions in this process (public suite, CPU) under every isolation level the
 machine gives, in turns (process, full, process, full, ...), after one warm-up grading each,
 and reports medians. Also the start-up of one sandboxed child (spawn to "ready", torch
-imported) per level, and the one-off probe that detects the levels.
+imported), a bare child that only sets its layers up (no torch: the isolation's own cost),
+and the one-off probe that detects the levels.
 Usage: python benchmarks/bench_sandbox.py [--repeat 5]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +43,20 @@ def child_start(level: sandbox.Isolation, submission: Path) -> float:
         return took
 
 
+def bare_start(level: sandbox.Isolation) -> float:
+    """Spawn, set the layers up, verify them and exit, without torch: the isolation's own cost."""
+    with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
+        root = Path(tmp)
+        bundle = sandbox._bundle(root, None, None)
+        plan = sandbox._plan(root, bundle, level.layers, "cpu", [])
+        cfg = json.dumps({"paths": [str(bundle / "_grader")], "isolation": plan, "hidden": []})
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-I", "-S", "-c", sandbox.PROBE, cfg], capture_output=True, cwd=root)
+        took = time.perf_counter() - start
+        assert sorted(json.loads(out.stdout)) == sorted(level.layers), out.stderr
+        return took
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
@@ -55,6 +72,7 @@ def main() -> None:
         sub = Path(tmp) / AID
         grading: dict[str, list[float]] = {lvl: [] for lvl in levels}
         starts: dict[str, list[float]] = {lvl: [] for lvl in levels}
+        bare: dict[str, list[float]] = {lvl: [] for lvl in levels}
         for turn in range(args.repeat + 1):
             for lvl in levels:
                 t0 = time.perf_counter()
@@ -62,16 +80,20 @@ def main() -> None:
                 took = time.perf_counter() - t0
                 assert result.score == result.max_score, (lvl, result.score)
                 s = child_start(sandbox.choose("cpu", lvl), sub)
+                b = statistics.median(bare_start(sandbox.choose("cpu", lvl)) for _ in range(5))
                 if turn:  # the first turn warms caches up
                     grading[lvl].append(took)
                     starts[lvl].append(s)
+                    bare[lvl].append(b)
     print(f"machine: {platform.machine()}, python {platform.python_version()}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; best level here: {best.describe()}")
     print(f"probe at start-up (once per grader process): {probe:.2f} s")
-    print("| isolation | grade a02, public suite (s, median) | child start to ready (s, median) |")
-    print("| --- | ---: | ---: |")
+    print("| isolation | grade a02, public suite (s) | child start to ready, torch imported (s) "
+          "| bare child: spawn, layers, exit (ms) |")
+    print("| --- | ---: | ---: | ---: |")
     for lvl in levels:
-        print(f"| {lvl} | {statistics.median(grading[lvl]):.2f} | {statistics.median(starts[lvl]):.2f} |")
+        print(f"| {lvl} | {statistics.median(grading[lvl]):.2f} | {statistics.median(starts[lvl]):.2f} "
+              f"| {1000 * statistics.median(bare[lvl]):.0f} |")
     if len(levels) > 1:
         base, top = statistics.median(grading[levels[0]]), statistics.median(grading[levels[-1]])
         print(f"isolation cost per graded assignment: {top - base:+.2f} s ({(top - base) / base:+.0%})")
