@@ -69,6 +69,7 @@ class TaskAudit:
     survived: int = 0
     equivalent: int = 0
     kill_rate: float = 100.0
+    killed_by_error: int = 0  # of the killed: the mutant raised or timed out, rather than gave wrong values
     survivors: list[MutantOutcome] = field(default_factory=list)
     equivalents: list[MutantOutcome] = field(default_factory=list)
 
@@ -87,6 +88,7 @@ class AssignmentAudit:
     survived: int = 0
     equivalent: int = 0
     kill_rate: float = 100.0
+    killed_by_error: int = 0  # of the killed: the mutant raised or timed out, rather than gave wrong values
     tasks: list[TaskAudit] = field(default_factory=list)
     alternatives: AlternativeAudit | None = None
 
@@ -428,6 +430,8 @@ def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: st
     chosen = [cfg for cfg, _ in selected]
     assignments, cases, seconds, sources, found = {}, {}, {}, {}, []
     for cfg, only in selected:
+        if not (paths.REFERENCE / cfg.id).is_dir():
+            raise GradingError(f"{cfg.id}: no reference/{cfg.id}/ to make mutants from")
         s = suites.load(cfg.id)
         check_suite(cfg, s)
         assignments[cfg.id] = (cfg, s)
@@ -497,6 +501,8 @@ def _summarise(cfg: AssignmentConfig, only: set[str] | None, found: list[Mutant]
         t = by_task.setdefault(mu.task, TaskAudit(mu.task))
         outcome = MutantOutcome(mu.task, mu.file, mu.line, mu.operator, mu.description, status, how, mu.diff)
         setattr(t, status, getattr(t, status) + 1)
+        if status == "killed" and not how.startswith("failed"):
+            t.killed_by_error += 1
         if status == "survived":
             t.survivors.append(outcome)
         elif status == "equivalent":
@@ -507,6 +513,7 @@ def _summarise(cfg: AssignmentConfig, only: set[str] | None, found: list[Mutant]
         result.killed += t.killed
         result.survived += t.survived
         result.equivalent += t.equivalent
+        result.killed_by_error += t.killed_by_error
         result.tasks.append(t)
     result.kill_rate = kill_rate(result.killed, result.survived)
     return result
@@ -520,13 +527,13 @@ def to_text(results: list[AssignmentAudit], fail_under: float = DEFAULT_FAIL_UND
     lines: list[str] = []
     for r in results:
         verdict = "ok" if r.kill_rate >= fail_under else f"UNDER {fail_under:g}%"
-        lines.append(f"{r.id}: kill rate {r.kill_rate:.1f}% ({r.killed} killed, {r.survived} survived, "
-                     f"{r.equivalent} suspected equivalent) {verdict}")
+        lines.append(f"{r.id}: kill rate {r.kill_rate:.1f}% ({r.killed} killed, {r.killed_by_error} of them by an "
+                     f"error; {r.survived} survived; {r.equivalent} suspected equivalent) {verdict}")
         width = max([len(t.id) for t in r.tasks] + [4])
-        lines.append(f"  {'task':<{width}}  killed  survived  equivalent  kill rate")
+        lines.append(f"  {'task':<{width}}  killed  by error  survived  equivalent  kill rate")
         for t in r.tasks:
-            lines.append(f"  {t.id:<{width}}  {t.killed:>6}  {t.survived:>8}  {t.equivalent:>10}  "
-                         f"{t.kill_rate:>8.1f}%")
+            lines.append(f"  {t.id:<{width}}  {t.killed:>6}  {t.killed_by_error:>8}  {t.survived:>8}  "
+                         f"{t.equivalent:>10}  {t.kill_rate:>8.1f}%")
         for t in r.tasks:
             for o in t.survivors:
                 lines.append(f"  survived: {o.task} [{o.operator}] {o.description}")

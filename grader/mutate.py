@@ -47,13 +47,9 @@ class Mutant:
     module: str       # its module within the package: ``layers``
     operator: str     # one of OPERATORS
     line: int         # the edited statement's first line in the reference file
-    description: str  # what changed, e.g. ``x.T @ dout -> x @ dout``
+    description: str  # what changed, e.g. ``.T dropped`` or ``dim 1 -> 0``
     source: str       # the whole mutated file
     diff: str         # the edited lines, before (-) and after (+)
-
-    @property
-    def key(self) -> str:
-        return f"{self.file}:{self.line}:{self.operator}:{self.description}"
 
 
 @dataclass
