@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from grader import paths
 from grader.suites import a04_cnn
@@ -12,6 +13,16 @@ from tests.helpers import COURSE, grade_folder, lost_tasks, seeded_bug
 AID = "a04_cnn"
 MAX_SCORE = 38
 LENET = {"a04.lenet_forward", "a04.lenet_backward", "a04.lenet_train_step"}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The expected values are computed in this process on tiny tensors: one thread is faster, and
+    two test workers must not oversubscribe the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_solutions_score_full_marks(solutions):
