@@ -3,7 +3,7 @@
 Each mutant changes one node of one solution block and is the whole reference file with
 that one edit, so it can be imported in place of the original. The operators are the
 mistakes students make: a swapped operator, a flipped sign, a dropped or added transpose,
-the wrong reduction axis, a dropped keepdim, a perturbed constant, a deleted term, an
+the wrong reduction axis or reduction, a dropped keepdim, a perturbed constant, a deleted term, an
 off-by-one slice or range, swapped arguments, a deleted statement, an input updated in place.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 from grader.release import solution_blocks
 
-OPERATORS = ("arith", "compare", "sign", "transpose", "axis", "keepdim", "constant", "term",
+OPERATORS = ("arith", "compare", "sign", "transpose", "axis", "reduction", "keepdim", "constant", "term",
              "off-by-one", "swap", "delete", "in-place")
 
 REDUCTIONS = {"sum", "mean", "amax", "amin", "max", "min", "prod", "logsumexp", "softmax",
@@ -28,6 +28,8 @@ MATMULS = {"matmul", "mm", "bmm", "mv", "outer", "ger"}
 IN_PLACE_CALLS = {"clamp", "clip", "exp", "tanh", "sigmoid", "abs", "neg", "relu", "sqrt", "log",
                   "log1p", "pow", "mul", "add", "sub", "div", "fill", "zero", "square",
                   "masked_fill", "index_fill", "sign", "floor", "ceil", "round", "reciprocal"}
+SWAP_REDUCTION = {"sum": "mean", "mean": "sum", "amax": "amin", "amin": "amax", "max": "min", "min": "max",
+                  "argmax": "argmin", "argmin": "argmax", "logsumexp": "sum"}
 SWAP_ARITH = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
               ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult, ast.MatMult: ast.Mult}
 SWAP_COMPARE = {ast.Gt: (ast.GtE, ast.Lt), ast.GtE: (ast.Gt, ast.LtE), ast.Lt: (ast.LtE, ast.Gt),
@@ -183,6 +185,14 @@ def _axis_variants(call: ast.Call, where: tuple[str, int], value: ast.AST, dropp
         yield f"dim={_src(value)} dropped (reduce over everything)", with_value(None)
 
 
+def reduction(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    """sum for mean (a gradient not divided by the batch), max for min, and so on."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SWAP_REDUCTION:
+        new = copy.deepcopy(node)
+        new.func.attr = SWAP_REDUCTION[node.func.attr]
+        yield f"{node.func.attr} -> {new.func.attr}", new
+
+
 def keepdim(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
     if isinstance(node, ast.Call):
         for i, kw in enumerate(node.keywords):
@@ -291,7 +301,7 @@ def in_place(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
 
 
 RULES: dict[str, Rule] = {"arith": arith, "compare": compare, "sign": sign, "transpose": transpose,
-                          "axis": axis, "keepdim": keepdim, "constant": constant, "term": term,
+                          "axis": axis, "reduction": reduction, "keepdim": keepdim, "constant": constant, "term": term,
                           "off-by-one": off_by_one, "swap": swap, "delete": delete, "in-place": in_place}
 
 

@@ -39,7 +39,7 @@ def found():
 def test_every_operator_fires(found):
     assert {m.operator for m in found} == set(OPERATORS)
     descriptions = {m.description for m in found}
-    for expected in ("+ -> -", "> -> >=", "unary minus dropped", ".T dropped", "transpose added to the left operand",
+    for expected in ("+ -> -", "> -> >=", "sum -> mean", "unary minus dropped", ".T dropped", "transpose added to the left operand",
                      "dim 1 -> 0", "keepdim=True dropped", "constant 1e-08 -> 0.0", "constant 0 -> 1",
                      "term deleted: x @ w.T + b -> x @ w.T", "slice 1: -> 2:", "range(1, n) -> range(2, n)",
                      "arguments 1 and n swapped", "statement deleted: for i in range(1, n):",
