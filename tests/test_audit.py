@@ -11,6 +11,7 @@ import torch
 
 from grader import audit, cli, paths, suites
 from grader.compare import Tolerance, compare
+from grader.mutate import Mutant
 from grader.spec import Suite
 from tests.helpers import COURSE, grade_folder, lost_tasks, seeded_bug
 
@@ -143,3 +144,15 @@ def test_compare_accepts_a_non_contiguous_reference():
     assert compare("out", expected.contiguous(), expected, Tolerance(1e-7, 1e-9)).passed
     wrong = compare("out", -expected.contiguous(), expected, Tolerance(1e-7, 1e-9))
     assert not wrong.passed and "values wrong" in wrong.message
+
+
+def test_a_mutant_that_hangs_is_killed_by_its_time_limit(monkeypatch):
+    source = (paths.REFERENCE / "a02_mlp_backprop" / "layers.py").read_text()
+    old = "    out = torch.clamp(x, min=0.0)\n"
+    assert source.count(old) == 1
+    hang = Mutant("a02.relu_forward", "layers.py", "layers", "delete", 60, "loops forever",
+                  source.replace(old, "    while True:\n        pass\n"), "")
+    monkeypatch.setattr(audit, "mutants", lambda reference_dir, operators: [hang])
+    monkeypatch.setattr(audit, "MIN_TIMEOUT_S", 1.0)
+    [r] = audit.audit(COURSE, ["a02.relu_forward"], jobs=1, alternatives=None)
+    assert (r.killed, r.survived, r.equivalent, r.killed_by_error) == (1, 0, 0, 1)
