@@ -190,7 +190,8 @@ def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: 
     captured = io.StringIO()
     response: dict[str, Any] = {"task": request["task"], "case": request["case"], "token": request["token"]}
     guard = banned.Guard(request["banned"], submission_root) if request.get("banned") else None
-    torch.set_grad_enabled(False)
+    torch.set_grad_enabled(False)  # global torch state an earlier task may have changed
+    torch.set_default_dtype(torch.float32)
     before, threads, exit_handlers = fingerprint(), _thread._count(), atexit._ncallbacks()
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):

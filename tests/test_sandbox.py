@@ -31,9 +31,13 @@ def test_levels_are_ordered_by_their_layers():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the namespace layers are Linux's")
 def test_detected_level_matches_the_machine():
     import os
-    if os.geteuid() != 0:
+    import subprocess
+    may_unshare = subprocess.run([sys.executable, "-c", (
+        "import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
+        "os._exit(0 if libc.unshare(0x40000000 | 0x20000000 | 0x00020000) == 0 else 1)")]).returncode == 0
+    if os.geteuid() != 0 or not may_unshare:
         assert BEST.level == "process"
-    else:  # root on Linux (CI): every layer is set up and verified from inside the probe
+    else:  # root allowed to make namespaces (CI): every layer is set up and verified from inside the probe
         assert BEST.level == "full" and set(BEST.layers) == {"network", "pid", "uid", "filesystem"}
     d = BEST.to_dict()
     assert d["level"] == BEST.level and d["layers"][:4] == ["session", "clean-environment", "resource-limits",
@@ -244,6 +248,11 @@ BANNED_BODIES = {
     # hidden from the scan; the guard sees torch.sigmoid being called
     "sigmoid_forward": "def sigmoid_forward(x):\n    f = getattr(__import__('torch'), 'sig' + 'moid')\n"
                        "    return f(x), f(x)\n",
+    # the guard itself taken off torch's mode stack before a hidden F.tanh
+    "tanh_forward": "def tanh_forward(x):\n    while torch._C._len_torch_function_stack():\n"
+                    "        torch._C._pop_torch_function_stack()\n"
+                    "    f = getattr(getattr(__import__('torch').nn, 'func' + 'tional'), 'tanh')\n"
+                    "    return f(x), f(x)\n",
     # autograd for a backward pass
     "affine_backward": "def affine_backward(dout, cache):\n"
                        "    x, w, b = (t.clone().requires_grad_() for t in cache[:3])\n"
@@ -270,6 +279,7 @@ def test_banned_operations_score_zero_and_name_the_call_and_line(solutions, tmp_
     expected = {
         "a02.relu_forward": f"banned operation torch.nn.functional.relu (layers.py line {line_of('F.relu(x)')})",
         "a02.sigmoid_forward": f"banned operation torch.sigmoid (layers.py line {line_of('return f(x), f(x)')})",
+        "a02.tanh_forward": "the task switched off the banned-operation check",
         "a02.affine_backward": "banned operation torch.Tensor.backward (layers.py line "
                                f"{line_of('.backward(dout)')})",
     }
