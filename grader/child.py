@@ -47,7 +47,7 @@ def configure(device: str, threads: int, memory_mb: int) -> None:
 
 
 WATCHED = (torch, torch.Tensor, torch.nn.functional, torch.linalg, torch.testing, numpy, numpy.ndarray,
-           numpy.testing, builtins, math, os, sys)
+           numpy.testing, builtins, math, os, sys, wire, banned, sys.modules["grader.spec"])
 
 
 def fingerprint() -> dict[str, int]:

@@ -20,6 +20,7 @@ import secrets
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -157,8 +158,7 @@ def _bundle(root: Path, assignment: str | None, submission: Path | None) -> Path
     sub_root.mkdir()
     if assignment is not None and submission is not None:
         shutil.copy2(GRADER_DIR / "suites" / f"{assignment}.py", pkg / "suites" / f"{assignment}.py")
-        shutil.copytree(submission, sub_root / assignment,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"), symlinks=False)
+        shutil.copytree(submission, sub_root / assignment, ignore=_not_copied)
     (bundle / "work").mkdir()
     (root / "newroot").mkdir()
     for d, dirs, files in os.walk(bundle):
@@ -166,6 +166,21 @@ def _bundle(root: Path, assignment: str | None, submission: Path | None) -> Path
         for f in files:
             os.chmod(os.path.join(d, f), 0o644)
     return bundle
+
+
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    """Only regular files and folders: a symlink could point at the reference; a FIFO or device is no code."""
+    skip = set()
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            skip.add(name)
+            continue
+        if name == "__pycache__" or name.startswith(".") or name.endswith(".pyc") or \
+                not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            skip.add(name)
+    return skip
 
 
 def _plan(root: Path, bundle: Path, layers: tuple[str, ...], device: str, keep: list[int]) -> dict:
@@ -299,6 +314,9 @@ class Child:
                     return
                 except wire.WireError as e:
                     self._responses.put(e)
+                    return
+                except Exception as e:  # e.g. a header nested deep enough to exhaust the recursion limit
+                    self._responses.put(wire.WireError(f"unreadable message: {type(e).__name__}"))
                     return
 
     def send(self, request: Request, token: str, deadline: float) -> bool:

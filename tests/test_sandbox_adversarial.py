@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import suites
+from grader import paths, suites
 from grader.grade import grade
 from grader.sandbox import _sandbox_uid, detect
 from tests.helpers import COURSE
@@ -55,6 +55,7 @@ ATTACKS = {
     "rng_predict": Attack("a02.relu_backward", "failed", "values wrong"),
     "fake_output": Attack("a02.leaky_relu_backward", "error", "malformed answer"),
     "forge_response": Attack("a02.sgd_step"),
+    "symlink_reference": Attack("a02.softmax_cross_entropy", "failed", "values wrong"),
     # escapes: ending the process, outliving the task, reaching outside
     "sys_exit_mid_task": Attack("a02.softmax_cross_entropy", "error", "SystemExit"),
     "os_exit_mid_task": Attack("a02.mse_loss", "error", "exited during this task"),
@@ -76,7 +77,8 @@ ATTACKS = {
 GROUPS = {
     "impostors": ["monkeypatch_compare", "tensor_subclass", "torch_function_object", "numpy_subclass",
                   "return_input", "constant_output", "nan_tricks"],
-    "snoopers": ["search_memory", "read_reference", "rng_predict", "fake_output", "forge_response"],
+    "snoopers": ["search_memory", "read_reference", "rng_predict", "fake_output", "forge_response",
+                 "symlink_reference"],
     "escapes": ["sys_exit_mid_task", "os_exit_mid_task", "atexit_mid_task", "threads_daemons", "kill_parent",
                 "network", "write_results", "shadow_library"],
     "limits": ["infinite_loop", "fork_bomb", "memory_bomb", "disk_fill"],
@@ -86,6 +88,8 @@ GROUPS = {
 LIMITS = {"limits": {"a02.sigmoid_backward": 2.0, "a02.tanh_forward": 10.0, "a02.softmax_cross_entropy": 10.0,
                      "a02.mse_loss": 20.0}}
 MEMORY_MB = {"limits": 1536}  # the whole child's address space (torch alone takes ~650 MB of it)
+LINKS = {"symlink_reference": {"reference_layers.py": paths.REFERENCE / AID / "layers.py",
+                               "course.yaml": paths.COURSE, "fifo": None}}  # None: a named pipe
 MLP_TASKS = {"a02.mlp_forward", "a02.mlp_backward", "a02.sgd_step"}
 
 
@@ -211,6 +215,11 @@ def test_attacks_gain_nothing_and_cost_no_other_task(group, solutions, honest, t
     try:
         for name in names:
             splice(folder, ATTACKS_DIR / name, {"PORT": str(listener.port), "RESULTS_PATH": str(results_path)})
+            for link, target in LINKS.get(name, {}).items():
+                if target is None:
+                    os.mkfifo(folder / link)  # a special file: copying it would stop the grading
+                else:
+                    (folder / link).symlink_to(target)
         course = with_limits(LIMITS.get(group, {}), MEMORY_MB.get(group))
         result = grade(folder, course, [AID])
     finally:
