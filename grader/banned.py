@@ -12,6 +12,8 @@ This file is copied into the sandbox: it imports only the standard library and t
 from __future__ import annotations
 
 import ast
+import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +74,8 @@ def scan(path: Path, function: str, banned: Iterable[str], shown: str | None = N
     if not banned:
         return []
     try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return []  # only regular files are copied into the sandbox, so only they can run
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return []  # a file that does not parse fails its tasks at import, with its own message

@@ -94,10 +94,10 @@ def reference_signature(aid: str, task: Task) -> list[str]:
 
 
 def find_assignment_folder(submission: Path, aid: str) -> Path | None:
-    if submission.name == aid and submission.is_dir():
+    if submission.name == aid and submission.is_dir() and not submission.is_symlink():
         return submission
     candidate = submission / aid
-    return candidate if candidate.is_dir() else None
+    return candidate if candidate.is_dir() and not candidate.is_symlink() else None  # a link could be the reference
 
 
 def grade(submission: str | Path, course: Course, assignments: list[str] | None = None,

@@ -272,3 +272,13 @@ def test_a_fake_results_file_is_never_what_the_grader_reports(solutions, tmp_pat
     assert tasks["a02.tanh_backward"]["score"] == 0 and tasks["a02.sigmoid_backward"]["score"] == 1
     assert data["sandbox"]["level"] == level and data["score"] < data["max_score"]
     assert not (folder / "results.json").exists()
+
+
+def test_an_assignment_folder_that_is_a_symlink_is_not_graded(tmp_path):
+    course_folder = tmp_path / "submission"
+    course_folder.mkdir()
+    (course_folder / AID).symlink_to(paths.REFERENCE / AID)  # "my solution is the reference"
+    result = grade(course_folder, COURSE, [AID])
+    assert result.score == 0 and "not found in the submission" in result.assignments[0].message
+    result = grade(course_folder / AID, COURSE, [AID])
+    assert result.score == 0 and "not found in the submission" in result.assignments[0].message
