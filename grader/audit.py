@@ -353,25 +353,33 @@ def _judge(index: int) -> tuple[int, str, str]:
     limit = max(MIN_TIMEOUT_S, 20 * sum(plan.seconds[t] for t in tasks))
     m = _FINDER.load(name, modules)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a mutant's deprecation warnings are not news
-            try:
-                with _time_limit(limit):
-                    for task_id in tasks:
-                        result = plan.grade(task_id, m, first_failure=True)
-                        if result.score < result.max_score:
-                            failed = next((c for c in result.checks if not c.passed), None)
-                            how = result.status + (f": {failed.message}" if failed else "")
-                            return index, "killed", how[:300]
-            except _Timeout:
-                return index, "killed", f"timeout: ran past {limit:.0f} s"
-            try:  # it passed the suite: does it differ from the reference anywhere else?
-                with _time_limit(limit * plan.extra_seeds):
-                    where = next((d for t in tasks if (d := plan.differs(t, m))), "")
-            except _Timeout:
-                where = f"the extra cases ran past {limit * plan.extra_seeds:.0f} s"
+        return _verdict(plan, index, m, tasks, limit)
+    except Exception as e:  # the mutant's own errors are caught per case: this is the grader's
+        raise GradingError(f"grading the mutant {mutant.task} [{mutant.operator}] {mutant.description} "
+                           f"({mutant.file}:{mutant.line}) failed: {type(e).__name__}: {e}") from None
     finally:
         _FINDER.unload(name)
+
+
+def _verdict(plan: _Plan, index: int, m: Modules, tasks: list[str], limit: float) -> tuple[int, str, str]:
+    """Killed at the first case that loses points; otherwise survived or equivalent by the extra seeds."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a mutant's deprecation warnings are not news
+        try:
+            with _time_limit(limit):
+                for task_id in tasks:
+                    result = plan.grade(task_id, m, first_failure=True)
+                    if result.score < result.max_score:
+                        failed = next((c for c in result.checks if not c.passed), None)
+                        how = result.status + (f": {failed.message}" if failed else "")
+                        return index, "killed", how[:300]
+        except _Timeout:
+            return index, "killed", f"timeout: ran past {limit:.0f} s"
+        try:  # it passed the suite: does it differ from the reference anywhere else?
+            with _time_limit(limit * plan.extra_seeds):
+                where = next((d for t in tasks if (d := plan.differs(t, m))), "")
+        except _Timeout:
+            where = f"the extra cases ran past {limit * plan.extra_seeds:.0f} s"
     return (index, "survived", where[:300]) if where else (index, "equivalent", "")
 
 

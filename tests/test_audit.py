@@ -156,3 +156,9 @@ def test_a_mutant_that_hangs_is_killed_by_its_time_limit(monkeypatch):
     monkeypatch.setattr(audit, "MIN_TIMEOUT_S", 1.0)
     [r] = audit.audit(COURSE, ["a02.relu_forward"], jobs=1, alternatives=None)
     assert (r.killed, r.survived, r.equivalent, r.killed_by_error) == (1, 0, 0, 1)
+
+
+def test_the_audit_is_a_function_of_its_inputs():
+    ids = ["a02.affine_backward", "a02.relu_backward"]
+    serial = audit.to_json(audit.audit(COURSE, ids, jobs=1))
+    assert audit.to_json(audit.audit(COURSE, ids, jobs=2)) == serial
