@@ -7,6 +7,8 @@ import pytest
 
 from grader import paths
 from grader.mutate import OPERATORS, mutants, mutants_of_file
+from grader.release import solution_blocks
+from tests.helpers import COURSE
 
 SOURCE = '''"""A module."""
 import torch
@@ -77,3 +79,20 @@ def test_a02_reference_yields_mutants_for_every_task():
     assert {m.file for m in found} == {"layers.py", "mlp.py"}
     assert any(m.description == ".T dropped" and m.task == "a02.affine_backward" for m in found)
     assert any(m.operator == "in-place" and m.task == "a02.sgd_step" for m in found)
+
+
+@pytest.mark.parametrize("aid", [a.id for a in COURSE.assignments if a.available])
+def test_mutants_of_every_reference_parse_and_touch_only_their_block(aid):
+    reference = paths.REFERENCE / aid
+    found = mutants(reference)
+    assert found
+    files = {f: (reference / f).read_text() for f in {m.file for m in found}}
+    blocks = {f: solution_blocks(text, aid.split("_", 1)[0]) for f, text in files.items()}
+    for m in found:
+        original = files[m.file].splitlines()
+        [block] = [b for b in blocks[m.file] if b.start < m.line - 1 < b.end]
+        assert block.task == m.task
+        new = m.source.splitlines()
+        ast.parse(m.source)
+        assert new[:block.start + 1] == original[:block.start + 1], m.description
+        assert new[len(new) - (len(original) - block.end):] == original[block.end:], m.description
