@@ -88,8 +88,6 @@ def _private_root(plan: dict) -> None:
     new = plan["root_dir"]
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks back to the host
     _mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
-    for path in plan["binds"]:
-        _bind(path, new)
     os.makedirs(new + "/dev", mode=0o755)
     _mount("tmpfs", new + "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755")
     for dev in plan["devices"]:
@@ -97,8 +95,18 @@ def _private_root(plan: dict) -> None:
     os.makedirs(new + "/proc", mode=0o555)
     if "pid" in plan["layers"]:  # a /proc that shows only the sandbox's own processes
         _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    os.makedirs(new + "/tmp")
+    os.makedirs(new + "/tmp")  # first: a bound folder may live under /tmp
     _mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={plan['tmp_mb']}m,mode=1777")
+    for path in plan["binds"]:
+        _bind(path, new)
+    open(new + "/.empty", "w").close()
+    for path in plan["hide"]:  # e.g. an installed copy of the reference inside a bound site-packages
+        target = new + path
+        if os.path.isdir(target) and not os.path.islink(target):
+            _mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
+        elif os.path.isfile(target) and not os.path.islink(target):
+            _mount(new + "/.empty", target, None, MS_BIND)
+            _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.makedirs(new + SANDBOX, mode=0o755, exist_ok=True)
     _mount(plan["bundle"], new + SANDBOX, None, MS_BIND | MS_REC)
     _mount(None, new + SANDBOX, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
@@ -148,7 +156,8 @@ def enter(plan: dict) -> str:
     """Apply ``plan["layers"]`` to this process; returns where the bundle is now visible.
 
     ``plan``: layers, uid, bundle (its real path), root_dir (an empty directory for the new
-    root), binds (read-only paths), python (the directories Python imports from), devices,
+    root), binds (read-only paths), hide (paths inside binds to show empty), python (the
+    directories Python imports from), devices,
     tmp_mb, work_mb, keep_fds (the grader's pipes), nproc (process limit under the sandbox's own uid).
     """
     layers = set(plan["layers"])
@@ -194,11 +203,21 @@ def verify(plan: dict, hidden: list[str]) -> list[str]:
     readable = all(os.access(p, os.R_OK | os.X_OK) for p in plan["python"])  # it must still run Python
     if "uid" in plan["layers"] and os.getuid() == plan["uid"] and os.getgroups() == [] and readable:
         held.append("uid")
-    if "filesystem" in plan["layers"] and not any(os.path.exists(p) for p in hidden):
+    if "filesystem" in plan["layers"] and not any(_shows(p) for p in hidden):
         held.append("filesystem")
     if plan.get("device") == "cuda" and not _cuda_works():
         return []  # these layers would cost the GPU: the grader falls back to a weaker level, and says so
     return held
+
+
+def _shows(path: str) -> bool:
+    """Whether anything of ``path`` can be read (an empty folder or file hides it)."""
+    try:
+        if os.path.isdir(path):
+            return bool(os.listdir(path))
+        return os.path.exists(path) and os.path.getsize(path) > 0
+    except OSError:
+        return False
 
 
 def _cuda_works() -> bool:

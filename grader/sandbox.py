@@ -117,6 +117,14 @@ def _binds(device: str) -> list[str]:
     return list(dict.fromkeys(system + python + (["/sys"] if device == "cuda" else [])))
 
 
+def _hidden() -> list[str]:
+    """What the child must not read, wherever it is installed: the reference, the grader, course.yaml."""
+    found = [paths.REFERENCE, paths.COURSE, paths.ROOT / "grader", GRADER_DIR]
+    for site in _site_dirs():  # a non-editable install puts both packages in site-packages
+        found += [Path(site) / "reference", Path(site) / "grader"]
+    return list(dict.fromkeys(str(p) for p in found))
+
+
 def _devices(device: str) -> list[str]:
     devs = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
     if device == "cuda":
@@ -190,7 +198,7 @@ def _plan(root: Path, bundle: Path, layers: tuple[str, ...], device: str, keep: 
         os.chmod(bundle / "work", 0o700)
     python = [p for p in sys.path if p.startswith(sys.base_prefix) and os.path.isdir(p)] + _site_dirs()
     return {"layers": list(layers), "uid": uid, "device": device, "bundle": str(bundle),
-            "root_dir": str(root / "newroot"), "binds": _binds(device), "python": python,
+            "root_dir": str(root / "newroot"), "binds": _binds(device), "hide": _hidden(), "python": python,
             "devices": _devices(device), "tmp_mb": TMP_MB, "work_mb": WORK_MB,
             "keep_fds": keep, "nproc": NPROC}
 
@@ -229,7 +237,7 @@ def detect(device: str = "cpu") -> Isolation:
     """Probe, once per process, the strongest level this machine gives, each layer verified from inside."""
     if not sys.platform.startswith("linux") or os.geteuid() != 0:
         return Isolation("process", ())
-    hidden = [str(paths.REFERENCE), str(paths.COURSE), str(paths.ROOT / "grader")]
+    hidden = _hidden()
     for level in ("full", "namespaces"):
         wanted = isolation.LAYERS[level]
         with tempfile.TemporaryDirectory(prefix="probe-") as tmp:

@@ -71,6 +71,30 @@ def test_a_lower_level_than_available_can_be_chosen_but_not_below_the_requiremen
         sandbox.choose("cpu", "process", BEST.level)
 
 
+@pytest.mark.skipif("filesystem" not in BEST.layers, reason="needs the file-system layer")
+def test_an_installed_copy_of_the_reference_is_hidden_too(tmp_path, monkeypatch):
+    import subprocess
+    site = tmp_path / "site-packages"  # as `pip install .` would leave it: reference/ beside torch
+    (site / "reference" / AID).mkdir(parents=True)
+    (site / "reference" / AID / "layers.py").write_text("SOLUTION = 'leaked'\n")
+    real = sandbox._site_dirs()
+    monkeypatch.setattr(sandbox, "_site_dirs", lambda: [*real, str(site)])
+    root = tmp_path / "run"
+    root.mkdir()
+    bundle = sandbox._bundle(root, None, None)
+    plan = sandbox._plan(root, bundle, BEST.layers, "cpu", [])
+    assert str(site) in plan["binds"] and str(site / "reference") in plan["hide"]
+
+    def held(plan: dict) -> list[str]:
+        cfg = {"paths": [str(bundle / "_grader")], "isolation": plan, "hidden": [str(site / "reference")]}
+        out = subprocess.run([sys.executable, "-I", "-S", "-c", sandbox.PROBE, json.dumps(cfg)],
+                             capture_output=True, cwd=root, timeout=60)
+        return json.loads(out.stdout)
+
+    assert "filesystem" in held(plan)
+    assert "filesystem" not in held({**plan, "hide": []})  # the control: without hiding, it shows
+
+
 # Banned operations: the static scan.
 
 SOURCE = '''\
