@@ -122,8 +122,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from grader import audit, config
 
     course = config.load(args.course)
+    from grader.mutate import OPERATORS
+
     results = audit.audit(course, args.ids, jobs=args.jobs, suite=args.suite, extra_seeds=args.extra_seeds,
-                          progress=None if args.quiet else _progress)
+                          operators=tuple(args.operator or OPERATORS), progress=None if args.quiet else _progress)
     text = audit.to_json(results) if args.format == "json" else audit.to_text(results, args.fail_under)
     _emit(text, args.output)
     under = [f"{r.id} ({r.kill_rate:.1f}%)" for r in results if r.kill_rate < args.fail_under]
@@ -136,6 +138,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from grader.mutate import EXTRA_OPERATORS, OPERATORS
+
     p = argparse.ArgumentParser(prog="grader", description="Grade deep-learning assignments numerically.")
     p.add_argument("--course", default=str(paths.COURSE), help="course.yaml to use (default: %(default)s)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -178,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: %(default)s)")
     a.add_argument("--extra-seeds", type=int, default=20, metavar="N",
                    help="extra cases a surviving mutant must match to count as equivalent (default: %(default)s)")
+    a.add_argument("--operator", action="append", metavar="NAME", choices=OPERATORS + EXTRA_OPERATORS,
+                   help="only this mutation operator (repeatable; default: all but "
+                        f"{', '.join(EXTRA_OPERATORS)}): {', '.join(OPERATORS + EXTRA_OPERATORS)}")
     a.add_argument("--fail-under", type=float, default=95.0, metavar="PERCENT",
                    help="exit 1 if an assignment's kill rate is under this (default: %(default)s)")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")

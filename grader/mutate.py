@@ -18,6 +18,7 @@ from grader.release import solution_blocks
 
 OPERATORS = ("arith", "compare", "sign", "transpose", "axis", "reduction", "keepdim", "constant", "term",
              "off-by-one", "swap", "delete", "in-place")
+EXTRA_OPERATORS = ("variable",)  # opt-in (``grader audit --operator variable``): many more mutants
 
 REDUCTIONS = {"sum", "mean", "amax", "amin", "max", "min", "prod", "logsumexp", "softmax",
               "log_softmax", "argmax", "argmin", "var", "std", "norm", "cumsum", "cumprod",
@@ -57,6 +58,7 @@ class Mutant:
 @dataclass
 class _Context:
     inputs: set[str]  # names bound outside the block: parameters and what came from them
+    names: set[str]   # variables of the block: the inputs and what the block assigns
 
 
 Rule = Callable[[ast.AST, _Context], Iterator[tuple[str, ast.AST]]]
@@ -300,9 +302,17 @@ def in_place(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
             yield f"{target} updated in place (.{name}_)", new
 
 
+def variable(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    """One variable read in place of another (``x`` where the cache's ``out`` belongs)."""
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in ctx.names:
+        for other in sorted(ctx.names - {node.id}):
+            yield f"{node.id} -> {other}", ast.Name(other, ast.Load())
+
+
 RULES: dict[str, Rule] = {"arith": arith, "compare": compare, "sign": sign, "transpose": transpose,
                           "axis": axis, "reduction": reduction, "keepdim": keepdim, "constant": constant, "term": term,
-                          "off-by-one": off_by_one, "swap": swap, "delete": delete, "in-place": in_place}
+                          "off-by-one": off_by_one, "swap": swap, "delete": delete, "in-place": in_place,
+                          "variable": variable}
 
 
 def _walk(node: ast.AST, path: tuple = ()) -> Iterator[tuple[tuple, ast.AST]]:
@@ -405,7 +415,8 @@ def mutants_of_file(source: str, prefix: str, file: str, module: str,
         first, last = b.start + 1, b.end + 1  # 1-based marker lines
         owner = max((f for f in functions if f.lineno <= first <= (f.end_lineno or 0)), key=lambda f: f.lineno)
         stmts = _block_statements(owner, first, last)
-        ctx = _Context(_inputs(owner, first, stmts))
+        inputs = _inputs(owner, first, stmts)
+        ctx = _Context(inputs, inputs | {n for s in stmts for n in _names_bound(s)})
         seen: set[tuple[int, str]] = set()
         for stmt in stmts:
             original = _src(stmt)

@@ -49,6 +49,13 @@ def test_every_operator_fires(found):
         assert expected in descriptions, expected
 
 
+def test_the_variable_operator_is_opt_in():
+    assert "variable" not in OPERATORS
+    swaps = {m.description for m in mutants_of_file(SOURCE, "a99", "m.py", "m", ("variable",))}
+    assert {"out -> s", "dout -> x", "z -> out"} <= swaps
+    assert not any(d.startswith(("torch ", "i -> torch")) or d.endswith("-> torch") for d in swaps)
+
+
 def test_only_solution_blocks_change_and_mutants_parse(found):
     lines = SOURCE.splitlines()
     begin = lines.index("    ### BEGIN SOLUTION")
