@@ -80,6 +80,8 @@ def left_behind(before: dict[str, int], threads: int, exit_handlers: int) -> tup
 def kill_children() -> int:
     """Kill every process this one has, orphans included (it is their subreaper); returns how many."""
     me, killed = os.getpid(), set()
+    if not os.path.isdir("/proc"):
+        return 0  # no /proc (macOS): the grader's kill of the session is all there is
     for _ in range(50):
         found = []
         for entry in os.listdir("/proc"):
