@@ -416,7 +416,7 @@ def mutants_of_file(source: str, prefix: str, file: str, module: str,
         owner = max((f for f in functions if f.lineno <= first <= (f.end_lineno or 0)), key=lambda f: f.lineno)
         stmts = _block_statements(owner, first, last)
         inputs = _inputs(owner, first, stmts)
-        ctx = _Context(inputs, inputs | {n for s in stmts for n in _names_bound(s)})
+        ctx = _Context(inputs, (inputs | {n for s in stmts for n in _names_bound(s)}) - {"_"})
         seen: set[tuple[int, str]] = set()
         for stmt in stmts:
             original = _src(stmt)
