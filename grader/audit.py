@@ -464,7 +464,7 @@ def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: st
         progress(f"auditing {', '.join(assignments)}: {len(found)} mutants, {jobs} worker(s)")
     _PLAN = plan
     try:
-        if jobs > 1 and len(found) > 1:
+        if jobs > 1 and len(found) > 1 and "fork" in multiprocessing.get_all_start_methods():
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(jobs, initializer=_init_worker) as pool:
                 verdicts = list(pool.imap_unordered(_judge, range(len(found)), chunksize=4))
