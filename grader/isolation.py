@@ -7,8 +7,8 @@ so a run is never weaker than reported. Stdlib only: this file is copied into th
 
 Levels, weakest first:
   process     own session, clean environment, ``python -I -S``, resource limits, timeout (always);
-  namespaces  + no network (a new network namespace), its own PID namespace, a uid of its own
-              with no supplementary groups;
+  namespaces  + no network (a new network namespace), its own PID (and SysV IPC) namespace,
+              a uid of its own with no supplementary groups;
   full        + a file system of its own: the Python installation and the bundle, read-only,
               and small private /tmp and work directories. The reference, course.yaml,
               hidden-suite data and the results destination are simply not there.
@@ -29,7 +29,7 @@ LAYERS = {"process": (), "namespaces": ("network", "pid", "uid"),
           "full": ("network", "pid", "uid", "filesystem")}
 SANDBOX = "/sandbox"  # where the bundle appears inside the private file system
 
-CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
@@ -165,8 +165,9 @@ def enter(plan: dict) -> str:
         os.chdir(plan["bundle"] + "/work")
         return plan["bundle"]  # the process level only; the grader probes nothing more here
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the submission stay ours to find and kill
-    flags = (CLONE_NEWNET if "network" in layers else 0) | (CLONE_NEWPID if "pid" in layers else 0) | \
-        (CLONE_NEWNS if "filesystem" in layers else 0)
+    flags = (CLONE_NEWNET if "network" in layers else 0) | \
+        (CLONE_NEWPID | CLONE_NEWIPC if "pid" in layers else 0) | \
+        (CLONE_NEWNS if "filesystem" in layers else 0)  # with its processes, the host's SysV IPC goes too
     if flags:
         _check(_libc.unshare(flags), "unshare")
     alive = _fork_into_pid_namespace(plan["keep_fds"]) if "pid" in layers else None
