@@ -4,7 +4,7 @@ import sys
 
 
 def _find_reference():
-    seeds = set()
+    seeds = {}  # in the order tried: installed paths first, then guesses
     for d in sys.path:  # an editable install names the project's folders
         try:
             for f in os.listdir(d):
@@ -12,21 +12,21 @@ def _find_reference():
                     text = open(os.path.join(d, f)).read()
                     for part in text.split("'"):
                         if part.startswith("/"):
-                            seeds.add(os.path.dirname(part.rstrip("/")))
+                            seeds[os.path.dirname(part.rstrip("/"))] = None
         except OSError:
             pass
     here = os.path.abspath(__file__)
     while here != "/":
         here = os.path.dirname(here)
-        seeds.add(here)
+        seeds[here] = None
     for pid in ("1", str(os.getppid()), "self"):
         for link in ("cwd", "root"):
             try:
-                seeds.add(os.readlink(f"/proc/{pid}/{link}"))
+                seeds[os.readlink(f"/proc/{pid}/{link}")] = None
             except OSError:
                 pass
-    seeds.update(["/", "/home", "/root", "/tmp", "/srv", "/opt", "/builds", "/github", "/autograder"])
-    for seed in sorted(seeds):
+    seeds.update(dict.fromkeys(["/home", "/root", "/srv", "/opt", "/builds", "/github", "/autograder", "/tmp", "/"]))
+    for seed in seeds:
         for depth_root, dirs, files in os.walk(seed):
             if depth_root.count("/") - seed.count("/") > 4:
                 dirs[:] = []
