@@ -343,3 +343,74 @@ def test_cuda_runs_are_graded_under_the_same_isolation(solutions):
     result = grade_folder(solutions(AID), device="cuda")
     assert result.score == result.max_score
     assert result.sandbox["level"] == sandbox.detect("cuda").level
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            found.add(c)
+            todo.append(c)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_a_grader_that_is_killed_takes_its_sandboxed_children_with_it(solutions, tmp_path):
+    import signal
+    import subprocess
+    import time
+    folder = tmp_path / AID
+    shutil.copytree(solutions(AID), folder)
+    with open(folder / "layers.py", "a") as f:
+        f.write("\n\ndef sigmoid_forward(x):\n    while True:\n        pass\n")
+    grader = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(folder), "-q"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):  # until a sandboxed child is well into the looping task
+            kids = _descendants(grader.pid)
+            if any(b"grader.child" in _cmdline(k) and _cpu_seconds(k) > 3.0 for k in kids):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("no sandboxed child ran the task")
+        kids = _descendants(grader.pid)
+    finally:
+        grader.send_signal(signal.SIGKILL)
+        grader.wait()
+    for _ in range(100):  # SIGKILL is delivered asynchronously
+        alive = [k for k in kids if _running(k)]
+        if not alive:
+            break
+        time.sleep(0.1)
+    assert alive == []
+
+
+def _cpu_seconds(pid: int) -> float:
+    import os
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
