@@ -168,12 +168,16 @@ def test_syntax_error_costs_that_files_tasks_only(solutions, tmp_path):
 def test_missing_folder_is_reported_and_other_assignments_still_graded(tmp_path):
     (tmp_path / "course").mkdir()
     from grader.grade import grade
+    # an empty course folder: every available assignment is missing
     result = grade(tmp_path / "course", COURSE)
-    a02 = result.assignments[0]
-    assert a02.id == AID and a02.score == 0 and "folder a02_mlp_backprop/ not found" in a02.message
+    graded = {a.id: a for a in result.assignments}
+    a02 = graded[AID]
+    assert a02.score == 0 and "folder a02_mlp_backprop/ not found" in a02.message
     assert {t.status for t in a02.tasks} == {"error"}
-    assert "a01_neurons" in result.not_available  # not yet available: graded as nothing, not zero
-    assert all(a.id not in result.not_available for a in result.assignments)
+    unavailable = [a.id for a in COURSE.assignments if not a.available]
+    assert result.not_available == unavailable  # not yet available: graded as nothing, not zero
+    assert set(graded) == {a.id for a in COURSE.assignments if a.available}
+    assert result.max_score == sum(a.max_score for a in COURSE.assignments if a.available)
 
 
 def test_grading_twice_gives_identical_json_apart_from_the_timestamp(solutions, tmp_path):
