@@ -16,7 +16,7 @@ from grader import banned, sandbox, suites
 from grader.compare import Comparison, Tolerance, close, compare
 from grader.config import AssignmentConfig, Course, late_penalty
 from grader.model import AssignmentResult, CheckResult, GradingResult, TaskResult, points
-from grader.spec import Modules, Suite, Task, case_generator
+from grader.spec import Modules, Suite, Task, case_generator, leaf_tensors
 from grader.wire import Foreign, dtype_name
 
 OWN_GRADIENT_MAX_ELEMENTS = 400  # the self-consistency diagnosis runs 2 forwards per element
@@ -205,7 +205,7 @@ def score_task(course: Course, aid: str, task: Task, max_points: float, cases: l
         names.extend(n for n in e if n not in names)
 
     def kind(name: str) -> str:
-        return "gradient" if name in task.grads else "output"
+        return "gradient" if name in task.grads else "property" if name == "inputs_unchanged" else "output"
 
     failed = next((r for r in replies if r.status != "ok"), None)
     if failed is not None:
@@ -251,16 +251,36 @@ def score_task(course: Course, aid: str, task: Task, max_points: float, cases: l
             checks.append(CheckResult(name, True, max_abs, max_rel, "", kind(name), worst.where if worst else None))
             continue
         k, c = first_fail
+        if name == "inputs_unchanged":
+            message = f"property: {cases[k].label}: {_modified_inputs(task, cases[k].inputs, replies[k].outputs.get(name))}"
+            checks.append(CheckResult(name, False, None, None, message, "property", c.where))
+            continue
         message = f"{'backward' if kind(name) == 'gradient' else 'forward'}: {cases[k].label}: {c.message}"
         if kind(name) == "gradient":
             message += _own_gradient_note(course, name, replies[0], device)
         checks.append(CheckResult(name, False, max_abs if c.max_abs_err is not None else None,
                                   max_rel if c.max_rel_err is not None else None, message, kind(name), c.where))
-    passed = sum(c.passed for c in checks)
-    score = max_points * passed / len(checks) if checks else 0.0
-    status = "passed" if checks and passed == len(checks) else "failed"
+    # Outputs and gradients share the points; a property (inputs left unchanged) earns nothing on
+    # its own, so returning garbage cannot collect it, but breaking one costs the whole task.
+    graded = [c for c in checks if c.kind != "property"]
+    properties_hold = all(c.passed for c in checks if c.kind == "property")
+    score = max_points * sum(c.passed for c in graded) / len(graded) if graded and properties_hold else 0.0
+    status = "passed" if checks and all(c.passed for c in checks) else "failed"
     feedback = next((r.stdout for r in replies if r.stdout), "")
     return TaskResult(task.id, points(score), points(max_points), status, checks, feedback[-4000:])
+
+
+def _modified_inputs(task: Task, inputs: dict, flags: Any) -> str:
+    """Name the inputs a function changed in place, from the per-input flags of ``keeps_inputs``."""
+    paths = [p for p, _ in leaf_tensors(inputs)]
+    advice = "(use out-of-place operations, or work on a .clone())"
+    if type(flags) is torch.Tensor and flags.dtype == torch.bool and flags.shape == (len(paths),):
+        changed = [p for p, ok in zip(paths, flags.tolist()) if not ok]
+        if changed:
+            return f"inputs_unchanged: {task.function} changed its input {', '.join(changed)} in place {advice}"
+    if type(flags) is not torch.Tensor:
+        return f"inputs_unchanged: expected a torch.Tensor, got {flags!r:.60}"
+    return f"inputs_unchanged: {task.function} changed an input tensor in place {advice}"
 
 
 def _note_failed_calls(suite: Suite, tasks: list[TaskResult]) -> None:

@@ -132,34 +132,30 @@ class OutputShapeError(TypeError):
     """The function returned the wrong number or kind of values."""
 
 
-class InputModifiedError(ValueError):
-    """A graded function changed one of its input tensors in place."""
-
-
 def keeps_inputs(task: Task) -> Task:
-    """The same task, also requiring that it leaves its input tensors as they were: an update in
-    place (``dout.mul_(mask)``) corrupts the caller's data even when the result is right, so it
-    fails the task with a message naming the input. Tasks that report ``inputs_unchanged``
-    themselves keep their own check."""
+    """The same task with one more check, the property ``inputs_unchanged``: one flag per input
+    tensor (in :func:`leaf_tensors` order), all true when the function left its inputs as they
+    were. An update in place (``dout.mul_(mask)``) corrupts the caller's data even when the
+    result is right. Tasks that report ``inputs_unchanged`` themselves keep their own check."""
 
     def run(m: Modules, **kw: Any) -> Outputs:
-        before = [(path, t, t.clone()) for path, t in _leaf_tensors(kw)]
+        leaves = leaf_tensors(kw)
+        before = [t.clone() for _, t in leaves]
         out = task.run(m, **kw)
         if isinstance(out, dict) and "inputs_unchanged" not in out:
-            changed = [path for path, t, b in before if not _same(t, b)]
-            if changed:
-                raise InputModifiedError(f"{task.function} changed its input {', '.join(changed)} in place "
-                                         "(use out-of-place operations, or work on a .clone())")
+            out["inputs_unchanged"] = torch.tensor([_same(t, b) for (_, t), b in zip(leaves, before)],
+                                                   dtype=torch.bool)
         return out
 
     return replace(task, run=run)
 
 
-def _leaf_tensors(tree: Any, path: str = "") -> list[tuple[str, torch.Tensor]]:
+def leaf_tensors(tree: Any, path: str = "") -> list[tuple[str, torch.Tensor]]:
+    """Every tensor in a tree of inputs with its path (``params.0.1``), in a fixed order."""
     if isinstance(tree, torch.Tensor):
         return [(path, tree)]
     items = tree.items() if isinstance(tree, dict) else enumerate(tree) if isinstance(tree, (list, tuple)) else ()
-    return [x for k, v in items for x in _leaf_tensors(v, f"{path}.{k}" if path else str(k))]
+    return [x for k, v in items for x in leaf_tensors(v, f"{path}.{k}" if path else str(k))]
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:

@@ -6,11 +6,10 @@ tournament and every elite has one right answer; case 0 has the smallest sizes.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 import torch
 
-from grader.spec import Suite, Task, distinct_dims, randint, randn, uniform
+from grader.spec import Suite, Task, distinct_dims, keeps_inputs, randint, randn, uniform
 
 SUITE = Suite("a03_neuroevolution")
 F64 = torch.float64
@@ -150,24 +149,5 @@ def evolve_run(m, population, target, generations, seed, **settings) -> dict:
 SUITE.add(Task("a03.evolve", "ga", evolve_inputs, evolve_run, calls=OPERATORS + ("a03.next_generation",)))
 
 
-def input_tensors(tree) -> list[torch.Tensor]:
-    if isinstance(tree, torch.Tensor):
-        return [tree]
-    values = tree.values() if isinstance(tree, dict) else tree if isinstance(tree, (list, tuple)) else ()
-    return [t for v in values for t in input_tensors(v)]
-
-
-def reports_unchanged_inputs(task: Task) -> Task:
-    """The task, also reporting whether its function left every input tensor as it was (its
-    docstrings promise it; an update in place would corrupt the caller's weights)."""
-    def run(m, **kw) -> dict:
-        before = [t.clone() for t in input_tensors(kw)]
-        out = task.run(m, **kw)
-        after = input_tensors(kw)
-        out["inputs_unchanged"] = torch.tensor(all(torch.equal(a, b) for a, b in zip(before, after)))
-        return out
-    return replace(task, run=run)
-
-
 for _id in list(SUITE.tasks):
-    SUITE.tasks[_id] = reports_unchanged_inputs(SUITE.tasks[_id])
+    SUITE.tasks[_id] = keeps_inputs(SUITE.tasks[_id])
