@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.helpers import solutions_copy, skeleton_copy
+from tests.helpers import grade_folder, solutions_copy, skeleton_copy
+
+# The expected values are computed in the test process on tiny tensors: one thread is faster,
+# and two test workers must not oversubscribe two cores (torch's pool then spins and stalls).
+torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -40,5 +44,17 @@ def skeletons(tmp_path_factory):
     def get(aid: str):
         if aid not in made:
             made[aid] = skeleton_copy(tmp_path_factory.mktemp(f"skel-{aid}"), aid)
+        return made[aid]
+    return get
+
+
+@pytest.fixture(scope="session")
+def graded_solutions(solutions):
+    """``graded_solutions(aid)`` -> the solutions copy graded on every suite (once per session)."""
+    made = {}
+
+    def get(aid: str):
+        if aid not in made:
+            made[aid] = grade_folder(solutions(aid), suite="all")
         return made[aid]
     return get

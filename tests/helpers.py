@@ -26,17 +26,24 @@ def skeleton_copy(dest: Path, aid: str) -> Path:
     return dest / aid
 
 
-def seeded_bug(solutions: Path, dest: Path, file: str, old: str, new: str) -> Path:
-    """Copy an assignment folder and replace exactly one occurrence of ``old`` by ``new`` in ``file``."""
+def seeded_bugs(solutions: Path, dest: Path, edits: list[tuple[str, str, str]]) -> Path:
+    """Copy an assignment folder under ``dest`` and apply every (file, old, new) edit; each ``old``
+    must occur exactly once in its file, so an edit can never silently miss."""
     target = dest / solutions.name
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(solutions, target, ignore=shutil.ignore_patterns("__pycache__"))
-    path = target / file
-    text = path.read_text()
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {file}"
-    path.write_text(text.replace(old, new))
+    for file, old, new in edits:
+        path = target / file
+        text = path.read_text()
+        assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {file}"
+        path.write_text(text.replace(old, new))
     return target
+
+
+def seeded_bug(solutions: Path, dest: Path, file: str, old: str, new: str) -> Path:
+    """A copy of an assignment folder with one occurrence of ``old`` replaced by ``new`` in ``file``."""
+    return seeded_bugs(solutions, dest, [(file, old, new)])
 
 
 def grade_folder(folder: Path, suite: str = "public", device: str = "cpu") -> GradingResult:

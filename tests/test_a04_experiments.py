@@ -7,14 +7,6 @@ import torch
 from reference.a04_cnn import experiments, lenet
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one thread is faster, and two test workers must not oversubscribe the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def test_lenet_parameter_counts_match_the_published_ones():
     rows = experiments.parameter_rows()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference.a04_cnn import conv, layers, lenet, pool
@@ -15,14 +15,6 @@ F64 = torch.float64
 SETTINGS = settings(max_examples=20, deadline=None)
 EXACT = dict(rtol=1e-10, atol=1e-11)
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one thread is faster, and two test workers must not oversubscribe the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @st.composite

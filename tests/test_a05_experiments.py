@@ -2,17 +2,9 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from reference.a05_batchnorm_alexnet import experiments
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_shape_table_and_parameter_counts_match_the_paper():

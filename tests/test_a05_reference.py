@@ -16,14 +16,6 @@ SETTINGS = settings(max_examples=20, deadline=None)
 EXACT = dict(rtol=1e-10, atol=1e-11)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tensors are tiny: on a busy machine, torch's thread pool costs far more than it saves."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 BACKWARDS = {"graph": batchnorm.batchnorm_backward, "closed form": batchnorm.batchnorm_backward_alt}
 
