@@ -201,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     from grader.release import ReleaseError
 
     args = build_parser().parse_args(argv)
+    import torch
+    torch.set_num_threads(1)  # the grader's own tensors are tiny; a thread pool only adds waiting
     try:
         return args.func(args)
     except (ConfigError, GradingError, ReleaseError) as e:
