@@ -49,8 +49,8 @@ def demo() -> int:
     rc = subprocess.run([PY, "-m", "grader", "grade", solutions], cwd=ROOT).returncode
     if rc:
         return rc
-    print("\n== examples/buggy_submission: a student's submission with four bugs ==", flush=True)
-    return subprocess.run([PY, "-m", "grader", "grade", ROOT / "examples" / "buggy_submission"],
+    print("\n== examples/buggy_submission: a student's a02 with four bugs ==", flush=True)
+    return subprocess.run([PY, "-m", "grader", "grade", ROOT / "examples" / "buggy_submission" / "a02_mlp_backprop"],
                           cwd=ROOT).returncode
 
 

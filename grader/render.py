@@ -30,6 +30,12 @@ def to_text(result: GradingResult, width: int = 120, color: bool = False) -> str
     table.add_column("status")
     table.add_column("diagnosis", overflow="fold")
     for a in result.assignments:
+        if a.message and a.score == 0 and all(t.status == "error" and t.checks and
+                                              t.checks[0].message == a.message for t in a.tasks):
+            # The whole assignment could not be graded (its folder is missing): one row, not one per task.
+            table.add_row(a.id, f"all {len(a.tasks)} tasks", Text(f"0/{_num(a.max_score)}", style="bold"),
+                          Text("error", style=STATUS_STYLE["error"]), a.message, end_section=True)
+            continue
         for i, t in enumerate(a.tasks):
             failing = [c for c in t.checks if not c.passed]
             diagnosis = failing[0].message if failing else ""
