@@ -15,18 +15,7 @@ from tests.helpers import COURSE, grade_folder, lost_tasks, seeded_bug, task_sco
 AID = "a02_mlp_backprop"
 
 
-def test_solutions_score_full_marks(solutions):
-    result = grade_folder(solutions(AID), suite="all")
-    assert result.max_score == COURSE.assignment(AID).max_score == 30
-    assert result.score == result.max_score
-    statuses = {t.id: t.status for t in result.assignments[0].tasks}
-    assert set(statuses.values()) == {"passed"}
-    assert list(statuses) == [t.id for t in COURSE.assignment(AID).tasks]
-    for task in result.assignments[0].tasks:
-        assert task.checks and all(c.passed and c.max_abs_err is not None for c in task.checks)
-
-
-def test_untouched_skeleton_scores_zero_with_every_task_not_implemented(skeletons):
+def test_skeleton_stubs_say_which_task_they_wait_for(skeletons):
     result = grade_folder(skeletons(AID))
     assert result.score == 0 and result.max_score == 30
     tasks = result.assignments[0].tasks
@@ -35,11 +24,6 @@ def test_untouched_skeleton_scores_zero_with_every_task_not_implemented(skeleton
     assert by_id["a02.affine_forward"].checks[0].message == "not implemented yet"
     # a backward task that cannot run its forward says which stub stopped it
     assert "waits for a02.affine_forward" in by_id["a02.affine_backward"].checks[0].message
-
-
-def test_committed_skeleton_is_the_generated_one(tmp_path):
-    from grader.release import out_of_sync
-    assert out_of_sync(paths.REFERENCE, paths.ASSIGNMENTS, [AID], tmp_path) == []
 
 
 BUGS = {
@@ -215,9 +199,3 @@ def test_bundled_buggy_example_differs_from_the_solutions_by_four_lines(solution
     lost = lost_tasks(grade_folder(example))
     assert lost == {"a02.affine_backward", "a02.tanh_backward", "a02.softmax_cross_entropy", "a02.sgd_step",
                     "a02.mlp_backward"}
-
-
-@pytest.mark.cuda
-def test_solutions_score_full_marks_on_cuda(solutions):
-    result = grade_folder(solutions(AID), suite="all", device="cuda")
-    assert result.device == "cuda" and result.score == result.max_score
