@@ -29,7 +29,7 @@ import torch
 from torch.overrides import _get_current_function_mode_stack
 
 from grader import banned, wire
-from grader.spec import Modules, Task
+from grader.spec import Modules, Task, clone
 
 OUTPUT_CAP = 4000  # characters of captured stdout/stderr returned per request
 
@@ -131,16 +131,6 @@ def set_path(tree: Any, path: str, value: Any) -> Any:
         tree[int(last)] = value
     else:
         tree[last] = value
-    return tree
-
-
-def clone(tree: Any) -> Any:
-    if isinstance(tree, torch.Tensor):
-        return tree.clone()
-    if isinstance(tree, dict):
-        return {k: clone(v) for k, v in tree.items()}
-    if isinstance(tree, list):
-        return [clone(v) for v in tree]
     return tree
 
 

@@ -16,7 +16,7 @@ from grader import banned, sandbox, suites
 from grader.compare import Comparison, Tolerance, close, compare
 from grader.config import AssignmentConfig, Course, late_penalty
 from grader.model import AssignmentResult, CheckResult, GradingResult, TaskResult, points
-from grader.spec import Modules, Suite, Task, case_generator, leaf_tensors
+from grader.spec import Modules, Suite, Task, case_generator, clone, leaf_tensors
 from grader.wire import Foreign, dtype_name
 
 OWN_GRADIENT_MAX_ELEMENTS = 400  # the self-consistency diagnosis runs 2 forwards per element
@@ -69,19 +69,9 @@ def make_cases(course: Course, task: Task, which: str) -> list[Case]:
     return cases
 
 
-def _clone(tree: Any) -> Any:
-    if isinstance(tree, torch.Tensor):
-        return tree.clone()
-    if isinstance(tree, dict):
-        return {k: _clone(v) for k, v in tree.items()}
-    if isinstance(tree, list):
-        return [_clone(v) for v in tree]
-    return tree
-
-
 def expected_outputs(task: Task, reference: Modules, inputs: dict) -> dict[str, torch.Tensor]:
     with torch.no_grad():
-        out = task.run(reference, **_clone(inputs))
+        out = task.run(reference, **clone(inputs))
     for name, value in out.items():
         if type(value) is not torch.Tensor:
             raise GradingError(f"reference {task.id} gave {type(value).__name__} for {name}")

@@ -150,6 +150,17 @@ def keeps_inputs(task: Task) -> Task:
     return replace(task, run=run)
 
 
+def clone(tree: Any) -> Any:
+    """A deep copy of a tree of inputs: every function runs on its own copy of them."""
+    if isinstance(tree, torch.Tensor):
+        return tree.clone()
+    if isinstance(tree, dict):
+        return {k: clone(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [clone(v) for v in tree]
+    return tree
+
+
 def leaf_tensors(tree: Any, path: str = "") -> list[tuple[str, torch.Tensor]]:
     """Every tensor in a tree of inputs with its path (``params.0.1``), in a fixed order."""
     if isinstance(tree, torch.Tensor):
@@ -210,3 +221,15 @@ def distinct_dims(g: torch.Generator, n: int, low: int = 2, high: int = 7) -> li
             dims.append(d)
     return dims
 
+
+def affine_inputs(g: torch.Generator, case: int) -> dict:
+    """x (N, D), w (D, M), b (M,) for a fully connected layer, D != M so a transposed w cannot pass."""
+    n = batch_size(g, case)
+    d, m = distinct_dims(g, 2)
+    return {"x": randn(g, n, d), "w": randn(g, d, m), "b": randn(g, m)}
+
+
+def affine_backward_inputs(g: torch.Generator, case: int) -> dict:
+    kw = affine_inputs(g, case)
+    kw["dout"] = randn(g, kw["x"].shape[0], kw["w"].shape[1])
+    return kw

@@ -20,41 +20,30 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
-def release_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("release")
+def per_assignment(make):
+    """A getter that makes its value once per assignment id and then returns the same one."""
+    made = {}
+
+    def get(aid: str):
+        if aid not in made:
+            made[aid] = make(aid)
+        return made[aid]
+    return get
 
 
 @pytest.fixture(scope="session")
 def solutions(tmp_path_factory):
     """``solutions("a02_mlp_backprop")`` -> a solutions copy of that assignment (made once per session)."""
-    made = {}
-
-    def get(aid: str):
-        if aid not in made:
-            made[aid] = solutions_copy(tmp_path_factory.mktemp(f"sol-{aid}"), aid)
-        return made[aid]
-    return get
+    return per_assignment(lambda aid: solutions_copy(tmp_path_factory.mktemp(f"sol-{aid}"), aid))
 
 
 @pytest.fixture(scope="session")
 def skeletons(tmp_path_factory):
-    made = {}
-
-    def get(aid: str):
-        if aid not in made:
-            made[aid] = skeleton_copy(tmp_path_factory.mktemp(f"skel-{aid}"), aid)
-        return made[aid]
-    return get
+    """``skeletons(aid)`` -> an untouched skeleton of that assignment, as released to students."""
+    return per_assignment(lambda aid: skeleton_copy(tmp_path_factory.mktemp(f"skel-{aid}"), aid))
 
 
 @pytest.fixture(scope="session")
 def graded_solutions(solutions):
     """``graded_solutions(aid)`` -> the solutions copy graded on every suite (once per session)."""
-    made = {}
-
-    def get(aid: str):
-        if aid not in made:
-            made[aid] = grade_folder(solutions(aid), suite="all")
-        return made[aid]
-    return get
+    return per_assignment(lambda aid: grade_folder(solutions(aid), suite="all"))

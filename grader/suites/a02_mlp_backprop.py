@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from grader.spec import Suite, Task, away_from, batch_size, distinct_dims, keeps_inputs, randint, randn, uniform
+from grader.spec import (Suite, Task, affine_backward_inputs, affine_inputs, away_from, batch_size,
+                         distinct_dims, keeps_inputs, randint, randn, uniform)
 
 SUITE = Suite("a02_mlp_backprop")
 F64 = torch.float64
@@ -48,18 +49,6 @@ def leaky_inputs(g: torch.Generator, case: int) -> dict:
 SUITE.call("leaky_relu_forward", "layers", leaky_inputs)
 SUITE.backward("leaky_relu_backward", "leaky_relu_forward", "layers", with_dout(leaky_inputs),
                grads=("dx",), wrt=("x",))
-
-
-def affine_inputs(g: torch.Generator, case: int) -> dict:
-    n = batch_size(g, case)
-    d, m = distinct_dims(g, 2)
-    return {"x": randn(g, n, d), "w": randn(g, d, m), "b": randn(g, m)}
-
-
-def affine_backward_inputs(g: torch.Generator, case: int) -> dict:
-    kw = affine_inputs(g, case)
-    kw["dout"] = randn(g, kw["x"].shape[0], kw["w"].shape[1])
-    return kw
 
 
 SUITE.call("affine_forward", "layers", affine_inputs)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from grader.spec import Suite, Task, away_from, batch_size, distinct_dims, keeps_inputs, randint, randn, uniform
+from grader.spec import (Suite, Task, affine_backward_inputs, affine_inputs, away_from, batch_size,
+                         distinct_dims, keeps_inputs, randint, randn, uniform)
 
 SUITE = Suite("a04_cnn")
 P = SUITE.prefix
@@ -115,18 +116,6 @@ def flatten_backward_inputs(g: torch.Generator, case: int) -> dict:
 SUITE.call("flatten_forward", "pool", flatten_inputs)
 SUITE.backward("flatten_backward", "flatten_forward", "pool", flatten_backward_inputs,
                grads=("dx",), wrt=("x",))
-
-
-def affine_inputs(g: torch.Generator, case: int) -> dict:
-    n = batch_size(g, case)
-    d, m = distinct_dims(g, 2)
-    return {"x": randn(g, n, d), "w": randn(g, d, m), "b": randn(g, m)}
-
-
-def affine_backward_inputs(g: torch.Generator, case: int) -> dict:
-    kw = affine_inputs(g, case)
-    kw["dout"] = randn(g, kw["x"].shape[0], kw["w"].shape[1])
-    return kw
 
 
 def relu_inputs(g: torch.Generator, case: int) -> dict:
