@@ -82,9 +82,9 @@ def scan(path: Path, function: str, banned: Iterable[str], shown: str | None = N
     defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     module_aliases = _imports(tree.body)
     found: dict[tuple[str, int], Violation] = {}
-    todo, seen = [function], set()
-    while todo:
-        name = todo.pop()
+    pending, seen = [function], set()
+    while pending:
+        name = pending.pop()
         if name in seen or name not in defs:
             continue
         seen.add(name)
@@ -107,7 +107,7 @@ def scan(path: Path, function: str, banned: Iterable[str], shown: str | None = N
                     continue
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 if node.func.id in defs:
-                    todo.append(node.func.id)
+                    pending.append(node.func.id)
                 elif node.func.id == "getattr" and len(node.args) >= 2 and \
                         isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
                     base = _qualified(node.args[0], aliases)  # getattr(F, "relu") is F.relu
