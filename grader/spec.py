@@ -118,6 +118,21 @@ class Suite:
                              calls=(f"{self.prefix}.{forward}",) + calls))
 
 
+def layer_pairs(function: str, pairs: Any, layers: int, names: tuple[str, str] = ("dW", "db")) -> Outputs:
+    """``[(W1, b1), ...]`` returned by ``function`` as outputs ``{names[0]}1, {names[1]}1, ...``,
+    after checking there is one pair per layer."""
+    if not isinstance(pairs, (list, tuple)) or len(pairs) != layers:
+        got = f" of length {len(pairs)}" if isinstance(pairs, (list, tuple)) else ""
+        raise OutputShapeError(f"{function} must return one ({names[0]}, {names[1]}) pair per layer ({layers}), "
+                               f"got {type(pairs).__name__}{got}")
+    outputs = {}
+    for i, pair in enumerate(pairs, start=1):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise OutputShapeError(f"{function}: layer {i} must give a ({names[0]}, {names[1]}) pair")
+        outputs[f"{names[0]}{i}"], outputs[f"{names[1]}{i}"] = pair
+    return outputs
+
+
 def _name_outputs(name: str, result: Any, names: tuple[str, ...]) -> Outputs:
     if len(names) == 1 and not isinstance(result, (tuple, list)):
         return {names[0]: result}
@@ -136,13 +151,13 @@ def keeps_inputs(task: Task) -> Task:
     """The same task with one more check, the property ``inputs_unchanged``: one flag per input
     tensor (in :func:`leaf_tensors` order), all true when the function left its inputs as they
     were. An update in place (``dout.mul_(mask)``) corrupts the caller's data even when the
-    result is right. Tasks that report ``inputs_unchanged`` themselves keep their own check."""
+    result is right."""
 
     def run(m: Modules, **kw: Any) -> Outputs:
         leaves = leaf_tensors(kw)
         before = [t.clone() for _, t in leaves]
         out = task.run(m, **kw)
-        if isinstance(out, dict) and "inputs_unchanged" not in out:
+        if isinstance(out, dict):
             out["inputs_unchanged"] = torch.tensor([_same(t, b) for (_, t), b in zip(leaves, before)],
                                                    dtype=torch.bool)
         return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from grader.spec import (Suite, Task, affine_backward_inputs, affine_inputs, away_from, batch_size,
-                         distinct_dims, keeps_inputs, randint, randn, uniform)
+                         distinct_dims, keeps_inputs, layer_pairs, randint, randn, uniform)
 
 SUITE = Suite("a02_mlp_backprop")
 F64 = torch.float64
@@ -120,16 +120,7 @@ def mlp_backward_inputs(g: torch.Generator, case: int) -> dict:
 
 def mlp_backward_run(m, x, params, hidden, output, dout):
     _, cache = m.mlp.mlp_forward(x, [tuple(p) for p in params], hidden=hidden, output=output)
-    grads = m.mlp.mlp_backward(dout, cache)
-    if not isinstance(grads, (list, tuple)) or len(grads) != len(params):
-        raise TypeError(f"mlp_backward must return one (dW, db) pair per layer ({len(params)}), "
-                        f"got {type(grads).__name__}" + (f" of length {len(grads)}" if isinstance(grads, (list, tuple)) else ""))
-    outputs = {}
-    for i, pair in enumerate(grads, start=1):
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise TypeError(f"mlp_backward: layer {i} must give a (dW, db) pair")
-        outputs[f"dW{i}"], outputs[f"db{i}"] = pair
-    return outputs
+    return layer_pairs("mlp_backward", m.mlp.mlp_backward(dout, cache), len(params))
 
 
 def mlp_backward_forward(m, x, params, hidden, output, dout):
@@ -158,16 +149,8 @@ def sgd_inputs(g: torch.Generator, case: int) -> dict:
 
 
 def sgd_run(m, params, grads, lr):
-    before = [[p.clone() for p in pair] for pair in params]
     new = m.mlp.sgd_step([tuple(p) for p in params], [tuple(p) for p in grads], lr)
-    if not isinstance(new, (list, tuple)) or len(new) != len(params):
-        raise TypeError(f"sgd_step must return one (W, b) pair per layer ({len(params)})")
-    outputs = {}
-    for i, pair in enumerate(new, start=1):
-        outputs[f"W{i}"], outputs[f"b{i}"] = pair
-    changed = any(not torch.equal(a, b) for pa, pb in zip(before, params) for a, b in zip(pa, pb))
-    outputs["inputs_unchanged"] = torch.tensor(not changed)
-    return outputs
+    return layer_pairs("sgd_step", new, len(params), ("W", "b"))  # keeps_inputs checks params stay
 
 
 SUITE.add(Task("a02.sgd_step", "mlp", sgd_inputs, sgd_run))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from grader.spec import Suite, Task, distinct_dims, keeps_inputs, randint, randn, uniform
+from grader.spec import Suite, Task, distinct_dims, keeps_inputs, layer_pairs, randint, randn, uniform
 
 SUITE = Suite("a03_neuroevolution")
 F64 = torch.float64
@@ -42,15 +42,7 @@ def decode_inputs(g: torch.Generator, case: int) -> dict:
 
 
 def decode_run(m, genome, sizes) -> dict:
-    params = m.genome.decode(genome, sizes)
-    if not isinstance(params, (list, tuple)) or len(params) != len(sizes) - 1:
-        raise TypeError(f"decode must return one (W, b) pair per layer ({len(sizes) - 1})")
-    outputs = {}
-    for i, pair in enumerate(params, start=1):
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise TypeError(f"decode: layer {i} must give a (W, b) pair")
-        outputs[f"W{i}"], outputs[f"b{i}"] = pair
-    return outputs
+    return layer_pairs("decode", m.genome.decode(genome, sizes), len(sizes) - 1, ("W", "b"))
 
 
 SUITE.add(Task("a03.decode", "genome", decode_inputs, decode_run))
