@@ -39,7 +39,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if submitted.tzinfo is None:
             raise SystemExit("grader: --submitted-at needs a time zone, e.g. 2027-02-16T10:00:00+00:00")
     result = grade(args.path, course, args.assignment, args.suite, args.device, submitted,
-                   progress=None if args.quiet else _progress, require_isolation=args.require_isolation)
+                   progress=None if args.quiet else _progress, require_isolation=args.require_isolation,
+                   isolation_via=args.isolation_via)
     color = args.format == "text" and not args.output and sys.stdout.isatty()
     text = render.to_text(result, color=color) if args.format == "text" else render.RENDERERS[args.format](result)
     _emit(text, args.output)
@@ -156,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--submitted-at", metavar="ISO8601", help="apply the late policy for this submission time")
     g.add_argument("--require-isolation", choices=("process", "namespaces", "full"), metavar="LEVEL",
                    help="refuse to grade if the sandbox is weaker than LEVEL (process, namespaces, full)")
+    g.add_argument("--isolation-via", choices=("auto", "root", "user-namespace"), default="auto",
+                   help="how the namespace layers are made (default: root's way when root, else a user "
+                        "namespace); user-namespace on a root machine shows what an ordinary user gets")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     g.set_defaults(func=cmd_grade)
 

@@ -93,11 +93,12 @@ def find_assignment_folder(submission: Path, aid: str) -> Path | None:
 def grade(submission: str | Path, course: Course, assignments: list[str] | None = None,
           suite: str = "public", device: str = "cpu", submitted_at: dt.datetime | None = None,
           progress: Callable[[str], None] | None = None, isolation: str = "auto",
-          require_isolation: str | None = None) -> GradingResult:
+          require_isolation: str | None = None, isolation_via: str = "auto") -> GradingResult:
     """Grade ``submission`` (a folder laid out like ``assignments/``, or one assignment's folder).
 
     ``isolation``: the sandbox level to use (``auto``: the strongest this machine gives);
-    ``require_isolation``: refuse to grade below this level.
+    ``require_isolation``: refuse to grade below this level; ``isolation_via``: how the
+    namespace layers are made (``auto``, ``root`` or ``user-namespace``).
     """
     if suite not in ("public", "hidden", "all"):
         raise GradingError(f"unknown suite '{suite}' (public, hidden or all)")
@@ -109,7 +110,7 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
         raise GradingError(f"device '{device}' is not among course.yaml's devices ({', '.join(course.devices)})")
     selected = _select(course, path, assignments)
     try:
-        iso = sandbox.choose(device, isolation, require_isolation)
+        iso = sandbox.choose(device, isolation, require_isolation, isolation_via)
     except sandbox.IsolationRefused as e:
         raise GradingError(f"grading refused: {e}") from None
     results, not_available = [], []

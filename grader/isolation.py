@@ -5,6 +5,19 @@ level in every result. The child applies them first thing (:func:`enter`), befor
 imports torch or the submission; a layer that was asked for and fails stops the child,
 so a run is never weaker than reported. Stdlib only: this file is copied into the sandbox.
 
+Two ways to the same layers (``plan["via"]``):
+  root            a grader running as root makes the namespaces and drops the child to a
+                  uid of its own (no supplementary groups, no capabilities);
+  user-namespace  an ordinary user (a laptop) makes a user namespace first, which lets it
+                  make the others and mount the private file system; the child then runs
+                  as a uid of that namespace with every capability dropped, counted
+                  against its own process limit. Outside, its processes still belong to the
+                  user who started the grader, and the kernel keeps that user's
+                  supplementary groups (it forbids ``setgroups`` here); with the file-system
+                  layer, all they reach is the system's and Python's files, read-only.
+                  Root may take this way too (to try it): the child is then the sandbox's
+                  own uid outside, as on root's way.
+
 Levels, weakest first:
   process     own session, clean environment, ``python -I -S``, resource limits, timeout (always);
   namespaces  + no network (a new network namespace), its own PID (and SysV IPC) namespace,
@@ -25,16 +38,25 @@ import socket
 import sys
 
 LEVELS = ("process", "namespaces", "full")
+VIAS = ("root", "user-namespace")
+INNER_ID = 1000  # the child's uid and gid inside its user namespace
 LAYERS = {"process": (), "namespaces": ("network", "pid", "uid"),
           "full": ("network", "pid", "uid", "filesystem")}
 SANDBOX = "/sandbox"  # where the bundle appears inside the private file system
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
+CLONE_NEWUSER = 0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
+ST_RELATIME = 4096  # statvfs's name for a relatime mount
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
+PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+SYS_CAPGET = {"x86_64": 125, "aarch64": 90}
+SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
+CAP_VERSION_3 = 0x20080522
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -80,7 +102,14 @@ def _bind(path: str, root: str, readonly: bool = True, recursive: bool = True) -
         open(target, "w").close()
     _mount(path, target, None, MS_BIND | (MS_REC if recursive else 0))
     extra = MS_RDONLY | MS_NODEV if readonly else 0
-    _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_NOSUID | extra)
+    _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_NOSUID | extra | _kept_flags(target))
+
+
+def _kept_flags(target: str) -> int:
+    """The flags a bind must keep when remounted: in a user namespace the kernel locks them."""
+    f = os.statvfs(target).f_flag
+    kept = f & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME)
+    return kept | (MS_RELATIME if f & ST_RELATIME else 0)
 
 
 def _private_root(plan: dict) -> None:
@@ -94,7 +123,11 @@ def _private_root(plan: dict) -> None:
         _bind(dev, new, readonly=False, recursive=False)
     os.makedirs(new + "/proc", mode=0o555)
     if "pid" in plan["layers"]:  # a /proc that shows only the sandbox's own processes
-        _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        try:
+            _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        except IsolationError:
+            if plan.get("via") != "user-namespace":
+                raise  # a user namespace may not mount it where the host's /proc is partly covered: none then
     os.makedirs(new + "/tmp")  # first: a bound folder may live under /tmp
     _mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={plan['tmp_mb']}m,mode=1777")
     for path in plan["binds"]:
@@ -106,17 +139,16 @@ def _private_root(plan: dict) -> None:
             _mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
         elif os.path.isfile(target) and not os.path.islink(target):
             _mount(new + "/.empty", target, None, MS_BIND)
-            _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | _kept_flags(target))
     os.makedirs(new + SANDBOX, mode=0o755, exist_ok=True)
     _mount(plan["bundle"], new + SANDBOX, None, MS_BIND | MS_REC)
-    _mount(None, new + SANDBOX, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    uid = plan["uid"] if "uid" in plan["layers"] else os.getuid()
+    _mount(None, new + SANDBOX, None,
+           MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | _kept_flags(new + SANDBOX))
+    uid = _child_uid(plan)
     _mount("tmpfs", new + SANDBOX + "/work", "tmpfs", MS_NOSUID | MS_NODEV,
            f"size={plan['work_mb']}m,mode=0700,uid={uid},gid={uid}")
     os.chdir(new)
-    number = SYS_PIVOT_ROOT.get(platform.machine())
-    if number is None:
-        raise IsolationError(0, f"pivot_root: unknown architecture {platform.machine()}")
+    number = _syscall_number(SYS_PIVOT_ROOT, "pivot_root")
     _check(_libc.syscall(number, b".", b"."), "pivot_root")  # the old root now sits on top of the new
     _check(_libc.umount2(b".", MNT_DETACH), "umount the old root")
     os.chdir("/")
@@ -152,13 +184,101 @@ def _drop_privileges(uid: int) -> None:
     os.setresuid(uid, uid, uid)
 
 
+def _child_uid(plan: dict) -> int:
+    """The uid the submission runs as, seen from inside the sandbox."""
+    if plan.get("via") == "user-namespace":
+        return INNER_ID
+    return plan["uid"] if "uid" in plan["layers"] else os.getuid()
+
+
+def _enter_user_namespace(flags: int, uid: int) -> None:
+    """Make a user namespace (and with it the others in ``flags``).
+
+    An ordinary user maps its own uid and gid to :data:`INNER_ID`, the one id it may map; every
+    capability then holds inside, and only there, until :func:`_drop_capabilities`. Root maps
+    ``uid`` (the sandbox's own) to :data:`INNER_ID` and itself to 0: a process of the namespace
+    may not write such a map, so a helper forked beforehand, still outside, writes it.
+    """
+    if os.geteuid() != 0:
+        outer_uid, outer_gid = os.getuid(), os.getgid()
+        _check(_libc.unshare(CLONE_NEWUSER | flags), "unshare a user namespace")
+        _write_maps("self", "deny", f"{INNER_ID} {outer_uid} 1", f"{INNER_ID} {outer_gid} 1")
+        return
+    os.setgroups([])
+    me = os.getpid()
+    ready_r, ready_w = os.pipe()
+    helper = os.fork()
+    if helper == 0:
+        os.close(ready_w)
+        code = 1
+        try:
+            if os.read(ready_r, 1) == b"1":
+                ids = f"0 0 1\n{INNER_ID} {uid} 1"
+                _write_maps(str(me), "allow", ids, ids)
+                code = 0
+        finally:
+            os._exit(code)
+    os.close(ready_r)
+    try:
+        _check(_libc.unshare(CLONE_NEWUSER | flags), "unshare a user namespace")
+        os.write(ready_w, b"1")
+    finally:
+        os.close(ready_w)
+        _, status = os.waitpid(helper, 0)
+    if status != 0:
+        raise IsolationError(0, "the helper could not write the user namespace's id maps")
+
+
+def _write_maps(pid: str, setgroups: str, uid_map: str, gid_map: str) -> None:
+    for name, text in (("setgroups", setgroups), ("uid_map", uid_map), ("gid_map", gid_map)):
+        try:
+            with open(f"/proc/{pid}/{name}", "w") as f:
+                f.write(text)
+        except OSError as e:
+            raise IsolationError(e.errno or 0, f"write /proc/{pid}/{name}: {e.strerror}") from None
+
+
+def _syscall_number(table: dict[str, int], what: str) -> int:
+    number = table.get(platform.machine())
+    if number is None:
+        raise IsolationError(0, f"{what}: unknown architecture {platform.machine()}")
+    return number
+
+
+def _drop_capabilities() -> None:
+    """Give up every capability the user namespace granted: bounding, ambient, effective, permitted.
+
+    Root's way in, the process is the namespace's uid 0 until now: it becomes :data:`INNER_ID`.
+    """
+    cap = 0
+    while _libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) == 0:
+        cap += 1
+    if ctypes.get_errno() != 22 or cap == 0:  # EINVAL: past the last capability the kernel knows
+        _check(-1, "drop the capability bounding set")
+    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    if os.getuid() != INNER_ID:
+        os.setresgid(INNER_ID, INNER_ID, INNER_ID)
+        os.setresuid(INNER_ID, INNER_ID, INNER_ID)
+    header = (ctypes.c_uint32 * 2)(CAP_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: twice 32 bits, all zero
+    _check(_libc.syscall(_syscall_number(SYS_CAPSET, "capset"), header, data), "capset")
+
+
+def capabilities() -> int:
+    """The effective and permitted capabilities this process holds, as one bit mask (0: none)."""
+    header = (ctypes.c_uint32 * 2)(CAP_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()
+    _check(_libc.syscall(_syscall_number(SYS_CAPGET, "capget"), header, data), "capget")
+    return data[0] | data[1] | data[3] | data[4]
+
+
 def enter(plan: dict) -> str:
     """Apply ``plan["layers"]`` to this process; returns where the bundle is now visible.
 
-    ``plan``: layers, uid, bundle (its real path), root_dir (an empty directory for the new
-    root), binds (read-only paths), hide (paths inside binds to show empty), python (the
-    directories Python imports from), devices,
-    tmp_mb, work_mb, keep_fds (the grader's pipes), nproc (process limit under the sandbox's own uid).
+    ``plan``: layers, via (root or user-namespace), uid, bundle (its real path), root_dir (an
+    empty directory for the new root), binds (read-only paths), hide (paths inside binds to
+    show empty), python (the directories Python imports from), devices, tmp_mb, work_mb,
+    keep_fds (the grader's pipes), nproc (process limit under the sandbox's own uid).
     """
     layers = set(plan["layers"])
     if not sys.platform.startswith("linux"):
@@ -168,7 +288,10 @@ def enter(plan: dict) -> str:
     flags = (CLONE_NEWNET if "network" in layers else 0) | \
         (CLONE_NEWPID | CLONE_NEWIPC if "pid" in layers else 0) | \
         (CLONE_NEWNS if "filesystem" in layers else 0)  # with its processes, the host's SysV IPC goes too
-    if flags:
+    userns = bool(layers) and plan.get("via") == "user-namespace"
+    if userns:
+        _enter_user_namespace(flags, plan["uid"])
+    elif flags:
         _check(_libc.unshare(flags), "unshare")
     alive = _fork_into_pid_namespace(plan["keep_fds"]) if "pid" in layers else None
     if "pid" in layers:
@@ -178,7 +301,10 @@ def enter(plan: dict) -> str:
     bundle = SANDBOX if "filesystem" in layers else plan["bundle"]
     if "uid" in layers:
         resource.setrlimit(resource.RLIMIT_NPROC, (plan["nproc"], plan["nproc"]))
-        _drop_privileges(plan["uid"])
+        if userns:
+            _drop_capabilities()
+        else:
+            _drop_privileges(plan["uid"])
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     if alive is not None:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # set after the uid change, which clears it
@@ -205,13 +331,26 @@ def verify(plan: dict, hidden: list[str]) -> list[str]:
     if "pid" in plan["layers"] and os.getpid() == 1:
         held.append("pid")
     readable = all(os.access(p, os.R_OK | os.X_OK) for p in plan["python"])  # it must still run Python
-    if "uid" in plan["layers"] and os.getuid() == plan["uid"] and os.getgroups() == [] and readable:
+    if "uid" in plan["layers"] and readable and _own_uid(plan):
         held.append("uid")
     if "filesystem" in plan["layers"] and not any(_shows(p) for p in hidden):
         held.append("filesystem")
     if plan.get("device") == "cuda" and not _cuda_works():
         return []  # these layers would cost the GPU: the grader falls back to a weaker level, and says so
     return held
+
+
+def _own_uid(plan: dict) -> bool:
+    """Whether this process runs as the sandbox's own uid and gid, with no capabilities and no groups of its own."""
+    ids = {os.getuid(), os.geteuid(), os.getgid(), os.getegid()}
+    if plan.get("via") == "user-namespace":
+        try:
+            overflow = int(open("/proc/sys/kernel/overflowgid").read())
+        except (OSError, ValueError):
+            overflow = 65534
+        # The kernel keeps the user's groups here; unmapped, they show as the overflow gid.
+        return ids == {INNER_ID} and set(os.getgroups()) <= {overflow} and capabilities() == 0
+    return ids == {plan["uid"]} and os.getgroups() == [] and capabilities() == 0
 
 
 def _shows(path: str) -> bool:

@@ -49,7 +49,8 @@ def to_text(result: GradingResult, width: int = 120, color: bool = False) -> str
     if result.sandbox:
         sb = result.sandbox
         missing = f"; not available here: {', '.join(sb['missing'])}" if sb.get("missing") else ""
-        console.print(f"sandbox: {sb['level']} isolation ({', '.join(sb['layers'])}{missing})")
+        via = f" via {sb['via']}" if sb.get("via") else ""
+        console.print(f"sandbox: {sb['level']} isolation{via} ({', '.join(sb['layers'])}{missing})")
     if result.not_available:
         console.print(f"not yet available (not graded): {', '.join(result.not_available)}")
     return buf.getvalue()

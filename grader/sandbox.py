@@ -4,14 +4,16 @@ Always: a fresh temporary directory holding copies of the child driver, the assi
 suite module and the submission; a clean environment; ``python -I -S`` (no site, no user
 paths); its own session; stdin closed; CPU-time, address-space, process, file-size,
 open-file and core-dump limits; a wall-clock budget per task after which the whole
-process tree is killed. Where the machine allows it (root, see :mod:`grader.isolation`)
-also no network, its own PID namespace, a uid of its own and a private file system.
+process tree is killed. Where the machine allows it (root, or an ordinary user where user
+namespaces are allowed, see :mod:`grader.isolation`) also no network, its own PID namespace,
+a uid of its own and a private file system.
 Requests go one at a time, each with a fresh token the answer must echo: a task that hangs
 or kills the process costs that task only, and a fresh child carries on with the rest.
 """
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import queue
@@ -79,20 +81,22 @@ class Limits:
 
 @dataclass(frozen=True)
 class Isolation:
-    """The isolation level a grading ran under, and the optional layers it has."""
+    """The isolation level a grading ran under, the optional layers it has, and how they were made."""
 
     level: str
     layers: tuple[str, ...]
+    via: str | None = None  # root | user-namespace; None at the process level
 
     def to_dict(self) -> dict[str, Any]:
         missing = [layer for layer in isolation.LAYERS["full"] if layer not in self.layers]
         return {"level": self.level,
                 "layers": ["session", "clean-environment", "resource-limits", "timeout", *self.layers],
-                "missing": missing}
+                "missing": missing, "via": self.via}
 
     def describe(self) -> str:
         d = self.to_dict()
-        text = f"{self.level} isolation ({', '.join(d['layers'])})"
+        via = f" via {self.via}" if self.via else ""
+        text = f"{self.level} isolation{via} ({', '.join(d['layers'])})"
         return text + (f"; not available here: {', '.join(d['missing'])}" if d["missing"] else "")
 
 
@@ -191,16 +195,16 @@ def _not_copied(folder: str, names: list[str]) -> set[str]:
     return skip
 
 
-def _plan(root: Path, bundle: Path, layers: tuple[str, ...], device: str, keep: list[int]) -> dict:
+def _plan(root: Path, bundle: Path, iso: Isolation, device: str, keep: list[int]) -> dict:
     uid = _sandbox_uid()
-    if "uid" in layers and "filesystem" not in layers:
-        os.chown(bundle / "work", uid, uid)
+    if "uid" in iso.layers and "filesystem" not in iso.layers and os.geteuid() == 0:
+        os.chown(bundle / "work", uid, uid)  # an ordinary user's child is that user outside: it owns it already
         os.chmod(bundle / "work", 0o700)
     python = [p for p in sys.path if p.startswith(sys.base_prefix) and os.path.isdir(p)] + _site_dirs()
-    return {"layers": list(layers), "uid": uid, "device": device, "bundle": str(bundle),
+    return {"layers": list(iso.layers), "via": iso.via, "uid": uid, "device": device, "bundle": str(bundle),
             "root_dir": str(root / "newroot"), "binds": _binds(device), "hide": _hidden(), "python": python,
             "devices": _devices(device), "tmp_mb": TMP_MB, "work_mb": WORK_MB,
-            "keep_fds": keep, "nproc": NPROC}
+            "keep_fds": keep, "nproc": _sandbox_nproc(iso)}
 
 
 LINUX = sys.platform.startswith("linux")
@@ -228,6 +232,25 @@ def _limit(memory_mb: int, cpu_s: int, device: str, nproc: int | None):
     return apply
 
 
+def _sandbox_nproc(iso: Isolation) -> int:
+    """The process limit under the sandbox's own uid.
+
+    A user namespace counts its processes apart from the user's others since Linux 5.14;
+    before that the limit would count all of them, so it gets the process level's margin.
+    """
+    if iso.via != "user-namespace" or _kernel_at_least(5, 14):
+        return NPROC
+    return _process_level_nproc() or NPROC
+
+
+def _kernel_at_least(*version: int) -> bool:
+    parts = []
+    for piece in os.uname().release.split(".")[:len(version)]:
+        digits = "".join(itertools.takewhile(str.isdigit, piece))
+        parts.append(int(digits or 0))
+    return tuple(parts) >= version
+
+
 def _process_level_nproc() -> int | None:
     """Without a uid of its own the process limit counts all of the user's processes: allow a margin."""
     if os.geteuid() == 0 or not os.path.isdir("/proc"):
@@ -245,48 +268,70 @@ def _process_level_nproc() -> int | None:
 
 
 @functools.lru_cache(maxsize=None)
-def detect(device: str = "cpu") -> Isolation:
-    """Probe, once per process, the strongest level this machine gives, each layer verified from inside."""
-    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+def detect(device: str = "cpu", via: str = "auto") -> Isolation:
+    """Probe, once per process, the strongest level this machine gives, each layer verified from inside.
+
+    ``via``: ``auto`` tries root's way where the grader is root, then the user namespace way;
+    ``root`` or ``user-namespace`` tries that way only (a root machine can test the laptop's).
+    """
+    if via not in ("auto", *isolation.VIAS):
+        raise IsolationRefused(f"unknown way to isolate '{via}' (auto, {', '.join(isolation.VIAS)})")
+    if not sys.platform.startswith("linux"):
         return Isolation("process", ())
-    hidden = _hidden()
+    ways = [via] if via != "auto" else ["root", "user-namespace"] if os.geteuid() == 0 else ["user-namespace"]
+    if "root" in ways and os.geteuid() != 0:
+        return Isolation("process", ())
     for level in ("full", "namespaces"):
-        wanted = isolation.LAYERS[level]
-        with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
-            root = Path(tmp)
-            bundle = _bundle(root, None, None)
-            plan = _plan(root, bundle, wanted, device, [])
-            config = {"paths": [str(bundle / "_grader")], "isolation": plan, "hidden": hidden}
-            try:
-                out = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, json.dumps(config)],
-                                     cwd=root, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
-                                     capture_output=True, timeout=30, start_new_session=True)
-                held = json.loads(out.stdout or b"[]")
-            except (subprocess.TimeoutExpired, ValueError, OSError):
-                held = []
-        if set(held) == set(wanted):
-            return Isolation(level, tuple(wanted))
+        for way in ways:
+            candidate = Isolation(level, tuple(isolation.LAYERS[level]), way)
+            if _probe(candidate, device):
+                return candidate
     return Isolation("process", ())
 
 
-def choose(device: str, use: str = "auto", require: str | None = None) -> Isolation:
+@functools.lru_cache(maxsize=None)
+def _probe(iso: Isolation, device: str) -> bool:
+    """Whether a child given ``iso`` sets up every layer and finds each holding, from inside."""
+    with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
+        root = Path(tmp)
+        bundle = _bundle(root, None, None)
+        plan = _plan(root, bundle, iso, device, [])
+        config = {"paths": [str(bundle / "_grader")], "isolation": plan, "hidden": _hidden()}
+        try:
+            out = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, json.dumps(config)],
+                                 cwd=root, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
+                                 capture_output=True, timeout=30, start_new_session=True,
+                                 preexec_fn=_limit(0, 30, "cuda", _process_level_nproc()))
+            held = json.loads(out.stdout or b"[]")
+        except (subprocess.TimeoutExpired, ValueError, OSError):
+            held = []
+    return set(held) == set(iso.layers)
+
+
+def choose(device: str, use: str = "auto", require: str | None = None, via: str = "auto") -> Isolation:
     """The isolation to grade under: the strongest available (or ``use``), never below ``require``."""
     for name in (use, require):
         if name is not None and name != "auto" and name not in isolation.LEVELS:
             raise IsolationRefused(f"unknown isolation level '{name}' ({', '.join(isolation.LEVELS)})")
-    best = detect(device)
+    best = detect(device, via)
     rank = isolation.LEVELS.index
     if require is not None and rank(best.level) < rank(require):
         raise IsolationRefused(
             f"--require-isolation {require}: this machine gives only {best.describe()}. "
-            "The namespace layers need Linux and root (as in CI); grade there, or lower the requirement.")
+            "The namespace layers need Linux, and root or user namespaces that ordinary users may make "
+            "(see the README's sandbox section); grade there, or lower the requirement.")
     if use == "auto" or use == best.level:
         return best
     if rank(use) > rank(best.level):
         raise IsolationRefused(f"isolation '{use}' asked for, but this machine gives only {best.describe()}")
     if require is not None and rank(use) < rank(require):
         raise IsolationRefused(f"isolation '{use}' is below the required '{require}'")
-    return Isolation(use, isolation.LAYERS[use])
+    if use == "process":
+        return Isolation("process", ())
+    chosen = Isolation(use, tuple(isolation.LAYERS[use]), best.via)
+    if not _probe(chosen, device):  # e.g. Python installed where only the file-system layer lets the uid read it
+        raise IsolationRefused(f"isolation '{use}' does not hold on this machine (it gives {best.describe()})")
+    return chosen
 
 
 class Child:
@@ -298,7 +343,7 @@ class Child:
         resp_r, resp_w = os.pipe()
         self.log_path = root / f"child-{time.monotonic_ns()}.log"
         self.bundle = str(bundle)
-        plan = _plan(root, bundle, iso.layers, device, [req_r, resp_w])
+        plan = _plan(root, bundle, iso, device, [req_r, resp_w])
         config = {"paths": [str(bundle / "_grader"), *_site_dirs()], "req_fd": req_r, "resp_fd": resp_w,
                   "assignment": assignment, "device": device, "threads": 1, "memory_mb": limits.memory_mb,
                   "isolation": plan}
@@ -307,7 +352,7 @@ class Child:
                "MKL_NUM_THREADS": "1", "CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
         if "filesystem" in iso.layers:
             env["HOME"] = SHOWN_ROOT + "/work"
-        nproc = None if "uid" in iso.layers else _process_level_nproc()
+        nproc = None if "uid" in iso.layers and iso.via == "root" else _process_level_nproc()
         fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             self.proc = subprocess.Popen(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader import banned, cli, config, isolation, sandbox
+from grader import banned, cli, config, isolation, paths, sandbox
 from grader.grade import GradingError, grade
 from grader.render import to_json, to_text
 from tests.helpers import COURSE, grade_folder, lost_tasks
@@ -36,9 +36,10 @@ def test_detected_level_matches_the_machine():
         "import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
         "os._exit(0 if libc.unshare(0x40000000 | 0x20000000 | 0x00020000) == 0 else 1)")]).returncode == 0
     if os.geteuid() != 0 or not may_unshare:
-        assert BEST.level == "process"
+        assert BEST.level == "process" or BEST.via == "user-namespace"
     else:  # root allowed to make namespaces (CI): every layer is set up and verified from inside the probe
         assert BEST.level == "full" and set(BEST.layers) == {"network", "pid", "uid", "filesystem"}
+        assert BEST.via == "root" and "full isolation via root (" in BEST.describe()
     d = BEST.to_dict()
     assert d["level"] == BEST.level and d["layers"][:4] == ["session", "clean-environment", "resource-limits",
                                                             "timeout"]
@@ -46,7 +47,7 @@ def test_detected_level_matches_the_machine():
 
 
 def test_a_weaker_machine_is_refused_when_isolation_is_required(monkeypatch, solutions):
-    monkeypatch.setattr(sandbox, "detect", lambda device="cpu": sandbox.Isolation("process", ()))
+    monkeypatch.setattr(sandbox, "detect", lambda device="cpu", via="auto": sandbox.Isolation("process", ()))
     with pytest.raises(GradingError, match="--require-isolation full: this machine gives only process isolation"):
         grade(solutions(AID), COURSE, [AID], require_isolation="full")
     with pytest.raises(sandbox.IsolationRefused, match="asked for, but this machine gives only"):
@@ -57,7 +58,7 @@ def test_a_weaker_machine_is_refused_when_isolation_is_required(monkeypatch, sol
 
 
 def test_cli_refuses_below_the_required_level(monkeypatch, solutions, capsys):
-    monkeypatch.setattr(sandbox, "detect", lambda device="cpu": sandbox.Isolation("process", ()))
+    monkeypatch.setattr(sandbox, "detect", lambda device="cpu", via="auto": sandbox.Isolation("process", ()))
     code = cli.main(["grade", str(solutions(AID)), "-q", "--require-isolation", "namespaces"])
     assert code == 2
     assert "grading refused: --require-isolation namespaces" in capsys.readouterr().err
@@ -69,10 +70,96 @@ def test_a_lower_level_than_available_can_be_chosen_but_not_below_the_requiremen
     assert sandbox.choose("cpu", "process") == sandbox.Isolation("process", ())
     with pytest.raises(sandbox.IsolationRefused, match="below the required"):
         sandbox.choose("cpu", "process", BEST.level)
+    try:  # a level below the best is probed too: it may not hold where the best does
+        lower = sandbox.choose("cpu", "namespaces")
+    except sandbox.IsolationRefused as e:
+        assert "does not hold on this machine" in str(e)
+    else:
+        assert lower.level == "namespaces" and lower.via == BEST.via
+    with pytest.raises(sandbox.IsolationRefused, match="unknown way to isolate"):
+        sandbox.choose("cpu", via="setuid")
 
 
-@pytest.mark.skipif("filesystem" not in BEST.layers, reason="needs the file-system layer")
-def test_an_installed_copy_of_the_reference_is_hidden_too(tmp_path, monkeypatch):
+@pytest.mark.skipif(BEST.via != "root" or sandbox.detect("cpu", "user-namespace").level != "full",
+                    reason="needs root and user namespaces")
+def test_root_can_grade_the_way_an_ordinary_user_does(solutions):
+    result = grade(solutions(AID), COURSE, [AID], isolation_via="user-namespace")
+    assert result.score == result.max_score
+    assert result.sandbox["via"] == "user-namespace" and result.sandbox["level"] == "full"
+    assert "sandbox: full isolation via user-namespace (" in to_text(result)
+    assert json.loads(to_json(result))["sandbox"]["via"] == "user-namespace"
+
+
+def _ordinary_user() -> tuple[int, object]:
+    """A uid no one uses, and what makes a child process that user (nothing where we are not root)."""
+    import os
+    if os.geteuid() != 0:
+        return os.getuid(), None
+    uid = sandbox._sandbox_uid()
+
+    def become() -> None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    return uid, become
+
+
+def _python_for(become) -> tuple[str, list[str]] | None:
+    """A Python the ordinary user may run (``isolation.py`` needs only the standard library), and its path."""
+    import subprocess
+    for python in dict.fromkeys([sys.executable, shutil.which("python3", path="/usr/bin:/bin") or ""]):
+        if not python:
+            continue
+        try:
+            out = subprocess.run([python, "-I", "-S", "-c", "import sys, json; print(json.dumps(sys.path))"],
+                                 capture_output=True, text=True, preexec_fn=become, cwd="/")
+        except OSError:  # e.g. installed under root's home
+            continue
+        if out.returncode == 0:
+            return python, [p for p in json.loads(out.stdout) if Path(p).is_dir()]
+    return None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the namespace layers are Linux's")
+def test_an_ordinary_user_gets_every_layer_through_a_user_namespace():
+    """Not root: a user namespace first, then no network, its own PIDs and uid, and a file system without the reference."""
+    import subprocess
+    import tempfile
+    uid, become = _ordinary_user()
+    found = _python_for(become)
+    if found is None:
+        pytest.skip("no Python here that an ordinary user may run")
+    python, python_path = found
+    with tempfile.TemporaryDirectory(prefix="probe-") as tmp:  # not under pytest's folder: only root may enter that
+        root = Path(tmp)
+        bundle = sandbox._bundle(root, None, None)
+        iso = sandbox.Isolation("full", isolation.LAYERS["full"], "user-namespace")
+        plan = sandbox._plan(root, bundle, iso, "cpu", [])
+        prefix = str(Path(python_path[0]).parent) if python_path else "/usr"
+        plan.update(uid=uid, python=python_path, binds=[*sandbox._binds("cpu")[:8], prefix])
+        hidden = [str(paths.REFERENCE), str(paths.COURSE)]
+        cfg = {"paths": [str(bundle / "_grader")], "isolation": plan, "hidden": hidden}
+        out = subprocess.run([python, "-I", "-S", "-c", sandbox.PROBE, json.dumps(cfg)], capture_output=True,
+                             text=True, cwd=root, timeout=60, preexec_fn=become)
+        held = json.loads(out.stdout or "[]")
+        if not held:
+            may = subprocess.run([python, "-I", "-S", "-c", (
+                "import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
+                "os._exit(0 if libc.unshare(0x10000000) == 0 else 1)")], preexec_fn=become, cwd="/")
+            if may.returncode != 0:
+                pytest.skip("this kernel lets no ordinary user make a user namespace")
+        assert sorted(held) == sorted(isolation.LAYERS["full"]), out.stderr
+        assert "filesystem" not in json.loads(subprocess.run(  # the control: a path it does show is seen
+            [python, "-I", "-S", "-c", sandbox.PROBE, json.dumps({**cfg, "hidden": hidden + [prefix]})],
+            capture_output=True, text=True, cwd=root, timeout=60, preexec_fn=become).stdout or "[]")
+
+
+WAYS = [via for via in isolation.VIAS if "filesystem" in sandbox.detect("cpu", via).layers]
+
+
+@pytest.mark.skipif(not WAYS, reason="needs the file-system layer")
+@pytest.mark.parametrize("via", WAYS)
+def test_an_installed_copy_of_the_reference_is_hidden_too(via, tmp_path, monkeypatch):
     import subprocess
     site = tmp_path / "site-packages"  # as `pip install .` would leave it: reference/ beside torch
     (site / "reference" / AID).mkdir(parents=True)
@@ -82,7 +169,7 @@ def test_an_installed_copy_of_the_reference_is_hidden_too(tmp_path, monkeypatch)
     root = tmp_path / "run"
     root.mkdir()
     bundle = sandbox._bundle(root, None, None)
-    plan = sandbox._plan(root, bundle, BEST.layers, "cpu", [])
+    plan = sandbox._plan(root, bundle, sandbox.detect("cpu", via), "cpu", [])
     assert str(site) in plan["binds"] and str(site / "reference") in plan["hide"]
 
     def held(plan: dict) -> list[str]:

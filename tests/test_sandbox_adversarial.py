@@ -4,6 +4,7 @@ Attacks are grouped so that one grading tries several, each on a different task:
 task must score zero, and every task that neither is attacked nor calls an attacked one must
 come out exactly as for the honest solutions. Attacks that only a namespace layer stops
 are skipped where the machine does not give that layer (CI runs as root, so it does).
+Where root's way and the user-namespace way both work (CI), the attacks are tried both ways.
 """
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ from tests.helpers import COURSE
 AID = "a02_mlp_backprop"
 ATTACKS_DIR = Path(__file__).parent / "adversarial"
 LAYERS = set(detect("cpu").layers)
-# The best level this machine gives, and the process level as a laptop would have it.
-LEVELS = ["auto"] + (["process"] if detect("cpu").level != "process" else [])
+# The best level this machine gives, the process level as a laptop without namespaces would have it,
+# and, on a root machine, the full level made the way an ordinary user's laptop makes it.
+LEVELS = [("auto", "auto")] + ([("process", "auto")] if detect("cpu").level != "process" else []) + \
+    ([("full", "user-namespace")] if detect("cpu").via == "root" and
+     detect("cpu", "user-namespace").level == "full" else [])
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,7 @@ class Listener:
 
 
 def sandbox_processes() -> list[int]:
-    """Processes still running under a uid this test process gave its sandboxes."""
+    """Processes still running under a uid this test process gave its sandboxes (either way in)."""
     low = _sandbox_uid() // 64 * 64
     pids = []
     for entry in os.listdir("/proc"):
@@ -206,10 +210,10 @@ def sandbox_processes() -> list[int]:
     return pids
 
 
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level, via", [pytest.param(*lv, id="-".join(lv)) for lv in LEVELS])
 @pytest.mark.parametrize("group", list(GROUPS))
-def test_attacks_gain_nothing_and_cost_no_other_task(group, level, solutions, honest, tmp_path):
-    iso = choose("cpu", level)
+def test_attacks_gain_nothing_and_cost_no_other_task(group, level, via, solutions, honest, tmp_path):
+    iso = choose("cpu", level, via=via)
     names = [n for n in GROUPS[group] if set(ATTACKS[n].needs) <= set(iso.layers)]
     if not names:
         pytest.skip(f"needs isolation layers that {iso.describe()} lacks")
@@ -226,7 +230,7 @@ def test_attacks_gain_nothing_and_cost_no_other_task(group, level, solutions, ho
                 else:
                     (folder / link).symlink_to(target)
         course = with_limits(LIMITS.get(group, {}), MEMORY_MB.get(group))
-        result = grade(folder, course, [AID], isolation=level)
+        result = grade(folder, course, [AID], isolation=level, isolation_via=via)
     finally:
         listener.close()
     tasks = {t.id: t for t in result.assignments[0].tasks}
@@ -258,7 +262,7 @@ def test_attacks_gain_nothing_and_cost_no_other_task(group, level, solutions, ho
             break
         time.sleep(0.1)
     assert sandbox_processes() == []  # no fork, daemon or bomb outlived the grading
-    assert result.sandbox["level"] == iso.level
+    assert result.sandbox["level"] == iso.level and result.sandbox["via"] == iso.via
 
 
 @pytest.mark.skipif("filesystem" not in LAYERS, reason="needs the file-system layer")
