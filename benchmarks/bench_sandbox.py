@@ -1,8 +1,9 @@
 """What the sandbox's isolation costs per graded assignment: each level side by side, in one run.
 
 Grades the a02 solutions in this process (public suite, CPU) under every isolation level the
-machine gives, in turns (process, full, process, full, ...), after one warm-up grading each,
-and reports medians. Also the start-up of one sandboxed child (spawn to "ready", torch
+machine gives, and each way to the best one (root's, and the user namespace an ordinary
+user's laptop takes), in turns (process, full, process, full, ...), after one warm-up grading
+each, and reports medians. Also the start-up of one sandboxed child (spawn to "ready", torch
 imported), a bare child that only sets its layers up (no torch: the isolation's own cost),
 and the one-off probe that detects the levels.
 Usage: python benchmarks/bench_sandbox.py [--repeat 5]
@@ -48,7 +49,7 @@ def bare_start(level: sandbox.Isolation) -> float:
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
         root = Path(tmp)
         bundle = sandbox._bundle(root, None, None)
-        plan = sandbox._plan(root, bundle, level.layers, "cpu", [])
+        plan = sandbox._plan(root, bundle, level, "cpu", [])
         cfg = json.dumps({"paths": [str(bundle / "_grader")], "isolation": plan, "hidden": []})
         start = time.perf_counter()
         out = subprocess.run([sys.executable, "-I", "-S", "-c", sandbox.PROBE, cfg], capture_output=True, cwd=root)
@@ -64,8 +65,12 @@ def main() -> None:
     start = time.perf_counter()
     best = sandbox.detect("cpu")
     probe = time.perf_counter() - start
-    levels = [lvl for lvl in isolation.LEVELS if isolation.LEVELS.index(lvl) <= isolation.LEVELS.index(best.level)]
-    levels = [lvl for lvl in levels if lvl in ("process", best.level)]
+    configs = {"process": ("process", "auto")}  # label: (level, way in)
+    if best.level != "process":
+        for via in isolation.VIAS:
+            if sandbox.detect("cpu", via).level == best.level:
+                configs[f"{best.level} via {via}"] = (best.level, via)
+    levels = list(configs)
     course = config.load(paths.COURSE)
     with tempfile.TemporaryDirectory() as tmp:
         release(paths.REFERENCE, Path(tmp), [AID], solutions=True)
@@ -76,11 +81,13 @@ def main() -> None:
         for turn in range(args.repeat + 1):
             for lvl in levels:
                 t0 = time.perf_counter()
-                result = grade(sub, course, [AID], isolation=lvl)
+                level, via = configs[lvl]
+                result = grade(sub, course, [AID], isolation=level, isolation_via=via)
                 took = time.perf_counter() - t0
                 assert result.score == result.max_score, (lvl, result.score)
-                s = child_start(sandbox.choose("cpu", lvl), sub)
-                b = statistics.median(bare_start(sandbox.choose("cpu", lvl)) for _ in range(5))
+                iso = sandbox.choose("cpu", level, via=via)
+                s = child_start(iso, sub)
+                b = statistics.median(bare_start(iso) for _ in range(5))
                 if turn:  # the first turn warms caches up
                     grading[lvl].append(took)
                     starts[lvl].append(s)
@@ -94,9 +101,10 @@ def main() -> None:
     for lvl in levels:
         print(f"| {lvl} | {statistics.median(grading[lvl]):.2f} | {statistics.median(starts[lvl]):.2f} "
               f"| {1000 * statistics.median(bare[lvl]):.0f} |")
-    if len(levels) > 1:
-        base, top = statistics.median(grading[levels[0]]), statistics.median(grading[levels[-1]])
-        print(f"isolation cost per graded assignment: {top - base:+.2f} s ({(top - base) / base:+.0%})")
+    base = statistics.median(grading["process"])
+    for lvl in levels[1:]:
+        top = statistics.median(grading[lvl])
+        print(f"isolation cost per graded assignment, {lvl}: {top - base:+.2f} s ({(top - base) / base:+.0%})")
 
 
 if __name__ == "__main__":

@@ -22,13 +22,32 @@ from typing import Any, Iterable
 from torch.overrides import TorchFunctionMode, resolve_name
 
 
+# Where a task has banned operations, what could reach them unseen by either check: torch's
+# low-level entry points (``torch.ops.aten.convolution`` never passes a torch function mode),
+# the machinery that switches the mode off, and lookups by computed name or by introspection.
+ESCAPES = ("torch.ops", "torch._C", "torch._VF", "torch._ops", "torch.overrides", "torch.utils._python_dispatch",
+           "torch.library", "torch._refs", "torch._prims", "torch._decomp", "torch._dynamo", "torch.fx",
+           "importlib", "builtins", "ctypes", "gc", "inspect", "sys.modules", "sys._getframe", "operator.attrgetter",
+           "operator.methodcaller")
+ESCAPE_BUILTINS = frozenset({"eval", "exec", "compile", "__import__", "globals", "vars", "locals", "breakpoint"})
+NAMED_BY_STRING = frozenset({"getattr", "setattr", "delattr"})  # allowed with a literal name only
+ESCAPE_ATTRIBUTES = frozenset({"__dict__", "__globals__", "__builtins__", "__subclasses__", "__getattribute__",
+                               "__code__", "__closure__", "__bases__", "__mro__", "__torch_function__",
+                               "__torch_dispatch__", "__self__", "__func__", "__wrapped__", "__loader__",
+                               "__spec__", "f_back", "f_globals", "f_locals", "gi_frame", "tb_frame"})
+
+
 @dataclass(frozen=True)
 class Violation:
-    name: str   # the banned qualified name that was used
+    name: str   # the banned qualified name that was used, or the escape
     file: str   # the submission's file, relative to its assignment folder
     line: int
+    escape: bool = False  # a way around the checks rather than a banned operation itself
 
     def describe(self) -> str:
+        if self.escape:
+            return (f"{self.name} is not allowed in a task with banned operations: it could reach them unseen "
+                    f"({self.file} line {self.line})")
         return f"banned operation {self.name} ({self.file} line {self.line})"
 
 
@@ -41,21 +60,33 @@ def matches(name: str, banned: Iterable[str]) -> str | None:
     return None
 
 
-def _imports(body: Iterable[ast.stmt]) -> dict[str, str]:
+def _imports(body: Iterable[ast.stmt], package: str = "") -> tuple[dict[str, str], dict[str, tuple[str, str | None]]]:
+    """Import aliases in ``body`` (not in nested functions or classes): qualified names, and the
+    submission's own modules (``from .helpers import f``: ``f`` -> ``("helpers", "f")``)."""
     names: dict[str, str] = {}
+    own: dict[str, tuple[str, str | None]] = {}
     for node in body:
-        for sub in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) else ():
+        for sub in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                else ():
             if isinstance(sub, ast.Import):
                 for a in sub.names:
-                    if a.asname:
+                    if package and a.name.startswith(package + ".") and a.asname:
+                        own[a.asname] = (a.name[len(package) + 1:], None)
+                    elif a.asname:
                         names[a.asname] = a.name
                     else:
                         root = a.name.split(".")[0]
                         names[root] = root
-            elif isinstance(sub, ast.ImportFrom) and sub.module and not sub.level:
-                for a in sub.names:
-                    names[a.asname or a.name] = f"{sub.module}.{a.name}"
-    return names
+            elif isinstance(sub, ast.ImportFrom):
+                module = sub.module or ""
+                if sub.level == 1 or (package and module.split(".")[0] == package and not sub.level):
+                    inner = module if sub.level else module[len(package) + 1:]
+                    for a in sub.names:  # from .m import f / from . import m / from package.m import f
+                        own[a.asname or a.name] = (inner, a.name) if inner else (a.name, None)
+                elif module and not sub.level:
+                    for a in sub.names:
+                        names[a.asname or a.name] = f"{module}.{a.name}"
+    return names, own
 
 
 def _qualified(node: ast.expr, aliases: dict[str, str]) -> str | None:
@@ -67,55 +98,171 @@ def _qualified(node: ast.expr, aliases: dict[str, str]) -> str | None:
     return None
 
 
+def _literal_name(call: ast.Call) -> str | None:
+    if len(call.args) >= 2 and isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, str):
+        return call.args[1].value
+    return None
+
+
+def _bound(fn: ast.AST) -> set[str]:
+    """Names a function or class binds itself (arguments, assignments, loop variables): a local ``vars`` is no builtin."""
+    names = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not fn:
+            names.add(node.name)
+    return names
+
+
+@dataclass
+class _File:
+    shown: str
+    defs: dict[str, ast.AST]
+    aliases: dict[str, str]
+    own: dict[str, tuple[str, str | None]]
+    tree: ast.Module
+
+
+class _Scan:
+    """What the code a task runs uses, by qualified name, across the submission's files."""
+
+    def __init__(self, folder: Path, banned: tuple[str, ...]):
+        self.folder, self.banned = folder, banned
+        self.files: dict[str, _File | None] = {}
+        self.found: dict[tuple[str, str, int], Violation] = {}
+        self.pending: list[tuple[str, str]] = []
+
+    def file(self, module: str) -> _File | None:
+        """A module of the submission, parsed once; its import-time statements are looked at then."""
+        if module not in self.files:
+            path = self.folder / f"{module.replace('.', '/')}.py"
+            self.files[module] = None
+            try:
+                if "/" in module or not stat.S_ISREG(os.lstat(path).st_mode):
+                    return None  # only regular files are copied into the sandbox, so only they can run
+                tree = ast.parse(path.read_text(encoding="utf-8"))
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+                return None  # a file that does not parse fails its tasks at import, with its own message
+            defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                   ast.ClassDef))}
+            aliases, own = _imports(tree.body, self.folder.name)
+            f = self.files[module] = _File(f"{module.replace('.', '/')}.py", defs, aliases, own, tree)
+            self.import_time(module, f)
+        return self.files[module]
+
+    def import_time(self, module: str, f: _File) -> None:
+        """Statements that run when the file is imported: only the escapes are looked for there
+        (a module-level alias of an operation banned for one task may serve another)."""
+        for stmt in f.tree.body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                continue  # an import alone reaches nothing; a use of what it names is looked at where it is
+            if isinstance(stmt, ast.ClassDef):
+                parts = [*stmt.decorator_list, *stmt.bases, *(k.value for k in stmt.keywords)]
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                parts = [*stmt.decorator_list, *stmt.args.defaults, *(d for d in stmt.args.kw_defaults if d)]
+            else:
+                parts = [stmt]
+            for part in parts:
+                self.walk(module, f, part, f.aliases, set(), follow=False)
+
+    def add(self, f: _File, name: str, line: int, escape: bool = False) -> None:
+        self.found.setdefault((f.shown, name, line), Violation(name, f.shown, line, escape))
+
+    def check(self, f: _File, qual: str | None, line: int, banned: bool) -> bool:
+        if qual is None:
+            return False
+        if banned and matches(qual, self.banned) is not None:
+            self.add(f, qual, line)
+            return True
+        escape = matches(qual, ESCAPES)
+        if escape is not None:
+            self.add(f, escape, line, escape=True)
+            return True
+        return False
+
+    def run(self, module: str, function: str) -> None:
+        self.pending.append((module, function))
+        seen: set[tuple[str, str]] = set()
+        while self.pending:
+            key = self.pending.pop()
+            f = self.file(key[0])
+            if key in seen or f is None or key[1] not in f.defs:
+                continue
+            seen.add(key)
+            fn = f.defs[key[1]]
+            aliases, own = _imports(getattr(fn, "body", []), self.folder.name)
+            f_local = _File(f.shown, f.defs, {**f.aliases, **aliases}, {**f.own, **own}, f.tree)
+            self.walk(key[0], f_local, fn, f_local.aliases, _bound(fn), follow=True)
+
+    def walk(self, module: str, f: _File, root: ast.AST, aliases: dict[str, str], local: set[str],
+             follow: bool) -> None:
+        """Visit ``root``; ``local``: names bound in it; ``follow``: queue the submission's code it names
+        (and, with it, check the banned names: a task's own code)."""
+        stack: list[ast.AST] = [root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                if follow:
+                    targets = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                        [f"{node.module}.{a.name}" for a in node.names if node.module and not node.level]
+                    for t in targets:
+                        if matches(t, self.banned) is not None:
+                            self.add(f, t, node.lineno)
+                continue
+            if isinstance(node, (ast.Attribute, ast.Name)):
+                if self.check(f, _qualified(node, aliases), node.lineno, banned=follow):
+                    continue
+            free = isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store) and \
+                node.id not in aliases and node.id not in local
+            if free and node.id in f.own:
+                if follow and f.own[node.id][1] is not None:
+                    self.pending.append(f.own[node.id])  # type: ignore[arg-type]
+                self.file(f.own[node.id][0])  # its import-time statements run
+            elif free and node.id in f.defs:
+                if follow:
+                    self.pending.append((module, node.id))
+            elif free and (node.id in ESCAPE_BUILTINS or node.id in NAMED_BY_STRING):
+                self.add(f, node.id, node.lineno, escape=True)  # getattr(obj, "name") is taken apart below
+            if isinstance(node, ast.Attribute):
+                if node.attr in ESCAPE_ATTRIBUTES:
+                    self.add(f, node.attr, node.lineno, escape=True)
+                elif follow and isinstance(node.value, ast.Name) and node.value.id in f.own and \
+                        node.value.id not in local and f.own[node.value.id][1] is None:
+                    self.pending.append((f.own[node.value.id][0], node.attr))  # helpers.f
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in NAMED_BY_STRING \
+                    and node.func.id not in aliases and node.func.id not in local:
+                name = _literal_name(node)
+                if name is not None:  # getattr(F, "relu") is F.relu
+                    base = _qualified(node.args[0], aliases)
+                    if not self.check(f, f"{base}.{name}" if base else None, node.lineno, banned=follow) and \
+                            name in ESCAPE_ATTRIBUTES:
+                        self.add(f, name, node.lineno, escape=True)
+                    stack.extend(node.args)
+                    stack.extend(k.value for k in node.keywords)
+                    continue
+            stack.extend(ast.iter_child_nodes(node))
+
+
 def scan(path: Path, function: str, banned: Iterable[str], shown: str | None = None) -> list[Violation]:
-    """Banned names used by ``function`` in the file ``path`` or by the same-file functions it calls."""
+    """Banned names used by ``function`` in the file ``path``, or by the submission's code it names
+    (same file, or another of the assignment's files it imports).
+
+    Where anything is banned, the escapes (:data:`ESCAPES` and the like) are looked for too: in
+    that code and in the import-time statements of every file it comes from. ``shown``: how
+    to name ``path`` in messages (default: its name; other files by their path in the folder).
+    """
     banned = tuple(banned)
     if not banned:
         return []
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return []  # only regular files are copied into the sandbox, so only they can run
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-        return []  # a file that does not parse fails its tasks at import, with its own message
-    shown = shown or path.name
-    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    module_aliases = _imports(tree.body)
-    found: dict[tuple[str, int], Violation] = {}
-    pending, seen = [function], set()
-    while pending:
-        name = pending.pop()
-        if name in seen or name not in defs:
-            continue
-        seen.add(name)
-        fn = defs[name]
-        aliases = {**module_aliases, **_imports(fn.body)}
-        for imp in ast.walk(fn):
-            if isinstance(imp, (ast.Import, ast.ImportFrom)):
-                targets = [a.name for a in imp.names] if isinstance(imp, ast.Import) else \
-                    [f"{imp.module}.{a.name}" for a in imp.names if imp.module and not imp.level]
-                for t in targets:
-                    if matches(t, banned) is not None:
-                        found.setdefault((t, imp.lineno), Violation(t, shown, imp.lineno))
-        stack: list[ast.AST] = [fn]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (ast.Attribute, ast.Name)):
-                qual = _qualified(node, aliases)
-                if qual is not None and matches(qual, banned) is not None:
-                    found.setdefault((qual, node.lineno), Violation(qual, shown, node.lineno))
-                    continue
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                if node.func.id in defs:
-                    pending.append(node.func.id)
-                elif node.func.id == "getattr" and len(node.args) >= 2 and \
-                        isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
-                    base = _qualified(node.args[0], aliases)  # getattr(F, "relu") is F.relu
-                    qual = f"{base}.{node.args[1].value}" if base else None
-                    if qual is not None and matches(qual, banned) is not None:
-                        found.setdefault((qual, node.lineno), Violation(qual, shown, node.lineno))
-            stack.extend(ast.iter_child_nodes(node))
-    return sorted(found.values(), key=lambda v: (v.line, v.name))
+    s = _Scan(path.parent, banned)
+    s.run(path.stem, function)
+    found = sorted(s.found.values(), key=lambda v: (v.file != path.name, v.file, v.line, v.name))
+    if shown is not None:
+        found = [Violation(v.name, shown, v.line, v.escape) if v.file == path.name else v for v in found]
+    return found
 
 
 def runtime_name(func: Any) -> str:
@@ -130,7 +277,7 @@ class Guard(TorchFunctionMode):
 
     def __init__(self, banned: Iterable[str], submission_root: str):
         super().__init__()
-        self.banned = tuple(banned)
+        self.banned = tuple(banned)  # not ESCAPES: torch's own Python code calls torch._C under the student's line
         self.root = submission_root.rstrip("/") + "/"
         self.violation: Violation | None = None
 

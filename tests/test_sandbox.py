@@ -247,6 +247,82 @@ def test_scan_finds_banned_names_through_aliases(source, function, names, found)
     assert all(v.file == "layers.py" for v in got)
 
 
+ESCAPE_SOURCE = """\
+import gc
+import sys
+import torch
+from torch import ops as aten_ops
+from .helpers import sneaky_relu
+from . import helpers as h
+
+CACHE = sys.modules  # runs at import: every task of the file is refused
+
+
+def uses_ops(x):
+    return aten_ops.aten.relu(x)
+
+
+def pops_the_mode(x):
+    torch._C._pop_torch_function_stack()
+    return x
+
+
+def dynamic(x, name):
+    return getattr(torch, name)(x), eval("x"), type(x).__mro__
+
+
+def fine(x, vars):
+    locals_ = vars
+    return getattr(torch, "clamp")(x, min=0.0), locals_
+
+
+def cross_file(x):
+    return sneaky_relu(x) + h.pops(x)
+"""
+HELPERS_SOURCE = """\
+import torch.nn.functional as F
+import gc
+
+
+def sneaky_relu(x):
+    return F.relu(x)
+
+
+def pops(x):
+    return gc.get_objects()
+
+
+def unused(x):
+    return F.relu(x)
+"""
+
+
+@pytest.mark.parametrize("function, found", [
+    ("uses_ops", [("torch.ops", 12)]),
+    ("pops_the_mode", [("torch._C", 16)]),
+    ("dynamic", [("getattr", 21), ("eval", 21), ("__mro__", 21)]),
+    ("fine", []),  # a literal getattr, and an argument that happens to be called vars
+    ("cross_file", [("torch.nn.functional.relu", 6, "helpers.py"), ("gc", 10, "helpers.py")]),
+])
+def test_scan_refuses_the_ways_around_the_checks(tmp_path, function, found):
+    (tmp_path / "layers.py").write_text(ESCAPE_SOURCE.replace("CACHE = sys.modules", "CACHE = None"))
+    (tmp_path / "helpers.py").write_text(HELPERS_SOURCE)
+    got = banned.scan(tmp_path / "layers.py", function, ["torch.nn.functional"])
+    assert sorted((v.name, v.line, v.file) for v in got) == \
+        sorted((f[0], f[1], f[2] if len(f) > 2 else "layers.py") for f in found)
+    assert all(v.escape == (v.name != "torch.nn.functional.relu") for v in got)
+    assert banned.scan(tmp_path / "layers.py", function, []) == []  # nothing banned: nothing to get around
+    if got and got[0].escape:
+        assert "is not allowed in a task with banned operations" in got[0].describe()
+
+
+def test_scan_looks_at_what_runs_when_a_file_is_imported(tmp_path):
+    (tmp_path / "layers.py").write_text(ESCAPE_SOURCE)
+    (tmp_path / "helpers.py").write_text(HELPERS_SOURCE)
+    got = banned.scan(tmp_path / "layers.py", "fine", ["torch.autograd"])
+    assert [(v.name, v.line, v.escape) for v in got] == [("sys.modules", 8, True)]
+
+
 def test_scan_of_a_file_that_does_not_parse_finds_nothing(tmp_path):
     path = tmp_path / "layers.py"
     path.write_text("def relu_forward(x:\n")
@@ -372,7 +448,12 @@ BANNED_BODIES = {
 }
 
 
-def test_banned_operations_score_zero_and_name_the_call_and_line(solutions, tmp_path):
+@pytest.mark.parametrize("static", [True, False], ids=["with-scan", "guard-alone"])
+def test_banned_operations_score_zero_and_name_the_call_and_line(static, solutions, tmp_path, monkeypatch):
+    """Each way round the checks is caught by the static scan; and with the scan switched off,
+    the torch function mode in the sandbox still catches each one at run time."""
+    if not static:
+        monkeypatch.setattr(banned, "scan", lambda *a, **k: [])
     folder = tmp_path / AID
     shutil.copytree(solutions(AID), folder)
     attack = tmp_path / "attack"
@@ -387,10 +468,14 @@ def test_banned_operations_score_zero_and_name_the_call_and_line(solutions, tmp_
     def line_of(text: str) -> int:
         return next(i for i, line in enumerate(lines, start=1) if text in line)
 
+    escape = "is not allowed in a task with banned operations: it could reach them unseen"
+    hidden_sigmoid = "'sig' + 'moid'"
     expected = {
         "a02.relu_forward": f"banned operation torch.nn.functional.relu (layers.py line {line_of('F.relu(x)')})",
-        "a02.sigmoid_forward": f"banned operation torch.sigmoid (layers.py line {line_of('return f(x), f(x)')})",
-        "a02.tanh_forward": "the task switched off the banned-operation check",
+        "a02.sigmoid_forward": f"__import__ {escape} (layers.py line {line_of(hidden_sigmoid)})" if static else
+                               f"banned operation torch.sigmoid (layers.py line {line_of('return f(x), f(x)')})",
+        "a02.tanh_forward": f"torch._C {escape} (layers.py line {line_of('_len_torch_function_stack')})"
+                            if static else "the task switched off the banned-operation check",
         "a02.affine_backward": "banned operation torch.Tensor.backward (layers.py line "
                                f"{line_of('.backward(dout)')})",
     }

@@ -4,6 +4,9 @@ Attacks are grouped so that one grading tries several, each on a different task:
 task must score zero, and every task that neither is attacked nor calls an attacked one must
 come out exactly as for the honest solutions. Attacks that only a namespace layer stops
 are skipped where the machine does not give that layer (CI runs as root, so it does).
+The attacks run with the course's banned lists taken away: several use what the static
+scan refuses in a task with banned operations (exec, sys._getframe, gc, ...), and each
+layer behind the scan must hold on its own; a test at the end shows the scan's verdicts.
 Where root's way and the user-namespace way both work (CI), the attacks are tried both ways.
 """
 from __future__ import annotations
@@ -149,14 +152,15 @@ def callers(tasks: set[str]) -> set[str]:
         out |= more
 
 
-def with_limits(time_s: dict[str, float], memory_mb: int | None):
+def with_limits(time_s: dict[str, float], memory_mb: int | None, banned: bool = False):
+    """The course with some tasks' limits changed, and (unless ``banned``) no banned operations."""
     def task(t):
         limits = t.limits
         if t.id in time_s:
             limits = dataclasses.replace(limits, time_s=time_s[t.id])
         if memory_mb is not None:
             limits = dataclasses.replace(limits, memory_mb=memory_mb)
-        return dataclasses.replace(t, limits=limits)
+        return dataclasses.replace(t, limits=limits, banned=t.banned if banned else ())
     return dataclasses.replace(COURSE, assignments=tuple(
         dataclasses.replace(a, tasks=tuple(task(t) for t in a.tasks)) if a.id == AID else a
         for a in COURSE.assignments))
@@ -291,3 +295,25 @@ def test_an_assignment_folder_that_is_a_symlink_is_not_graded(tmp_path):
     assert result.score == 0 and "not found in the submission" in result.assignments[0].message
     result = grade(course_folder / AID, COURSE, [AID])
     assert result.score == 0 and "not found in the submission" in result.assignments[0].message
+
+
+# What the static scan refuses, where a task has banned operations, before any of it runs.
+ESCAPES_USED = {"read_reference": "compile", "search_memory": "sys.modules", "forge_response": "sys.modules"}
+
+
+def test_the_scan_refuses_the_attacks_that_use_an_escape(solutions, honest, tmp_path):
+    folder = tmp_path / AID
+    shutil.copytree(solutions(AID), folder)
+    names = list(ESCAPES_USED)  # a task each
+    for name in names:
+        splice(folder, ATTACKS_DIR / name, {})
+    result = grade(folder, COURSE, [AID])
+    tasks = {t.id: t for t in result.assignments[0].tasks}
+    for name in names:
+        t = tasks[ATTACKS[name].task]
+        said = " ".join(c.message for c in t.checks)
+        assert t.status == "error" and t.score == 0, (name, t.status, said)
+        assert f"{ESCAPES_USED[name]} is not allowed in a task with banned operations" in said, said
+        assert ".py line " in said
+    for tid in set(tasks) - callers({ATTACKS[n].task for n in names}):
+        assert dataclasses.asdict(tasks[tid]) == honest[tid], tid
