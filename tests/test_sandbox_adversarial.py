@@ -317,3 +317,84 @@ def test_the_scan_refuses_the_attacks_that_use_an_escape(solutions, honest, tmp_
         assert ".py line " in said
     for tid in set(tasks) - callers({ATTACKS[n].task for n in names}):
         assert dataclasses.asdict(tasks[tid]) == honest[tid], tid
+
+
+# An ordinary user's grader: the layers made through a user namespace, with nothing of root's.
+
+AS_USER = ["fork_bomb", "kill_parent", "network", "write_results", "disk_fill"]  # a task each
+
+
+def _ordinary_python(code: str) -> list[str] | None:
+    """A command that runs ``code`` as an ordinary uid would: a Python of this version that such a
+    user may run (not under root's home), given this checkout and its packages."""
+    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
+        return None
+    site = str(Path(__import__("torch").__file__).resolve().parent.parent)
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    for python in (f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"):
+        if os.path.exists(python):
+            return [python, "-c", f"import sys; sys.path[:0] = [{str(paths.ROOT)!r}, {site!r}]; " + code]
+    return None
+
+
+def test_an_ordinary_user_grades_at_full_isolation_and_the_attacks_gain_nothing(solutions, honest):
+    command = _ordinary_python("from grader.cli import main; sys.exit(main(sys.argv[1:]))")
+    if command is None:
+        pytest.skip("needs root (to become an ordinary uid) and a Python of this version outside root's home")
+    import tempfile
+    uid = _sandbox_uid()
+
+    def become() -> None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+
+    probe = subprocess.run(_ordinary_python("import torch, grader.cli"), preexec_fn=become, capture_output=True,
+                           cwd="/")
+    if probe.returncode != 0:
+        pytest.skip("this checkout or its packages cannot be read by an ordinary user")
+    listener = Listener()
+    with tempfile.TemporaryDirectory(prefix="as-user-") as tmp:  # pytest's folders admit root alone
+        root = Path(tmp)
+        os.chmod(root, 0o777)
+        folder = root / AID
+        shutil.copytree(solutions(AID), folder)
+        out = root / "out"
+        out.mkdir()
+        os.chmod(out, 0o777)  # where the ordinary user's grader writes its report
+        fake = root / "results" / "results.json"
+        try:
+            for name in AS_USER:
+                splice(folder, ATTACKS_DIR / name, {"PORT": str(listener.port), "RESULTS_PATH": str(fake)})
+            r = subprocess.run([*command, "grade", str(folder), "--format", "json", "-q", "--output",
+                                str(out / "result.json"), "--require-isolation", "full"],
+                               preexec_fn=become, capture_output=True, text=True, timeout=600,
+                               env={"PATH": "/usr/bin:/bin", "HOME": str(root), "TMPDIR": str(root)})
+        finally:
+            listener.close()
+        assert r.returncode == 0, r.stderr
+        data = json.loads((out / "result.json").read_text())
+        assert not fake.exists()
+    assert data["sandbox"]["level"] == "full" and data["sandbox"]["via"] == "user-namespace"
+    tasks = {t["id"]: t for t in data["assignments"][0]["tasks"]}
+    for name in AS_USER:
+        assert tasks[ATTACKS[name].task]["score"] == 0, (name, tasks[ATTACKS[name].task])
+    assert tasks[ATTACKS["fork_bomb"].task]["status"] == "error"  # the namespace's own process limit, no timeout
+    for tid in set(tasks) - callers({ATTACKS[n].task for n in AS_USER}):
+        assert tasks[tid]["score"] == honest[tid]["score"] == honest[tid]["max_score"], tid
+    assert listener.accepted == 0
+
+    def left() -> list[str]:
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
+                    found.append(entry)
+            except OSError:
+                pass
+        return found
+    for _ in range(50):  # the kernel tears a PID namespace down asynchronously
+        if not left():
+            break
+        time.sleep(0.1)
+    assert left() == []  # the ordinary user's grader and every sandboxed process are gone
