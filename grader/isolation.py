@@ -21,7 +21,7 @@ Two ways to the same layers (``plan["via"]``):
 Levels, weakest first:
   process     own session, clean environment, ``python -I -S``, resource limits, timeout (always);
   namespaces  + no network (a new network namespace), its own PID (and SysV IPC) namespace,
-              a uid of its own with no supplementary groups;
+              a uid of its own without capabilities (and, root's way, without groups);
   full        + a file system of its own: the Python installation and the bundle, read-only,
               and small private /tmp and work directories. The reference, course.yaml,
               hidden-suite data and the results destination are simply not there.
