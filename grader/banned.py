@@ -246,23 +246,20 @@ class _Scan:
             stack.extend(ast.iter_child_nodes(node))
 
 
-def scan(path: Path, function: str, banned: Iterable[str], shown: str | None = None) -> list[Violation]:
+def scan(path: Path, function: str, banned: Iterable[str]) -> list[Violation]:
     """Banned names used by ``function`` in the file ``path``, or by the submission's code it names
     (same file, or another of the assignment's files it imports).
 
     Where anything is banned, the escapes (:data:`ESCAPES` and the like) are looked for too: in
-    that code and in the import-time statements of every file it comes from. ``shown``: how
-    to name ``path`` in messages (default: its name; other files by their path in the folder).
+    that code and in the import-time statements of every file it comes from. Files are named
+    by their path in the assignment's folder.
     """
     banned = tuple(banned)
     if not banned:
         return []
     s = _Scan(path.parent, banned)
     s.run(path.stem, function)
-    found = sorted(s.found.values(), key=lambda v: (v.file != path.name, v.file, v.line, v.name))
-    if shown is not None:
-        found = [Violation(v.name, shown, v.line, v.escape) if v.file == path.name else v for v in found]
-    return found
+    return sorted(s.found.values(), key=lambda v: (v.file != path.name, v.file, v.line, v.name))
 
 
 def runtime_name(func: Any) -> str:
