@@ -33,6 +33,8 @@ def conv_inputs(g: torch.Generator, case: int) -> dict:
     c, f = distinct_dims(g, 2, 1, 4)
     h, w = distinct_dims(g, 2, 5, 9)
     hh, ww = (3, 3) if case == 0 else distinct_dims(g, 2, 1, 4)  # square, then rectangular
+    if pad > 1:  # a kernel narrower than the padding: a pad that mixes the two up shows
+        hh, ww = max(hh, ww), 1
     return {"x": randn(g, n, c, h, w), "w": randn(g, f, c, hh, ww), "b": randn(g, f),
             "stride": stride, "pad": pad}
 
