@@ -63,13 +63,27 @@ class MutantOutcome:
 
 
 @dataclass
-class TaskAudit:
+class Counts:
+    """Mutant verdicts of a task or of a whole assignment."""
+
     id: str
     killed: int = 0
     survived: int = 0
     equivalent: int = 0
     kill_rate: float = 100.0
     killed_by_error: int = 0  # of the killed: the mutant raised or timed out, rather than gave wrong values
+
+    def add(self, other: Counts) -> None:
+        """Count ``other``'s verdicts in too, and work the kill rate out again."""
+        self.killed += other.killed
+        self.survived += other.survived
+        self.equivalent += other.equivalent
+        self.killed_by_error += other.killed_by_error
+        self.kill_rate = kill_rate(self.killed, self.survived)
+
+
+@dataclass
+class TaskAudit(Counts):
     survivors: list[MutantOutcome] = field(default_factory=list)
     equivalents: list[MutantOutcome] = field(default_factory=list)
 
@@ -82,13 +96,7 @@ class AlternativeAudit:
 
 
 @dataclass
-class AssignmentAudit:
-    id: str
-    killed: int = 0
-    survived: int = 0
-    equivalent: int = 0
-    kill_rate: float = 100.0
-    killed_by_error: int = 0  # of the killed: the mutant raised or timed out, rather than gave wrong values
+class AssignmentAudit(Counts):
     tasks: list[TaskAudit] = field(default_factory=list)
     alternatives: AlternativeAudit | None = None
 
@@ -514,22 +522,15 @@ def _summarise(cfg: AssignmentConfig, only: set[str] | None, found: list[Mutant]
             continue
         t = by_task.setdefault(mu.task, TaskAudit(mu.task))
         outcome = MutantOutcome(mu.task, mu.file, mu.line, mu.operator, mu.description, status, how, mu.diff)
-        setattr(t, status, getattr(t, status) + 1)
-        if status == "killed" and not how.startswith("failed"):
-            t.killed_by_error += 1
+        t.add(Counts(mu.task, **{status: 1}, killed_by_error=int(status == "killed" and not how.startswith("failed"))))
         if status == "survived":
             t.survivors.append(outcome)
         elif status == "equivalent":
             t.equivalents.append(outcome)
     result = AssignmentAudit(cfg.id, alternatives=alternatives)
     for t in by_task.values():
-        t.kill_rate = kill_rate(t.killed, t.survived)
-        result.killed += t.killed
-        result.survived += t.survived
-        result.equivalent += t.equivalent
-        result.killed_by_error += t.killed_by_error
+        result.add(t)
         result.tasks.append(t)
-    result.kill_rate = kill_rate(result.killed, result.survived)
     return result
 
 

@@ -3,8 +3,9 @@
 course.yaml lists, per task, qualified names the task's code may not call:
 ``torch.nn.functional.conv2d``, ``torch.autograd`` (the module and everything in it) or
 ``torch.nn.grad.*`` (everything in it). The scan reads the graded function and the
-same-file helpers it calls, resolving import aliases (``F.relu`` is
-``torch.nn.functional.relu``). The guard sees every torch call made while the task runs
+submission's code it names, in its file or imported from the assignment's other files,
+resolving import aliases (``F.relu`` is ``torch.nn.functional.relu``); it also refuses the
+ways around both checks (:data:`ESCAPES` and the like) wherever anything is banned. The guard sees every torch call made while the task runs
 and blames the innermost line of the submission on the stack; calls the grader's own
 drivers make are not the student's. Both report the call and the line.
 This file is copied into the sandbox: it imports only the standard library and torch.
@@ -166,7 +167,7 @@ class _Scan:
             else:
                 parts = [stmt]
             for part in parts:
-                self.walk(module, f, part, f.aliases, set(), follow=False)
+                self.walk(module, f, part, set(), follow=False)
 
     def add(self, f: _File, name: str, line: int, escape: bool = False) -> None:
         self.found.setdefault((f.shown, name, line), Violation(name, f.shown, line, escape))
@@ -195,12 +196,12 @@ class _Scan:
             fn = f.defs[key[1]]
             aliases, own = _imports(getattr(fn, "body", []), self.folder.name)
             f_local = _File(f.shown, f.defs, {**f.aliases, **aliases}, {**f.own, **own}, f.tree)
-            self.walk(key[0], f_local, fn, f_local.aliases, _bound(fn), follow=True)
+            self.walk(key[0], f_local, fn, _bound(fn), follow=True)
 
-    def walk(self, module: str, f: _File, root: ast.AST, aliases: dict[str, str], local: set[str],
-             follow: bool) -> None:
+    def walk(self, module: str, f: _File, root: ast.AST, local: set[str], follow: bool) -> None:
         """Visit ``root``; ``local``: names bound in it; ``follow``: queue the submission's code it names
         (and, with it, check the banned names: a task's own code)."""
+        aliases = f.aliases
         stack: list[ast.AST] = [root]
         while stack:
             node = stack.pop()

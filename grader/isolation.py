@@ -259,17 +259,21 @@ def _drop_capabilities() -> None:
     if os.getuid() != INNER_ID:
         os.setresgid(INNER_ID, INNER_ID, INNER_ID)
         os.setresuid(INNER_ID, INNER_ID, INNER_ID)
-    header = (ctypes.c_uint32 * 2)(CAP_VERSION_3, 0)
-    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: twice 32 bits, all zero
-    _check(_libc.syscall(_syscall_number(SYS_CAPSET, "capset"), header, data), "capset")
+    _capability_sets(SYS_CAPSET, "capset")  # all zero
 
 
 def capabilities() -> int:
     """The effective and permitted capabilities this process holds, as one bit mask (0: none)."""
+    data = _capability_sets(SYS_CAPGET, "capget")
+    return data[0] | data[1] | data[3] | data[4]
+
+
+def _capability_sets(table: dict[str, int], what: str) -> ctypes.Array:
+    """capget or capset on this process with zeroed sets: effective, permitted, inheritable, twice 32 bits."""
     header = (ctypes.c_uint32 * 2)(CAP_VERSION_3, 0)
     data = (ctypes.c_uint32 * 6)()
-    _check(_libc.syscall(_syscall_number(SYS_CAPGET, "capget"), header, data), "capget")
-    return data[0] | data[1] | data[3] | data[4]
+    _check(_libc.syscall(_syscall_number(table, what), header, data), what)
+    return data
 
 
 def enter(plan: dict) -> str:
@@ -345,7 +349,8 @@ def _own_uid(plan: dict) -> bool:
     ids = {os.getuid(), os.geteuid(), os.getgid(), os.getegid()}
     if plan.get("via") == "user-namespace":
         try:
-            overflow = int(open("/proc/sys/kernel/overflowgid").read())
+            with open("/proc/sys/kernel/overflowgid") as f:
+                overflow = int(f.read())
         except (OSError, ValueError):
             overflow = 65534
         # The kernel keeps the user's groups here; unmapped, they show as the overflow gid.

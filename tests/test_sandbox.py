@@ -14,7 +14,7 @@ import torch
 from grader import banned, cli, config, isolation, paths, sandbox
 from grader.grade import GradingError, grade
 from grader.render import to_json, to_text
-from tests.helpers import COURSE, grade_folder, lost_tasks
+from tests.helpers import COURSE, grade_folder, lost_tasks, ordinary_python, ordinary_user
 from tests.test_sandbox_adversarial import ATTACKS_DIR, callers, splice
 
 AID = "a02_mlp_backprop"
@@ -90,53 +90,25 @@ def test_root_can_grade_the_way_an_ordinary_user_does(solutions):
     assert json.loads(to_json(result))["sandbox"]["via"] == "user-namespace"
 
 
-def _ordinary_user() -> tuple[int, object]:
-    """A uid no one uses, and what makes a child process that user (nothing where we are not root)."""
-    import os
-    if os.geteuid() != 0:
-        return os.getuid(), None
-    uid = sandbox._sandbox_uid()
-
-    def become() -> None:
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-    return uid, become
-
-
-def _python_for(become) -> tuple[str, list[str]] | None:
-    """A Python the ordinary user may run (``isolation.py`` needs only the standard library), and its path."""
-    import subprocess
-    for python in dict.fromkeys([sys.executable, shutil.which("python3", path="/usr/bin:/bin") or ""]):
-        if not python:
-            continue
-        try:
-            out = subprocess.run([python, "-I", "-S", "-c", "import sys, json; print(json.dumps(sys.path))"],
-                                 capture_output=True, text=True, preexec_fn=become, cwd="/")
-        except OSError:  # e.g. installed under root's home
-            continue
-        if out.returncode == 0:
-            return python, [p for p in json.loads(out.stdout) if Path(p).is_dir()]
-    return None
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the namespace layers are Linux's")
 def test_an_ordinary_user_gets_every_layer_through_a_user_namespace():
     """Not root: a user namespace first, then no network, its own PIDs and uid, and a file system without the reference."""
     import subprocess
     import tempfile
-    uid, become = _ordinary_user()
-    found = _python_for(become)
-    if found is None:
+    uid, become = ordinary_user()
+    python = ordinary_python(become)
+    if python is None:
         pytest.skip("no Python here that an ordinary user may run")
-    python, python_path = found
+    python_path = [p for p in json.loads(subprocess.run(
+        [python, "-I", "-S", "-c", "import sys, json; print(json.dumps(sys.path))"], capture_output=True,
+        text=True, preexec_fn=become, cwd="/").stdout) if Path(p).is_dir()]
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:  # not under pytest's folder: only root may enter that
         root = Path(tmp)
         bundle = sandbox._bundle(root, None, None)
         iso = sandbox.Isolation("full", isolation.LAYERS["full"], "user-namespace")
         plan = sandbox._plan(root, bundle, iso, "cpu", [])
         prefix = str(Path(python_path[0]).parent) if python_path else "/usr"
-        plan.update(uid=uid, python=python_path, binds=[*sandbox._binds("cpu")[:8], prefix])
+        plan.update(uid=uid, python=python_path, binds=[*sandbox.SYSTEM_DIRS, prefix])
         hidden = [str(paths.REFERENCE), str(paths.COURSE)]
         cfg = {"paths": [str(bundle / "_grader")], "isolation": plan, "hidden": hidden}
         out = subprocess.run([python, "-I", "-S", "-c", sandbox.PROBE, json.dumps(cfg)], capture_output=True,

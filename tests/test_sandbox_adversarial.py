@@ -29,7 +29,7 @@ import pytest
 from grader import paths, suites
 from grader.grade import grade
 from grader.sandbox import _sandbox_uid, choose, detect
-from tests.helpers import COURSE
+from tests.helpers import COURSE, ordinary_command, ordinary_python, ordinary_user
 
 AID = "a02_mlp_backprop"
 ATTACKS_DIR = Path(__file__).parent / "adversarial"
@@ -324,35 +324,14 @@ def test_the_scan_refuses_the_attacks_that_use_an_escape(solutions, honest, tmp_
 AS_USER = ["fork_bomb", "kill_parent", "network", "write_results", "disk_fill"]  # a task each
 
 
-def _ordinary_python(code: str) -> list[str] | None:
-    """A command that runs ``code`` as an ordinary uid would: a Python of this version that such a
-    user may run (not under root's home), given this checkout and its packages."""
-    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
-        return None
-    site = str(Path(__import__("torch").__file__).resolve().parent.parent)
-    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    for python in (f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"):
-        if os.path.exists(python):
-            return [python, "-c", f"import sys; sys.path[:0] = [{str(paths.ROOT)!r}, {site!r}]; " + code]
-    return None
-
-
 def test_an_ordinary_user_grades_at_full_isolation_and_the_attacks_gain_nothing(solutions, honest):
-    command = _ordinary_python("from grader.cli import main; sys.exit(main(sys.argv[1:]))")
-    if command is None:
-        pytest.skip("needs root (to become an ordinary uid) and a Python of this version outside root's home")
+    uid, become = ordinary_user()
+    python = ordinary_python(become, "import torch, grader.cli") if become is not None and \
+        sys.platform.startswith("linux") else None
+    if python is None:
+        pytest.skip("needs root (to become an ordinary uid) and a Python, checkout and torch that uid may read")
     import tempfile
-    uid = _sandbox_uid()
-
-    def become() -> None:
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-
-    probe = subprocess.run(_ordinary_python("import torch, grader.cli"), preexec_fn=become, capture_output=True,
-                           cwd="/")
-    if probe.returncode != 0:
-        pytest.skip("this checkout or its packages cannot be read by an ordinary user")
+    command = ordinary_command(python, "from grader.cli import main; sys.exit(main(sys.argv[1:]))")
     listener = Listener()
     with tempfile.TemporaryDirectory(prefix="as-user-") as tmp:  # pytest's folders admit root alone
         root = Path(tmp)
