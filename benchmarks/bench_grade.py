@@ -2,7 +2,7 @@
 
 Measured side by side in one run, medians of --repeat runs:
   total      `python -m grader grade <solutions> --suite all`
-  cli start  `python -c "import grader.cli, grader.grade"` (interpreter + torch + grader imports)
+  cli start  `python -c "import grader.cli, grader.judge.pipeline"` (interpreter + torch + grader imports)
   child      `python -I -S -c "import torch"` (the sandboxed child's start, once per assignment)
 Usage: python benchmarks/bench_grade.py [--repeat 5]
 """
@@ -41,7 +41,7 @@ def main() -> None:
                        stdout=subprocess.DEVNULL)
         sub = str(Path(tmp) / "a02_mlp_backprop")
         total = timed([sys.executable, "-m", "grader", "grade", sub, "--suite", "all", "-q"], args.repeat)
-        cli = timed([sys.executable, "-c", "import grader.cli, grader.grade"], args.repeat)
+        cli = timed([sys.executable, "-c", "import grader.cli, grader.judge.pipeline"], args.repeat)
         child = timed([sys.executable, "-I", "-S", "-c", f"import sys; sys.path.append({site!r}); import torch"],
                       args.repeat)
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "

@@ -24,9 +24,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from grader import config, isolation, paths, sandbox  # noqa: E402
-from grader.grade import grade  # noqa: E402
-from grader.release import release  # noqa: E402
+from grader import paths  # noqa: E402
+from grader.course import config  # noqa: E402
+from grader.sandbox import host as sandbox  # noqa: E402
+from grader.sandbox.inside import isolation  # noqa: E402
+from grader.judge.pipeline import grade  # noqa: E402
+from grader.authoring.release import release  # noqa: E402
 
 AID = "a02_mlp_backprop"
 

@@ -2,9 +2,9 @@
 
 Typed API: ``grade(path, course, ...) -> GradingResult``; ``config.load(path) -> Course``.
 """
-from grader.config import ConfigError, Course, load
-from grader.grade import GradingError, grade
-from grader.model import AssignmentResult, CheckResult, GradingResult, TaskResult
+from grader.course.config import ConfigError, Course, load
+from grader.judge.pipeline import GradingError, grade
+from grader.results import AssignmentResult, CheckResult, GradingResult, TaskResult
 
 __all__ = ["grade", "load", "Course", "ConfigError", "GradingError", "GradingResult",
            "AssignmentResult", "TaskResult", "CheckResult"]

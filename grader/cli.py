@@ -26,8 +26,9 @@ def _emit(text: str, output: str | None) -> None:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from grader import config, render
-    from grader.grade import grade
+    from grader.course import config
+    from grader.reports import text as render
+    from grader.judge.pipeline import grade
 
     course = config.load(args.course)
     submitted = None
@@ -52,7 +53,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from grader import config, release
+    from grader.authoring import release
+    from grader.course import config
 
     course = config.load(args.course)
     ids = [a.id for a in course.assignments if (paths.REFERENCE / a.id).is_dir()]
@@ -73,7 +75,7 @@ def cmd_release(args: argparse.Namespace) -> int:
         print(f"assignments/ is in sync with reference/ ({len(ids)} assignments)")
         return 0
     if args.notebooks:
-        from grader import notebooks
+        from grader.authoring import notebooks
         written = notebooks.write(course, paths.REFERENCE, Path(args.notebooks), ids)
         print(f"wrote {len(written)} nbgrader notebooks to {args.notebooks}")
         return 0
@@ -87,7 +89,8 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from grader import config, reproduce
+    from grader.authoring import reproduce
+    from grader.course import config
 
     course = config.load(args.course)
     for key in args.ids:
@@ -106,8 +109,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from grader import config, suites
-    from grader.grade import check_suite
+    from grader.course import config
+    from grader.tasks import suites
+    from grader.judge.pipeline import check_suite
 
     course = config.load(args.course)
     for a in course.assignments:
@@ -120,10 +124,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from grader import audit, config
+    from grader.course import config
+    from grader.quality import audit
 
     course = config.load(args.course)
-    from grader.mutate import OPERATORS
+    from grader.quality.mutate import OPERATORS
 
     results = audit.audit(course, args.ids, jobs=args.jobs, suite=args.suite, extra_seeds=args.extra_seeds,
                           operators=tuple(args.operator or OPERATORS), progress=None if args.quiet else _progress)
@@ -139,7 +144,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from grader.mutate import EXTRA_OPERATORS, OPERATORS
+    from grader.quality.mutate import EXTRA_OPERATORS, OPERATORS
 
     p = argparse.ArgumentParser(prog="grader", description="Grade deep-learning assignments numerically.")
     p.add_argument("--course", default=str(paths.COURSE), help="course.yaml to use (default: %(default)s)")
@@ -200,9 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from grader.config import ConfigError
-    from grader.grade import GradingError
-    from grader.release import ReleaseError
+    from grader.course.config import ConfigError
+    from grader.judge.pipeline import GradingError
+    from grader.authoring.release import ReleaseError
 
     args = build_parser().parse_args(argv)
     import torch

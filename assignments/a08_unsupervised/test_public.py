@@ -1,4 +1,4 @@
 """Public tests of a08: `pytest assignments/a08_unsupervised` grades your functions on the public suite."""
-from grader.testing import public_tests
+from grader.student import public_tests
 
 test_task = public_tests(__file__)

@@ -1,0 +1,1 @@
+"""Authoring the course: releasing skeletons and solutions, nbgrader notebooks, reproducing experiments."""

@@ -1,0 +1,105 @@
+"""nbgrader notebooks from the reference: one per assignment, with nbgrader's cell metadata.
+
+Each module of the assignment becomes a solution cell (``%%writefile <id>/<module>.py`` and the
+source with its ``### BEGIN SOLUTION`` markers, which ``nbgrader generate_assignment`` turns
+into stubs); each task becomes a locked, autograded cell worth the task's points that calls
+:func:`check`, which grades the written files in the sandbox with the grader's public suite.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from grader.course.config import Course
+from grader.results import TaskResult
+
+SCHEMA_VERSION = 3
+SKIP = {"__init__.py", "test_public.py"}
+
+
+def _meta(grade_id: str, *, solution: bool, grade: bool, locked: bool, points: float | None = None) -> dict:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": SCHEMA_VERSION,
+            "solution": solution, "task": False}
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def grade_id(task_id: str) -> str:
+    return task_id.replace(".", "-")
+
+
+def build(course: Course, aid: str, reference_dir: Path) -> nbformat.NotebookNode:
+    cfg = course.assignment(aid)
+    cells = [new_markdown_cell(
+        f"# {cfg.id}: {cfg.title}\n\nFill in the functions marked `YOUR CODE HERE` in the cells below, "
+        "run each cell to write its file, then run the grade cells: each grades your code on the "
+        "public suite in a sandbox and prints the diagnosis of anything wrong.",
+        metadata=_meta(f"{aid}-intro", solution=False, grade=False, locked=True))]
+    support = [p for p in sorted(reference_dir.glob("*.py")) if p.name == "__init__.py" or p.name == "experiments.py"]
+    setup = ["import os", f"os.makedirs({aid!r}, exist_ok=True)"]
+    for path in support:
+        setup.append(f"with open({f'{aid}/{path.name}'!r}, 'w') as f:\n    f.write({path.read_text()!r})")
+    cells.append(new_code_cell("\n".join(setup), metadata=_meta(f"{aid}-setup", solution=False, grade=False,
+                                                                 locked=True)))
+    for path in sorted(reference_dir.glob("*.py")):
+        if path.name in SKIP or path.name == "experiments.py":
+            continue
+        cells.append(new_markdown_cell(f"## {path.name}", metadata=_meta(f"{aid}-{path.stem}-title", solution=False,
+                                                                          grade=False, locked=True)))
+        cells.append(new_code_cell(f"%%writefile {aid}/{path.name}\n{path.read_text()}",
+                                   metadata=_meta(f"{aid}-{path.stem}", solution=True, grade=False, locked=False)))
+    cells.append(new_markdown_cell("## Grade cells", metadata=_meta(f"{aid}-grade-title", solution=False,
+                                                                     grade=False, locked=True)))
+    for task in cfg.tasks:
+        cells.append(new_code_cell(f"from grader.authoring.notebooks import check\ncheck({task.id!r}, {aid!r})",
+                                   metadata=_meta(grade_id(task.id), solution=False, grade=True, locked=True,
+                                                  points=task.points)))
+    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                            "language": "python"}})
+    nbformat.validate(nb)
+    return nb
+
+
+def write(course: Course, reference_root: Path, out: Path, ids: list[str]) -> list[Path]:
+    """Write ``out/<id>/<id>.ipynb`` (nbgrader's source layout) for each assignment."""
+    written = []
+    for aid in ids:
+        target = out / aid / f"{aid}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(build(course, aid, reference_root / aid), str(target))
+        written.append(target)
+    return written
+
+
+_cache: dict[tuple[str, str], dict[str, TaskResult]] = {}
+
+
+def _fingerprint(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*.py")):
+        h.update(str(p.relative_to(folder)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def check(task_id: str, folder: str | Path) -> TaskResult:
+    """Grade ``folder`` (once per content) and raise AssertionError with the diagnosis unless ``task_id`` passed."""
+    from grader import paths
+    from grader.course import config
+    from grader.judge.pipeline import grade
+
+    folder = Path(folder).resolve()
+    key = (str(folder), _fingerprint(folder))
+    if key not in _cache:
+        result = grade(folder, config.load(paths.COURSE), [folder.name], suite="public", device="cpu")
+        _cache[key] = {t.id: t for a in result.assignments for t in a.tasks}
+    task = _cache[key][task_id]
+    if task.status != "passed":
+        lines = [f"{task_id}: {task.status}, {task.score:g}/{task.max_score:g} points"]
+        lines += [f"  {c.name}: {c.message}" for c in task.checks if not c.passed]
+        raise AssertionError("\n".join(lines))
+    print(f"{task_id}: passed, {task.score:g}/{task.max_score:g} points")
+    return task

@@ -1,0 +1,104 @@
+"""Compare one returned value with the reference's: type, shape, dtype, NaN/Inf, then numbers.
+
+Tolerances come from course.yaml by the reference's dtype and the device; atol is scaled by
+the reference's magnitude, so a check means the same for values near 1e-3 and near 1e3.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from grader.sandbox.inside.wire import Foreign, dtype_name
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+
+@dataclass
+class Comparison:
+    passed: bool
+    message: str = ""
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    where: list[int] | None = None
+
+
+def _shape(t: torch.Size | tuple) -> str:
+    return "(" + ", ".join(str(s) for s in t) + ("," if len(t) == 1 else "") + ")"
+
+
+def describe(value: object) -> str:
+    if isinstance(value, Foreign):
+        return value.describe()
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__} ({value!r:.60})"
+
+
+def compare(name: str, got: object, expected: torch.Tensor, tol: Tolerance) -> Comparison:
+    """Check ``got`` against ``expected``; the message names the tensor and what is wrong."""
+    if type(got) is not torch.Tensor:
+        hint = " (convert with torch.as_tensor / torch.from_numpy)" if isinstance(got, Foreign) \
+            and got.type_name == "numpy.ndarray" else ""
+        return Comparison(False, f"{name}: expected a torch.Tensor, got {describe(got)}{hint}")
+    if got.shape != expected.shape:
+        hint = ""
+        if got.dim() == 2 and expected.dim() == 2 and tuple(got.shape) == tuple(expected.shape)[::-1]:
+            hint = " (transposed?)"
+        elif got.numel() == expected.numel():
+            hint = " (same number of elements: a reshape or an axis mix-up?)"
+        return Comparison(False, f"{name}: shape {_shape(got.shape)}, expected {_shape(expected.shape)}{hint}")
+    if got.dtype != expected.dtype:
+        return Comparison(False, f"{name}: dtype {dtype_name(got.dtype)}, expected {dtype_name(expected.dtype)}")
+    if not expected.is_floating_point():
+        wrong = (got != expected)
+        if wrong.any():
+            idx = [int(i) for i in wrong.nonzero()[0]]
+            return Comparison(False, f"{name}: {int(wrong.sum())} of {got.numel()} values differ, "
+                                     f"first at {idx}: got {got[tuple(idx)].item()}, expected "
+                                     f"{expected[tuple(idx)].item()}", 0.0, 0.0, idx)
+        return Comparison(True, "", 0.0, 0.0)
+    g, e = got.to(torch.float64), expected.to(torch.float64)
+    g_nan, e_nan = torch.isnan(g), torch.isnan(e)
+    g_inf, e_inf = torch.isinf(g), torch.isinf(e)
+    if not torch.equal(g_nan, e_nan):
+        bad = g_nan & ~e_nan
+        if bad.any():
+            idx = [int(i) for i in bad.nonzero()[0]]
+            return Comparison(False, f"{name}: NaN at {idx} ({int(bad.sum())} of {g.numel()} values are NaN "
+                                     "where the reference is finite)", None, None, idx)
+        return Comparison(False, f"{name}: a number where the reference is NaN")
+    if not torch.equal(g_inf, e_inf) or not torch.equal(torch.sign(g[g_inf]), torch.sign(e[e_inf])):
+        idx = [int(i) for i in (g_inf ^ e_inf).nonzero()[0]] if (g_inf ^ e_inf).any() else None
+        return Comparison(False, f"{name}: infinite values where the reference has none"
+                          + (f" (first at {idx})" if idx else ""), None, None, idx)
+    finite = ~(e_nan | e_inf)
+    g, e = torch.where(finite, g, 0.0), torch.where(finite, e, 0.0)
+    if e.numel() == 0:
+        return Comparison(True, "", 0.0, 0.0)
+    scale = max(1.0, float(e.abs().max()))
+    err = (g - e).abs()
+    allowed = tol.atol * scale + tol.rtol * e.abs()
+    rel = err / e.abs().clamp_min(tol.atol * scale if tol.atol > 0 else 1e-300)
+    max_abs, max_rel = float(err.max()), float(rel.max())
+    excess = err - allowed
+    worst = int(torch.argmax(excess))
+    idx = [int(i) for i in torch.unravel_index(torch.tensor(worst), e.shape)] if e.dim() else []
+    if float(excess.reshape(-1)[worst]) <= 0:
+        return Comparison(True, "", max_abs, max_rel, idx)
+    n_bad = int((excess > 0).sum())
+    at = f" at {idx}" if idx else ""
+    return Comparison(False, f"{name}: {n_bad} of {e.numel()} values wrong, worst{at}: got "
+                             f"{g.reshape(-1)[worst].item():.6g}, expected {e.reshape(-1)[worst].item():.6g} "
+                             f"(abs err {max_abs:.3g}, allowed {float(allowed.reshape(-1)[worst]):.3g})",
+                      max_abs, max_rel, idx)
+
+
+def close(a: torch.Tensor, b: torch.Tensor, tol: Tolerance) -> bool:
+    """Whether two tensors agree under ``tol`` (used for diagnoses, not for points)."""
+    return type(a) is torch.Tensor and type(b) is torch.Tensor and a.shape == b.shape and \
+        compare("x", a.to(torch.float64), b.to(torch.float64), tol).passed

@@ -1,0 +1,455 @@
+"""Mutants of a reference solution: small AST edits of the code between the solution markers.
+
+Each mutant changes one node of one solution block and is the whole reference file with
+that one edit, so it can be imported in place of the original. The operators are the
+mistakes students make: a swapped operator, a flipped sign, a dropped or added transpose,
+the wrong reduction axis or reduction, a dropped keepdim, a perturbed constant, a deleted term, an
+off-by-one slice or range, swapped arguments, a deleted statement, an input updated in place.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from grader.authoring.release import solution_blocks
+
+OPERATORS = ("arith", "compare", "sign", "transpose", "axis", "reduction", "keepdim", "constant", "term",
+             "off-by-one", "swap", "delete", "in-place")
+EXTRA_OPERATORS = ("variable",)  # opt-in (``grader audit --operator variable``): many more mutants
+
+REDUCTIONS = {"sum", "mean", "amax", "amin", "max", "min", "prod", "logsumexp", "softmax",
+              "log_softmax", "argmax", "argmin", "var", "std", "norm", "cumsum", "cumprod",
+              "all", "any", "count_nonzero", "median", "nansum", "nanmean", "flip", "roll",
+              "cat", "stack", "unsqueeze", "squeeze", "diff", "topk", "sort", "argsort"}
+TRANSPOSES = {"transpose", "t", "permute", "swapaxes", "swapdims", "movedim"}
+MATMULS = {"matmul", "mm", "bmm", "mv", "outer", "ger"}
+IN_PLACE_CALLS = {"clamp", "clip", "exp", "tanh", "sigmoid", "abs", "neg", "relu", "sqrt", "log",
+                  "log1p", "pow", "mul", "add", "sub", "div", "fill", "zero", "square",
+                  "masked_fill", "index_fill", "sign", "floor", "ceil", "round", "reciprocal"}
+SWAP_REDUCTION = {"sum": "mean", "mean": "sum", "amax": "amin", "amin": "amax", "max": "min", "min": "max",
+                  "argmax": "argmin", "argmin": "argmax", "logsumexp": "sum"}
+SWAP_ARITH = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
+              ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult, ast.MatMult: ast.Mult}
+SWAP_COMPARE = {ast.Gt: (ast.GtE, ast.Lt), ast.GtE: (ast.Gt, ast.LtE), ast.Lt: (ast.LtE, ast.Gt),
+                ast.LtE: (ast.Lt, ast.GtE), ast.Eq: (ast.NotEq,), ast.NotEq: (ast.Eq,)}
+IN_PLACE_BINOP = {ast.Add: "add_", ast.Sub: "sub_", ast.Mult: "mul_", ast.Div: "div_"}
+SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+          ast.Mod: "%", ast.Pow: "**", ast.MatMult: "@", ast.Gt: ">", ast.GtE: ">=",
+          ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One edit of one solution block, as the whole edited file."""
+
+    task: str         # the task whose block was edited: ``a02.affine_backward``
+    file: str         # the file, relative to the assignment folder: ``layers.py``
+    module: str       # its module within the package: ``layers``
+    operator: str     # one of OPERATORS
+    line: int         # the edited statement's first line in the reference file
+    description: str  # what changed, e.g. ``.T dropped`` or ``dim 1 -> 0``
+    source: str       # the whole mutated file
+    diff: str         # the edited lines, before (-) and after (+)
+
+
+@dataclass
+class _Context:
+    inputs: set[str]  # names bound outside the block: parameters and what came from them
+    names: set[str]   # variables of the block: the inputs and what the block assigns
+
+
+Rule = Callable[[ast.AST, _Context], Iterator[tuple[str, ast.AST]]]
+
+
+def _src(node: ast.AST) -> str:
+    return ast.unparse(node)
+
+
+def _const(v: object) -> ast.Constant:
+    return ast.Constant(v)
+
+
+def _int_value(node: ast.AST) -> int | None:
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+            and type(node.operand.value) is int:
+        return -node.operand.value
+    return None
+
+
+def _int_node(v: int) -> ast.AST:
+    return ast.UnaryOp(ast.USub(), _const(-v)) if v < 0 else _const(v)
+
+
+def _call_name(node: ast.Call) -> str | None:
+    f = node.func
+    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+
+
+def _is_method(node: ast.Call) -> bool:
+    """``x.sum(...)`` rather than ``torch.sum(x, ...)``."""
+    f = node.func
+    return isinstance(f, ast.Attribute) and not (isinstance(f.value, ast.Name) and f.value.id in ("torch", "F", "np"))
+
+
+def arith(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    if isinstance(node, (ast.BinOp, ast.AugAssign)) and type(node.op) in SWAP_ARITH:
+        new = copy.deepcopy(node)
+        new.op = SWAP_ARITH[type(node.op)]()
+        yield f"{SYMBOL[type(node.op)]} -> {SYMBOL[type(new.op)]}", new
+
+
+def compare(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in SWAP_COMPARE:
+        for op in SWAP_COMPARE[type(node.ops[0])]:
+            new = copy.deepcopy(node)
+            new.ops = [op()]
+            yield f"{SYMBOL[type(node.ops[0])]} -> {SYMBOL[op]}", new
+
+
+def sign(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and not isinstance(node.operand, ast.Constant):
+        yield "unary minus dropped", copy.deepcopy(node.operand)
+    if isinstance(node, (ast.Assign, ast.Return)) and node.value is not None \
+            and not isinstance(node.value, (ast.Tuple, ast.List, ast.ListComp, ast.Dict, ast.Constant)):
+        new = copy.deepcopy(node)
+        new.value = ast.UnaryOp(ast.USub(), new.value)
+        yield "sign flipped", new
+
+
+def transpose(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    if isinstance(node, ast.Attribute) and node.attr in ("T", "mT", "H", "mH") and isinstance(node.ctx, ast.Load):
+        yield f".{node.attr} dropped", copy.deepcopy(node.value)
+    if isinstance(node, ast.Call) and _call_name(node) in TRANSPOSES:
+        if _is_method(node):
+            yield f".{_call_name(node)}(...) dropped", copy.deepcopy(node.func.value)
+        elif node.args:
+            yield f"{_call_name(node)}(...) dropped", copy.deepcopy(node.args[0])
+    operands: list[tuple[str, ast.AST, str]] = []
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        operands = [("left", node.left, "left"), ("right", node.right, "right")]
+    elif isinstance(node, ast.Call) and _call_name(node) in MATMULS and len(node.args) >= 2 and not _is_method(node):
+        operands = [("first", node.args[0], "args.0"), ("second", node.args[1], "args.1")]
+    for which, operand, where in operands:
+        if isinstance(operand, ast.Attribute) and operand.attr in ("T", "mT"):
+            continue  # dropping it is the other rule
+        new = copy.deepcopy(node)
+        field, _, index = where.partition(".")
+        value = ast.Attribute(copy.deepcopy(operand), "mT", ast.Load())
+        if index:
+            getattr(new, field)[int(index)] = value
+        else:
+            setattr(new, field, value)
+        yield f"transpose added to the {which} operand", new
+
+
+def axis(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    if not isinstance(node, ast.Call):
+        return
+    name = _call_name(node)
+    for i, kw in enumerate(node.keywords):
+        if kw.arg in ("dim", "axis", "dims", "start_dim", "end_dim"):
+            yield from _axis_variants(node, ("keywords", i), kw.value, name in REDUCTIONS)
+    if name in REDUCTIONS and _is_method(node) and node.args:
+        yield from _axis_variants(node, ("args", 0), node.args[0], False)
+    elif name in REDUCTIONS and not _is_method(node) and len(node.args) >= 2:
+        yield from _axis_variants(node, ("args", 1), node.args[1], False)
+
+
+def _axis_variants(call: ast.Call, where: tuple[str, int], value: ast.AST, droppable: bool):
+    field, index = where
+
+    def with_value(v: ast.AST | None) -> ast.Call:
+        new = copy.deepcopy(call)
+        if v is None:
+            del getattr(new, field)[index]
+        elif field == "keywords":
+            new.keywords[index].value = v
+        else:
+            new.args[index] = v
+        return new
+
+    k = _int_value(value)
+    if k is not None:
+        others = {0: (1,), 1: (0, 2), -1: (-2, 0), -2: (-1,)}.get(k, (k - 1, k + 1))
+        for o in others:
+            yield f"dim {k} -> {o}", with_value(_int_node(o))
+    elif isinstance(value, ast.Tuple) and len(value.elts) > 1:
+        for j in range(len(value.elts)):
+            t = copy.deepcopy(value)
+            del t.elts[j]
+            yield f"dim {_src(value)} -> {_src(t)}", with_value(t)
+    if droppable and field == "keywords":
+        yield f"dim={_src(value)} dropped (reduce over everything)", with_value(None)
+
+
+def reduction(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    """sum for mean (a gradient not divided by the batch), max for min, and so on."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SWAP_REDUCTION:
+        new = copy.deepcopy(node)
+        new.func.attr = SWAP_REDUCTION[node.func.attr]
+        yield f"{node.func.attr} -> {new.func.attr}", new
+
+
+def keepdim(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    if isinstance(node, ast.Call):
+        for i, kw in enumerate(node.keywords):
+            if kw.arg in ("keepdim", "keepdims") and isinstance(kw.value, ast.Constant) and kw.value.value is True:
+                new = copy.deepcopy(node)
+                del new.keywords[i]
+                yield f"{kw.arg}=True dropped", new
+
+
+def constant(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    if not isinstance(node, ast.Constant) or type(node.value) not in (int, float):
+        return
+    v = node.value
+    variants: list[float] = []
+    if v == 0:
+        variants.append(type(v)(1))
+    elif v == 1:
+        variants += [type(v)(0), type(v)(2)]
+    elif 0 < abs(v) < 1e-3:
+        variants.append(type(v)(0))  # an eps removed
+    else:
+        variants.append(v * 2)
+    for new in variants:
+        yield f"constant {v!r} -> {new!r}", _const(new)
+
+
+def term(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    if isinstance(node, ast.BinOp) and type(node.op) in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult):
+        for kept in (node.left, node.right):
+            yield f"term deleted: {_src(node)} -> {_src(kept)}", copy.deepcopy(kept)
+
+
+def off_by_one(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    if isinstance(node, ast.Slice):
+        for field in ("lower", "upper"):
+            bound = getattr(node, field)
+            deltas = (1, -1) if bound is not None else ((1,) if field == "lower" else (-1,))
+            for d in deltas:
+                new = copy.deepcopy(node)
+                setattr(new, field, _shift(bound, d))
+                yield f"slice {_src(node)} -> {_src(new)}", new
+    if isinstance(node, ast.Subscript) and (k := _int_value(node.slice)) is not None:
+        for d in (1, -1):
+            new = copy.deepcopy(node)
+            new.slice = _int_node(k + d)
+            yield f"index {_src(node)} -> {_src(new)}", new
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
+        for i, arg in enumerate(node.args[:2]):
+            for d in (1, -1):
+                new = copy.deepcopy(node)
+                new.args[i] = _shift(arg, d)
+                yield f"{_src(node)} -> {_src(new)}", new
+
+
+def _shift(bound: ast.AST | None, d: int) -> ast.AST:
+    if bound is None:
+        return _int_node(d)
+    k = _int_value(bound)
+    if k is not None:
+        return _int_node(k + d)
+    return ast.BinOp(copy.deepcopy(bound), ast.Add() if d > 0 else ast.Sub(), _const(abs(d)))
+
+
+def swap(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    if isinstance(node, ast.Call):
+        args = node.args
+        for i in range(len(args) - 1):
+            if isinstance(args[i], ast.Starred) or isinstance(args[i + 1], ast.Starred):
+                continue
+            if _src(args[i]) == _src(args[i + 1]):
+                continue
+            new = copy.deepcopy(node)
+            new.args[i], new.args[i + 1] = new.args[i + 1], new.args[i]
+            yield f"arguments {_src(args[i])} and {_src(args[i + 1])} swapped", new
+    if isinstance(node, ast.BinOp) and type(node.op) in (ast.Sub, ast.Div, ast.MatMult, ast.Pow):
+        new = copy.deepcopy(node)
+        new.left, new.right = new.right, new.left
+        yield f"operands of {SYMBOL[type(node.op)]} swapped", new
+
+
+def delete(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    if isinstance(node, ast.stmt) and not isinstance(node, ast.Pass):
+        line = _src(node).splitlines()[0]
+        yield f"statement deleted: {line}", ast.Pass()
+
+
+def in_place(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    if isinstance(node, ast.BinOp) and type(node.op) in IN_PLACE_BINOP and isinstance(node.left, ast.Name) \
+            and node.left.id in ctx.inputs:
+        method = IN_PLACE_BINOP[type(node.op)]
+        new = ast.Call(ast.Attribute(ast.Name(node.left.id, ast.Load()), method, ast.Load()),
+                       [copy.deepcopy(node.right)], [])
+        yield f"{node.left.id} updated in place ({node.left.id}.{method})", new
+    if isinstance(node, ast.Call) and _call_name(node) in IN_PLACE_CALLS:
+        name = _call_name(node)
+        if _is_method(node) and isinstance(node.func.value, ast.Name) and node.func.value.id in ctx.inputs:
+            new = copy.deepcopy(node)
+            new.func.attr = name + "_"
+            yield f"{node.func.value.id} updated in place (.{name}_)", new
+        elif not _is_method(node) and node.args and isinstance(node.args[0], ast.Name) \
+                and node.args[0].id in ctx.inputs:
+            target = node.args[0].id
+            new = ast.Call(ast.Attribute(ast.Name(target, ast.Load()), name + "_", ast.Load()),
+                           copy.deepcopy(node.args[1:]), copy.deepcopy(node.keywords))
+            yield f"{target} updated in place (.{name}_)", new
+
+
+def variable(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
+    """One variable read in place of another (``x`` where the cache's ``out`` belongs)."""
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in ctx.names:
+        for other in sorted(ctx.names - {node.id}):
+            yield f"{node.id} -> {other}", ast.Name(other, ast.Load())
+
+
+RULES: dict[str, Rule] = {"arith": arith, "compare": compare, "sign": sign, "transpose": transpose,
+                          "axis": axis, "reduction": reduction, "keepdim": keepdim, "constant": constant, "term": term,
+                          "off-by-one": off_by_one, "swap": swap, "delete": delete, "in-place": in_place,
+                          "variable": variable}
+
+
+def _walk(node: ast.AST, path: tuple = ()) -> Iterator[tuple[tuple, ast.AST]]:
+    """Every node under ``node`` with its path of (field, index) steps."""
+    yield path, node
+    for field, value in ast.iter_fields(node):
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, ast.AST):
+                    yield from _walk(item, path + ((field, i),))
+        elif isinstance(value, ast.AST):
+            yield from _walk(value, path + ((field, None),))
+
+
+def _replace(root: ast.AST, path: tuple, new: ast.AST) -> ast.AST:
+    if not path:
+        return new
+    root = copy.deepcopy(root)
+    parent = root
+    for field, index in path[:-1]:
+        parent = getattr(parent, field) if index is None else getattr(parent, field)[index]
+    field, index = path[-1]
+    if index is None:
+        setattr(parent, field, new)
+    else:
+        getattr(parent, field)[index] = new
+    return root
+
+
+def _names_bound(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _names_read(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _inputs(func: ast.FunctionDef, first_line: int, block: list[ast.stmt]) -> set[str]:
+    """Names that hold the caller's data: parameters, what was unpacked from them before the
+    block, loop variables over them and plain aliases of them."""
+    a = func.args
+    params = a.posonlyargs + a.args + a.kwonlyargs
+    defaults = dict(zip([x.arg for x in (a.posonlyargs + a.args)][::-1], a.defaults[::-1]))
+    defaults.update({x.arg: d for x, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
+    names = {x.arg for x in params if not _scalar_parameter(x, defaults.get(x.arg))}
+    for stmt in func.body:
+        if stmt.lineno < first_line:
+            names |= _names_bound(stmt)
+    loops = [n for s in block for n in ast.walk(s) if isinstance(n, (ast.For, ast.comprehension))]
+    aliases = [n for s in block for n in ast.walk(s)
+               if isinstance(n, ast.Assign) and isinstance(n.value, ast.Name)]
+    changed = True
+    while changed:
+        before = len(names)
+        for n in loops:
+            if _names_read(n.iter) & names:
+                names |= _names_bound(n.target)
+        for n in aliases:
+            if n.value.id in names:
+                names |= {t.id for t in n.targets if isinstance(t, ast.Name)}
+        changed = len(names) != before
+    return names
+
+
+def _scalar_parameter(arg: ast.arg, default: ast.AST | None) -> bool:
+    """A parameter annotated or defaulted as a Python number or string cannot be updated in place."""
+    if arg.annotation is not None and _src(arg.annotation) in ("int", "float", "bool", "str"):
+        return True
+    return isinstance(default, ast.Constant) and type(default.value) in (int, float, bool, str)
+
+
+def _block_statements(func: ast.FunctionDef, first: int, last: int) -> list[ast.stmt]:
+    """The outermost statements of ``func`` whose lines lie between the markers (1-based, exclusive)."""
+    found: list[ast.stmt] = []
+
+    def visit(body: list[ast.stmt]) -> None:
+        for s in body:
+            if s.lineno > first and (s.end_lineno or s.lineno) < last:
+                found.append(s)
+            else:
+                for field in ("body", "orelse", "finalbody", "handlers"):
+                    sub = getattr(s, field, None)
+                    if isinstance(sub, list) and s.lineno < last and (s.end_lineno or 0) > first:
+                        visit(sub)
+    visit(func.body)
+    return found
+
+
+def mutants_of_file(source: str, prefix: str, file: str, module: str,
+                    operators: tuple[str, ...] = OPERATORS) -> list[Mutant]:
+    """Every mutant of every solution block in one file, without duplicates."""
+    blocks = solution_blocks(source, prefix, file)
+    if not blocks:
+        return []
+    tree = ast.parse(source, file)
+    lines = source.splitlines(keepends=True)
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    out: list[Mutant] = []
+    for b in blocks:
+        first, last = b.start + 1, b.end + 1  # 1-based marker lines
+        owner = max((f for f in functions if f.lineno <= first <= (f.end_lineno or 0)), key=lambda f: f.lineno)
+        stmts = _block_statements(owner, first, last)
+        inputs = _inputs(owner, first, stmts)
+        ctx = _Context(inputs, (inputs | {n for s in stmts for n in _names_bound(s)}) - {"_"})
+        seen: set[tuple[int, str]] = set()
+        for stmt in stmts:
+            original = _src(stmt)
+            indent = " " * stmt.col_offset
+            for path, node in _walk(stmt):
+                for op in operators:
+                    for description, new in RULES[op](node, ctx):
+                        mutated = ast.fix_missing_locations(_replace(stmt, path, new))
+                        try:
+                            text = _src(mutated)
+                        except Exception:  # an edit that cannot be written back as code
+                            continue
+                        if text == original or (stmt.lineno, text) in seen:
+                            continue
+                        seen.add((stmt.lineno, text))
+                        new_lines = [indent + line + "\n" for line in text.splitlines()]
+                        old_lines = lines[stmt.lineno - 1:stmt.end_lineno]
+                        mutated_source = "".join(lines[:stmt.lineno - 1] + new_lines + lines[stmt.end_lineno:])
+                        diff = f"@@ {file}:{stmt.lineno} @@\n" + "".join(
+                            ["-" + s for s in old_lines] + ["+" + s for s in new_lines])
+                        out.append(Mutant(b.task, file, module, op, stmt.lineno, description,
+                                          mutated_source, diff))
+    return out
+
+
+def mutants(reference_dir: Path, operators: tuple[str, ...] = OPERATORS) -> list[Mutant]:
+    """Every mutant of an assignment's reference package (``reference/<aid>``)."""
+    prefix = reference_dir.name.split("_", 1)[0]
+    found: list[Mutant] = []
+    for py in sorted(reference_dir.rglob("*.py")):
+        rel = py.relative_to(reference_dir)
+        module = ".".join(rel.with_suffix("").parts)
+        if module.endswith("__init__"):
+            module = module.removesuffix("__init__").rstrip(".")
+        found.extend(mutants_of_file(py.read_text(encoding="utf-8"), prefix, rel.as_posix(), module, operators))
+    return found

@@ -1,0 +1,1 @@
+"""Renderers of a GradingResult, one per format, in one registry (:data:`RENDERERS`)."""

@@ -1,0 +1,592 @@
+"""Runs a submission's tasks in a sandboxed child process with limits, and collects its responses.
+
+Always: a fresh temporary directory holding copies of the child driver, the assignment's
+suite module and the submission; a clean environment; ``python -I -S`` (no site, no user
+paths); its own session; stdin closed; CPU-time, address-space, process, file-size,
+open-file and core-dump limits; a wall-clock budget per task after which the whole
+process tree is killed. Where the machine allows it (root, or an ordinary user where user
+namespaces are allowed, see :mod:`grader.sandbox.inside.isolation`) also no network, its own PID namespace,
+a uid of its own and a private file system.
+Requests go one at a time, each with a fresh token the answer must echo: a task that hangs
+or kills the process costs that task only, and a fresh child carries on with the rest.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import os
+import queue
+import resource
+import secrets
+import select
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy
+import torch
+
+from grader import paths
+from grader.sandbox.inside import isolation, wire
+
+GRADER_DIR = Path(__file__).resolve().parent.parent
+STARTUP_TIMEOUT_S = 120.0
+OUTPUT_TAIL = 4000
+FILE_SIZE_MB = 64        # largest file the child may write (its captured output included)
+OPEN_FILES = 256
+NPROC = 64               # processes and threads under the sandbox's own uid
+TMP_MB, WORK_MB = 16, 64  # private /tmp and working directory (file-system layer)
+MAX_RESPONSE_BYTES = 128 * 2**20
+RETIRE_TIMEOUT_S = 5.0   # a child told to stop has this long to exit on its own
+SHOWN_ROOT = isolation.SANDBOX  # bundle paths in messages read the same on every run and level
+
+
+@dataclass(frozen=True)
+class Request:
+    task: str
+    case: int
+    inputs: dict[str, Any]
+    own_gradient: int = 0  # max elements for the self-consistency check; 0 = skip
+    banned: tuple[str, ...] = ()  # qualified names the task may not call (checked in the child)
+
+
+@dataclass
+class Response:
+    """What the child said about one request (or what the grader saw happen to it)."""
+
+    task: str
+    case: int
+    status: str  # ok | not_implemented | error | banned | timeout | crashed
+    outputs: dict[str, Any] = field(default_factory=dict)
+    own_gradient: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    traceback: str = ""
+    stdout: str = ""
+    signature: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    time_s: float      # wall-clock budget of one task, all its cases together
+    memory_mb: int     # address-space cap of the child (CPU runs)
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """The isolation level a grading ran under, the optional layers it has, and how they were made."""
+
+    level: str
+    layers: tuple[str, ...]
+    via: str | None = None  # root | user-namespace; None at the process level
+
+    def to_dict(self) -> dict[str, Any]:
+        missing = [layer for layer in isolation.LAYERS["full"] if layer not in self.layers]
+        return {"level": self.level,
+                "layers": ["session", "clean-environment", "resource-limits", "timeout", *self.layers],
+                "missing": missing, "via": self.via}
+
+    def describe(self) -> str:
+        d = self.to_dict()
+        via = f" via {self.via}" if self.via else ""
+        text = f"{self.level} isolation{via} ({', '.join(d['layers'])})"
+        return text + (f"; not available here: {', '.join(d['missing'])}" if d["missing"] else "")
+
+
+class IsolationRefused(Exception):
+    """The machine cannot give the isolation level that was required."""
+
+
+def _site_dirs() -> list[str]:
+    """Directories holding torch and numpy, added to the child's path without running .pth files."""
+    dirs = []
+    for mod in (torch, numpy):
+        d = str(Path(mod.__file__).resolve().parent.parent)
+        if d not in dirs:
+            dirs.append(d)
+    return dirs
+
+
+SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
+
+
+def _binds(device: str) -> list[str]:
+    """What the private file system shows, read-only: the system's libraries and the Python installation."""
+    python = [sys.base_prefix, str(Path(sys.base_prefix).resolve()), *_site_dirs()]
+    return list(dict.fromkeys(SYSTEM_DIRS + python + (["/sys"] if device == "cuda" else [])))
+
+
+def _hidden() -> list[str]:
+    """What the child must not read, wherever it is installed: the reference, the grader, course.yaml."""
+    found = [paths.REFERENCE, paths.COURSE, paths.ROOT / "grader", GRADER_DIR]
+    for site in _site_dirs():  # a non-editable install puts both packages in site-packages
+        found += [Path(site) / "reference", Path(site) / "grader"]
+    return list(dict.fromkeys(str(p) for p in found))
+
+
+def _devices(device: str) -> list[str]:
+    devs = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
+    if device == "cuda":
+        devs += sorted(str(p) for p in Path("/dev").glob("nvidia*"))
+    return devs
+
+
+_uids = iter(range(10**9))
+
+
+def _sandbox_uid() -> int:
+    """A uid no one else uses, so a fork bomb or kill(-1) reaches only this sandbox's processes."""
+    return 200_000 + (os.getpid() % 20_000) * 64 + next(_uids) % 64
+
+
+BOOT = (
+    "import sys, json; c = json.loads(sys.argv[1]); del sys.argv[1:]; sys.path[:0] = c['paths']; "
+    "import grader.sandbox.inside.isolation as iso; b = iso.enter(c['isolation']); "
+    "iso.remap_modules(c['isolation']['bundle'], b); import grader.sandbox.inside.child as g; g.main(c, b)"
+)
+PROBE = (
+    "import sys, json; c = json.loads(sys.argv[1]); sys.path[:0] = c['paths']; "
+    "import grader.sandbox.inside.isolation as iso; iso.probe(c['isolation'], c['hidden'])"
+)
+# What crosses into the child, and nothing else: the folders whose code the child runs. Both import
+# only the standard library, torch, numpy and each other (tests/grader/test_import_rules.py).
+CHILD_PACKAGES = ("tasks", "sandbox/inside")
+
+
+def _copy_child_code(pkg: Path, assignment: str | None) -> None:
+    """The grader's child-side code under ``pkg`` (``grader/``), with only this assignment's suite."""
+    for folder in ("", "sandbox") + CHILD_PACKAGES + ("tasks/suites",):
+        (pkg / folder).mkdir(parents=True, exist_ok=True)
+        (pkg / folder / "__init__.py").write_text("")  # the host's package docstrings stay at home
+    for folder in CHILD_PACKAGES:
+        for src in (GRADER_DIR / folder).glob("*.py"):
+            if src.name != "__init__.py":
+                shutil.copy2(src, pkg / folder / src.name)
+    shutil.copy2(GRADER_DIR / "tasks" / "suites" / "__init__.py", pkg / "tasks" / "suites" / "__init__.py")
+    if assignment is not None:
+        shutil.copy2(GRADER_DIR / "tasks" / "suites" / f"{assignment}.py", pkg / "tasks" / "suites" / f"{assignment}.py")
+
+
+def _bundle(root: Path, assignment: str | None, submission: Path | None) -> Path:
+    """Lay out the child's directory: the driver package, the suite, the submission copy, a work dir."""
+    os.chmod(root, 0o711)  # the sandbox's uid may pass through, not list (the log lives here)
+    bundle = root / "bundle"
+    _copy_child_code(bundle / "_grader" / "grader", assignment if submission is not None else None)
+    sub_root = bundle / "submission"
+    sub_root.mkdir()
+    if assignment is not None and submission is not None:
+        shutil.copytree(submission, sub_root / assignment, ignore=_not_copied)
+    (bundle / "work").mkdir()
+    (root / "newroot").mkdir()
+    for d, _, files in os.walk(bundle):
+        os.chmod(d, 0o755)
+        for f in files:
+            os.chmod(os.path.join(d, f), 0o644)
+    return bundle
+
+
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    """Only regular files and folders: a symlink could point at the reference; a FIFO or device is no code."""
+    skip = set()
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            skip.add(name)
+            continue
+        if name == "__pycache__" or name.startswith(".") or name.endswith(".pyc") or \
+                not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            skip.add(name)
+    return skip
+
+
+def _plan(root: Path, bundle: Path, iso: Isolation, device: str, keep: list[int]) -> dict:
+    uid = _sandbox_uid()
+    if "uid" in iso.layers and "filesystem" not in iso.layers and os.geteuid() == 0:
+        os.chown(bundle / "work", uid, uid)  # an ordinary user's child is that user outside: it owns it already
+        os.chmod(bundle / "work", 0o700)
+    python = [p for p in sys.path if p.startswith(sys.base_prefix) and os.path.isdir(p)] + _site_dirs()
+    return {"layers": list(iso.layers), "via": iso.via, "uid": uid, "device": device, "bundle": str(bundle),
+            "root_dir": str(root / "newroot"), "binds": _binds(device), "hide": _hidden(), "python": python,
+            "devices": _devices(device), "tmp_mb": TMP_MB, "work_mb": WORK_MB,
+            "keep_fds": keep, "nproc": _sandbox_nproc(iso)}
+
+
+LINUX = sys.platform.startswith("linux")
+
+
+def _limit(memory_mb: int, cpu_s: int, device: str, nproc: int | None):
+    def setrlimit(which: int, value: int, hard: int | None = None) -> None:
+        try:
+            resource.setrlimit(which, (value, value if hard is None else hard))
+        except (ValueError, OSError):
+            if LINUX:
+                raise  # never weaker than reported; elsewhere (macOS) some limits do not exist
+
+    def apply() -> None:
+        if LINUX:  # a grader that dies takes its children with it
+            isolation._prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
+        setrlimit(resource.RLIMIT_CORE, 0)
+        setrlimit(resource.RLIMIT_CPU, cpu_s, cpu_s + 5)  # SIGXCPU, then SIGKILL
+        setrlimit(resource.RLIMIT_FSIZE, FILE_SIZE_MB * 2**20)
+        setrlimit(resource.RLIMIT_NOFILE, OPEN_FILES)
+        if nproc is not None:
+            setrlimit(resource.RLIMIT_NPROC, nproc)
+        if device == "cpu":  # CUDA reserves large virtual ranges; GPU memory is capped in torch
+            setrlimit(resource.RLIMIT_AS, memory_mb * 2**20)
+    return apply
+
+
+def _sandbox_nproc(iso: Isolation) -> int:
+    """The process limit under the sandbox's own uid.
+
+    A user namespace counts its processes apart from the user's others since Linux 5.14;
+    before that the limit would count all of them, so it gets the process level's margin.
+    """
+    if iso.via != "user-namespace" or _kernel_at_least(5, 14):
+        return NPROC
+    return _process_level_nproc() or NPROC
+
+
+def _kernel_at_least(*version: int) -> bool:
+    parts = []
+    for piece in os.uname().release.split(".")[:len(version)]:
+        digits = "".join(itertools.takewhile(str.isdigit, piece))
+        parts.append(int(digits or 0))
+    return tuple(parts) >= version
+
+
+def _process_level_nproc() -> int | None:
+    """Without a uid of its own the process limit counts all of the user's processes: allow a margin."""
+    if os.geteuid() == 0 or not os.path.isdir("/proc"):
+        return None  # root is not held to RLIMIT_NPROC; the uid layer gives the sandbox its own
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                count += os.stat(f"/proc/{entry}").st_uid == uid
+            except OSError:
+                pass
+    soft, _ = resource.getrlimit(resource.RLIMIT_NPROC)
+    wanted = count + 4 * NPROC
+    return wanted if soft == resource.RLIM_INFINITY else min(soft, wanted)
+
+
+@functools.lru_cache(maxsize=None)
+def detect(device: str = "cpu", via: str = "auto") -> Isolation:
+    """Probe, once per process, the strongest level this machine gives, each layer verified from inside.
+
+    ``via``: ``auto`` tries root's way where the grader is root, then the user namespace way;
+    ``root`` or ``user-namespace`` tries that way only (a root machine can test the laptop's).
+    """
+    if via not in ("auto", *isolation.VIAS):
+        raise IsolationRefused(f"unknown way to isolate '{via}' (auto, {', '.join(isolation.VIAS)})")
+    if not sys.platform.startswith("linux"):
+        return Isolation("process", ())
+    if via != "auto":
+        ways = [via]  # root's way probed by an ordinary user simply fails its probe
+    else:
+        ways = ["root", "user-namespace"] if os.geteuid() == 0 else ["user-namespace"]
+    for level in ("full", "namespaces"):
+        for way in ways:
+            candidate = Isolation(level, tuple(isolation.LAYERS[level]), way)
+            if _probe(candidate, device):
+                return candidate
+    return Isolation("process", ())
+
+
+@functools.lru_cache(maxsize=None)
+def _probe(iso: Isolation, device: str) -> bool:
+    """Whether a child given ``iso`` sets up every layer and finds each holding, from inside."""
+    with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
+        root = Path(tmp)
+        bundle = _bundle(root, None, None)
+        plan = _plan(root, bundle, iso, device, [])
+        config = {"paths": [str(bundle / "_grader")], "isolation": plan, "hidden": _hidden()}
+        try:
+            out = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, json.dumps(config)],
+                                 cwd=root, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
+                                 capture_output=True, timeout=30, start_new_session=True)
+            held = json.loads(out.stdout or b"[]")
+        except (subprocess.TimeoutExpired, ValueError, OSError):
+            held = []
+    return set(held) == set(iso.layers)
+
+
+def choose(device: str, use: str = "auto", require: str | None = None, via: str = "auto") -> Isolation:
+    """The isolation to grade under: the strongest available (or ``use``), never below ``require``."""
+    for name in (use, require):
+        if name is not None and name != "auto" and name not in isolation.LEVELS:
+            raise IsolationRefused(f"unknown isolation level '{name}' ({', '.join(isolation.LEVELS)})")
+    best = detect(device, via)
+    rank = isolation.LEVELS.index
+    if require is not None and rank(best.level) < rank(require):
+        raise IsolationRefused(
+            f"--require-isolation {require}: this machine gives only {best.describe()}. "
+            "The namespace layers need Linux, and root or user namespaces that ordinary users may make "
+            "(see the README's sandbox section); grade there, or lower the requirement.")
+    if use == "auto" or use == best.level:
+        return best
+    if rank(use) > rank(best.level):
+        raise IsolationRefused(f"isolation '{use}' asked for, but this machine gives only {best.describe()}")
+    if require is not None and rank(use) < rank(require):
+        raise IsolationRefused(f"isolation '{use}' is below the required '{require}'")
+    if use == "process":
+        return Isolation("process", ())
+    chosen = Isolation(use, tuple(isolation.LAYERS[use]), best.via)
+    if not _probe(chosen, device):  # e.g. Python installed where only the file-system layer lets the uid read it
+        raise IsolationRefused(f"isolation '{use}' does not hold on this machine (it gives {best.describe()})")
+    return chosen
+
+
+class Child:
+    """One sandboxed child process and the thread that reads its responses."""
+
+    def __init__(self, root: Path, bundle: Path, assignment: str, device: str, limits: Limits,
+                 cpu_budget_s: int, iso: Isolation):
+        req_r, self._req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        self.log_path = root / f"child-{time.monotonic_ns()}.log"
+        self.bundle = str(bundle)
+        plan = _plan(root, bundle, iso, device, [req_r, resp_w])
+        config = {"paths": [str(bundle / "_grader"), *_site_dirs()], "req_fd": req_r, "resp_fd": resp_w,
+                  "assignment": assignment, "device": device, "threads": 1, "memory_mb": limits.memory_mb,
+                  "isolation": plan}
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(bundle / "work"), "LANG": "C.UTF-8",
+               "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1", "CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
+        if "filesystem" in iso.layers:
+            env["HOME"] = SHOWN_ROOT + "/work"
+        nproc = _process_level_nproc()  # None for root: root's way gives the sandbox its own uid
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", BOOT, json.dumps(config)],
+                cwd=bundle / "work", env=env, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd,
+                pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True,
+                preexec_fn=_limit(limits.memory_mb, cpu_budget_s, device, nproc))
+        finally:
+            os.close(fd)
+        os.close(req_r)
+        os.close(resp_w)
+        os.set_blocking(self._req_w, False)
+        self._responses: queue.Queue = queue.Queue()
+        self._reader = threading.Thread(target=self._read, args=(resp_r,), daemon=True)
+        self._reader.start()
+
+    def _read(self, fd: int) -> None:
+        with os.fdopen(fd, "rb", buffering=0) as stream:
+            while True:
+                try:
+                    self._responses.put(wire.read_message(stream, MAX_RESPONSE_BYTES))
+                except EOFError:
+                    self._responses.put(EOFError())
+                    return
+                except wire.WireError as e:
+                    self._responses.put(e)
+                    return
+                except Exception as e:  # e.g. a header nested deep enough to exhaust the recursion limit
+                    self._responses.put(wire.WireError(f"unreadable message: {type(e).__name__}"))
+                    return
+
+    def send(self, request: Request, token: str, deadline: float) -> bool:
+        """Write one request without ever blocking past ``deadline`` (a child may stop reading)."""
+        data = wire.encode({"task": request.task, "case": request.case, "inputs": request.inputs,
+                            "own_gradient": request.own_gradient, "banned": list(request.banned),
+                            "token": token})
+        view = memoryview(data)
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            _, ready, _ = select.select([], [self._req_w], [], remaining)
+            if not ready:
+                return False
+            try:
+                n = os.write(self._req_w, view[:65536])
+            except (BrokenPipeError, BlockingIOError, OSError):
+                return False
+            view = view[n:]
+        return True
+
+    def receive(self, timeout: float) -> Any:
+        """The next message, or ``TimeoutError`` / ``EOFError`` / ``WireError`` as a value."""
+        try:
+            return self._responses.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return TimeoutError()
+
+    def output_tail(self) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(max(0, os.path.getsize(self.log_path) - OUTPUT_TAIL))
+                data = f.read(OUTPUT_TAIL)
+        except OSError:
+            return ""
+        return _shown(data.decode("utf-8", "replace"), self.bundle)
+
+    def close_requests(self) -> None:
+        if self._req_w >= 0:  # once only: a closed number may already belong to another file
+            try:
+                os.close(self._req_w)
+            except OSError:
+                pass
+            self._req_w = -1
+
+    def kill(self) -> None:
+        """Kill the whole tree: the session's process group, and with it the PID namespace."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.close_requests()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _shown(text: str, bundle: str) -> str:
+    return text.replace(bundle, SHOWN_ROOT)
+
+
+def run_tasks(submission: Path, assignment: str, requests: Iterable[Request], device: str,
+              limits: dict[str, Limits], iso: Isolation | None = None) -> dict[tuple[str, int], Response]:
+    """Run every request in sandboxed children; every request gets a response, whatever happens.
+
+    A task's first failing case ends the task (the rest would not change its score). A reply
+    that comes twice for one token (a forked process or a forged message) fails the task it
+    claims to answer; the request that met it is sent again to a fresh process.
+    """
+    iso = iso if iso is not None else detect(device)
+    results: dict[tuple[str, int], Response] = {}
+    by_task: dict[str, list[Request]] = {}
+    for r in requests:
+        by_task.setdefault(r.task, []).append(r)
+    memory = max(limits[t].memory_mb for t in by_task) if by_task else 0
+    cpu_budget = int(sum(limits[t].time_s for t in by_task)) + 60
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+        root = Path(tmp)
+        bundle = _bundle(root, assignment, submission)
+        child: Child | None = None
+        answered: dict[str, Request] = {}  # tokens the current child has answered
+        try:
+            for task, reqs in by_task.items():
+                deadline: float | None = None
+                k, retried = 0, False
+                while k < len(reqs):
+                    req = reqs[k]
+                    if child is None:
+                        started = time.monotonic()
+                        child = Child(root, bundle, assignment, device,
+                                      Limits(limits[task].time_s, memory), cpu_budget, iso)
+                        answered = {}
+                        ready = child.receive(STARTUP_TIMEOUT_S)
+                        if not (isinstance(ready, dict) and ready.get("ready")):
+                            tail = child.output_tail()
+                            child.kill()
+                            child = None
+                            _fill(results, reqs[k:], Response(req.task, req.case, "crashed", stdout=tail,
+                                                              message="the sandboxed process did not start"))
+                            break
+                        if deadline is not None:  # a fresh process mid-task: its start is not the task's time
+                            deadline += time.monotonic() - started
+                    if deadline is None:
+                        deadline = time.monotonic() + limits[task].time_s
+                    token = secrets.token_hex(16)
+                    if not child.send(req, token, deadline):
+                        reply: Any = TimeoutError() if child.proc.poll() is None else EOFError()
+                    else:
+                        reply = child.receive(deadline - time.monotonic())
+                    if isinstance(reply, dict) and reply.get("token") == token and \
+                            reply.get("task") == req.task and reply.get("case") == req.case:
+                        response = _response(req, reply, str(bundle))
+                        results[(req.task, req.case)] = response
+                        answered[token] = req
+                        if reply.get("restart") is not False:  # the task left something behind
+                            twice = _retire(child, answered)
+                            child = None
+                            if twice is not None:
+                                _answered_twice(results, by_task, twice)
+                                response = results[(req.task, req.case)]
+                        if response.status != "ok":
+                            _fill(results, reqs[k + 1:], response)
+                            break
+                        k += 1
+                        continue
+                    if isinstance(reply, dict) and reply.get("token") in answered and not retried:
+                        _answered_twice(results, by_task, answered[reply["token"]])
+                        child.kill()
+                        child = None
+                        retried = True
+                        continue  # the same request again, in a fresh process
+                    # The child hung, died or spoke out of turn: this task is lost, the rest carry on.
+                    tail = child.output_tail()
+                    child.kill()
+                    child = None
+                    status, message = _failure(reply, limits[task].time_s)
+                    _fill(results, reqs[k:], Response(req.task, req.case, status, message=message, stdout=tail))
+                    break
+        finally:
+            if child is not None:
+                twice = _retire(child, answered)
+                if twice is not None:
+                    _answered_twice(results, by_task, twice)
+    return results
+
+
+def _retire(child: Child, answered: dict[str, Request]) -> Request | None:
+    """Close the child's requests and let it exit; an answer that still comes is a second one."""
+    child.close_requests()
+    extra = child.receive(RETIRE_TIMEOUT_S)
+    child.kill()
+    if isinstance(extra, dict) and extra.get("token") in answered:
+        return answered[extra["token"]]
+    return None
+
+
+def _answered_twice(results: dict[tuple[str, int], Response], by_task: dict[str, list[Request]],
+                    req: Request) -> None:
+    _fill(results, [r for r in by_task[req.task] if r.case >= req.case], Response(
+        req.task, req.case, "error", message="the task answered twice (a forked process or a forged "
+                                             "message); only the grader's own driver may answer"))
+
+
+def _fill(results: dict[tuple[str, int], Response], reqs: list[Request], first: Response) -> None:
+    """The same verdict for each of ``reqs`` (the remaining cases of a task that already failed)."""
+    for r in reqs:
+        results[(r.task, r.case)] = Response(r.task, r.case, first.status, message=first.message,
+                                             traceback=first.traceback, stdout=first.stdout,
+                                             signature=first.signature)
+
+
+def _failure(reply: Any, time_s: float) -> tuple[str, str]:
+    if isinstance(reply, TimeoutError):
+        return "timeout", f"the task did not finish within its {time_s:g} s limit"
+    if isinstance(reply, wire.WireError):
+        return "error", f"the sandboxed process sent a malformed answer ({reply})"
+    if isinstance(reply, dict):
+        return "error", "the sandboxed process answered out of turn (or without the request's token)"
+    return "crashed", "the sandboxed process exited during this task (sys.exit, os._exit, a crash or a resource limit)"
+
+
+def _response(req: Request, reply: dict, bundle: str) -> Response:
+    status = reply.get("status")
+    if status not in ("ok", "not_implemented", "error", "banned"):
+        return Response(req.task, req.case, "error", message=f"unknown status {status!r}")
+    outputs = reply.get("outputs") if isinstance(reply.get("outputs"), dict) else {}
+    own = reply.get("own_gradient") if isinstance(reply.get("own_gradient"), dict) else {}
+    sig = reply.get("signature")
+    return Response(req.task, req.case, status, outputs=outputs, own_gradient=own,
+                    message=_shown(str(reply.get("message", "")), bundle)[:1000],
+                    traceback=_shown(str(reply.get("traceback", "")), bundle)[-OUTPUT_TAIL:],
+                    stdout=_shown(str(reply.get("stdout", "")), bundle)[-OUTPUT_TAIL:],
+                    signature=[str(s) for s in sig] if isinstance(sig, list) else None)

@@ -1,0 +1,227 @@
+"""The sandboxed side of grading: runs a submission's functions on inputs sent by the grader.
+
+Started by :mod:`grader.sandbox.host` as ``python -I -S`` in a fresh directory holding copies
+of ``grader/sandbox/inside/`` (this folder), ``grader/tasks/`` with one suite module, and the
+submission. It reads requests (task id, case, inputs, banned names, a token) from one
+pipe and writes one response per request to another: the token, the outputs (tensors only)
+or what went wrong. It never sees expected values. After each task it looks for what the
+task left behind (threads, processes, exit handlers, patched library functions): the
+grader then starts a fresh process for the next task.
+"""
+from __future__ import annotations
+
+import _thread
+import atexit
+import builtins
+import contextlib
+import importlib
+import inspect
+import io
+import math
+import os
+import signal
+import sys
+import traceback
+from typing import Any
+
+import numpy
+import torch
+from torch.overrides import _get_current_function_mode_stack
+
+import grader.tasks.inputs  # noqa: F401  (watched for patches before any suite imports it)
+from grader.sandbox.inside import guard as banned
+from grader.sandbox.inside import wire
+from grader.tasks.model import Modules, Task
+from grader.tasks.numeric import central_difference, weighted_sum
+from grader.tasks.trees import clone, get_path, set_path, to_device
+
+OUTPUT_CAP = 4000  # characters of captured stdout/stderr returned per request
+
+
+def configure(device: str, threads: int, memory_mb: int) -> None:
+    torch.set_num_threads(threads)
+    torch.set_grad_enabled(False)  # students write backward passes by hand
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True)
+        total = torch.cuda.get_device_properties(0).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, memory_mb * 2**20 / total))
+
+
+WATCHED = (torch, torch.Tensor, torch.nn.functional, torch.linalg, torch.testing, numpy, numpy.ndarray,
+           numpy.testing, builtins, math, os, sys, wire, banned,
+           *(sys.modules[f"grader.tasks.{name}"] for name in ("inputs", "model", "numeric", "trees")))
+
+
+def fingerprint() -> dict[str, int]:
+    """Identity of every library attribute a submission could patch (torch.allclose, numpy.allclose, ...)."""
+    ids = {}
+    for i, obj in enumerate(WATCHED):
+        for k, v in list(vars(obj).items()):
+            ids[f"{i}.{k}"] = id(v)
+    for name in ("torch", "numpy", "math", "builtins", "grader.sandbox.inside.wire",
+                 "grader.sandbox.inside.child"):
+        ids[f"sys.modules.{name}"] = id(sys.modules.get(name))
+    return ids
+
+
+def left_behind(before: dict[str, int], threads: int, exit_handlers: int) -> tuple[list[str], bool]:
+    """What a task left running (it fails the task) and whether it changed the libraries (fresh process)."""
+    problems = []
+    extra = _thread._count() - threads
+    if extra > 0:
+        problems.append("a thread" if extra == 1 else f"{extra} threads")
+    if kill_children():  # not counted: how many a fork tree has reached when it is killed varies
+        problems.append("child processes")
+    if atexit._ncallbacks() > exit_handlers:
+        problems.append("an exit handler")
+        atexit._clear()
+    after = fingerprint()
+    patched = any(after.get(k) != v for k, v in before.items())
+    return problems, patched
+
+
+def kill_children() -> int:
+    """Kill every process this one has, orphans included (it is their subreaper); returns how many."""
+    me, killed = os.getpid(), set()
+    if not os.path.isdir("/proc"):
+        return 0  # no /proc (macOS): the grader's kill of the session is all there is
+    for _ in range(50):
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2:].split()[1]) == me:
+                found.append(int(entry))
+        if not found:
+            break
+        for pid in found:
+            killed.add(pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+    return len(killed)
+
+
+def own_gradient(task: Task, m: Modules, inputs: dict, max_elements: int) -> dict[str, torch.Tensor]:
+    """Central differences of the student's own forward, ``sum(forward * dout)``, in float64.
+
+    Used only to word the diagnosis ("your backward does not match your own forward").
+    """
+    assert task.forward is not None
+    dout = inputs.get(task.upstream) if task.upstream else None
+    grads = {}
+    for gname, path in task.wrt.items():
+        x = get_path(inputs, path)
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.numel() > max_elements:
+            continue
+
+        def objective(pert: torch.Tensor, path: str = path) -> float:
+            kw = clone(inputs)
+            set_path(kw, path, pert)
+            return weighted_sum(task.forward(m, **kw), dout)
+
+        grads[gname] = central_difference(objective, x, 1e-6 if x.dtype == torch.float64 else 1e-3)
+    return grads
+
+
+def signature_of(m: Modules, task: Task) -> list[str] | None:
+    try:
+        fn = getattr(getattr(m, task.module), task.function)
+        return [p.name for p in inspect.signature(fn).parameters.values()]
+    except Exception:
+        return None
+
+
+def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: str, main_pid: int) -> dict:
+    task: Task = suite.tasks[request["task"]]
+    inputs = to_device(request["inputs"], device)
+    captured = io.StringIO()
+    response: dict[str, Any] = {"task": request["task"], "case": request["case"], "token": request["token"]}
+    guard = banned.Guard(request["banned"], submission_root) if request.get("banned") else None
+    torch.set_grad_enabled(False)  # global torch state an earlier task may have changed
+    torch.set_default_dtype(torch.float32)
+    before, threads, exit_handlers = fingerprint(), _thread._count(), atexit._ncallbacks()
+    try:
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            if guard is not None:
+                guard.__enter__()
+            outputs = task.run(m, **clone(inputs))
+            if not isinstance(outputs, dict):
+                raise TypeError("the task driver returned no outputs")
+            response["outputs"] = outputs
+            if request.get("own_gradient") and task.forward is not None:
+                try:
+                    response["own_gradient"] = own_gradient(task, m, inputs, request["own_gradient"])
+                except Exception:
+                    pass  # diagnosis only: a forward that fails here is graded by its own task
+        response["status"] = "ok"
+    except NotImplementedError as e:
+        response.update(status="not_implemented", message=str(e) or "NotImplementedError")
+    except BaseException as e:  # SystemExit and KeyboardInterrupt from student code included
+        tb = traceback.format_exception(type(e), e, e.__traceback__)
+        response.update(status="error", message=f"{type(e).__name__}: {e}"[:1000],
+                        traceback="".join(_student_frames(tb))[-OUTPUT_CAP:])
+        if isinstance(e, TypeError):
+            response["signature"] = signature_of(m, task)
+    if os.getpid() != main_pid:
+        os._exit(0)  # a copy forked by the submission: only the driver itself answers
+    modes = _get_current_function_mode_stack()
+    while torch._C._len_torch_function_stack():
+        torch._C._pop_torch_function_stack()
+    problems, patched = left_behind(before, threads, exit_handlers)
+    if guard is not None and guard.violation is not None:
+        response.update(status="banned", message=guard.violation.describe(), outputs={})
+    elif guard is not None and not any(mode is guard for mode in modes):
+        response.update(status="banned", message="the task switched off the banned-operation check",
+                        outputs={})
+    if problems:
+        left = f"the task left {' and '.join(problems)} running after it returned (nothing may outlive the task)"
+        prior = response.get("message", "") if response.get("status") in ("error", "banned") else ""
+        response.update(status="error", outputs={}, message=f"{prior}; {left}" if prior else left)
+    response["restart"] = bool(problems or patched or [mode for mode in modes if mode is not guard])
+    response["stdout"] = captured.getvalue()[-OUTPUT_CAP:]
+    return response
+
+
+def _student_frames(tb: list[str]) -> list[str]:
+    """Drop the grader's own frames so the traceback starts in the student's code."""
+    keep = [line for line in tb if "/_grader/grader/" not in line]
+    return keep or tb
+
+
+def main(config: dict, bundle: str) -> None:
+    req_fd, resp_fd = config["req_fd"], config["resp_fd"]
+    requests = os.fdopen(req_fd, "rb", buffering=0)
+    responses = os.fdopen(resp_fd, "wb", buffering=0)
+    configure(config["device"], config.get("threads", 1), config.get("memory_mb", 4096))
+    submission_root = bundle + "/submission"
+    main_pid = os.getpid()
+    sys.path.insert(0, submission_root)
+    suite = importlib.import_module(f"grader.tasks.suites.{config['assignment']}").SUITE
+    m = Modules(config["assignment"])
+    wire.write_message(responses, {"ready": True})
+    while True:
+        try:
+            request = wire.read_message(requests)
+        except EOFError:
+            break
+        response = handle(request, suite, m, config["device"], submission_root, main_pid)
+        try:
+            data = wire.encode(response)
+        except Exception as e:  # an output that cannot be encoded is the submission's error
+            data = wire.encode({"task": request["task"], "case": request["case"], "token": request["token"],
+                                "status": "error", "restart": True,
+                                "message": f"could not send the outputs: {type(e).__name__}: {e}"[:500]})
+        responses.write(data)
+    responses.close()
+    os._exit(0)  # exit handlers a submission registered never run

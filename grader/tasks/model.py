@@ -1,0 +1,174 @@
+"""What a graded task is: how its inputs are made, how it is run, which outputs are gradients.
+
+A suite module (``grader/suites/<assignment>.py``) declares its tasks here. The same
+``run`` driver is executed twice: in the grader against the reference package, and in
+the sandboxed child against the submission. The child receives inputs only; the
+expected values never leave the grader process.
+
+This module is copied into the sandbox, so it imports nothing but torch.
+"""
+from __future__ import annotations
+
+import importlib
+import zlib
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+import torch
+
+from grader.tasks.trees import leaf_tensors, same
+
+Inputs = dict[str, Any]
+Outputs = dict[str, torch.Tensor]
+
+
+class Modules:
+    """Lazy access to an assignment's modules: ``m.layers`` imports ``<package>.layers`` on first use.
+
+    Lazy import keeps a syntax error in one file from costing the tasks of the others.
+    """
+
+    def __init__(self, package: str):
+        self._package = package
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return importlib.import_module(f"{self._package}.{name}")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One graded function.
+
+    id:       ``a02.affine_backward``: assignment prefix and function name.
+    module:   the assignment's file that defines the function (``layers`` for layers.py).
+    inputs:   ``(gen, case) -> kwargs``; runs only in the grader, from seeds it controls.
+    run:      ``(m, **kwargs) -> {output name: tensor}``; ``m`` is a :class:`Modules`.
+    grads:    output names that are gradients (so a failure reads as a backward error).
+    forward:  ``(m, **kwargs) -> tensor``, the function whose gradient ``grads`` are; used to
+              tell whether a wrong backward at least matches the student's own forward.
+    wrt:      gradient output name -> input path it differentiates (``"dx": "x"``,
+              ``"dW1": "params.0.0"``).
+    upstream: the input that holds the upstream gradient ``dout`` (None: the forward is a scalar).
+    calls:    other tasks whose functions this one runs (a backward runs its forward); when one of
+              them fails too, the diagnosis says so.
+    """
+
+    id: str
+    module: str
+    inputs: Callable[[torch.Generator, int], Inputs]
+    run: Callable[..., Outputs]
+    grads: tuple[str, ...] = ()
+    forward: Callable[..., torch.Tensor] | None = None
+    wrt: dict[str, str] = field(default_factory=dict)
+    upstream: str | None = None
+    calls: tuple[str, ...] = ()
+
+    @property
+    def function(self) -> str:
+        return self.id.split(".", 1)[1]
+
+
+class Suite:
+    """The tasks of one assignment, in the order they are graded and reported."""
+
+    def __init__(self, assignment: str):
+        self.assignment = assignment
+        self.prefix = assignment.split("_", 1)[0]
+        self.tasks: dict[str, Task] = {}
+
+    def add(self, task: Task) -> Task:
+        if not task.id.startswith(self.prefix + "."):
+            raise ValueError(f"task {task.id} does not belong to {self.assignment}")
+        if task.id in self.tasks:
+            raise ValueError(f"task {task.id} declared twice")
+        self.tasks[task.id] = task
+        return task
+
+    def call(self, name: str, module: str, inputs: Callable[[torch.Generator, int], Inputs],
+             outputs: tuple[str, ...] = ("out",), calls: tuple[str, ...] = ()) -> Task:
+        """A task whose function is called with the inputs and returns ``outputs`` (a tuple
+        whose trailing extras, such as a cache, are ignored). ``calls``: the tasks it runs."""
+
+        def run(m: Modules, **kw: Any) -> Outputs:
+            result = getattr(getattr(m, module), name)(**kw)
+            return _name_outputs(name, result, outputs)
+
+        return self.add(Task(f"{self.prefix}.{name}", module, inputs, run, calls=calls))
+
+    def backward(self, name: str, forward: str, module: str,
+                 inputs: Callable[[torch.Generator, int], Inputs],
+                 grads: tuple[str, ...], wrt: tuple[str, ...], calls: tuple[str, ...] = ()) -> Task:
+        """A CS231n-style ``backward(dout, cache)`` task: the student's own forward makes the
+        cache, then the backward's results are checked. ``inputs`` must include ``dout``.
+        ``calls``: tasks it runs besides its forward (a fast conv backward runs col2im)."""
+
+        def fwd(m: Modules, **kw: Any) -> torch.Tensor:
+            kw.pop("dout")
+            out, _ = getattr(getattr(m, module), forward)(**kw)
+            return out
+
+        def run(m: Modules, **kw: Any) -> Outputs:
+            dout = kw.pop("dout")
+            _, cache = getattr(getattr(m, module), forward)(**kw)
+            result = getattr(getattr(m, module), name)(dout, cache)
+            return _name_outputs(name, result, grads)
+
+        return self.add(Task(f"{self.prefix}.{name}", module, inputs, run, grads=grads,
+                             forward=fwd, wrt=dict(zip(grads, wrt)), upstream="dout",
+                             calls=(f"{self.prefix}.{forward}",) + calls))
+
+
+def layer_pairs(function: str, pairs: Any, layers: int, names: tuple[str, str] = ("dW", "db")) -> Outputs:
+    """``[(W1, b1), ...]`` returned by ``function`` as outputs ``{names[0]}1, {names[1]}1, ...``,
+    after checking there is one pair per layer."""
+    if not isinstance(pairs, (list, tuple)) or len(pairs) != layers:
+        got = f" of length {len(pairs)}" if isinstance(pairs, (list, tuple)) else ""
+        raise OutputShapeError(f"{function} must return one ({names[0]}, {names[1]}) pair per layer ({layers}), "
+                               f"got {type(pairs).__name__}{got}")
+    outputs = {}
+    for i, pair in enumerate(pairs, start=1):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise OutputShapeError(f"{function}: layer {i} must give a ({names[0]}, {names[1]}) pair")
+        outputs[f"{names[0]}{i}"], outputs[f"{names[1]}{i}"] = pair
+    return outputs
+
+
+def _name_outputs(name: str, result: Any, names: tuple[str, ...]) -> Outputs:
+    if len(names) == 1 and not isinstance(result, (tuple, list)):
+        return {names[0]: result}
+    if not isinstance(result, (tuple, list)) or len(result) < len(names):
+        got = f"a {type(result).__name__} of length {len(result)}" if isinstance(result, (tuple, list)) \
+            else f"a {type(result).__name__}"
+        raise OutputShapeError(f"{name} must return {len(names)} values ({', '.join(names)}), got {got}")
+    return dict(zip(names, result))
+
+
+class OutputShapeError(TypeError):
+    """The function returned the wrong number or kind of values."""
+
+
+def keeps_inputs(task: Task) -> Task:
+    """The same task with one more check, the property ``inputs_unchanged``: one flag per input
+    tensor (in :func:`leaf_tensors` order), all true when the function left its inputs as they
+    were. An update in place (``dout.mul_(mask)``) corrupts the caller's data even when the
+    result is right."""
+
+    def run(m: Modules, **kw: Any) -> Outputs:
+        leaves = leaf_tensors(kw)
+        before = [t.clone() for _, t in leaves]
+        out = task.run(m, **kw)
+        if isinstance(out, dict):
+            out["inputs_unchanged"] = torch.tensor([same(t, b) for (_, t), b in zip(leaves, before)],
+                                                   dtype=torch.bool)
+        return out
+
+    return replace(task, run=run)
+
+
+def case_generator(seed: int, task_id: str, case: int) -> torch.Generator:
+    """The generator for one case: a pure function of the suite seed, the task and the case."""
+    g = torch.Generator()
+    g.manual_seed((seed * 1_000_003 + zlib.crc32(task_id.encode()) * 97 + case) % (2**63 - 1))
+    return g

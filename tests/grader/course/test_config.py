@@ -1,0 +1,122 @@
+"""course.yaml validation: every bad value is an error naming the key and its line."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from grader import paths
+from grader.course import config
+from grader.course.config import ConfigError, LatePolicy, late_penalty, parse
+
+VALID = """\
+course: Test course
+devices: [cpu, cuda]
+tolerances:
+  float64:
+    cpu: {rtol: 1.0e-7, atol: 1.0e-9}
+    cuda: {rtol: 1.0e-6, atol: 1.0e-8}
+  float32:
+    cpu: {rtol: 1.0e-4, atol: 1.0e-5}
+    cuda: {rtol: 1.0e-3, atol: 1.0e-4}
+limits: {time_s: 60, memory_mb: 2048}
+suites:
+  public: {seed: 1, cases: 3}
+  hidden: {seed: 2, cases: 5}
+late_policy: {grace_minutes: 10, penalty_per_day: 0.1, cap: 0.5}
+assignments:
+  - id: a01_neurons
+    title: Neurons
+    available: false
+  - id: a02_mlp_backprop
+    title: MLP
+    deadline: 2027-02-19T23:59:00+00:00
+    tasks:
+      - {id: a02.affine_forward, points: 2}
+      - id: a02.affine_backward
+        points: 3
+        limits: {time_s: 5}
+"""
+
+
+def test_valid_course_parses():
+    c = parse(VALID)
+    assert c.devices == ("cpu", "cuda")
+    assert c.tolerance("float32", "cuda") == (1e-3, 1e-4)
+    a = c.assignment("a02")
+    assert a is c.assignment("a02_mlp_backprop")
+    assert [t.points for t in a.tasks] == [2.0, 3.0]
+    assert a.tasks[0].limits == config.Limits(60.0, 2048)
+    assert a.tasks[1].limits == config.Limits(5.0, 2048)  # per-task override keeps the memory default
+    assert a.deadline == dt.datetime(2027, 2, 19, 23, 59, tzinfo=dt.timezone.utc)
+    assert not c.assignment("a01").available and c.assignment("a01").max_score == 0
+
+
+def test_the_shipped_course_yaml_is_valid_and_lists_all_13_assignments():
+    c = config.load(paths.COURSE)
+    ids = [a.id for a in c.assignments]
+    assert ids == ["a01_neurons", "a02_mlp_backprop", "a03_neuroevolution", "a04_cnn", "a05_batchnorm_alexnet",
+                   "a06_energy_models", "a07_autoencoders_dbn", "a08_unsupervised", "a09_recurrent",
+                   "a10_attention", "a11_transformer", "a12_capsules", "a13_graphs"]
+
+
+def error_for(old: str, new: str) -> str:
+    assert old in VALID
+    with pytest.raises(ConfigError) as e:
+        parse(VALID.replace(old, new, 1))
+    return str(e.value)
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    ("late_policy:", "late_polcy:", "course.yaml:14: top level: unknown key 'late_polcy'"),
+    ("    title: MLP\n", "    title: MLP\n    colour: red\n", "course.yaml:21: assignments[1]: unknown key 'colour'"),
+    ("{id: a02.affine_forward, points: 2}", "{id: a02.affine_forward, points: 0}",
+     "course.yaml:23: assignments[1].tasks[0].points: must be positive, got 0"),
+    ("{id: a02.affine_forward, points: 2}", "{id: a02.affine_forward, points: -1.5}", "must be positive, got -1.5"),
+    ("{id: a02.affine_forward, points: 2}", "{id: a02.affine_forward, points: two}",
+     "assignments[1].tasks[0].points: expected a number, got str 'two'"),
+    ("devices: [cpu, cuda]", "devices: [cpu, tpu]", "course.yaml:2: devices[1]: unknown device 'tpu'"),
+    ("  float32:\n", "  float8:\n", "course.yaml:7: tolerances: unknown key 'float8'"),
+    ("id: a02.affine_backward", "id: a02.affine_forward", "course.yaml:24: assignments[1].tasks[1].id: duplicate task id"),
+    ("id: a01_neurons", "id: a02_mlp_backprop", "duplicate assignment id 'a02_mlp_backprop'"),
+    ("rtol: 1.0e-7", "rtol: 1e-7", "write it with a decimal point"),
+    ("limits: {time_s: 60", "limits: {time_s: yes", "course.yaml:10: limits.time_s: expected a number, got a boolean"),
+    ("{id: a02.affine_forward, points: 2}", "{id: a03.affine_forward, points: 2}", "must start with 'a02.'"),
+    ("deadline: 2027-02-19T23:59:00+00:00", "deadline: 2027-02-19T23:59:00", "needs a time zone"),
+    ("public: {seed: 1, cases: 3}", "public: {seed: 1, cases: 0}", "suites.public.cases: must be positive"),
+    ("cap: 0.5", "cap: 1.5", "late_policy.cap: must be between 0 and 1"),
+    ("course: Test course\n", "course: Test course\ncourse: Again\n", "course.yaml:2: top level: duplicate key 'course'"),
+    ("    cuda: {rtol: 1.0e-3, atol: 1.0e-4}\n", "", "course.yaml:8: tolerances.float32: missing key 'cuda'"),
+    ("memory_mb: 2048", "memory_mb: 100", "must be at least 256"),
+])
+def test_bad_values_name_key_and_line(old, new, expected):
+    assert expected in error_for(old, new)
+
+
+def test_yaml_syntax_error_names_the_line():
+    with pytest.raises(ConfigError, match=r"course.yaml:\d+: not valid YAML"):
+        parse("course: [unclosed\ndevices: [cpu]\n")
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="no such file"):
+        config.load(tmp_path / "nope.yaml")
+
+
+def test_available_assignment_needs_tasks():
+    with pytest.raises(ConfigError, match="an available assignment needs tasks"):
+        parse(VALID.replace("    available: false\n", ""))
+
+
+@pytest.mark.parametrize("late_by,penalty", [
+    (dt.timedelta(minutes=-5), 0.0),
+    (dt.timedelta(minutes=14), 0.0),          # inside the grace period
+    (dt.timedelta(minutes=16), 0.1),          # one started day
+    (dt.timedelta(days=1, minutes=16), 0.2),  # two started days
+    (dt.timedelta(days=30), 0.5),             # capped
+])
+def test_late_penalty(late_by, penalty):
+    policy = LatePolicy(grace_minutes=15, penalty_per_day=0.1, cap=0.5)
+    deadline = dt.datetime(2027, 2, 19, 23, 59, tzinfo=dt.timezone.utc)
+    assert late_penalty(policy, deadline, deadline + late_by) == pytest.approx(penalty)
+    assert late_penalty(policy, None, deadline + late_by) == 0.0

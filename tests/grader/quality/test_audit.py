@@ -1,0 +1,169 @@
+"""Tests of grader audit: every available suite kills >= 95% of its mutants, alternatives get full marks."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+
+import pytest
+import torch
+
+from grader import cli, paths
+from grader.quality import audit
+from grader.tasks import suites
+from grader.judge.compare import Tolerance, compare
+from grader.quality.mutate import Mutant
+from grader.tasks.model import Suite
+from tests.helpers import COURSE, grade_folder, lost_tasks, seeded_bug
+
+AVAILABLE = [a.id for a in COURSE.assignments if a.available]
+WITH_ALTERNATIVES = [aid for aid in AVAILABLE if (audit.ALTERNATIVES / aid).is_dir()]
+FAIL_UNDER = 95.0
+
+
+@pytest.fixture(scope="session")
+def audited(tmp_path_factory):
+    """One audit of every available assignment, in parallel, as CI runs it; in its JSON form.
+
+    Under pytest-xdist the first worker to get here runs it and the others read its file.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # this run's folder, common to its workers
+    cache = shared / "audit.json"
+    with open(shared / "audit.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cache.exists():
+            cache.write_text(audit.to_json(audit.audit(COURSE, jobs=2)))
+    return {r["id"]: r for r in json.loads(cache.read_text())}
+
+
+@pytest.mark.parametrize("aid", AVAILABLE)
+def test_suite_kills_at_least_95_percent_of_its_mutants(audited, aid):
+    r = audited[aid]
+    assert r["killed"] + r["survived"] > 0, f"{aid}: no mutants were generated"
+    survivors = [f"{o['task']} [{o['operator']}] {o['description']}\n{o['diff']}"
+                 for t in r["tasks"] for o in t["survivors"]]
+    assert r["kill_rate"] >= FAIL_UNDER, f"{aid}: kill rate {r['kill_rate']}%; survivors:\n" + "\n".join(survivors)
+    for key in ("killed", "survived", "equivalent"):
+        assert r[key] == sum(t[key] for t in r["tasks"])
+
+
+@pytest.mark.parametrize("aid", AVAILABLE)
+def test_alternative_implementations_lose_no_points_in_the_audit(audited, aid):
+    alternatives = audited[aid]["alternatives"]
+    if alternatives is None:
+        pytest.skip(f"{aid} has no alternatives under tests/alternatives/ yet")
+    assert alternatives["tasks"] and alternatives["false_failures"] == []
+
+
+def test_a02_mutants_are_all_killed_or_equivalent_at_the_kinks(audited):
+    r = audited["a02_mlp_backprop"]
+    assert r["survived"] == 0
+    equivalents = {(o["task"], o["description"]) for t in r["tasks"] for o in t["equivalents"]}
+    # x > 0 and x >= 0 differ only at the kink, which the suite keeps inputs away from.
+    assert ("a02.relu_backward", "> -> >=") in equivalents
+    tasks = {t["id"]: t for t in r["tasks"]}
+    assert tasks["a02.affine_backward"]["killed"] >= 15 and tasks["a02.mlp_backward"]["killed"] >= 10
+
+
+@pytest.mark.parametrize("aid", WITH_ALTERNATIVES)
+def test_alternatives_score_full_marks_in_the_sandboxed_grader(aid, solutions, tmp_path):
+    folder = tmp_path / aid
+    shutil.copytree(solutions(aid), folder)
+    audit.apply_alternatives(folder, audit.ALTERNATIVES / aid)
+    result = grade_folder(folder, suite="all")
+    assert lost_tasks(result) == set()
+    assert result.score == result.max_score
+
+
+def test_a_gap_in_a_suite_shows_as_a_survivor_with_its_diff(monkeypatch):
+    """Without the inputs-unchanged requirement, relu_forward's suite misses x.clamp_(min=0)."""
+    real = suites.load("a02_mlp_backprop")
+    module = __import__("grader.tasks.suites.a02_mlp_backprop", fromlist=["elementwise"])
+    weak = Suite("a02_mlp_backprop")
+    weak.tasks.update(real.tasks)
+    del weak.tasks["a02.relu_forward"]
+    weak.call("relu_forward", "layers", module.elementwise(0.0))
+    weak.tasks = {t: weak.tasks[t] for t in real.tasks}
+    monkeypatch.setattr(audit.suites, "load", lambda aid: weak)
+    [r] = audit.audit(COURSE, ["a02.relu_forward"], jobs=1, alternatives=None)
+    [task] = r.tasks
+    assert task.id == "a02.relu_forward" and task.survived == 1 and r.kill_rate < 100
+    [survivor] = task.survivors
+    assert survivor.operator == "in-place" and "clamp_" in survivor.diff
+    assert "input x" in survivor.how  # where it differs from the reference on the extra seeds
+    assert r.alternatives is None
+
+
+def test_wrong_or_banned_alternatives_are_false_failures(tmp_path):
+    folder = tmp_path / "a02_mlp_backprop"
+    folder.mkdir()
+    (folder / "layers.py").write_text("import torch\n\n\ndef relu_forward(x):\n    return x.abs(), x\n\n\n"
+                                      "def tanh_forward(x):\n    return torch.nn.Tanh()(x), x\n")
+    [r] = audit.audit(COURSE, ["a02.sigmoid_backward"], jobs=1, alternatives=tmp_path)
+    assert r.alternatives.tasks == ["a02.tanh_forward", "a02.relu_forward"]
+    failures = dict(f.split(": ", 1) for f in r.alternatives.false_failures)
+    assert set(failures) >= {"a02.relu_forward", "a02.tanh_forward"}
+    assert "banned operation torch.nn.Tanh" in failures["a02.tanh_forward"]  # as the sandbox's scan says
+    assert not r.ok
+
+
+def test_cli_json_has_one_object_per_assignment_with_counts_and_tasks(capsys):
+    rc = cli.main(["audit", "a02.relu_backward", "a02.tanh_forward", "--format", "json", "--jobs", "1", "-q"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    [a02] = out
+    assert a02["id"] == "a02_mlp_backprop"
+    assert {"killed", "survived", "equivalent", "kill_rate", "tasks", "alternatives"} <= set(a02)
+    assert [t["id"] for t in a02["tasks"]] == ["a02.tanh_forward", "a02.relu_backward"]
+    for t in a02["tasks"]:
+        assert {"id", "killed", "survived", "equivalent", "kill_rate", "survivors", "equivalents"} <= set(t)
+    assert a02["killed"] == sum(t["killed"] for t in a02["tasks"]) > 0
+
+
+def test_cli_rejects_unknown_and_unavailable_ids(capsys):
+    assert cli.main(["audit", "a99"]) == 2
+    assert "unknown assignment" in capsys.readouterr().err
+    missing = next((a.id for a in COURSE.assignments if not a.available), None)
+    if missing:
+        assert cli.main(["audit", missing]) == 2
+        assert "not available" in capsys.readouterr().err
+
+
+def test_an_in_place_update_of_an_input_loses_the_task(solutions, tmp_path):
+    folder = seeded_bug(solutions("a02_mlp_backprop"), tmp_path, "layers.py",
+                        "    dx = dout * (x > 0).to(dout.dtype)\n", "    dx = dout.mul_((x > 0).to(dout.dtype))\n")
+    result = grade_folder(folder)
+    assert lost_tasks(result) == {"a02.relu_backward"}
+    task = next(t for t in result.assignments[0].tasks if t.id == "a02.relu_backward")
+    assert task.status == "failed"
+    check = next(c for c in task.checks if c.name == "inputs_unchanged")
+    assert check.kind == "property" and "relu_backward changed its input dout in place" in check.message
+    assert all(c.passed for c in task.checks if c.name != "inputs_unchanged")
+
+
+def test_compare_accepts_a_non_contiguous_reference():
+    expected = torch.randn(2, 3, 4, 5, dtype=torch.float64).permute(0, 3, 1, 2)  # a view, not contiguous
+    assert compare("out", expected.contiguous(), expected, Tolerance(1e-7, 1e-9)).passed
+    wrong = compare("out", -expected.contiguous(), expected, Tolerance(1e-7, 1e-9))
+    assert not wrong.passed and "values wrong" in wrong.message
+
+
+def test_a_mutant_that_hangs_is_killed_by_its_time_limit(monkeypatch):
+    source = (paths.REFERENCE / "a02_mlp_backprop" / "layers.py").read_text()
+    old = "    out = torch.clamp(x, min=0.0)\n"
+    assert source.count(old) == 1
+    hang = Mutant("a02.relu_forward", "layers.py", "layers", "delete", 60, "loops forever",
+                  source.replace(old, "    while True:\n        pass\n"), "")
+    monkeypatch.setattr(audit, "mutants", lambda reference_dir, operators: [hang])
+    monkeypatch.setattr(audit, "MIN_TIMEOUT_S", 1.0)
+    [r] = audit.audit(COURSE, ["a02.relu_forward"], jobs=1, alternatives=None)
+    assert (r.killed, r.survived, r.equivalent, r.killed_by_error) == (1, 0, 0, 1)
+
+
+def test_the_audit_is_a_function_of_its_inputs():
+    ids = ["a02.affine_backward", "a02.relu_backward"]
+    serial = audit.to_json(audit.audit(COURSE, ids, jobs=1))
+    assert audit.to_json(audit.audit(COURSE, ids, jobs=2)) == serial

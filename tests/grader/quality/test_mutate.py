@@ -1,0 +1,105 @@
+"""Tests of grader.mutate: every operator fires, only solution blocks change, mutants are valid code."""
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from grader import paths
+from grader.quality.mutate import OPERATORS, mutants, mutants_of_file
+from grader.authoring.release import solution_blocks
+from tests.helpers import COURSE
+
+SOURCE = '''"""A module."""
+import torch
+
+
+def helper(x):
+    return x * 2
+
+
+def f(x, w, b, dout, n: int, slope: float = 0.1):
+    """Something with every kind of site."""
+    h = x + 1
+    ### BEGIN SOLUTION
+    out = x @ w.T + b  # (N, M)
+    s = out.sum(dim=1, keepdim=True)
+    z = -out / (s + 1e-8)
+    for i in range(1, n):
+        z = z * slope
+    y = torch.where(out > 0, z[:, 1:], torch.clamp(dout, min=0.0))
+    ### END SOLUTION
+    return y + h
+'''
+
+
+@pytest.fixture(scope="module")
+def found():
+    return mutants_of_file(SOURCE, "a99", "m.py", "m")
+
+
+def test_every_operator_fires(found):
+    assert {m.operator for m in found} == set(OPERATORS)
+    descriptions = {m.description for m in found}
+    for expected in ("+ -> -", "> -> >=", "sum -> mean", "unary minus dropped", ".T dropped", "transpose added to the left operand",
+                     "dim 1 -> 0", "keepdim=True dropped", "constant 1e-08 -> 0.0", "constant 0 -> 1",
+                     "term deleted: x @ w.T + b -> x @ w.T", "slice 1: -> 2:", "range(1, n) -> range(2, n)",
+                     "arguments 1 and n swapped", "statement deleted: for i in range(1, n):",
+                     "dout updated in place (.clamp_)"):
+        assert expected in descriptions, expected
+
+
+def test_the_variable_operator_is_opt_in():
+    assert "variable" not in OPERATORS
+    swaps = {m.description for m in mutants_of_file(SOURCE, "a99", "m.py", "m", ("variable",))}
+    assert {"out -> s", "dout -> x", "z -> out"} <= swaps
+    assert not any(d.startswith(("torch ", "i -> torch")) or d.endswith("-> torch") for d in swaps)
+
+
+def test_only_solution_blocks_change_and_mutants_parse(found):
+    lines = SOURCE.splitlines()
+    begin = lines.index("    ### BEGIN SOLUTION")
+    end = lines.index("    ### END SOLUTION")
+    for m in found:
+        assert m.task == "a99.f" and m.file == "m.py" and m.module == "m"
+        ast.parse(m.source)
+        new = m.source.splitlines()
+        assert new[:begin + 1] == lines[:begin + 1], m.description
+        tail = len(lines) - end
+        assert new[-tail:] == lines[-tail:], m.description
+        assert m.source != SOURCE
+        assert m.diff.startswith(f"@@ m.py:{m.line} @@\n") and "\n-" in m.diff and "\n+" in m.diff
+    assert len({m.source for m in found}) == len(found), "duplicate mutants"
+
+
+def test_scalars_and_locals_are_not_updated_in_place(found):
+    in_place = {m.description for m in found if m.operator == "in-place"}
+    assert not any(d.startswith(("n ", "slope ", "z ", "out ")) for d in in_place), in_place
+
+
+def test_a02_reference_yields_mutants_for_every_task():
+    course_tasks = {"sigmoid_forward", "sigmoid_backward", "affine_backward", "softmax_cross_entropy",
+                    "mlp_forward", "mlp_backward", "sgd_step"}
+    found = mutants(paths.REFERENCE / "a02_mlp_backprop")
+    by_task = {m.task.split(".", 1)[1] for m in found}
+    assert course_tasks <= by_task
+    assert {m.file for m in found} == {"layers.py", "mlp.py"}
+    assert any(m.description == ".T dropped" and m.task == "a02.affine_backward" for m in found)
+    assert any(m.operator == "in-place" and m.task == "a02.sgd_step" for m in found)
+
+
+@pytest.mark.parametrize("aid", [a.id for a in COURSE.assignments if a.available])
+def test_mutants_of_every_reference_parse_and_touch_only_their_block(aid):
+    reference = paths.REFERENCE / aid
+    found = mutants(reference)
+    assert found
+    files = {f: (reference / f).read_text() for f in {m.file for m in found}}
+    blocks = {f: solution_blocks(text, aid.split("_", 1)[0]) for f, text in files.items()}
+    for m in found:
+        original = files[m.file].splitlines()
+        [block] = [b for b in blocks[m.file] if b.start < m.line - 1 < b.end]
+        assert block.task == m.task
+        new = m.source.splitlines()
+        ast.parse(m.source)
+        assert new[:block.start + 1] == original[:block.start + 1], m.description
+        assert new[len(new) - (len(original) - block.end):] == original[block.end:], m.description
