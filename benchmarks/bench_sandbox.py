@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from grader import paths  # noqa: E402
 from grader.course import config  # noqa: E402
+from grader.course.config import Limits  # noqa: E402
 from grader.sandbox import host as sandbox  # noqa: E402
 from grader.sandbox.inside import isolation  # noqa: E402
 from grader.judge.pipeline import grade  # noqa: E402
@@ -39,7 +40,7 @@ def child_start(level: sandbox.Isolation, submission: Path) -> float:
         root = Path(tmp)
         bundle = sandbox._bundle(root, AID, submission)
         start = time.perf_counter()
-        child = sandbox.Child(root, bundle, AID, "cpu", sandbox.Limits(60, 4096), 120, level)
+        child = sandbox.Child(root, bundle, AID, "cpu", Limits(60, 4096), 120, level)
         ready = child.receive(sandbox.STARTUP_TIMEOUT_S)
         took = time.perf_counter() - start
         child.kill()

@@ -9,8 +9,9 @@ import tempfile
 from pathlib import Path
 
 from grader import paths
+from grader.reports import FORMATS, render
+from grader.results import KILL_RATE_FAIL_UNDER
 
-FORMATS = ("text", "json")
 
 
 def _progress(message: str) -> None:
@@ -27,7 +28,6 @@ def _emit(text: str, output: str | None) -> None:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from grader.course import config
-    from grader.reports import text as render
     from grader.judge.pipeline import grade
 
     course = config.load(args.course)
@@ -43,8 +43,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
                    progress=None if args.quiet else _progress, require_isolation=args.require_isolation,
                    isolation_via=args.isolation_via)
     color = args.format == "text" and not args.output and sys.stdout.isatty()
-    text = render.to_text(result, color=color) if args.format == "text" else render.RENDERERS[args.format](result)
-    _emit(text, args.output)
+    _emit(render(result, args.format, color=color), args.output)
     if args.fail_under is not None and 100.0 * result.fraction < args.fail_under:
         print(f"grader: score {100.0 * result.fraction:.1f}% is under --fail-under {args.fail_under:g}%",
               file=sys.stderr)
@@ -103,20 +102,19 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                                    progress=_progress)
     except LookupError as e:
         raise SystemExit(f"grader: {e.args[0]}") from None
-    text = reproduce.to_json(rows) if args.format == "json" else reproduce.to_text(rows)
-    _emit(text, args.output)
-    return 0 if all(r["ok"] for r in rows) else 1
+    _emit(render(rows, args.format), args.output)
+    return 0 if all(r.ok for r in rows) else 1
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from grader.course import config
+    from grader.judge.cases import suite_mismatches
     from grader.tasks import suites
-    from grader.judge.pipeline import check_suite
 
     course = config.load(args.course)
-    for a in course.assignments:
-        if a.available:
-            check_suite(a, suites.load(a.id))
+    problems = [p for a in course.assignments if a.available for p in suite_mismatches(course, a, suites.load(a.id))]
+    if problems:
+        raise config.ConfigError(*problems)
     n = sum(a.available for a in course.assignments)
     print(f"{args.course}: ok ({len(course.assignments)} assignments, {n} available, "
           f"{sum(len(a.tasks) for a in course.assignments)} tasks)")
@@ -132,8 +130,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     results = audit.audit(course, args.ids, jobs=args.jobs, suite=args.suite, extra_seeds=args.extra_seeds,
                           operators=tuple(args.operator or OPERATORS), progress=None if args.quiet else _progress)
-    text = audit.to_json(results) if args.format == "json" else audit.to_text(results, args.fail_under)
-    _emit(text, args.output)
+    _emit(render(results, args.format, fail_under=args.fail_under), args.output)
     under = [f"{r.id} ({r.kill_rate:.1f}%)" for r in results if r.kill_rate < args.fail_under]
     false = [r.id for r in results if not r.ok]
     if under:
@@ -194,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--operator", action="append", metavar="NAME", choices=OPERATORS + EXTRA_OPERATORS,
                    help="only this mutation operator (repeatable; default: all but "
                         f"{', '.join(EXTRA_OPERATORS)}): {', '.join(OPERATORS + EXTRA_OPERATORS)}")
-    a.add_argument("--fail-under", type=float, default=95.0, metavar="PERCENT",
+    a.add_argument("--fail-under", type=float, default=KILL_RATE_FAIL_UNDER, metavar="PERCENT",
                    help="exit 1 if an assignment's kill rate is under this (default: %(default)s)")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     a.set_defaults(func=cmd_audit)
@@ -214,7 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)  # the grader's own tensors are tiny; a thread pool only adds waiting
     try:
         return args.func(args)
-    except (ConfigError, GradingError, ReleaseError) as e:
+    except ConfigError as e:
+        if len(e.errors) > 1:
+            print(f"grader: {len(e.errors)} errors", file=sys.stderr)
+        for error in e.errors:
+            print(f"grader: {error}", file=sys.stderr)
+        return 2
+    except (GradingError, ReleaseError) as e:
         print(f"grader: {e}", file=sys.stderr)
         return 2
     except SystemExit as e:

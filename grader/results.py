@@ -1,23 +1,68 @@
-"""The result model: submission -> assignments -> tasks -> checks, with points. Renderers read it."""
+"""The result model: submission -> assignments -> tasks -> checks, with points. Renderers read only this.
+
+Every fact a renderer or a gradebook needs is a field (a status, the suite and case of a
+failure, the late penalty, why an assignment was not graded), never a phrase to find in a
+message. Messages are for people.
+"""
 from __future__ import annotations
 
+import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-STATUSES = ("passed", "failed", "error", "timeout", "not_implemented")
+
+class Status(enum.StrEnum):
+    """A task's verdict."""
+
+    PASSED = "passed"
+    FAILED = "failed"                    # it ran; some check did not hold
+    ERROR = "error"                      # it raised, crashed, broke a rule, or could not be run
+    TIMEOUT = "timeout"
+    NOT_IMPLEMENTED = "not_implemented"  # the stub is still there
+
+
+class RunStatus(enum.StrEnum):
+    """What happened to one request sent to a runner (one case of one task)."""
+
+    OK = "ok"                            # outputs came back; the judge compares them
+    NOT_IMPLEMENTED = "not_implemented"
+    ERROR = "error"
+    BANNED = "banned"                    # a banned operation, found by the scan or at run time
+    TIMEOUT = "timeout"
+    CRASHED = "crashed"                  # the process died during the request
+
+    @property
+    def verdict(self) -> Status:
+        """The task status a failed run gives."""
+        return {RunStatus.NOT_IMPLEMENTED: Status.NOT_IMPLEMENTED, RunStatus.TIMEOUT: Status.TIMEOUT,
+                RunStatus.OK: Status.PASSED}.get(self, Status.ERROR)
+
+
+class CheckKind(enum.StrEnum):
+    OUTPUT = "output"
+    GRADIENT = "gradient"
+    PROPERTY = "property"                # e.g. inputs_unchanged: earns nothing alone, zeroes the task when broken
+
+
+class AssignmentError(enum.StrEnum):
+    """Why an assignment's tasks could not be run at all."""
+
+    FOLDER_MISSING = "folder_missing"
 
 
 @dataclass
 class CheckResult:
-    """One compared quantity of a task (an output, a gradient) over all its cases."""
+    """One compared quantity of a task (an output, a gradient, a property) over all its cases."""
 
     name: str
     passed: bool
     max_abs_err: float | None = None
     max_rel_err: float | None = None
     message: str = ""
-    kind: str = "output"         # output | gradient
+    kind: CheckKind = CheckKind.OUTPUT
     where: list[int] | None = None  # index of the worst element in the worst case
+    suite: str | None = None        # public | hidden: where the first failure was (None when passed)
+    case: int | None = None         # the first failing case's index within that suite
 
 
 @dataclass
@@ -25,9 +70,10 @@ class TaskResult:
     id: str
     score: float
     max_score: float
-    status: str
+    status: Status
     checks: list[CheckResult] = field(default_factory=list)
     feedback: str = ""  # the student's traceback or captured output, truncated
+    blocked_by: list[str] = field(default_factory=list)  # called tasks that fail too: the likely cause
 
 
 @dataclass
@@ -36,7 +82,30 @@ class AssignmentResult:
     score: float
     max_score: float
     tasks: list[TaskResult] = field(default_factory=list)
-    message: str = ""  # e.g. the folder is missing
+    message: str = ""  # for people: why it was not graded, the late penalty applied
+    error: AssignmentError | None = None
+    late_penalty: float = 0.0  # the fraction of the score taken off under the late policy
+
+
+@dataclass(frozen=True)
+class Late:
+    submitted_at: str  # ISO 8601
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """The isolation the submission's code ran under."""
+
+    level: str                 # process | namespaces | full
+    layers: list[str]
+    missing: list[str]         # layers this machine could not give
+    via: str | None = None     # root | user-namespace; None at the process level
+
+    def describe(self) -> str:
+        """``full isolation via root (session, ...)``, with the layers this machine could not give."""
+        via = f" via {self.via}" if self.via else ""
+        text = f"{self.level} isolation{via} ({', '.join(self.layers)})"
+        return text + (f"; not available here: {', '.join(self.missing)}" if self.missing else "")
 
 
 @dataclass
@@ -48,9 +117,9 @@ class GradingResult:
     device: str
     submission: str
     not_available: list[str] = field(default_factory=list)
-    late: dict[str, Any] | None = None
+    late: Late | None = None
     graded_at: str = ""  # the only field that differs between two gradings of one submission
-    sandbox: dict[str, Any] = field(default_factory=dict)  # isolation level and layers the children ran under
+    sandbox: SandboxInfo | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,6 +127,86 @@ class GradingResult:
     @property
     def fraction(self) -> float:
         return self.score / self.max_score if self.max_score else 0.0
+
+    def tasks(self) -> list[TaskResult]:
+        return [t for a in self.assignments for t in a.tasks]
+
+
+@dataclass(frozen=True)
+class ExperimentRow:
+    """One reproduced quantity of an assignment's experiments, beside its published value."""
+
+    assignment: str
+    quantity: str
+    published: Any
+    ours: Any
+    ok: bool
+
+
+# The audit of the suites (grader audit): mutants of the reference must lose points, alternatives keep them.
+
+@dataclass
+class MutantOutcome:
+    task: str
+    file: str
+    line: int
+    operator: str
+    description: str
+    status: str   # killed | survived | equivalent
+    how: str      # killed: what failed; survived: where it differs from the reference
+    diff: str
+
+
+@dataclass
+class Counts:
+    """Mutant verdicts of a task or of a whole assignment."""
+
+    id: str
+    killed: int = 0
+    survived: int = 0
+    equivalent: int = 0
+    kill_rate: float = 100.0
+    killed_by_error: int = 0  # of the killed: the mutant raised or timed out, rather than gave wrong values
+
+    def add(self, other: Counts) -> None:
+        """Count ``other``'s verdicts in too, and work the kill rate out again."""
+        self.killed += other.killed
+        self.survived += other.survived
+        self.equivalent += other.equivalent
+        self.killed_by_error += other.killed_by_error
+        self.kill_rate = kill_rate(self.killed, self.survived)
+
+
+@dataclass
+class TaskAudit(Counts):
+    survivors: list[MutantOutcome] = field(default_factory=list)
+    equivalents: list[MutantOutcome] = field(default_factory=list)
+
+
+@dataclass
+class AlternativeAudit:
+    files: list[str]            # files under tests/alternatives/<aid>/
+    tasks: list[str]            # tasks whose function an alternative replaces
+    false_failures: list[str]   # "task: message" for each task that lost points
+
+
+@dataclass
+class AssignmentAudit(Counts):
+    tasks: list[TaskAudit] = field(default_factory=list)
+    alternatives: AlternativeAudit | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.alternatives is None or not self.alternatives.false_failures
+
+
+KILL_RATE_FAIL_UNDER = 95.0  # the audit flags an assignment whose kill rate is under this
+
+
+def kill_rate(killed: int, survived: int) -> float:
+    """Killed mutants as a percentage of the non-equivalent ones (100 when there are none)."""
+    return round(100.0 * killed / (killed + survived), 2) if killed + survived else 100.0
+
 
 
 def points(value: float) -> float:

@@ -70,7 +70,7 @@ def ordinary_user() -> tuple[int, Callable[[], None] | None]:
     """A uid no one uses, and what makes a child process that user (nothing where we are not root)."""
     import os
 
-    from grader.sandbox import _sandbox_uid
+    from grader.sandbox.host import _sandbox_uid
     if os.geteuid() != 0:
         return os.getuid(), None
     uid = _sandbox_uid()

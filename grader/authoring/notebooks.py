@@ -3,18 +3,17 @@
 Each module of the assignment becomes a solution cell (``%%writefile <id>/<module>.py`` and the
 source with its ``### BEGIN SOLUTION`` markers, which ``nbgrader generate_assignment`` turns
 into stubs); each task becomes a locked, autograded cell worth the task's points that calls
-:func:`check`, which grades the written files in the sandbox with the grader's public suite.
+:func:`grader.student.check`, which grades the written files in the sandbox with the grader's
+public suite and outputs the task's points (nbgrader's partial credit).
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader.course.config import Course
-from grader.results import TaskResult
 
 SCHEMA_VERSION = 3
 SKIP = {"__init__.py", "test_public.py"}
@@ -55,7 +54,7 @@ def build(course: Course, aid: str, reference_dir: Path) -> nbformat.NotebookNod
     cells.append(new_markdown_cell("## Grade cells", metadata=_meta(f"{aid}-grade-title", solution=False,
                                                                      grade=False, locked=True)))
     for task in cfg.tasks:
-        cells.append(new_code_cell(f"from grader.authoring.notebooks import check\ncheck({task.id!r}, {aid!r})",
+        cells.append(new_code_cell(f"from grader.student import check\ncheck({task.id!r}, {aid!r})",
                                    metadata=_meta(grade_id(task.id), solution=False, grade=True, locked=True,
                                                   points=task.points)))
     nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
@@ -74,32 +73,3 @@ def write(course: Course, reference_root: Path, out: Path, ids: list[str]) -> li
         written.append(target)
     return written
 
-
-_cache: dict[tuple[str, str], dict[str, TaskResult]] = {}
-
-
-def _fingerprint(folder: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(folder.rglob("*.py")):
-        h.update(str(p.relative_to(folder)).encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()
-
-
-def check(task_id: str, folder: str | Path) -> TaskResult:
-    """Grade ``folder`` (once per content) and raise AssertionError with the diagnosis unless ``task_id`` passed."""
-    from grader import paths
-    from grader.course import config
-    from grader.judge.pipeline import grade
-
-    folder = Path(folder).resolve()
-    key = (str(folder), _fingerprint(folder))
-    if key not in _cache:
-        result = grade(folder, config.load(paths.COURSE), [folder.name], suite="public", device="cpu")
-        _cache[key] = {t.id: t for a in result.assignments for t in a.tasks}
-    task = _cache[key][task_id]
-    if task.status != "passed":
-        lines = [f"{task_id}: {task.status}, {task.score:g}/{task.max_score:g} points"]
-        lines += [f"  {c.name}: {c.message}" for c in task.checks if not c.passed]
-        raise AssertionError("\n".join(lines))
-    print(f"{task_id}: passed, {task.score:g}/{task.max_score:g} points")
-    return task

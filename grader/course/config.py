@@ -6,6 +6,7 @@ id, a non-positive point value, an unknown device or dtype. Nothing is ``exec``'
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,11 @@ BANNED_NAME = re.compile(r"^(torch|numpy)(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?$")
 
 
 class ConfigError(ValueError):
-    """course.yaml is invalid; the message names the file, line and key."""
+    """course.yaml is invalid: one message per error, each naming the file, line and key."""
+
+    def __init__(self, *errors: str):
+        super().__init__("\n".join(errors))
+        self.errors = list(errors)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class TaskConfig:
     points: float
     limits: Limits
     banned: tuple[str, ...] = ()  # qualified names the task may not call (the assignment's and its own)
+    line: int = 0                 # where course.yaml declares it
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class AssignmentConfig:
     available: bool
     deadline: dt.datetime | None
     tasks: tuple[TaskConfig, ...]
+    line: int = 0  # where course.yaml declares it
 
     @property
     def prefix(self) -> str:
@@ -97,28 +104,40 @@ class _Node:
     def __init__(self, node: yaml.Node, path: str, file: str):
         self.node, self.path, self.file = node, path, file
 
+    @property
+    def line(self) -> int:
+        return self.node.start_mark.line + 1
+
     def error(self, message: str) -> ConfigError:
-        return ConfigError(f"{self.file}:{self.node.start_mark.line + 1}: {self.path or 'top level'}: {message}")
+        return ConfigError(f"{self.file}:{self.line}: {self.path or 'top level'}: {message}")
 
     def child(self, node: yaml.Node, key: str | int) -> "_Node":
         path = f"{self.path}[{key}]" if isinstance(key, int) else (f"{self.path}.{key}" if self.path else key)
         return _Node(node, path, self.file)
 
-    def mapping(self, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, "_Node"]:
+    def mapping(self, required: tuple[str, ...], optional: tuple[str, ...] = (),
+                errors: "_Errors | None" = None) -> dict[str, "_Node"]:
+        """The mapping's known keys. With ``errors``, an unknown or repeated key is recorded there and
+        the rest is still read; without, it is raised. A missing required key is always raised."""
         if not isinstance(self.node, yaml.MappingNode):
             raise self.error(f"expected a mapping, got {_kind(self.node)}")
         out: dict[str, _Node] = {}
         allowed = required + optional
         for k, v in self.node.value:
             key = _scalar(k)
+            problem = None
             if not isinstance(key, str):
-                raise _Node(k, self.path, self.file).error(f"keys must be strings, got {key!r}")
-            if key in out:
-                raise _Node(k, self.path, self.file).error(f"duplicate key '{key}'")
-            if key not in allowed:
-                raise _Node(k, self.path, self.file).error(
-                    f"unknown key '{key}' (expected one of: {', '.join(allowed)})")
-            out[key] = self.child(v, key)
+                problem = f"keys must be strings, got {key!r}"
+            elif key in out:
+                problem = f"duplicate key '{key}'"
+            elif key not in allowed:
+                problem = f"unknown key '{key}' (expected one of: {', '.join(allowed)})"
+            if problem is None:
+                out[key] = self.child(v, key)
+            elif errors is None:
+                raise _Node(k, self.path, self.file).error(problem)
+            else:
+                errors.add(_Node(k, self.path, self.file).error(problem))
         missing = [k for k in required if k not in out]
         if missing:
             raise self.error(f"missing key '{missing[0]}'")
@@ -194,14 +213,35 @@ def _limits(node: _Node, default: Limits | None) -> Limits:
     return Limits(float(time_s), int(memory))
 
 
+def resolves(name: str) -> bool:
+    """Whether a banned name (``torch.nn.functional.relu``, ``torch.autograd.*``) names a real object."""
+    parts = name.removesuffix(".*").split(".")
+    for cut in range(len(parts), 0, -1):  # the longest importable prefix, then attributes
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            if not hasattr(obj, attr):
+                return False
+            obj = getattr(obj, attr)
+        return True
+    return False
+
+
 def _banned(node: _Node) -> tuple[str, ...]:
-    """Qualified names (``torch.nn.functional.conv2d``), a module (``torch.autograd``) or ``module.*``."""
+    """Qualified names (``torch.nn.functional.conv2d``), a module (``torch.autograd``) or ``module.*``.
+
+    Each must name something that exists: a misspelt name would ban nothing."""
     names = []
     for item in node.sequence():
         name = item.scalar(str, lambda v: None if BANNED_NAME.match(v) else
                            f"'{v}' is not a qualified name like torch.nn.functional.relu or torch.autograd.*")
         if name in names:
             raise item.error(f"'{name}' is listed twice")
+        if not resolves(name):
+            raise item.error(f"'{name}' does not name anything in {name.split('.')[0]} (misspelt?): it would ban "
+                             "nothing")
         names.append(name)
     return tuple(names)
 
@@ -218,7 +258,24 @@ def _deadline(node: _Node) -> dt.datetime:
     return value
 
 
-def parse(text: str, file: str = "course.yaml") -> Course:
+class _Errors:
+    """Collects every error of a file, so one run of the validator reports them all."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def add(self, error: ConfigError) -> None:
+        self.messages.extend(error.errors)
+
+    def attempt(self, step: Callable[[], Any], fallback: Any = None) -> Any:
+        try:
+            return step()
+        except ConfigError as e:
+            self.messages.extend(e.errors)
+            return fallback
+
+
+def _compose(text: str, file: str) -> _Node:
     try:
         root_node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
@@ -227,78 +284,110 @@ def parse(text: str, file: str = "course.yaml") -> Course:
         raise ConfigError(f"{file}{line}: not valid YAML: {getattr(e, 'problem', e)}") from None
     if root_node is None:
         raise ConfigError(f"{file}: empty file")
-    root = _Node(root_node, "", file)
-    top = root.mapping(("course", "devices", "tolerances", "limits", "suites", "assignments"),
-                       ("late_policy",))
-    name = top["course"].scalar(str)
-    devices_nodes = top["devices"].sequence()
-    devices = tuple(n.scalar(str, one_of(DEVICES, "device")) for n in devices_nodes)
+    return _Node(root_node, "", file)
+
+
+def _devices(node: _Node) -> tuple[str, ...]:
+    devices = tuple(n.scalar(str, one_of(DEVICES, "device")) for n in node.sequence())
     if "cpu" not in devices:
-        raise top["devices"].error("must include cpu")
+        raise node.error("must include cpu")
     if len(set(devices)) != len(devices):
-        raise top["devices"].error("lists a device twice")
+        raise node.error("lists a device twice")
+    return devices
 
+
+def _tolerances(node: _Node, devices: tuple[str, ...], errors: _Errors) -> dict[str, dict[str, tuple[float, float]]]:
     tolerances: dict[str, dict[str, tuple[float, float]]] = {}
-    tol_map = top["tolerances"].mapping((), DTYPES)
+    tol_map = node.mapping((), DTYPES)
     if "float64" not in tol_map or "float32" not in tol_map:
-        raise top["tolerances"].error("needs at least float64 and float32")
+        errors.add(node.error("needs at least float64 and float32"))
     for dtype, dnode in tol_map.items():
-        per_device = dnode.mapping((), DEVICES)
-        for device in devices:
-            if device not in per_device:
-                raise dnode.error(f"missing key '{device}' (every listed device needs a tolerance)")
-        tolerances[dtype] = {}
-        for device, tnode in per_device.items():
-            t = tnode.mapping(("rtol", "atol"))
-            tolerances[dtype][device] = (float(t["rtol"].scalar(NUMBER, non_negative)),
-                                         float(t["atol"].scalar(NUMBER, non_negative)))
+        tolerances[dtype] = errors.attempt(lambda dnode=dnode: _tolerance(dnode, devices), {})
+    return tolerances
 
-    limits = _limits(top["limits"], None)
-    suites_map = top["suites"].mapping(SUITES)
+
+def _tolerance(node: _Node, devices: tuple[str, ...]) -> dict[str, tuple[float, float]]:
+    per_device = node.mapping((), DEVICES)
+    for device in devices:
+        if device not in per_device:
+            raise node.error(f"missing key '{device}' (every listed device needs a tolerance)")
+    out = {}
+    for device, tnode in per_device.items():
+        t = tnode.mapping(("rtol", "atol"))
+        out[device] = (float(t["rtol"].scalar(NUMBER, non_negative)), float(t["atol"].scalar(NUMBER, non_negative)))
+    return out
+
+
+def _suites(node: _Node) -> dict[str, SuiteConfig]:
     suites = {}
-    for sname, snode in suites_map.items():
+    for sname, snode in node.mapping(SUITES).items():
         s = snode.mapping(("seed", "cases"))
         suites[sname] = SuiteConfig(s["seed"].scalar(int, non_negative), s["cases"].scalar(int, positive))
+    return suites
 
-    late = LatePolicy(0.0, 0.0, 0.0)
-    if "late_policy" in top:
-        lp = top["late_policy"].mapping(("penalty_per_day", "cap"), ("grace_minutes",))
-        late = LatePolicy(float(lp["grace_minutes"].scalar(NUMBER, non_negative)) if "grace_minutes" in lp else 0.0,
-                          float(lp["penalty_per_day"].scalar(NUMBER, fraction)),
-                          float(lp["cap"].scalar(NUMBER, fraction)))
 
-    assignments: list[AssignmentConfig] = []
-    seen_ids: dict[str, str] = {}
-    for anode in top["assignments"].sequence():
-        a = anode.mapping(("id", "title"), ("available", "deadline", "tasks", "banned"))
-        aid = a["id"].scalar(str, lambda v: None if ASSIGNMENT_ID.match(v) else
-                             f"'{v}' is not an assignment id like a02_mlp_backprop")
-        prefix = aid.split("_", 1)[0]
-        if aid in seen_ids or prefix in seen_ids:
-            raise a["id"].error(f"duplicate assignment id '{aid}'")
-        seen_ids[aid] = seen_ids[prefix] = aid
-        available = a["available"].scalar(bool) if "available" in a else True
-        tasks: list[TaskConfig] = []
-        common = _banned(a["banned"]) if "banned" in a else ()
-        if available and "tasks" not in a:
-            raise anode.error("an available assignment needs tasks")
-        for tnode in (a["tasks"].sequence() if "tasks" in a else []):
-            t = tnode.mapping(("id", "points"), ("limits", "banned"))
-            tid = t["id"].scalar(str, lambda v: None if TASK_ID.match(v) else
-                                 f"'{v}' is not a task id like {prefix}.affine_backward")
-            if not tid.startswith(prefix + "."):
-                raise t["id"].error(f"task '{tid}' must start with '{prefix}.'")
-            if tid in seen_ids:
-                raise t["id"].error(f"duplicate task id '{tid}'")
-            seen_ids[tid] = tid
-            own = _banned(t["banned"]) if "banned" in t else ()
-            tasks.append(TaskConfig(tid, float(t["points"].scalar(NUMBER, positive)),
-                                    _limits(t["limits"], limits) if "limits" in t else limits,
-                                    tuple(dict.fromkeys(common + own))))
-        assignments.append(AssignmentConfig(aid, a["title"].scalar(str), available,
-                                            _deadline(a["deadline"]) if "deadline" in a else None,
-                                            tuple(tasks)))
-    return Course(name, devices, tolerances, limits, suites, late, tuple(assignments), Path(file))
+def _late_policy(node: _Node) -> LatePolicy:
+    lp = node.mapping(("penalty_per_day", "cap"), ("grace_minutes",))
+    return LatePolicy(float(lp["grace_minutes"].scalar(NUMBER, non_negative)) if "grace_minutes" in lp else 0.0,
+                      float(lp["penalty_per_day"].scalar(NUMBER, fraction)), float(lp["cap"].scalar(NUMBER, fraction)))
+
+
+def _assignment(anode: _Node, limits: Limits, seen: dict[str, str], errors: _Errors) -> AssignmentConfig:
+    a = anode.mapping(("id", "title"), ("available", "deadline", "tasks", "banned"), errors)
+    aid = a["id"].scalar(str, lambda v: None if ASSIGNMENT_ID.match(v) else
+                         f"'{v}' is not an assignment id like a02_mlp_backprop")
+    prefix = aid.split("_", 1)[0]
+    if aid in seen or prefix in seen:
+        raise a["id"].error(f"duplicate assignment id '{aid}'")
+    seen[aid] = seen[prefix] = aid
+    available = errors.attempt(lambda: a["available"].scalar(bool), False) if "available" in a else True
+    common = errors.attempt(lambda: _banned(a["banned"]), ()) if "banned" in a else ()
+    if available and "tasks" not in a:
+        errors.add(anode.error("an available assignment needs tasks"))
+    tasks = [errors.attempt(lambda tnode=tnode: _task(tnode, prefix, limits, common, seen, errors))
+             for tnode in (errors.attempt(a["tasks"].sequence, []) if "tasks" in a else [])]
+    deadline = errors.attempt(lambda: _deadline(a["deadline"])) if "deadline" in a else None
+    return AssignmentConfig(aid, errors.attempt(lambda: a["title"].scalar(str), ""), available, deadline,
+                            tuple(t for t in tasks if t is not None), anode.line)
+
+
+def _task(tnode: _Node, prefix: str, limits: Limits, common: tuple[str, ...], seen: dict[str, str],
+          errors: _Errors) -> TaskConfig:
+    t = tnode.mapping(("id", "points"), ("limits", "banned"), errors)
+    tid = t["id"].scalar(str, lambda v: None if TASK_ID.match(v) else
+                         f"'{v}' is not a task id like {prefix}.affine_backward")
+    if not tid.startswith(prefix + "."):
+        raise t["id"].error(f"task '{tid}' must start with '{prefix}.'")
+    if tid in seen:
+        raise t["id"].error(f"duplicate task id '{tid}'")
+    seen[tid] = tid
+    own = _banned(t["banned"]) if "banned" in t else ()
+    return TaskConfig(tid, float(t["points"].scalar(NUMBER, positive)),
+                      _limits(t["limits"], limits) if "limits" in t else limits, tuple(dict.fromkeys(common + own)),
+                      tnode.line)
+
+
+DEFAULT_LIMITS = Limits(60.0, 4096)  # stands in while the file's own limits are in error
+
+
+def parse(text: str, file: str = "course.yaml") -> Course:
+    """The course in ``text``; every error in it at once, each naming its line and key."""
+    errors = _Errors()
+    top = _compose(text, file).mapping(("course", "devices", "tolerances", "limits", "suites", "assignments"),
+                                       ("late_policy",), errors)
+    name = errors.attempt(lambda: top["course"].scalar(str), "")
+    devices = errors.attempt(lambda: _devices(top["devices"]), ("cpu",))
+    tolerances = errors.attempt(lambda: _tolerances(top["tolerances"], devices, errors), {})
+    limits = errors.attempt(lambda: _limits(top["limits"], None), DEFAULT_LIMITS)
+    suites = errors.attempt(lambda: _suites(top["suites"]), {})
+    late = errors.attempt(lambda: _late_policy(top["late_policy"]), None) if "late_policy" in top else None
+    seen: dict[str, str] = {}
+    assignments = [errors.attempt(lambda anode=anode: _assignment(anode, limits, seen, errors))
+                   for anode in errors.attempt(top["assignments"].sequence, [])]
+    if errors.messages:
+        raise ConfigError(*errors.messages)
+    return Course(name, devices, tolerances, limits, suites, late or LatePolicy(0.0, 0.0, 0.0),
+                  tuple(a for a in assignments if a is not None), Path(file))
 
 
 def load(path: str | Path) -> Course:
@@ -312,14 +401,3 @@ def load(path: str | Path) -> Course:
     course = parse(text, str(p))
     return Course(course.name, course.devices, course.tolerances, course.limits, course.suites,
                   course.late_policy, course.assignments, p)
-
-
-def late_penalty(policy: LatePolicy, deadline: dt.datetime | None, submitted: dt.datetime | None) -> float:
-    """The fraction of the score lost: per started day after the deadline plus grace, capped."""
-    if deadline is None or submitted is None:
-        return 0.0
-    late_by = submitted - deadline - dt.timedelta(minutes=policy.grace_minutes)
-    if late_by <= dt.timedelta(0):
-        return 0.0
-    days = -(-late_by // dt.timedelta(days=1))  # started days
-    return min(policy.cap, days * policy.penalty_per_day)

@@ -1,24 +1,25 @@
-"""Renderers of a GradingResult: a terminal table (rich) and JSON. They only read the result."""
+"""The terminal table (rich) of a GradingResult: one row per task, with the first failing check's diagnosis."""
 from __future__ import annotations
 
 import io
-import json
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.results import GradingResult
+from grader.results import (KILL_RATE_FAIL_UNDER, AssignmentAudit, AssignmentError, ExperimentRow, GradingResult,
+                            Status)
 
-STATUS_STYLE = {"passed": "green", "failed": "red", "error": "red", "timeout": "magenta",
-                "not_implemented": "yellow"}
+STATUS_STYLE = {Status.PASSED: "green", Status.FAILED: "red", Status.ERROR: "red", Status.TIMEOUT: "magenta",
+                Status.NOT_IMPLEMENTED: "yellow"}
 
 
 def _num(x: float) -> str:
     return f"{x:g}"
 
 
-def to_text(result: GradingResult, width: int = 120, color: bool = False) -> str:
+def render(result: GradingResult, width: int = 120, color: bool = False) -> str:
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
                       highlight=False)
@@ -30,34 +31,70 @@ def to_text(result: GradingResult, width: int = 120, color: bool = False) -> str
     table.add_column("status")
     table.add_column("diagnosis", overflow="fold")
     for a in result.assignments:
-        if a.message and a.score == 0 and all(t.status == "error" and t.checks and
-                                              t.checks[0].message == a.message for t in a.tasks):
-            # The whole assignment could not be graded (its folder is missing): one row, not one per task.
+        if a.error == AssignmentError.FOLDER_MISSING:  # nothing of it was graded: one row, not one per task
             table.add_row(a.id, f"all {len(a.tasks)} tasks", Text(f"0/{_num(a.max_score)}", style="bold"),
-                          Text("error", style=STATUS_STYLE["error"]), a.message, end_section=True)
+                          Text(Status.ERROR, style=STATUS_STYLE[Status.ERROR]), a.message, end_section=True)
             continue
         for i, t in enumerate(a.tasks):
             failing = [c for c in t.checks if not c.passed]
             diagnosis = failing[0].message if failing else ""
-            if len(failing) > 1 and t.status == "failed":
+            if len(failing) > 1 and t.status == Status.FAILED:
                 diagnosis += f" (+{len(failing) - 1} more)"
             table.add_row(a.id if i == 0 else "", t.id, f"{_num(t.score)}/{_num(t.max_score)}",
                           Text(t.status, style=STATUS_STYLE.get(t.status, "")), diagnosis)
         table.add_row("", Text("total", style="bold"), Text(f"{_num(a.score)}/{_num(a.max_score)}", style="bold"),
                       "", a.message, end_section=True)
     console.print(table)
-    if result.sandbox:
-        sb = result.sandbox
-        missing = f"; not available here: {', '.join(sb['missing'])}" if sb.get("missing") else ""
-        via = f" via {sb['via']}" if sb.get("via") else ""
-        console.print(f"sandbox: {sb['level']} isolation{via} ({', '.join(sb['layers'])}{missing})")
+    if result.sandbox is not None:
+        console.print(f"sandbox: {result.sandbox.describe()}")
     if result.not_available:
         console.print(f"not yet available (not graded): {', '.join(result.not_available)}")
     return buf.getvalue()
 
 
-def to_json(result: GradingResult) -> str:
-    return json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
+def render_audit(results: list[AssignmentAudit], fail_under: float = KILL_RATE_FAIL_UNDER) -> str:
+    lines: list[str] = []
+    for r in results:
+        verdict = "ok" if r.kill_rate >= fail_under else f"UNDER {fail_under:g}%"
+        lines.append(f"{r.id}: kill rate {r.kill_rate:.1f}% ({r.killed} killed, {r.killed_by_error} of them by an "
+                     f"error; {r.survived} survived; {r.equivalent} suspected equivalent) {verdict}")
+        width = max([len(t.id) for t in r.tasks] + [4])
+        lines.append(f"  {'task':<{width}}  killed  by error  survived  equivalent  kill rate")
+        for t in r.tasks:
+            lines.append(f"  {t.id:<{width}}  {t.killed:>6}  {t.killed_by_error:>8}  {t.survived:>8}  "
+                         f"{t.equivalent:>10}  {t.kill_rate:>8.1f}%")
+        for t in r.tasks:
+            for o in t.survivors:
+                lines.append(f"  survived: {o.task} [{o.operator}] {o.description}")
+                lines.append(f"    {o.how}")
+                lines += ["    " + d for d in o.diff.splitlines()]
+        for t in r.tasks:
+            for o in t.equivalents:
+                lines.append(f"  suspected equivalent: {o.task} [{o.operator}] {o.description} "
+                             f"({o.file}:{o.line})")
+        if r.alternatives is not None:
+            a = r.alternatives
+            lines.append(f"  alternatives ({', '.join(a.files)}; replacing {', '.join(a.tasks) or 'no task'}): "
+                         + ("all tasks full marks" if not a.false_failures else
+                            f"{len(a.false_failures)} false failure(s)"))
+            lines += [f"    false failure: {f}" for f in a.false_failures]
+        else:
+            lines.append("  alternatives: none")
+        lines.append("")
+    return "\n".join(lines)
 
 
-RENDERERS = {"text": to_text, "json": to_json}
+def _value(v: Any) -> str:
+    return f"{v:.10g}" if isinstance(v, float) else str(v)
+
+
+def render_experiments(rows: list[ExperimentRow], width: int = 120) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, force_terminal=False, color_system=None, highlight=False)
+    table = Table(title=f"reproduced: {sum(r.ok for r in rows)} of {len(rows)} ok")
+    for col in ("assignment", "quantity", "published", "ours", "ok"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.assignment, r.quantity, _value(r.published), _value(r.ours), "ok" if r.ok else "MISMATCH")
+    console.print(table)
+    return buf.getvalue()

@@ -28,15 +28,18 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy
 import torch
 
 from grader import paths
+from grader.course.config import Limits
+from grader.results import RunStatus, SandboxInfo
 from grader.sandbox.inside import isolation, wire
+from grader.sandbox.runner import Key, Request, Response
 
 GRADER_DIR = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 120.0
@@ -51,36 +54,6 @@ SHOWN_ROOT = isolation.SANDBOX  # bundle paths in messages read the same on ever
 
 
 @dataclass(frozen=True)
-class Request:
-    task: str
-    case: int
-    inputs: dict[str, Any]
-    own_gradient: int = 0  # max elements for the self-consistency check; 0 = skip
-    banned: tuple[str, ...] = ()  # qualified names the task may not call (checked in the child)
-
-
-@dataclass
-class Response:
-    """What the child said about one request (or what the grader saw happen to it)."""
-
-    task: str
-    case: int
-    status: str  # ok | not_implemented | error | banned | timeout | crashed
-    outputs: dict[str, Any] = field(default_factory=dict)
-    own_gradient: dict[str, Any] = field(default_factory=dict)
-    message: str = ""
-    traceback: str = ""
-    stdout: str = ""
-    signature: list[str] | None = None
-
-
-@dataclass(frozen=True)
-class Limits:
-    time_s: float      # wall-clock budget of one task, all its cases together
-    memory_mb: int     # address-space cap of the child (CPU runs)
-
-
-@dataclass(frozen=True)
 class Isolation:
     """The isolation level a grading ran under, the optional layers it has, and how they were made."""
 
@@ -88,17 +61,13 @@ class Isolation:
     layers: tuple[str, ...]
     via: str | None = None  # root | user-namespace; None at the process level
 
-    def to_dict(self) -> dict[str, Any]:
+    def info(self) -> SandboxInfo:
         missing = [layer for layer in isolation.LAYERS["full"] if layer not in self.layers]
-        return {"level": self.level,
-                "layers": ["session", "clean-environment", "resource-limits", "timeout", *self.layers],
-                "missing": missing, "via": self.via}
+        return SandboxInfo(self.level, ["session", "clean-environment", "resource-limits", "timeout", *self.layers],
+                           missing, self.via)
 
     def describe(self) -> str:
-        d = self.to_dict()
-        via = f" via {self.via}" if self.via else ""
-        text = f"{self.level} isolation{via} ({', '.join(d['layers'])})"
-        return text + (f"; not available here: {', '.join(d['missing'])}" if d["missing"] else "")
+        return self.info().describe()
 
 
 class IsolationRefused(Exception):
@@ -458,134 +427,166 @@ def _shown(text: str, bundle: str) -> str:
     return text.replace(bundle, SHOWN_ROOT)
 
 
-def run_tasks(submission: Path, assignment: str, requests: Iterable[Request], device: str,
-              limits: dict[str, Limits], iso: Isolation | None = None) -> dict[tuple[str, int], Response]:
-    """Run every request in sandboxed children; every request gets a response, whatever happens.
+class SandboxRunner:
+    """The :class:`grader.sandbox.runner.Runner` for students' code: sandboxed children, one task at a time.
 
     A task's first failing case ends the task (the rest would not change its score). A reply
     that comes twice for one token (a forked process or a forged message) fails the task it
     claims to answer; the request that met it is sent again to a fresh process.
     """
-    iso = iso if iso is not None else detect(device)
-    results: dict[tuple[str, int], Response] = {}
-    by_task: dict[str, list[Request]] = {}
-    for r in requests:
-        by_task.setdefault(r.task, []).append(r)
-    memory = max(limits[t].memory_mb for t in by_task) if by_task else 0
-    cpu_budget = int(sum(limits[t].time_s for t in by_task)) + 60
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        root = Path(tmp)
-        bundle = _bundle(root, assignment, submission)
-        child: Child | None = None
-        answered: dict[str, Request] = {}  # tokens the current child has answered
-        try:
-            for task, reqs in by_task.items():
-                deadline: float | None = None
-                k, retried = 0, False
-                while k < len(reqs):
-                    req = reqs[k]
-                    if child is None:
-                        started = time.monotonic()
-                        child = Child(root, bundle, assignment, device,
-                                      Limits(limits[task].time_s, memory), cpu_budget, iso)
-                        answered = {}
-                        ready = child.receive(STARTUP_TIMEOUT_S)
-                        if not (isinstance(ready, dict) and ready.get("ready")):
-                            tail = child.output_tail()
-                            child.kill()
-                            child = None
-                            _fill(results, reqs[k:], Response(req.task, req.case, "crashed", stdout=tail,
-                                                              message="the sandboxed process did not start"))
-                            break
-                        if deadline is not None:  # a fresh process mid-task: its start is not the task's time
-                            deadline += time.monotonic() - started
-                    if deadline is None:
-                        deadline = time.monotonic() + limits[task].time_s
-                    token = secrets.token_hex(16)
-                    if not child.send(req, token, deadline):
-                        reply: Any = TimeoutError() if child.proc.poll() is None else EOFError()
-                    else:
-                        reply = child.receive(deadline - time.monotonic())
-                    if isinstance(reply, dict) and reply.get("token") == token and \
-                            reply.get("task") == req.task and reply.get("case") == req.case:
-                        response = _response(req, reply, str(bundle))
-                        results[(req.task, req.case)] = response
-                        answered[token] = req
-                        if reply.get("restart") is not False:  # the task left something behind
-                            twice = _retire(child, answered)
-                            child = None
-                            if twice is not None:
-                                _answered_twice(results, by_task, twice)
-                                response = results[(req.task, req.case)]
-                        if response.status != "ok":
-                            _fill(results, reqs[k + 1:], response)
-                            break
-                        k += 1
-                        continue
-                    if isinstance(reply, dict) and reply.get("token") in answered and not retried:
-                        _answered_twice(results, by_task, answered[reply["token"]])
-                        child.kill()
-                        child = None
-                        retried = True
-                        continue  # the same request again, in a fresh process
-                    # The child hung, died or spoke out of turn: this task is lost, the rest carry on.
-                    tail = child.output_tail()
-                    child.kill()
-                    child = None
-                    status, message = _failure(reply, limits[task].time_s)
-                    _fill(results, reqs[k:], Response(req.task, req.case, status, message=message, stdout=tail))
-                    break
-        finally:
-            if child is not None:
-                twice = _retire(child, answered)
-                if twice is not None:
-                    _answered_twice(results, by_task, twice)
-    return results
+
+    def __init__(self, device: str = "cpu", iso: Isolation | None = None):
+        self.device = device
+        self.iso = iso if iso is not None else detect(device)
+
+    def run(self, submission: Path, assignment: str, requests: list[Request],
+            limits: dict[str, Limits]) -> dict[Key, Response]:
+        by_task: dict[str, list[Request]] = {}
+        for r in requests:
+            by_task.setdefault(r.task, []).append(r)
+        with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+            session = _Session(Path(tmp), submission, assignment, self.device, self.iso, limits, by_task)
+            try:
+                for reqs in by_task.values():
+                    session.run_task(reqs)
+            finally:
+                session.close()
+        return session.results
 
 
-def _retire(child: Child, answered: dict[str, Request]) -> Request | None:
-    """Close the child's requests and let it exit; an answer that still comes is a second one."""
-    child.close_requests()
-    extra = child.receive(RETIRE_TIMEOUT_S)
-    child.kill()
-    if isinstance(extra, dict) and extra.get("token") in answered:
-        return answered[extra["token"]]
-    return None
+class _Session:
+    """One assignment's requests in sandboxed children: a fresh child whenever the last one is gone."""
+
+    def __init__(self, root: Path, submission: Path, assignment: str, device: str, iso: Isolation,
+                 limits: dict[str, Limits], by_task: dict[str, list[Request]]):
+        self.root, self.assignment, self.device, self.iso = root, assignment, device, iso
+        self.limits, self.by_task = limits, by_task
+        self.memory = max((limits[t].memory_mb for t in by_task), default=0)
+        self.cpu_budget = int(sum(limits[t].time_s for t in by_task)) + 60
+        self.bundle = _bundle(root, assignment, submission)
+        self.child: Child | None = None
+        self.answered: dict[str, Request] = {}  # tokens the current child has answered
+        self.results: dict[Key, Response] = {}
+
+    def run_task(self, reqs: list[Request]) -> None:
+        """Every case of one task, each under the task's one wall-clock budget."""
+        limit = self.limits[reqs[0].task].time_s
+        deadline: float | None = None
+        k, retried = 0, False
+        while k < len(reqs):
+            req = reqs[k]
+            if self.child is None:
+                started = time.monotonic()
+                if not self._start(req, reqs[k:]):
+                    return
+                if deadline is not None:  # a fresh process mid-task: its start is not the task's time
+                    deadline += time.monotonic() - started
+            if deadline is None:
+                deadline = time.monotonic() + limit
+            token = secrets.token_hex(16)
+            reply = self._ask(req, token, deadline)
+            if isinstance(reply, dict) and reply.get("token") == token and \
+                    reply.get("task") == req.task and reply.get("case") == req.case:
+                response = self._accept(req, reply, token)
+                if response.status != RunStatus.OK:
+                    self._fill(reqs[k + 1:], response)
+                    return
+                k += 1
+                continue
+            if isinstance(reply, dict) and reply.get("token") in self.answered and not retried:
+                self._answered_twice(self.answered[reply["token"]])
+                self._drop_child()
+                retried = True
+                continue  # the same request again, in a fresh process
+            self._lose(reqs[k:], reply, limit)
+            return
+
+    def _start(self, req: Request, rest: list[Request]) -> bool:
+        """A fresh child, ready to take requests; if it cannot start, ``rest`` fails with it."""
+        self.child = Child(self.root, self.bundle, self.assignment, self.device,
+                           Limits(self.limits[req.task].time_s, self.memory), self.cpu_budget, self.iso)
+        self.answered = {}
+        ready = self.child.receive(STARTUP_TIMEOUT_S)
+        if isinstance(ready, dict) and ready.get("ready"):
+            return True
+        tail = self.child.output_tail()
+        self._drop_child()
+        self._fill(rest, Response(req.task, req.case, RunStatus.CRASHED, stdout=tail,
+                                  message="the sandboxed process did not start"))
+        return False
+
+    def _ask(self, req: Request, token: str, deadline: float) -> Any:
+        assert self.child is not None
+        if not self.child.send(req, token, deadline):
+            return TimeoutError() if self.child.proc.poll() is None else EOFError()
+        return self.child.receive(deadline - time.monotonic())
+
+    def _accept(self, req: Request, reply: dict, token: str) -> Response:
+        """Record a proper answer; retire the child if the task left something behind."""
+        self.results[(req.task, req.case)] = _response(req, reply, str(self.bundle))
+        self.answered[token] = req
+        if reply.get("restart") is not False:
+            self._retire()
+        return self.results[(req.task, req.case)]
+
+    def _lose(self, rest: list[Request], reply: Any, limit: float) -> None:
+        """The child hung, died or spoke out of turn: this task is lost, the rest carry on."""
+        assert self.child is not None
+        tail = self.child.output_tail()
+        self._drop_child()
+        status, message = _failure(reply, limit)
+        self._fill(rest, Response(rest[0].task, rest[0].case, status, message=message, stdout=tail))
+
+    def _retire(self) -> None:
+        """Close the child's requests and let it exit; an answer that still comes is a second one."""
+        child, self.child = self.child, None
+        if child is None:
+            return
+        child.close_requests()
+        extra = child.receive(RETIRE_TIMEOUT_S)
+        child.kill()
+        if isinstance(extra, dict) and extra.get("token") in self.answered:
+            self._answered_twice(self.answered[extra["token"]])
+
+    def _drop_child(self) -> None:
+        if self.child is not None:
+            self.child.kill()
+            self.child = None
+
+    def _answered_twice(self, req: Request) -> None:
+        self._fill([r for r in self.by_task[req.task] if r.case >= req.case], Response(
+            req.task, req.case, RunStatus.ERROR,
+            message="the task answered twice (a forked process or a forged message); only the grader's own "
+                    "driver may answer"))
+
+    def _fill(self, reqs: list[Request], first: Response) -> None:
+        """The same verdict for each of ``reqs`` (the remaining cases of a task that already failed)."""
+        for r in reqs:
+            self.results[(r.task, r.case)] = first.same_for(r)
+
+    def close(self) -> None:
+        self._retire()
 
 
-def _answered_twice(results: dict[tuple[str, int], Response], by_task: dict[str, list[Request]],
-                    req: Request) -> None:
-    _fill(results, [r for r in by_task[req.task] if r.case >= req.case], Response(
-        req.task, req.case, "error", message="the task answered twice (a forked process or a forged "
-                                             "message); only the grader's own driver may answer"))
-
-
-def _fill(results: dict[tuple[str, int], Response], reqs: list[Request], first: Response) -> None:
-    """The same verdict for each of ``reqs`` (the remaining cases of a task that already failed)."""
-    for r in reqs:
-        results[(r.task, r.case)] = Response(r.task, r.case, first.status, message=first.message,
-                                             traceback=first.traceback, stdout=first.stdout,
-                                             signature=first.signature)
-
-
-def _failure(reply: Any, time_s: float) -> tuple[str, str]:
+def _failure(reply: Any, time_s: float) -> tuple[RunStatus, str]:
     if isinstance(reply, TimeoutError):
-        return "timeout", f"the task did not finish within its {time_s:g} s limit"
+        return RunStatus.TIMEOUT, f"the task did not finish within its {time_s:g} s limit"
     if isinstance(reply, wire.WireError):
-        return "error", f"the sandboxed process sent a malformed answer ({reply})"
+        return RunStatus.ERROR, f"the sandboxed process sent a malformed answer ({reply})"
     if isinstance(reply, dict):
-        return "error", "the sandboxed process answered out of turn (or without the request's token)"
-    return "crashed", "the sandboxed process exited during this task (sys.exit, os._exit, a crash or a resource limit)"
+        return RunStatus.ERROR, "the sandboxed process answered out of turn (or without the request's token)"
+    return RunStatus.CRASHED, ("the sandboxed process exited during this task (sys.exit, os._exit, a crash or a "
+                               "resource limit)")
 
 
 def _response(req: Request, reply: dict, bundle: str) -> Response:
     status = reply.get("status")
     if status not in ("ok", "not_implemented", "error", "banned"):
-        return Response(req.task, req.case, "error", message=f"unknown status {status!r}")
+        return Response(req.task, req.case, RunStatus.ERROR, message=f"unknown status {status!r}")
     outputs = reply.get("outputs") if isinstance(reply.get("outputs"), dict) else {}
     own = reply.get("own_gradient") if isinstance(reply.get("own_gradient"), dict) else {}
     sig = reply.get("signature")
-    return Response(req.task, req.case, status, outputs=outputs, own_gradient=own,
+    return Response(req.task, req.case, RunStatus(status), outputs=outputs, own_gradient=own,
                     message=_shown(str(reply.get("message", "")), bundle)[:1000],
                     traceback=_shown(str(reply.get("traceback", "")), bundle)[-OUTPUT_TAIL:],
                     stdout=_shown(str(reply.get("stdout", "")), bundle)[-OUTPUT_TAIL:],

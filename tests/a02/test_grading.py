@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from grader import paths
-from grader.reports.text import to_json, to_text
+from grader.reports.json import render as to_json
+from grader.reports.text import render as to_text
 from tests.helpers import COURSE, grade_folder, lost_tasks, seeded_bug, task_scores
 
 AID = "a02_mlp_backprop"

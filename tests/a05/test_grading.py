@@ -47,7 +47,7 @@ def test_alexnet_cases_bring_no_positive_ties_to_max_pooling():
     another. Ties at 0 (after a ReLU) are harmless, the ReLU drops their gradient; others must not occur."""
     import torch.nn.functional as F
 
-    from grader.judge.pipeline import make_cases
+    from grader.judge.cases import make_cases
     from reference.a05_batchnorm_alexnet import layers
 
     task = suites.load(AID).tasks["a05.alexnet_backward"]

@@ -142,6 +142,28 @@ def signature_of(m: Modules, task: Task) -> list[str] | None:
         return None
 
 
+def run_driver(task: Task, m: Modules, kw: dict,
+               keep: tuple[type[BaseException], ...] = ()) -> tuple[dict[str, Any], BaseException | None]:
+    """Run one task's driver on ``kw``: the response's fields (``status`` with ``outputs`` or
+    ``message``) and the exception the submission raised, if any. ``keep``: exceptions not caught
+    (a runner's own time limit). Shared by this child and the audit's in-process runner."""
+    try:
+        outputs = task.run(m, **kw)
+        if not isinstance(outputs, dict):
+            raise TypeError("the task driver returned no outputs")
+    except NotImplementedError as e:
+        return {"status": "not_implemented", "message": str(e) or "NotImplementedError"}, e
+    except keep:
+        raise
+    except BaseException as e:  # SystemExit and KeyboardInterrupt from student code included
+        return _error(e), e
+    return {"status": "ok", "outputs": outputs}, None
+
+
+def _error(e: BaseException) -> dict[str, Any]:
+    return {"status": "error", "message": f"{type(e).__name__}: {e}"[:1000]}
+
+
 def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: str, main_pid: int) -> dict:
     task: Task = suite.tasks[request["task"]]
     inputs = to_device(request["inputs"], device)
@@ -151,27 +173,22 @@ def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: 
     torch.set_grad_enabled(False)  # global torch state an earlier task may have changed
     torch.set_default_dtype(torch.float32)
     before, threads, exit_handlers = fingerprint(), _thread._count(), atexit._ncallbacks()
-    try:
-        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-            if guard is not None:
-                guard.__enter__()
-            outputs = task.run(m, **clone(inputs))
-            if not isinstance(outputs, dict):
-                raise TypeError("the task driver returned no outputs")
-            response["outputs"] = outputs
-            if request.get("own_gradient") and task.forward is not None:
-                try:
-                    response["own_gradient"] = own_gradient(task, m, inputs, request["own_gradient"])
-                except Exception:
-                    pass  # diagnosis only: a forward that fails here is graded by its own task
-        response["status"] = "ok"
-    except NotImplementedError as e:
-        response.update(status="not_implemented", message=str(e) or "NotImplementedError")
-    except BaseException as e:  # SystemExit and KeyboardInterrupt from student code included
-        tb = traceback.format_exception(type(e), e, e.__traceback__)
-        response.update(status="error", message=f"{type(e).__name__}: {e}"[:1000],
-                        traceback="".join(_student_frames(tb))[-OUTPUT_CAP:])
-        if isinstance(e, TypeError):
+    with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+        if guard is not None:
+            guard.__enter__()
+        result, error = run_driver(task, m, clone(inputs))
+        if error is None and request.get("own_gradient") and task.forward is not None:
+            try:
+                result["own_gradient"] = own_gradient(task, m, inputs, request["own_gradient"])
+            except Exception:
+                pass  # diagnosis only: a forward that fails here is graded by its own task
+            except BaseException as e:  # sys.exit in the student's forward
+                result, error = _error(e), e
+    response.update(result)
+    if error is not None and result["status"] == "error":
+        tb = traceback.format_exception(type(error), error, error.__traceback__)
+        response["traceback"] = "".join(_student_frames(tb))[-OUTPUT_CAP:]
+        if isinstance(error, TypeError):
             response["signature"] = signature_of(m, task)
     if os.getpid() != main_pid:
         os._exit(0)  # a copy forked by the submission: only the driver itself answers

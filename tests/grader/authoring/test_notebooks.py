@@ -6,14 +6,16 @@ import pytest
 
 from grader import paths
 from grader.authoring.notebooks import build
+from grader.authoring.notebooks import grade_id as task_grade_id
 from grader.authoring.release import transform
 from tests.helpers import COURSE
 
 AID = "a02_mlp_backprop"
 
 
-def run_cells(nb, workdir, stub: bool) -> dict[str, Exception | None]:
-    """Execute a notebook the way a kernel would, writing %%writefile cells; returns each grade cell's outcome."""
+def run_cells(nb, workdir, stub: bool) -> dict[str, object]:
+    """Execute a notebook the way a kernel would, writing %%writefile cells; returns each grade cell's
+    output (the value of its last expression, which nbgrader reads as partial credit) or its error."""
     outcomes = {}
     namespace: dict = {}
     for cell in nb.cells:
@@ -27,10 +29,14 @@ def run_cells(nb, workdir, stub: bool) -> dict[str, Exception | None]:
             target = workdir / first.split(" ", 1)[1]
             target.write_text(body)
             continue
+        body, _, last = source.rstrip().rpartition("\n")
         try:
-            exec(compile(source, cell.metadata["nbgrader"]["grade_id"], "exec"), namespace)
+            exec(compile(body, cell.metadata["nbgrader"]["grade_id"], "exec"), namespace)
+            outcome = eval(compile(last, cell.metadata["nbgrader"]["grade_id"], "eval"), namespace)
+        except SyntaxError:  # the last line is a statement: no output
+            exec(compile(last, cell.metadata["nbgrader"]["grade_id"], "exec"), namespace)
             outcome = None
-        except AssertionError as e:
+        except Exception as e:
             outcome = e
         if cell.metadata["nbgrader"]["grade"]:
             outcomes[cell.metadata["nbgrader"]["grade_id"]] = outcome
@@ -57,7 +63,23 @@ def test_grade_cells_pass_on_solutions_and_fail_on_stubs(stub, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     outcomes = run_cells(build(COURSE, AID, paths.REFERENCE / AID), tmp_path, stub)
     assert len(outcomes) == len(COURSE.assignment(AID).tasks)
+    points = {task_grade_id(t.id): t.points for t in COURSE.assignment(AID).tasks}
     if stub:
-        assert all(isinstance(o, AssertionError) and "not_implemented" in str(o) for o in outcomes.values())
+        assert outcomes == {k: 0.0 for k in points}
     else:
-        assert all(o is None for o in outcomes.values()), outcomes
+        assert outcomes == points
+
+
+def test_a_grade_cell_outputs_the_points_grader_grade_gives(capsys):
+    """Partial credit agrees: the grade cell's output is the task's points from the same grading."""
+    from grader.student import check
+    from tests.helpers import grade_folder
+
+    folder = paths.ROOT / "examples" / "buggy_submission" / AID
+    expected = {t.id: t for a in grade_folder(folder).assignments for t in a.tasks}
+    partial = [t for t in expected.values() if 0 < t.score < t.max_score]
+    assert partial, "the buggy example should have a task with partial credit"
+    for task_id, result in expected.items():
+        assert check(task_id, folder) == result.score
+    printed = capsys.readouterr().out
+    assert f"{partial[0].id}: failed, {partial[0].score:g}/{partial[0].max_score:g} points" in printed

@@ -7,7 +7,8 @@ import pytest
 
 from grader import paths
 from grader.course import config
-from grader.course.config import ConfigError, LatePolicy, late_penalty, parse
+from grader.course.config import ConfigError, LatePolicy, parse
+from grader.course.policy import late_penalty
 
 VALID = """\
 course: Test course
@@ -120,3 +121,45 @@ def test_late_penalty(late_by, penalty):
     deadline = dt.datetime(2027, 2, 19, 23, 59, tzinfo=dt.timezone.utc)
     assert late_penalty(policy, deadline, deadline + late_by) == pytest.approx(penalty)
     assert late_penalty(policy, None, deadline + late_by) == 0.0
+
+
+def test_every_error_is_reported_at_once_each_with_its_line():
+    text = (VALID.replace("penalty_per_day: 0.1", "penalty_per_day: 1.5")
+                 .replace("public: {seed: 1, cases: 3}", "public: {seed: 1, cases: 0}")
+                 .replace("title: MLP", "title: MLP\n    availble: true")
+                 .replace("{id: a02.affine_forward, points: 2}", "{id: a02.affine_forward, points: -2}"))
+    with pytest.raises(ConfigError) as e:
+        parse(text)
+    lines = e.value.errors
+    assert len(lines) == 4, lines
+    assert any(m.startswith("course.yaml:14: late_policy.penalty_per_day: must be between 0 and 1") for m in lines)
+    assert any(m.startswith("course.yaml:12: suites.public.cases: must be positive") for m in lines)
+    assert any("unknown key 'availble'" in m for m in lines)
+    assert any("assignments[1].tasks[0].points: must be positive, got -2" in m for m in lines)
+
+
+@pytest.mark.parametrize("name", ["torch.nn.functionl", "torch.nn.functional.rleu", "numpy.linalgx.*",
+                                  "torch.autogradd"])
+def test_a_misspelt_banned_name_is_an_error_naming_its_line(name):
+    text = VALID.replace("        limits: {time_s: 5}", f"        limits: {{time_s: 5}}\n        banned: [{name}]")
+    with pytest.raises(ConfigError, match=rf"course.yaml:27: .*banned\[0\]: '{name}' does not name anything"):
+        parse(text)
+
+
+@pytest.mark.parametrize("name", ["torch.nn.functional", "torch.nn.functional.relu", "torch.autograd.*",
+                                  "numpy.linalg.solve", "torch.Tensor.backward"])
+def test_real_banned_names_resolve(name):
+    assert config.resolves(name)
+
+
+def test_validate_names_the_line_of_a_task_the_suite_does_not_check(tmp_path, capsys):
+    from grader import cli
+    course = paths.COURSE.read_text().replace("{id: a02.sgd_step,", "{id: a02.sgd_stepp,")
+    target = tmp_path / "course.yaml"
+    target.write_text(course)
+    line = course[:course.index("a02.sgd_stepp")].count("\n") + 1
+    assert cli.main(["--course", str(target), "validate"]) == 2
+    err = capsys.readouterr().err
+    assert f"{target}:{line}: a02.sgd_stepp: no checks in grader/tasks/suites/a02_mlp_backprop.py" in err
+    assert "checks tasks course.yaml does not list: a02.sgd_step" in err
+    assert "grader: 2 errors" in err

@@ -11,6 +11,7 @@ import torch
 
 from grader import cli, paths
 from grader.quality import audit
+from grader.reports.json import render as to_json
 from grader.tasks import suites
 from grader.judge.compare import Tolerance, compare
 from grader.quality.mutate import Mutant
@@ -35,7 +36,7 @@ def audited(tmp_path_factory):
     with open(shared / "audit.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not cache.exists():
-            cache.write_text(audit.to_json(audit.audit(COURSE, jobs=2)))
+            cache.write_text(to_json(audit.audit(COURSE, jobs=2)))
     return {r["id"]: r for r in json.loads(cache.read_text())}
 
 
@@ -165,5 +166,5 @@ def test_a_mutant_that_hangs_is_killed_by_its_time_limit(monkeypatch):
 
 def test_the_audit_is_a_function_of_its_inputs():
     ids = ["a02.affine_backward", "a02.relu_backward"]
-    serial = audit.to_json(audit.audit(COURSE, ids, jobs=1))
-    assert audit.to_json(audit.audit(COURSE, ids, jobs=2)) == serial
+    serial = to_json(audit.audit(COURSE, ids, jobs=1))
+    assert to_json(audit.audit(COURSE, ids, jobs=2)) == serial

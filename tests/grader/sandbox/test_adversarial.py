@@ -29,7 +29,7 @@ import pytest
 from grader import paths
 from grader.tasks import suites
 from grader.judge.pipeline import grade
-from grader.sandbox import _sandbox_uid, choose, detect
+from grader.sandbox.host import _sandbox_uid, choose, detect
 from tests.helpers import COURSE, ordinary_command, ordinary_python, ordinary_user
 
 AID = "a02_mlp_backprop"

@@ -17,7 +17,8 @@ from grader.sandbox import host as sandbox
 from grader.sandbox import scan as banned
 from grader.sandbox.inside import guard, isolation
 from grader.judge.pipeline import GradingError, grade
-from grader.reports.text import to_json, to_text
+from grader.reports.json import render as to_json
+from grader.reports.text import render as to_text
 from tests.helpers import COURSE, grade_folder, lost_tasks, ordinary_python, ordinary_user
 from tests.test_sandbox_adversarial import ATTACKS_DIR, callers, splice
 
@@ -44,10 +45,9 @@ def test_detected_level_matches_the_machine():
     else:  # root allowed to make namespaces (CI): every layer is set up and verified from inside the probe
         assert BEST.level == "full" and set(BEST.layers) == {"network", "pid", "uid", "filesystem"}
         assert BEST.via == "root" and "full isolation via root (" in BEST.describe()
-    d = BEST.to_dict()
-    assert d["level"] == BEST.level and d["layers"][:4] == ["session", "clean-environment", "resource-limits",
-                                                            "timeout"]
-    assert set(d["missing"]) | set(BEST.layers) == set(isolation.LAYERS["full"])
+    d = BEST.info()
+    assert d.level == BEST.level and d.layers[:4] == ["session", "clean-environment", "resource-limits", "timeout"]
+    assert set(d.missing) | set(BEST.layers) == set(isolation.LAYERS["full"])
 
 
 def test_a_weaker_machine_is_refused_when_isolation_is_required(monkeypatch, solutions):

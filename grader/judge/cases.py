@@ -1,0 +1,72 @@
+"""The cases a task is graded on: inputs from seeds the grader controls, and the reference's outputs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from grader.course.config import AssignmentConfig, Course
+from grader.tasks.model import Modules, Suite, Task, case_generator
+from grader.tasks.trees import clone
+
+SUITE_CHOICES = ("public", "hidden", "all")  # what a grading may ask for; "all" is both suites
+
+
+class GradingError(Exception):
+    """Grading could not run at all (bad path, unknown assignment, suite and course.yaml disagree)."""
+
+
+@dataclass(frozen=True)
+class Case:
+    suite: str   # public | hidden
+    index: int   # within its suite
+    inputs: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.suite} case {self.index}"
+
+
+def suite_names(which: str) -> tuple[str, ...]:
+    if which not in SUITE_CHOICES:
+        raise GradingError(f"unknown suite '{which}' ({', '.join(SUITE_CHOICES[:-1])} or {SUITE_CHOICES[-1]})")
+    return ("public", "hidden") if which == "all" else (which,)
+
+
+def make_cases(course: Course, task: Task, which: str) -> list[Case]:
+    cases = []
+    for name in suite_names(which):
+        cfg = course.suites[name]
+        for i in range(cfg.cases):
+            cases.append(Case(name, i, task.inputs(case_generator(cfg.seed, task.id, i), i)))
+    return cases
+
+
+def expected_outputs(task: Task, reference: Modules, inputs: dict) -> dict[str, torch.Tensor]:
+    with torch.no_grad():
+        out = task.run(reference, **clone(inputs))
+    for name, value in out.items():
+        if type(value) is not torch.Tensor:
+            raise GradingError(f"reference {task.id} gave {type(value).__name__} for {name}")
+    return out
+
+
+def suite_mismatches(course: Course, cfg: AssignmentConfig, suite: Suite) -> list[str]:
+    """Where course.yaml and the suite module disagree on an assignment's tasks, each with its line."""
+    configured = {t.id: t for t in cfg.tasks}
+    where = f"{course.path}:{cfg.line}: {cfg.id}"
+    problems = [f"{course.path}:{t.line}: {t.id}: no checks in grader/tasks/suites/{cfg.id}.py"
+                for t in cfg.tasks if t.id not in suite.tasks]
+    extra = [t for t in suite.tasks if t not in configured]
+    if extra:
+        problems.append(f"{where}: grader/tasks/suites/{cfg.id}.py checks tasks course.yaml does not list: "
+                        f"{', '.join(extra)}")
+    return problems
+
+
+def check_suite(course: Course, cfg: AssignmentConfig, suite: Suite) -> None:
+    """course.yaml and the suite module must name the same tasks."""
+    problems = suite_mismatches(course, cfg, suite)
+    if problems:
+        raise GradingError("\n".join(problems))

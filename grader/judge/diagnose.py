@@ -1,0 +1,76 @@
+"""Diagnoses: the one-line explanations a failing check carries, worded for the student."""
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any
+
+import torch
+
+from grader.judge.compare import Tolerance, close
+from grader.results import Status, TaskResult
+from grader.sandbox.runner import Response
+from grader.tasks.model import Suite, Task
+from grader.tasks.trees import leaf_tensors
+
+
+def not_implemented(task: Task, stub: str) -> str:
+    """A stub that still raises: this task's own, or one it calls (``waits for a02.affine_forward``)."""
+    stub = stub.strip()
+    if stub in ("", task.id, "NotImplementedError"):
+        return "not implemented yet"
+    if stub.startswith(task.id):
+        return f"not implemented yet: {stub}"
+    return f"waits for {stub}, which is not implemented yet"
+
+
+def signature_note(aid: str, task: Task, signature: list[str] | None) -> str:
+    """When a call failed and the submitted function's parameters differ from the assignment's."""
+    if signature is None:
+        return ""
+    fn = getattr(importlib.import_module(f"reference.{aid}.{task.module}"), task.function)
+    expected = list(inspect.signature(fn).parameters)
+    if signature == expected:
+        return ""
+    return (f" (your {task.function}({', '.join(signature)}) does not match the "
+            f"assignment's {task.function}({', '.join(expected)}))")
+
+
+def modified_inputs(task: Task, inputs: dict, flags: Any) -> str:
+    """Name the inputs a function changed in place, from the per-input flags of ``keeps_inputs``."""
+    paths = [p for p, _ in leaf_tensors(inputs)]
+    advice = "(use out-of-place operations, or work on a .clone())"
+    if type(flags) is torch.Tensor and flags.dtype == torch.bool and flags.shape == (len(paths),):
+        changed = [p for p, ok in zip(paths, flags.tolist()) if not ok]
+        if changed:
+            return f"inputs_unchanged: {task.function} changed its input {', '.join(changed)} in place {advice}"
+    if type(flags) is not torch.Tensor:
+        return f"inputs_unchanged: expected a torch.Tensor, got {flags!r:.60}"
+    return f"inputs_unchanged: {task.function} changed an input tensor in place {advice}"
+
+
+def own_gradient_note(name: str, first: Response) -> str:
+    """Say whether the student's backward is at least the gradient of the student's own forward."""
+    own = first.own_gradient.get(name)
+    got = first.outputs.get(name)
+    if type(own) is not torch.Tensor or type(got) is not torch.Tensor or own.shape != got.shape:
+        return ""
+    finite_diff = Tolerance(1e-5, 1e-6) if got.dtype == torch.float64 else Tolerance(5e-2, 5e-3)
+    if close(got, own, finite_diff):
+        return " (it matches the gradient of your own forward, so the forward pass or its cache is wrong)"
+    return " (your backward does not match the gradient of your own forward)"
+
+
+def note_failed_calls(suite: Suite, tasks: list[TaskResult]) -> None:
+    """A task that fails while a task it calls fails too: record it, and say so; the cause is probably there."""
+    by_id = {t.id: t for t in tasks}
+    for t in tasks:
+        if t.status not in (Status.FAILED, Status.ERROR):
+            continue
+        t.blocked_by = [c for c in suite.tasks[t.id].calls if c in by_id and by_id[c].status != Status.PASSED]
+        if t.blocked_by:
+            which = "which fails its own checks" if len(t.blocked_by) == 1 else "which fail their own checks"
+            note = f" (it calls {', '.join(t.blocked_by)}, {which})"
+            for c in t.checks:
+                if not c.passed:
+                    c.message += note

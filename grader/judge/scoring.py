@@ -1,0 +1,100 @@
+"""Scoring one task: each check over all its cases, then points. Reads responses, never runs code."""
+from __future__ import annotations
+
+import torch
+
+from grader.course.config import Course
+from grader.course.policy import tolerance
+from grader.judge import diagnose
+from grader.judge.cases import Case
+from grader.judge.compare import Comparison, Tolerance, compare
+from grader.results import CheckKind, CheckResult, RunStatus, Status, TaskResult, points
+from grader.sandbox.inside.wire import Foreign
+from grader.sandbox.runner import Response
+from grader.tasks.model import Task
+
+FEEDBACK_CHARS = 4000
+PROPERTY = "inputs_unchanged"
+
+
+def score_task(course: Course, aid: str, task: Task, max_points: float, cases: list[Case],
+               expected: list[dict[str, torch.Tensor]], replies: list[Response], device: str) -> TaskResult:
+    """The task's result from its cases' expected values and the runner's responses, in order."""
+    names = _output_names(expected)
+    failed = next((r for r in replies if r.status != RunStatus.OK), None)
+    if failed is not None:
+        return _failed_run(aid, task, max_points, names, cases[replies.index(failed)], failed)
+    checks = [_check(course, task, name, cases, expected, replies, device) for name in names]
+    feedback = next((r.stdout for r in replies if r.stdout), "")
+    return TaskResult(task.id, points(_earned(max_points, checks)), points(max_points),
+                      Status.PASSED if checks and all(c.passed for c in checks) else Status.FAILED,
+                      checks, feedback[-FEEDBACK_CHARS:])
+
+
+def kind_of(task: Task, name: str) -> CheckKind:
+    return CheckKind.GRADIENT if name in task.grads else CheckKind.PROPERTY if name == PROPERTY \
+        else CheckKind.OUTPUT
+
+
+def _output_names(expected: list[dict[str, torch.Tensor]]) -> list[str]:
+    names: list[str] = []
+    for e in expected:
+        names.extend(n for n in e if n not in names)
+    return names
+
+
+def _failed_run(aid: str, task: Task, max_points: float, names: list[str], case: Case,
+                failed: Response) -> TaskResult:
+    """A case that did not run to the end: every check fails with what happened, the task scores zero."""
+    status = failed.status.verdict
+    if status == Status.NOT_IMPLEMENTED:
+        message = diagnose.not_implemented(task, failed.message)
+    else:
+        note = diagnose.signature_note(aid, task, failed.signature) if failed.status == RunStatus.ERROR else ""
+        message = f"{case.label}: {failed.message}{note}"
+    checks = [CheckResult(n, False, message=message, kind=kind_of(task, n), suite=case.suite, case=case.index)
+              for n in names]
+    feedback = "\n".join(s for s in (failed.traceback, failed.stdout) if s)
+    return TaskResult(task.id, 0.0, points(max_points), status, checks, feedback[-FEEDBACK_CHARS:])
+
+
+def _check(course: Course, task: Task, name: str, cases: list[Case], expected: list[dict[str, torch.Tensor]],
+           replies: list[Response], device: str) -> CheckResult:
+    """One output, gradient or property over every case that has it: the first failure speaks for it."""
+    kind = kind_of(task, name)
+    worst: Comparison | None = None
+    first_fail: tuple[int, Comparison] | None = None
+    max_abs = max_rel = 0.0
+    for k, (exp, reply) in enumerate(zip(expected, replies)):
+        if name not in exp:
+            continue
+        ref = exp[name]
+        got = reply.outputs.get(name, Foreign("nothing", "no such output was returned"))
+        c = compare(name, got, ref, Tolerance(*tolerance(course, ref, device)))
+        if c.max_abs_err is not None:
+            max_abs = max(max_abs, c.max_abs_err)
+            max_rel = max(max_rel, c.max_rel_err or 0.0)
+        if not c.passed and first_fail is None:
+            first_fail = (k, c)
+        if worst is None or (c.max_abs_err or 0) >= (worst.max_abs_err or 0):
+            worst = c
+    if first_fail is None:
+        return CheckResult(name, True, max_abs, max_rel, "", kind, worst.where if worst else None)
+    k, c = first_fail
+    case = cases[k]
+    if kind == CheckKind.PROPERTY:
+        message = f"property: {case.label}: {diagnose.modified_inputs(task, case.inputs, replies[k].outputs.get(name))}"
+        return CheckResult(name, False, None, None, message, kind, c.where, case.suite, case.index)
+    message = f"{'backward' if kind == CheckKind.GRADIENT else 'forward'}: {case.label}: {c.message}"
+    if kind == CheckKind.GRADIENT:
+        message += diagnose.own_gradient_note(name, replies[0])
+    return CheckResult(name, False, max_abs if c.max_abs_err is not None else None,
+                       max_rel if c.max_rel_err is not None else None, message, kind, c.where, case.suite, case.index)
+
+
+def _earned(max_points: float, checks: list[CheckResult]) -> float:
+    """Outputs and gradients share the points; a property (inputs left unchanged) earns nothing on
+    its own, so returning garbage cannot collect it, but breaking one costs the whole task."""
+    graded = [c for c in checks if c.kind != CheckKind.PROPERTY]
+    properties_hold = all(c.passed for c in checks if c.kind == CheckKind.PROPERTY)
+    return max_points * sum(c.passed for c in graded) / len(graded) if graded and properties_hold else 0.0

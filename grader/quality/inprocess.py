@@ -1,0 +1,181 @@
+"""The in-process Runner: the course's own code (mutants, alternatives) run in this process, as the sandbox would.
+
+Mutants are generated from trusted code, so they need no sandbox: each is imported in memory
+as a fresh copy of the assignment's package, and runs with what matters for a verdict
+mirrored from the child: inputs and outputs through the wire format (fresh tensors, lists
+for tuples, markers for non-tensors), autograd off, the same run-time banned-operation guard,
+the same driver (:func:`grader.sandbox.inside.child.run_driver`), and a time limit.
+"""
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import itertools
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from grader import paths
+from grader.course.config import Limits
+from grader.results import RunStatus
+from grader.sandbox.inside import wire
+from grader.sandbox.inside.child import run_driver
+from grader.sandbox.inside.guard import Guard
+from grader.sandbox.runner import Key, Request, Response
+from grader.tasks import suites
+from grader.tasks.model import Modules, Task
+
+
+class Timeout(BaseException):
+    """Code ran past its time limit (BaseException, so the code cannot catch it)."""
+
+
+class time_limit:
+    """SIGALRM-based limit; a no-op off the main thread, where signals cannot be delivered."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.active = threading.current_thread() is threading.main_thread()
+
+    def __enter__(self):
+        if self.active:
+            def expire(signum, frame):
+                raise Timeout()
+            self.previous = signal.signal(signal.SIGALRM, expire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        return False
+
+
+class SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports packages from source text held in memory: ``{package: {module: (file, source)}}``."""
+
+    def __init__(self) -> None:
+        self.packages: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None):
+        root, _, rest = fullname.partition(".")
+        modules = self.packages.get(root)
+        if modules is None:
+            return None
+        is_package = rest == "" or any(k.startswith(rest + ".") for k in modules)
+        if rest not in modules and not is_package:
+            return None
+        origin = modules[rest][0] if rest in modules else None
+        return importlib.util.spec_from_loader(fullname, self, origin=origin, is_package=is_package)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module) -> None:
+        root, _, rest = module.__name__.partition(".")
+        file, source = self.packages[root].get(rest, ("<empty>", ""))
+        module.__file__ = file
+        exec(compile(source, f"{file} (audited copy)", "exec"), module.__dict__)
+
+    def load(self, name: str, modules: dict[str, tuple[str, str]]) -> Modules:
+        self.unload(name)
+        self.packages[name] = modules
+        return Modules(name)
+
+    def unload(self, name: str) -> None:
+        self.packages.pop(name, None)
+        for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+            del sys.modules[key]
+
+
+FINDER = SourceFinder()
+sys.meta_path.insert(0, FINDER)
+PACKAGES = itertools.count()  # fresh package names: each load is a new import
+
+
+def package_sources(reference_dir: Path) -> dict[str, tuple[str, str]]:
+    """The reference package as ``{module name within the package: (file, source)}``."""
+    modules = {}
+    for py in sorted(reference_dir.rglob("*.py")):
+        rel = py.relative_to(reference_dir).with_suffix("")
+        name = ".".join(rel.parts)
+        name = "" if name == "__init__" else name.removesuffix(".__init__")
+        modules[name] = (str(py), py.read_text(encoding="utf-8"))
+    return modules
+
+
+def roundtrip(tree: Any) -> Any:
+    """What the sandbox's wire format makes of ``tree``: fresh tensors, lists for tuples, markers."""
+    return wire.decode(wire.encode(tree))
+
+
+def run_case(task: Task, m: Modules, inputs: dict, index: int,
+             banned: tuple[str, ...] = ()) -> tuple[Response, dict]:
+    """Run one case like the sandboxed child does (banned operations included); returns the
+    response and the inputs after the run. A :class:`Timeout` is not caught."""
+    kw = roundtrip(inputs)
+    guard = Guard(banned, str(paths.REFERENCE)) if banned else None
+    with torch.no_grad():
+        if guard is not None:
+            with guard:
+                result, _ = run_driver(task, m, kw, keep=(Timeout,))
+        else:
+            result, _ = run_driver(task, m, kw, keep=(Timeout,))
+    if guard is not None and guard.violation is not None:
+        return Response(task.id, index, RunStatus.BANNED, message=guard.violation.describe()), kw
+    if result["status"] == "ok":
+        return Response(task.id, index, RunStatus.OK, outputs=roundtrip(result["outputs"])), kw
+    return Response(task.id, index, RunStatus(result["status"]), message=result["message"]), kw
+
+
+class InProcessRunner:
+    """The :class:`grader.sandbox.runner.Runner` for trusted code, in this process.
+
+    ``submission`` is an importable package (:class:`Modules`, e.g. one loaded by
+    :data:`FINDER`) or an assignment's folder, loaded in memory as a fresh package. With
+    ``task_limits``, each task runs under its course.yaml time limit; without, the caller
+    bounds the whole run (the audit does, per mutant).
+    """
+
+    def __init__(self, task_limits: bool = True):
+        self.task_limits = task_limits
+
+    def run(self, submission: Path | Modules, assignment: str, requests: list[Request],
+            limits: dict[str, Limits]) -> dict[Key, Response]:
+        suite = suites.load(assignment)
+        name = None
+        if isinstance(submission, Modules):
+            m = submission
+        else:
+            name = f"_inprocess_{next(PACKAGES)}"
+            m = FINDER.load(name, package_sources(Path(submission)))
+        results: dict[Key, Response] = {}
+        failed: dict[str, Response] = {}  # a task's first failing case ends the task
+        try:
+            for req in requests:
+                if req.task in failed:
+                    results[(req.task, req.case)] = failed[req.task].same_for(req)
+                    continue
+                response = self._one(suite.tasks[req.task], m, req, limits[req.task])
+                results[(req.task, req.case)] = response
+                if response.status != RunStatus.OK:
+                    failed[req.task] = response
+        finally:
+            if name is not None:
+                FINDER.unload(name)
+        return results
+
+    def _one(self, task: Task, m: Modules, req: Request, limit: Limits) -> Response:
+        if not self.task_limits:
+            return run_case(task, m, req.inputs, req.case, req.banned)[0]
+        try:
+            with time_limit(limit.time_s):
+                return run_case(task, m, req.inputs, req.case, req.banned)[0]
+        except Timeout:
+            return Response(task.id, req.case, RunStatus.TIMEOUT,
+                            message=f"the task did not finish within its {limit.time_s:g} s limit")

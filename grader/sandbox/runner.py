@@ -1,0 +1,58 @@
+"""The Runner interface: every way of running a submission's tasks answers the same requests the same way.
+
+The judge builds :class:`Request`s (a task, a case, its inputs) and hands them to a runner;
+the runner answers each with a :class:`Response` (outputs, or what went wrong). The judge
+does not know which runner it has: the sandbox (:class:`grader.sandbox.host.SandboxRunner`,
+for students' code) or the in-process pool of the audit
+(:class:`grader.quality.inprocess.InProcessRunner`, for the course's own mutants).
+Expected values never reach a runner.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from grader.course.config import Limits
+from grader.results import RunStatus
+
+Key = tuple[str, int]  # (task id, case index)
+
+
+@dataclass(frozen=True)
+class Request:
+    task: str
+    case: int
+    inputs: dict[str, Any]
+    own_gradient: int = 0          # max elements for the self-consistency check; 0 = skip
+    banned: tuple[str, ...] = ()   # qualified names the task may not call (checked while it runs)
+
+
+@dataclass
+class Response:
+    """What the runner said about one request (or what it saw happen to it)."""
+
+    task: str
+    case: int
+    status: RunStatus
+    outputs: dict[str, Any] = field(default_factory=dict)
+    own_gradient: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    traceback: str = ""
+    stdout: str = ""
+    signature: list[str] | None = None  # the submitted function's parameters, when a call failed on them
+
+    def same_for(self, request: Request) -> Response:
+        """This verdict for another case of the same task (the rest of a task that already failed)."""
+        return Response(request.task, request.case, self.status, message=self.message,
+                        traceback=self.traceback, stdout=self.stdout, signature=self.signature)
+
+
+class Runner(Protocol):
+    """Runs requests against one assignment of a submission; every request gets a response."""
+
+    def run(self, submission: Path, assignment: str, requests: list[Request],
+            limits: dict[str, Limits]) -> dict[Key, Response]:
+        """``submission``: the assignment's folder; ``limits``: per task id. A task's first failing
+        case may end the task: its remaining cases then get the same response."""
+        ...

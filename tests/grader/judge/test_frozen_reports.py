@@ -1,0 +1,56 @@
+"""Grading does not drift: the JSON of the solutions and of the buggy example match frozen copies.
+
+The frozen copies were made before the grader was reorganised; a field may be added to the
+report, but no field they hold may change value (apart from the timestamp). When a change to
+a suite or a message is intended, regenerate them and say why in the commit.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grader import paths
+from grader.reports.json import render
+from tests.helpers import COURSE, grade_folder
+
+FROZEN = Path(__file__).parent / "frozen"
+AVAILABLE = [a.id for a in COURSE.assignments if a.available]
+
+
+def drift(frozen, now, path: str = "") -> list[str]:
+    """Where ``now`` differs from ``frozen``, ignoring keys that only ``now`` has."""
+    if isinstance(frozen, dict):
+        if not isinstance(now, dict):
+            return [f"{path}: no longer an object"]
+        return [d for k, v in frozen.items()
+                for d in (drift(v, now[k], f"{path}.{k}") if k in now else [f"{path}.{k}: missing"])]
+    if isinstance(frozen, list):
+        if not isinstance(now, list) or len(now) != len(frozen):
+            return [f"{path}: length {len(frozen)} -> {len(now) if isinstance(now, list) else now!r}"]
+        return [d for i, (a, b) in enumerate(zip(frozen, now)) for d in drift(a, b, f"{path}[{i}]")]
+    return [] if frozen == now else [f"{path}: {frozen!r:.120} -> {now!r:.120}"]
+
+
+def test_drift_finds_a_changed_value_and_a_missing_key_but_allows_new_keys():
+    frozen = {"a": [{"x": 1, "y": "m"}], "b": 2}
+    assert drift(frozen, {"a": [{"x": 1, "y": "m", "new": 0}], "b": 2, "c": 3}) == []
+    assert drift(frozen, {"a": [{"x": 2, "y": "m"}]}) == [".a[0].x: 1 -> 2", ".b: missing"]
+
+
+@pytest.mark.parametrize("aid", AVAILABLE)
+def test_solutions_report_matches_the_frozen_one(aid, graded_solutions):
+    frozen = json.loads((FROZEN / "solutions.json").read_text())
+    assignment = next(a for a in frozen["assignments"] if a["id"] == aid)
+    now = json.loads(render(graded_solutions(aid)))
+    assert now["assignments"][0]["score"] == now["assignments"][0]["max_score"]
+    assert drift(assignment, now["assignments"][0]) == []
+
+
+def test_buggy_example_report_matches_the_frozen_one():
+    frozen = json.loads((FROZEN / "buggy.json").read_text())
+    now = json.loads(render(grade_folder(paths.ROOT / "examples" / "buggy_submission" / "a02_mlp_backprop",
+                                         suite="all")))
+    now.pop("graded_at")
+    assert drift(frozen, now) == []

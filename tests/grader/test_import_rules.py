@@ -1,0 +1,76 @@
+"""The architecture as import rules: what crosses into the sandbox, what renderers read, what judging needs."""
+from __future__ import annotations
+
+import ast
+import shutil
+import sys
+from pathlib import Path
+
+from grader import paths
+
+GRADER = paths.ROOT / "grader"
+THIRD_PARTY_IN_CHILD = {"torch", "numpy"}
+# (folder, what its modules may import besides the standard library, what they must never import)
+RULES = [
+    ("tasks", THIRD_PARTY_IN_CHILD | {"grader.tasks"}, None),
+    ("sandbox/inside", THIRD_PARTY_IN_CHILD | {"grader.tasks", "grader.sandbox.inside"}, None),
+    ("reports", {"rich", "grader.results", "grader.reports"}, None),
+    ("judge", None, {"grader.reports", "grader.authoring", "grader.quality"}),
+]
+
+
+def imports(path: Path, package: str) -> list[tuple[int, str]]:
+    """Every module ``path`` imports (at any depth, relative imports resolved), with its line."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            found += [(node.lineno, f"{base}.{a.name}" if node.module is None else base) for a in node.names]
+    return found
+
+
+def _under(name: str, prefixes: set[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def violations(grader_dir: Path) -> list[str]:
+    problems = []
+    for folder, allowed, forbidden in RULES:
+        for py in sorted((grader_dir / folder).rglob("*.py")):
+            rel = py.relative_to(grader_dir.parent)
+            package = ".".join(rel.with_suffix("").parts[:-1])
+            for line, name in imports(py, package):
+                top = name.split(".")[0]
+                if allowed is not None and top not in sys.stdlib_module_names and not _under(name, allowed):
+                    problems.append(f"{rel}:{line}: grader/{folder}/ may not import {name}")
+                if forbidden is not None and _under(name, forbidden):
+                    problems.append(f"{rel}:{line}: grader/{folder}/ may not import {name}")
+    return problems
+
+
+def test_the_grader_keeps_its_import_rules():
+    assert violations(GRADER) == []
+
+
+def test_a_broken_rule_is_reported_with_its_file_and_line(tmp_path):
+    copy = tmp_path / "grader"
+    shutil.copytree(GRADER, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "tasks" / "model.py").write_text((GRADER / "tasks" / "model.py").read_text() + "\nimport yaml\n")
+    (copy / "sandbox" / "inside" / "wire.py").write_text(
+        (GRADER / "sandbox" / "inside" / "wire.py").read_text() + "\nfrom grader.judge import scoring\n")
+    (copy / "judge" / "cases.py").write_text("from ..reports import text\n" + (GRADER / "judge" / "cases.py").read_text())
+    (copy / "reports" / "text.py").write_text("from grader.judge.pipeline import grade\n" +
+                                              (GRADER / "reports" / "text.py").read_text())
+    found = violations(copy)
+    lines = len((GRADER / "tasks" / "model.py").read_text().splitlines())
+    assert f"grader/tasks/model.py:{lines + 2}: grader/tasks/ may not import yaml" in found
+    assert any(p.startswith("grader/sandbox/inside/wire.py:") and p.endswith("may not import grader.judge")
+               for p in found)
+    assert "grader/judge/cases.py:1: grader/judge/ may not import grader.reports" in found
+    assert "grader/reports/text.py:1: grader/reports/ may not import grader.judge.pipeline" in found
+    assert len(found) == 4
