@@ -20,7 +20,7 @@ from grader.judge.pipeline import GradingError, grade
 from grader.reports.json import render as to_json
 from grader.reports.text import render as to_text
 from tests.helpers import COURSE, grade_folder, lost_tasks, ordinary_python, ordinary_user
-from tests.test_sandbox_adversarial import ATTACKS_DIR, callers, splice
+from tests.grader.sandbox.test_adversarial import ATTACKS_DIR, callers, splice
 
 AID = "a02_mlp_backprop"
 BEST = sandbox.detect("cpu")
