@@ -12,6 +12,9 @@ from typing import Callable
 import torch
 
 Maker = Callable[[torch.Generator, int], dict]
+ShapeOf = Callable[[dict], tuple[int, ...]]
+
+# Draws.
 
 
 def randn(g: torch.Generator, *shape: int, scale: float = 1.0, dtype=torch.float64) -> torch.Tensor:
@@ -23,6 +26,26 @@ def uniform(g: torch.Generator, *shape: int, low: float = -1.0, high: float = 1.
     return torch.rand(*shape, generator=g, dtype=dtype) * (high - low) + low
 
 
+def scalar(g: torch.Generator, low: float, high: float) -> float:
+    """A float in [low, high): a learning rate, a momentum, a width."""
+    return float(uniform(g, 1, low=low, high=high))
+
+
+def randint(g: torch.Generator, low: int, high: int) -> int:
+    """An int in [low, high]."""
+    return int(torch.randint(low, high + 1, (1,), generator=g).item())
+
+
+def binary(g: torch.Generator, *shape: int) -> torch.Tensor:
+    """0.0 or 1.0, each with probability 1/2."""
+    return torch.randint(0, 2, shape, generator=g).to(torch.float64)
+
+
+def bipolar(g: torch.Generator, *shape: int) -> torch.Tensor:
+    """-1.0 or 1.0, each with probability 1/2."""
+    return binary(g, *shape) * 2 - 1
+
+
 def away_from(g: torch.Generator, *shape: int, kink: float = 0.0, margin: float = 1e-2,
               scale: float = 1.0, dtype=torch.float64) -> torch.Tensor:
     """Normal values with none closer than ``margin`` to ``kink`` (ReLU's 0, a step's threshold)."""
@@ -31,9 +54,15 @@ def away_from(g: torch.Generator, *shape: int, kink: float = 0.0, margin: float 
     return kink + sign * (x.abs() + margin)
 
 
-def randint(g: torch.Generator, low: int, high: int) -> int:
-    """An int in [low, high]."""
-    return int(torch.randint(low, high + 1, (1,), generator=g).item())
+def distinct_values(g: torch.Generator, *shape: int, gap: float, jitter: float, spread: float = 1.0) -> torch.Tensor:
+    """A random arrangement of ranks ``gap * spread`` apart, each moved up by less than ``jitter``:
+    neighbours differ by more than ``gap * spread - jitter``, so no max-pool window holds a tie."""
+    count = torch.Size(shape).numel()
+    ranks = torch.randperm(count, generator=g).to(torch.float64).reshape(shape)
+    return (ranks - count / 2) * gap * spread + uniform(g, *shape, low=0.0, high=jitter)
+
+
+# Sizes.
 
 
 def batch_size(g: torch.Generator, case: int, high: int = 6) -> int:
@@ -51,6 +80,61 @@ def distinct_dims(g: torch.Generator, n: int, low: int = 2, high: int = 7) -> li
     return dims
 
 
+def out_size(size: int, kernel: int, stride: int, pad: int = 0) -> int:
+    """The output size of a convolution or pooling window along one axis (rounds down, as torch)."""
+    return (size + 2 * pad - kernel) // stride + 1
+
+
+# Upstream gradients: ``dout`` shaped like the forward's output.
+
+
+def same_as_x(kw: dict) -> tuple[int, ...]:
+    return tuple(kw["x"].shape)
+
+
+def affine_out_shape(kw: dict) -> tuple[int, ...]:
+    return kw["x"].shape[0], kw["w"].shape[1]  # (N, M)
+
+
+def conv_out_shape(kw: dict) -> tuple[int, ...]:
+    """(N, F, H', W') for x (N, C, H, W), w (F, C / groups, HH, WW), ``stride`` and ``pad``."""
+    n, _, h, w = kw["x"].shape
+    f, _, hh, ww = kw["w"].shape
+    s, p = kw["stride"], kw["pad"]
+    return n, f, out_size(h, hh, s, p), out_size(w, ww, s, p)
+
+
+def network_out_shape(kw: dict) -> tuple[int, ...]:
+    """(N, K) for a network of ``params`` ``[[W1, b1], ...]`` whose last W is (H, K)."""
+    return kw["x"].shape[0], kw["params"][-1][0].shape[1]
+
+
+def with_dout(make: Maker, shape_of: ShapeOf = same_as_x, name: str = "dout") -> Maker:
+    """``make``'s inputs and an upstream gradient ``name`` of shape ``shape_of(inputs)``, drawn after them."""
+    def inputs(g: torch.Generator, case: int) -> dict:
+        kw = make(g, case)
+        kw[name] = randn(g, *shape_of(kw))
+        return kw
+    return inputs
+
+
+# Inputs of the layers that several assignments grade.
+
+
+def elementwise(kink: float | None = None, spatial: bool = False) -> Maker:
+    """x for an elementwise activation, normal with std 2 and clear of ``kink`` when there is one:
+    (N, D), whose case 1 is 20 times larger (saturated units: exp must not overflow), or with
+    ``spatial`` (N, C, H, W) with distinct C, H, W."""
+    def make(g: torch.Generator, case: int) -> dict:
+        n = batch_size(g, case)
+        dims = distinct_dims(g, 3, 1, 5) if spatial else [randint(g, 2, 7)]
+        x = randn(g, n, *dims, scale=2.0) if kink is None else away_from(g, n, *dims, kink=kink, scale=2.0)
+        if case == 1 and not spatial:
+            x = x * 20.0
+        return {"x": x}
+    return make
+
+
 def affine_inputs(g: torch.Generator, case: int) -> dict:
     """x (N, D), w (D, M), b (M,) for a fully connected layer, D != M so a transposed w cannot pass."""
     n = batch_size(g, case)
@@ -58,7 +142,21 @@ def affine_inputs(g: torch.Generator, case: int) -> dict:
     return {"x": randn(g, n, d), "w": randn(g, d, m), "b": randn(g, m)}
 
 
-def affine_backward_inputs(g: torch.Generator, case: int) -> dict:
-    kw = affine_inputs(g, case)
-    kw["dout"] = randn(g, kw["x"].shape[0], kw["w"].shape[1])
-    return kw
+affine_backward_inputs = with_dout(affine_inputs, affine_out_shape)
+
+
+def layer_params(g: torch.Generator, sizes: list[int], w_scale: float = 1.0, b_scale: float = 1.0) -> list[list]:
+    """``[[W1, b1], ...]`` for fully connected layers of ``sizes`` (W_i (sizes[i-1], sizes[i]))."""
+    return [[randn(g, a, b, scale=w_scale), randn(g, b, scale=b_scale)] for a, b in zip(sizes[:-1], sizes[1:])]
+
+
+def softmax_inputs(classes: int) -> Maker:
+    """scores (N, K), K in 3..classes, and labels y (N,); case 2 adds 1000 to the scores (large
+    magnitudes: the max must be subtracted before exp)."""
+    def make(g: torch.Generator, case: int) -> dict:
+        n, k = batch_size(g, case), randint(g, 3, classes)
+        scores = randn(g, n, k, scale=3.0)
+        if case == 2:
+            scores = scores + 1000.0
+        return {"scores": scores, "y": torch.randint(0, k, (n,), generator=g)}
+    return make

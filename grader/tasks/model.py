@@ -1,8 +1,8 @@
 """What a graded task is: how its inputs are made, how it is run, which outputs are gradients.
 
-A suite module (``grader/suites/<assignment>.py``) declares its tasks here. The same
-``run`` driver is executed twice: in the grader against the reference package, and in
-the sandboxed child against the submission. The child receives inputs only; the
+A suite module (``grader/tasks/suites/<assignment>.py``) declares its tasks with :class:`Suite`.
+The same ``run`` driver is executed twice: in the grader against the reference package, and
+in the sandboxed child against the submission. The child receives inputs only; the
 expected values never leave the grader process.
 
 This module is copied into the sandbox, so it imports nothing but torch.
@@ -71,38 +71,52 @@ class Task:
 
 
 class Suite:
-    """The tasks of one assignment, in the order they are graded and reported."""
+    """The tasks of one assignment, in the order they are graded and reported.
 
-    def __init__(self, assignment: str):
+    Each task is declared by one helper: :meth:`call` (a function called with its inputs),
+    :meth:`backward` (a CS231n ``backward(dout, cache)``), :meth:`loss` (``(loss, dx)``) or
+    :meth:`composite` (a run of its own). ``calls`` name other tasks of the suite by function
+    (``"im2col"``). Every task also checks that its function leaves its inputs as they were
+    (:func:`keeps_inputs`), unless declared with ``inputs_unchanged=False``.
+
+    exact_outputs: a function returns exactly its outputs, no trailing cache; its tensors are made
+    contiguous, as they arrive from the sandbox (lstsq's solution is column-major).
+    """
+
+    def __init__(self, assignment: str, exact_outputs: bool = False):
         self.assignment = assignment
         self.prefix = assignment.split("_", 1)[0]
+        self.exact_outputs = exact_outputs
         self.tasks: dict[str, Task] = {}
 
-    def add(self, task: Task) -> Task:
+    def _add(self, task: Task, inputs_unchanged: bool = True) -> Task:
         if not task.id.startswith(self.prefix + "."):
             raise ValueError(f"task {task.id} does not belong to {self.assignment}")
         if task.id in self.tasks:
             raise ValueError(f"task {task.id} declared twice")
-        self.tasks[task.id] = task
-        return task
+        self.tasks[task.id] = keeps_inputs(task) if inputs_unchanged else task
+        return self.tasks[task.id]
 
     def call(self, name: str, module: str, inputs: Callable[[torch.Generator, int], Inputs],
-             outputs: tuple[str, ...] = ("out",), calls: tuple[str, ...] = ()) -> Task:
+             outputs: tuple[str, ...] = ("out",), calls: tuple[str, ...] = (),
+             inputs_unchanged: bool = True) -> Task:
         """A task whose function is called with the inputs and returns ``outputs`` (a tuple
-        whose trailing extras, such as a cache, are ignored). ``calls``: the tasks it runs."""
+        whose trailing extras, such as a cache, are ignored unless ``exact_outputs``)."""
+        name_outputs = _exact_outputs if self.exact_outputs else _name_outputs
 
         def run(m: Modules, **kw: Any) -> Outputs:
-            result = getattr(getattr(m, module), name)(**kw)
-            return _name_outputs(name, result, outputs)
+            return name_outputs(name, getattr(getattr(m, module), name)(**kw), outputs)
 
-        return self.add(Task(f"{self.prefix}.{name}", module, inputs, run, calls=calls))
+        return self._add(Task(self._id(name), module, inputs, run, calls=self._ids(calls)), inputs_unchanged)
 
     def backward(self, name: str, forward: str, module: str,
                  inputs: Callable[[torch.Generator, int], Inputs],
-                 grads: tuple[str, ...], wrt: tuple[str, ...], calls: tuple[str, ...] = ()) -> Task:
+                 grads: tuple[str, ...] = ("dx",), wrt: tuple[str, ...] = ("x",), calls: tuple[str, ...] = (),
+                 inputs_unchanged: bool = True) -> Task:
         """A CS231n-style ``backward(dout, cache)`` task: the student's own forward makes the
-        cache, then the backward's results are checked. ``inputs`` must include ``dout``.
-        ``calls``: tasks it runs besides its forward (a fast conv backward runs col2im)."""
+        cache, then the backward's results ``grads`` (of the inputs ``wrt``) are checked. ``inputs``
+        must include ``dout``. ``calls``: tasks it runs besides its forward (a fast conv backward
+        runs col2im)."""
 
         def fwd(m: Modules, **kw: Any) -> torch.Tensor:
             kw.pop("dout")
@@ -115,9 +129,42 @@ class Suite:
             result = getattr(getattr(m, module), name)(dout, cache)
             return _name_outputs(name, result, grads)
 
-        return self.add(Task(f"{self.prefix}.{name}", module, inputs, run, grads=grads,
-                             forward=fwd, wrt=dict(zip(grads, wrt)), upstream="dout",
-                             calls=(f"{self.prefix}.{forward}",) + calls))
+        return self._add(Task(self._id(name), module, inputs, run, grads=grads, forward=fwd,
+                             wrt=dict(zip(grads, wrt)), upstream="dout", calls=self._ids((forward,) + calls)),
+                        inputs_unchanged)
+
+    def loss(self, name: str, module: str, inputs: Callable[[torch.Generator, int], Inputs], wrt: str,
+             inputs_unchanged: bool = True) -> Task:
+        """A loss that returns ``(loss, d<wrt>)``: the scalar and its gradient with respect to input ``wrt``."""
+        grad = f"d{wrt}"
+
+        def run(m: Modules, **kw: Any) -> Outputs:
+            loss, dx = getattr(getattr(m, module), name)(**kw)
+            return {"loss": loss, grad: dx}
+
+        def forward(m: Modules, **kw: Any) -> torch.Tensor:
+            return getattr(getattr(m, module), name)(**kw)[0]
+
+        return self._add(Task(self._id(name), module, inputs, run, grads=(grad,), forward=forward,
+                             wrt={grad: wrt}), inputs_unchanged)
+
+    def composite(self, name: str, module: str, inputs: Callable[[torch.Generator, int], Inputs],
+                  run: Callable[..., Outputs], wrt: dict[str, str] | None = None,
+                  grads: tuple[str, ...] | None = None, forward: Callable[..., torch.Tensor] | None = None,
+                  upstream: str | None = None, calls: tuple[str, ...] = (),
+                  inputs_unchanged: bool = True) -> Task:
+        """A task with a run of its own, ``run(m, **inputs) -> outputs`` (a network, a loop over
+        batches). ``grads`` default to the outputs named in ``wrt``; the fields are :class:`Task`'s."""
+        wrt = wrt or {}
+        grads = tuple(wrt) if grads is None else grads
+        return self._add(Task(self._id(name), module, inputs, run, grads=grads, forward=forward, wrt=wrt,
+                             upstream=upstream, calls=self._ids(calls)), inputs_unchanged)
+
+    def _id(self, name: str) -> str:
+        return f"{self.prefix}.{name}"
+
+    def _ids(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(self._id(n) for n in names)
 
 
 def layer_pairs(function: str, pairs: Any, layers: int, names: tuple[str, str] = ("dW", "db")) -> Outputs:
@@ -143,6 +190,15 @@ def _name_outputs(name: str, result: Any, names: tuple[str, ...]) -> Outputs:
             else f"a {type(result).__name__}"
         raise OutputShapeError(f"{name} must return {len(names)} values ({', '.join(names)}), got {got}")
     return dict(zip(names, result))
+
+
+def _exact_outputs(name: str, result: Any, names: tuple[str, ...]) -> Outputs:
+    if len(names) == 1:
+        result = (result,)
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        got = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
+        raise TypeError(f"{name} must return {len(names)} values ({', '.join(names)}), got {got}")
+    return {k: v.contiguous() if type(v) is torch.Tensor else v for k, v in zip(names, result)}
 
 
 class OutputShapeError(TypeError):

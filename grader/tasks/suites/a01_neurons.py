@@ -1,23 +1,19 @@
 """What a01 (neurons and learning rules) checks: inputs for each task, and how each task is run.
 
 Threshold units get binary inputs with exact ties (w.x == theta must fire) in one case and
-continuous inputs in the others; shapes use distinct sizes; case 0 has a batch of one.
+continuous inputs in the others; shapes use distinct sizes; case 0 has a batch of one. Every
+task also checks that its function leaves its inputs unchanged.
 """
 from __future__ import annotations
 
-
 import torch
 
-from grader.tasks.model import Suite, Task, keeps_inputs
-from grader.tasks.inputs import batch_size, distinct_dims, randint, randn, uniform
+from grader.tasks.inputs import batch_size, binary, bipolar, distinct_dims, randint, randn, scalar, uniform
+from grader.tasks.model import Suite
 
 SUITE = Suite("a01_neurons")
 F64 = torch.float64
 GATES = ("AND", "OR", "NOT", "NAND")
-
-
-def binary(g: torch.Generator, *shape: int) -> torch.Tensor:
-    return torch.randint(0, 2, shape, generator=g).to(F64)
 
 
 def ltu_inputs(g: torch.Generator, case: int) -> dict:
@@ -48,7 +44,7 @@ def gate_run(m, name: str) -> dict:
     return {"table": table}
 
 
-SUITE.add(Task("a01.gate_weights", "units", gate_inputs, gate_run))
+SUITE.composite("gate_weights", "units", gate_inputs, gate_run)
 
 
 def boundary_inputs(g: torch.Generator, case: int) -> dict:
@@ -67,7 +63,7 @@ def perceptron_inputs(g: torch.Generator, case: int) -> dict:
         lr = 1.0
     else:
         x, w, theta = randn(g, n, d), randn(g, d, scale=0.5), randn(g, 1)[0]
-        lr = float(uniform(g, 1, low=0.1, high=1.0))
+        lr = scalar(g, 0.1, 1.0)
     return {"x": x, "t": binary(g, n), "w": w, "theta": theta, "lr": lr}
 
 
@@ -77,7 +73,7 @@ SUITE.call("perceptron_epoch", "rules", perceptron_inputs, ("w", "theta", "mista
 def unit_inputs(g: torch.Generator, case: int) -> dict:
     n, d = batch_size(g, case), randint(g, 2, 6)
     return {"x": randn(g, n, d), "t": uniform(g, n, low=0.0, high=1.0) if case % 2 else randn(g, n),
-            "w": randn(g, d), "b": randn(g, 1)[0], "lr": float(uniform(g, 1, low=0.05, high=0.8))}
+            "w": randn(g, d), "b": randn(g, 1)[0], "lr": scalar(g, 0.05, 0.8)}
 
 
 SUITE.call("lms_step", "rules", unit_inputs, ("w", "b"))
@@ -94,17 +90,13 @@ def hebbian_inputs(components: int | None):
             d, k = distinct_dims(g, 2, 2, 5)
             d, k = max(d, k), min(d, k)  # K components of D-dimensional data
             w = randn(g, d, k, scale=0.5)
-        return {"x": randn(g, n, d), "w": w, "lr": float(uniform(g, 1, low=0.01, high=0.5))}
+        return {"x": randn(g, n, d), "w": w, "lr": scalar(g, 0.01, 0.5)}
     return make
 
 
 SUITE.call("hebb_step", "rules", hebbian_inputs(None), ("w",))
 SUITE.call("oja_step", "rules", hebbian_inputs(None), ("w",))
 SUITE.call("sanger_step", "rules", hebbian_inputs(2), ("w",))
-
-
-def bipolar(g: torch.Generator, *shape: int) -> torch.Tensor:
-    return binary(g, *shape) * 2 - 1
 
 
 def pattern_inputs(g: torch.Generator, case: int) -> dict:
@@ -146,6 +138,3 @@ def generic_inputs(g: torch.Generator, case: int) -> dict:
 
 SUITE.call("generic_step", "generic", generic_inputs, ("s",))
 
-
-for _id in list(SUITE.tasks):
-    SUITE.tasks[_id] = keeps_inputs(SUITE.tasks[_id])

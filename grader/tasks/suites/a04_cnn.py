@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import torch
 
-from grader.tasks.model import Suite, Task, keeps_inputs
-from grader.tasks.inputs import (affine_backward_inputs, affine_inputs, away_from, batch_size, distinct_dims,
-                                 randint, randn, uniform)
+from grader.tasks.inputs import (affine_backward_inputs, affine_inputs, batch_size, conv_out_shape, distinct_dims,
+                                 distinct_values, elementwise, out_size, randint, randn, scalar, softmax_inputs,
+                                 with_dout)
+from grader.tasks.model import Suite
 
 SUITE = Suite("a04_cnn")
-P = SUITE.prefix
 
 # (stride, pad) by case: public cases 0-3, hidden 0-5.
 CONV_GEOMETRY = ((1, 0), (2, 1), (1, 2), (3, 1), (2, 0), (1, 1))
 # (window height, window width, stride) by case: tiling, overlapping (AlexNet's 3/2), rectangular, gaps.
 POOL_GEOMETRY = ((2, 2, 2), (3, 3, 2), (2, 3, 1), (2, 1, 3), (3, 2, 2), (1, 2, 2))
-
-
-def out_size(size: int, kernel: int, stride: int, pad: int) -> int:
-    return (size + 2 * pad - kernel) // stride + 1
 
 
 def conv_inputs(g: torch.Generator, case: int) -> dict:
@@ -38,14 +34,6 @@ def conv_inputs(g: torch.Generator, case: int) -> dict:
         hh, ww = max(hh, ww), 1
     return {"x": randn(g, n, c, h, w), "w": randn(g, f, c, hh, ww), "b": randn(g, f),
             "stride": stride, "pad": pad}
-
-
-def conv_backward_inputs(g: torch.Generator, case: int) -> dict:
-    kw = conv_inputs(g, case)
-    (n, _, h, w), (f, _, hh, ww) = kw["x"].shape, kw["w"].shape
-    s, p = kw["stride"], kw["pad"]
-    kw["dout"] = randn(g, n, f, out_size(h, hh, s, p), out_size(w, ww, s, p))
-    return kw
 
 
 def im2col_inputs(g: torch.Generator, case: int) -> dict:
@@ -62,46 +50,18 @@ def col2im_inputs(g: torch.Generator, case: int) -> dict:
     return {"cols": cols, "x_shape": [n, c, h, w], **kw}
 
 
-SUITE.call("conv_forward_naive", "conv", conv_inputs)
-SUITE.backward("conv_backward_naive", "conv_forward_naive", "conv", conv_backward_inputs,
-               grads=("dx", "dw", "db"), wrt=("x", "w", "b"))
-SUITE.call("im2col", "conv", im2col_inputs, outputs=("cols",))
-SUITE.call("col2im", "conv", col2im_inputs, outputs=("x",))
-SUITE.call("conv_forward", "conv", conv_inputs, calls=(f"{P}.im2col",))
-SUITE.backward("conv_backward", "conv_forward", "conv", conv_backward_inputs,
-               grads=("dx", "dw", "db"), wrt=("x", "w", "b"), calls=(f"{P}.im2col", f"{P}.col2im"))
-
-
-def distinct_values(g: torch.Generator, *shape: int, gap: float = 0.05) -> torch.Tensor:
-    """A random arrangement of values at least ``gap`` apart: no window can hold a tie."""
-    numel = 1
-    for s in shape:
-        numel *= s
-    ranks = torch.randperm(numel, generator=g).to(torch.float64)
-    jitter = torch.rand(numel, generator=g, dtype=torch.float64) * gap * 0.5
-    return ((ranks - numel / 2) * gap * 1.5 + jitter).reshape(shape)  # neighbours 0.05..0.1 apart
-
-
 def pool_inputs(g: torch.Generator, case: int) -> dict:
     hh, ww, stride = POOL_GEOMETRY[case % len(POOL_GEOMETRY)]
     n = batch_size(g, case, high=4)
     c = randint(g, 1, 3)
     h, w = distinct_dims(g, 2, 4, 9)
-    return {"x": distinct_values(g, n, c, h, w), "hh": hh, "ww": ww, "stride": stride}
+    return {"x": distinct_values(g, n, c, h, w, gap=0.05, spread=1.5, jitter=0.025), "hh": hh, "ww": ww,
+            "stride": stride}
 
 
-def pool_backward_inputs(g: torch.Generator, case: int) -> dict:
-    kw = pool_inputs(g, case)
+def pool_out_shape(kw: dict) -> tuple[int, ...]:
     n, c, h, w = kw["x"].shape
-    hh, ww, s = kw["hh"], kw["ww"], kw["stride"]
-    kw["dout"] = randn(g, n, c, out_size(h, hh, s, 0), out_size(w, ww, s, 0))
-    return kw
-
-
-for kind in ("max", "avg"):
-    SUITE.call(f"{kind}_pool_forward", "pool", pool_inputs)
-    SUITE.backward(f"{kind}_pool_backward", f"{kind}_pool_forward", "pool", pool_backward_inputs,
-                   grads=("dx",), wrt=("x",))
+    return n, c, out_size(h, kw["hh"], kw["stride"]), out_size(w, kw["ww"], kw["stride"])
 
 
 def flatten_inputs(g: torch.Generator, case: int) -> dict:
@@ -110,58 +70,34 @@ def flatten_inputs(g: torch.Generator, case: int) -> dict:
     return {"x": randn(g, n, c, h, w)}
 
 
-def flatten_backward_inputs(g: torch.Generator, case: int) -> dict:
-    kw = flatten_inputs(g, case)
-    kw["dout"] = randn(g, kw["x"].shape[0], kw["x"][0].numel())
-    return kw
+def flat_shape(kw: dict) -> tuple[int, ...]:
+    return kw["x"].shape[0], kw["x"][0].numel()
 
 
+WEIGHT_GRADS = dict(grads=("dx", "dw", "db"), wrt=("x", "w", "b"))
+
+SUITE.call("conv_forward_naive", "conv", conv_inputs)
+SUITE.backward("conv_backward_naive", "conv_forward_naive", "conv", with_dout(conv_inputs, conv_out_shape),
+               **WEIGHT_GRADS)
+SUITE.call("im2col", "conv", im2col_inputs, outputs=("cols",))
+SUITE.call("col2im", "conv", col2im_inputs, outputs=("x",))
+SUITE.call("conv_forward", "conv", conv_inputs, calls=("im2col",))
+SUITE.backward("conv_backward", "conv_forward", "conv", with_dout(conv_inputs, conv_out_shape), **WEIGHT_GRADS,
+               calls=("im2col", "col2im"))
+for kind in ("max", "avg"):
+    SUITE.call(f"{kind}_pool_forward", "pool", pool_inputs)
+    SUITE.backward(f"{kind}_pool_backward", f"{kind}_pool_forward", "pool", with_dout(pool_inputs, pool_out_shape))
 SUITE.call("flatten_forward", "pool", flatten_inputs)
-SUITE.backward("flatten_backward", "flatten_forward", "pool", flatten_backward_inputs,
-               grads=("dx",), wrt=("x",))
-
-
-def relu_inputs(g: torch.Generator, case: int) -> dict:
-    n, c, h, w = batch_size(g, case), *distinct_dims(g, 3, 1, 5)
-    return {"x": away_from(g, n, c, h, w, kink=0.0, scale=2.0)}
-
-
-def relu_backward_inputs(g: torch.Generator, case: int) -> dict:
-    kw = relu_inputs(g, case)
-    kw["dout"] = randn(g, *kw["x"].shape)
-    return kw
-
-
-def softmax_inputs(g: torch.Generator, case: int) -> dict:
-    n, k = batch_size(g, case), randint(g, 3, 10)
-    scores = randn(g, n, k, scale=3.0)
-    if case == 2:
-        scores = scores + 1000.0  # large magnitudes: the max must be subtracted
-    return {"scores": scores, "y": torch.randint(0, k, (n,), generator=g)}
-
-
-def softmax_run(m, scores, y):
-    loss, dscores = m.layers.softmax_cross_entropy(scores, y)
-    return {"loss": loss, "dscores": dscores}
-
-
-def softmax_forward(m, scores, y):
-    return m.layers.softmax_cross_entropy(scores, y)[0]
-
-
+SUITE.backward("flatten_backward", "flatten_forward", "pool", with_dout(flatten_inputs, flat_shape))
 SUITE.call("affine_forward", "layers", affine_inputs)
-SUITE.backward("affine_backward", "affine_forward", "layers", affine_backward_inputs,
-               grads=("dx", "dw", "db"), wrt=("x", "w", "b"))
-SUITE.call("relu_forward", "layers", relu_inputs)
-SUITE.backward("relu_backward", "relu_forward", "layers", relu_backward_inputs, grads=("dx",), wrt=("x",))
-SUITE.add(Task(f"{P}.softmax_cross_entropy", "layers", softmax_inputs, softmax_run, grads=("dscores",),
-               forward=softmax_forward, wrt={"dscores": "scores"}))
+SUITE.backward("affine_backward", "affine_forward", "layers", affine_backward_inputs, **WEIGHT_GRADS)
+SUITE.call("relu_forward", "layers", elementwise(0.0, spatial=True))
+SUITE.backward("relu_backward", "relu_forward", "layers", with_dout(elementwise(0.0, spatial=True)))
+SUITE.loss("softmax_cross_entropy", "layers", softmax_inputs(10), wrt="scores")
 
 NAMES = ("C1_w", "C1_b", "C3_w", "C3_b", "C5_w", "C5_b", "F6_w", "F6_b", "out_w", "out_b")
-FORWARDS = tuple(f"{P}.{t}" for t in ("conv_forward", "im2col", "relu_forward", "max_pool_forward",
-                                      "flatten_forward", "affine_forward"))
-BACKWARDS = tuple(f"{P}.{t}" for t in ("conv_backward", "col2im", "relu_backward", "max_pool_backward",
-                                       "flatten_backward", "affine_backward"))
+FORWARDS = ("conv_forward", "im2col", "relu_forward", "max_pool_forward", "flatten_forward", "affine_forward")
+BACKWARDS = ("conv_backward", "col2im", "relu_backward", "max_pool_backward", "flatten_backward", "affine_backward")
 
 
 def lenet_inputs(g: torch.Generator, case: int) -> dict:
@@ -182,14 +118,15 @@ def lenet_inputs(g: torch.Generator, case: int) -> dict:
     return {"x": randn(g, n, c, h, w), "params": params}
 
 
-def lenet_forward_run(m, x, params):
-    scores, _ = m.lenet.lenet_forward(x, params)
-    return {"scores": scores}
+def lenet_scores_shape(kw: dict) -> tuple[int, ...]:
+    return kw["x"].shape[0], kw["params"]["out_w"].shape[1]  # (N, K)
 
 
-def lenet_backward_inputs(g: torch.Generator, case: int) -> dict:
+def train_step_inputs(g: torch.Generator, case: int) -> dict:
     kw = lenet_inputs(g, case)
-    kw["dscores"] = randn(g, kw["x"].shape[0], kw["params"]["out_w"].shape[1])
+    k = kw["params"]["out_w"].shape[1]
+    kw["y"] = torch.randint(0, k, (kw["x"].shape[0],), generator=g)
+    kw["lr"] = scalar(g, 0.01, 0.5)
     return kw
 
 
@@ -200,39 +137,30 @@ def named_grads(function: str, grads) -> dict:
     return grads
 
 
+def lenet_scores(m, x, params, dscores=None):
+    """The network's class scores (N, K); ``dscores``, the backward task's upstream gradient, plays no part."""
+    return m.lenet.lenet_forward(x, params)[0]
+
+
+def lenet_forward_run(m, x, params):
+    scores, _ = m.lenet.lenet_forward(x, params)
+    return {"scores": scores}
+
+
 def lenet_backward_run(m, x, params, dscores):
     _, cache = m.lenet.lenet_forward(x, params)
     grads = named_grads("lenet_backward", m.lenet.lenet_backward(dscores, cache))
     return {f"d{k}": grads[k] for k in NAMES}
 
 
-def lenet_backward_forward(m, x, params, dscores):
-    return m.lenet.lenet_forward(x, params)[0]
-
-
-SUITE.add(Task(f"{P}.lenet_forward", "lenet", lenet_inputs, lenet_forward_run, calls=FORWARDS))
-SUITE.add(Task(f"{P}.lenet_backward", "lenet", lenet_backward_inputs, lenet_backward_run,
-               grads=tuple(f"d{k}" for k in NAMES), forward=lenet_backward_forward,
-               wrt={f"d{k}": f"params.{k}" for k in NAMES}, upstream="dscores",
-               calls=(f"{P}.lenet_forward",) + FORWARDS + BACKWARDS))
-
-
-def train_step_inputs(g: torch.Generator, case: int) -> dict:
-    kw = lenet_inputs(g, case)
-    k = kw["params"]["out_w"].shape[1]
-    kw["y"] = torch.randint(0, k, (kw["x"].shape[0],), generator=g)
-    kw["lr"] = float(uniform(g, 1, low=0.01, high=0.5))
-    return kw
-
-
 def train_step_run(m, x, y, params, lr):
     loss, new = m.lenet.lenet_train_step(x, y, params, lr)
-    return {"loss": loss, **named_grads("lenet_train_step", new)}  # keeps_inputs checks params stay
+    return {"loss": loss, **named_grads("lenet_train_step", new)}  # the inputs-unchanged check sees params stay
 
 
-SUITE.add(Task(f"{P}.lenet_train_step", "lenet", train_step_inputs, train_step_run,
-               calls=(f"{P}.lenet_forward", f"{P}.lenet_backward", f"{P}.softmax_cross_entropy")
-               + FORWARDS + BACKWARDS))
-
-for _task_id in list(SUITE.tasks):
-    SUITE.tasks[_task_id] = keeps_inputs(SUITE.tasks[_task_id])
+SUITE.composite("lenet_forward", "lenet", lenet_inputs, lenet_forward_run, calls=FORWARDS)
+SUITE.composite("lenet_backward", "lenet", with_dout(lenet_inputs, lenet_scores_shape, name="dscores"),
+                lenet_backward_run, wrt={f"d{k}": f"params.{k}" for k in NAMES}, forward=lenet_scores,
+                upstream="dscores", calls=("lenet_forward",) + FORWARDS + BACKWARDS)
+SUITE.composite("lenet_train_step", "lenet", train_step_inputs, train_step_run,
+                calls=("lenet_forward", "lenet_backward", "softmax_cross_entropy") + FORWARDS + BACKWARDS)

@@ -13,24 +13,12 @@ from __future__ import annotations
 
 import torch
 
-from grader.tasks.model import Suite, Task, keeps_inputs, layer_pairs
-from grader.tasks.inputs import batch_size, distinct_dims, randint, randn, uniform
+from grader.tasks.inputs import (batch_size, conv_out_shape, distinct_dims, distinct_values, network_out_shape,
+                                 out_size, randint, randn, scalar, uniform, with_dout)
+from grader.tasks.model import Suite, layer_pairs
 
 SUITE = Suite("a05_batchnorm_alexnet")
 F64 = torch.float64
-
-
-def with_dout(make, shape_of):
-    """Add an upstream gradient ``dout`` shaped like the forward's output (``shape_of(kw)``)."""
-    def inputs(g: torch.Generator, case: int) -> dict:
-        kw = make(g, case)
-        kw["dout"] = randn(g, *shape_of(kw))
-        return kw
-    return inputs
-
-
-def same_as_x(kw: dict) -> tuple[int, ...]:
-    return tuple(kw["x"].shape)
 
 
 def features(g: torch.Generator, *shape: int) -> torch.Tensor:
@@ -92,8 +80,8 @@ def spatial_inference_inputs(g: torch.Generator, case: int) -> dict:
     return kw
 
 
-def stats_task(name: str, inputs, calls: tuple[str, ...] = ()) -> Task:
-    """Running statistics after every batch of ``xs`` in turn, each update fed the previous one's result."""
+def running_stats(name: str):
+    """A run: the running statistics after every batch of ``xs`` in turn, each update fed the previous one's result."""
     def run(m, xs, running_mean, running_var, momentum):
         mean, var = running_mean, running_var
         for x in xs:
@@ -101,25 +89,24 @@ def stats_task(name: str, inputs, calls: tuple[str, ...] = ()) -> Task:
             if not isinstance(result, (tuple, list)) or len(result) != 2:
                 raise TypeError(f"{name} must return (running_mean, running_var)")
             mean, var = result
-        return {"running_mean": mean, "running_var": var}  # keeps_inputs checks the inputs stay
+        return {"running_mean": mean, "running_var": var}  # the inputs-unchanged check sees the inputs stay
 
-    return SUITE.add(Task(f"{SUITE.prefix}.{name}", "batchnorm", inputs, run, calls=calls))
+    return run
 
 
 BN_GRADS = dict(grads=("dx", "dgamma", "dbeta"), wrt=("x", "gamma", "beta"))
 
 SUITE.call("batchnorm_forward", "batchnorm", bn_inputs)
-SUITE.backward("batchnorm_backward", "batchnorm_forward", "batchnorm", with_dout(bn_inputs, same_as_x), **BN_GRADS)
-SUITE.backward("batchnorm_backward_alt", "batchnorm_forward", "batchnorm", with_dout(bn_inputs, same_as_x),
-               **BN_GRADS)
-stats_task("batchnorm_running_stats", bn_stats_inputs)
+SUITE.backward("batchnorm_backward", "batchnorm_forward", "batchnorm", with_dout(bn_inputs), **BN_GRADS)
+SUITE.backward("batchnorm_backward_alt", "batchnorm_forward", "batchnorm", with_dout(bn_inputs), **BN_GRADS)
+SUITE.composite("batchnorm_running_stats", "batchnorm", bn_stats_inputs, running_stats("batchnorm_running_stats"))
 SUITE.call("batchnorm_inference", "batchnorm", bn_inference_inputs)
-SUITE.call("spatial_batchnorm_forward", "batchnorm", spatial_inputs, calls=("a05.batchnorm_forward",))
-SUITE.backward("spatial_batchnorm_backward", "spatial_batchnorm_forward", "batchnorm",
-               with_dout(spatial_inputs, same_as_x), **BN_GRADS,
-               calls=("a05.batchnorm_forward", "a05.batchnorm_backward_alt"))
-stats_task("spatial_batchnorm_running_stats", spatial_stats_inputs, calls=("a05.batchnorm_running_stats",))
-SUITE.call("spatial_batchnorm_inference", "batchnorm", spatial_inference_inputs, calls=("a05.batchnorm_inference",))
+SUITE.call("spatial_batchnorm_forward", "batchnorm", spatial_inputs, calls=("batchnorm_forward",))
+SUITE.backward("spatial_batchnorm_backward", "spatial_batchnorm_forward", "batchnorm", with_dout(spatial_inputs),
+               **BN_GRADS, calls=("batchnorm_forward", "batchnorm_backward_alt"))
+SUITE.composite("spatial_batchnorm_running_stats", "batchnorm", spatial_stats_inputs,
+                running_stats("spatial_batchnorm_running_stats"), calls=("batchnorm_running_stats",))
+SUITE.call("spatial_batchnorm_inference", "batchnorm", spatial_inference_inputs, calls=("batchnorm_inference",))
 
 
 def lrn_inputs(g: torch.Generator, case: int) -> dict:
@@ -129,12 +116,12 @@ def lrn_inputs(g: torch.Generator, case: int) -> dict:
         return {"x": randn(g, n, 8, h, w, scale=40.0), "k": 2.0, "n": 5, "alpha": 1e-4, "beta": 0.75}
     size = [3, 5, 7][case % 3]
     c = 2 if case == 1 else c  # fewer channels than the window: cut at both edges
-    return {"x": randn(g, n, c, h, w, scale=2.0), "k": float(uniform(g, 1, low=1.0, high=2.5)), "n": size,
-            "alpha": float(uniform(g, 1, low=0.02, high=0.2)), "beta": float(uniform(g, 1, low=0.5, high=0.9))}
+    return {"x": randn(g, n, c, h, w, scale=2.0), "k": scalar(g, 1.0, 2.5), "n": size,
+            "alpha": scalar(g, 0.02, 0.2), "beta": scalar(g, 0.5, 0.9)}
 
 
 SUITE.call("lrn_forward", "layers", lrn_inputs)
-SUITE.backward("lrn_backward", "lrn_forward", "layers", with_dout(lrn_inputs, same_as_x), grads=("dx",), wrt=("x",))
+SUITE.backward("lrn_backward", "lrn_forward", "layers", with_dout(lrn_inputs))
 
 
 def dropout_inputs(g: torch.Generator, case: int) -> dict:
@@ -147,35 +134,25 @@ def dropout_inputs(g: torch.Generator, case: int) -> dict:
 
 
 SUITE.call("dropout_forward", "layers", dropout_inputs)
-SUITE.backward("dropout_backward", "dropout_forward", "layers", with_dout(dropout_inputs, same_as_x),
-               grads=("dx",), wrt=("x",))
+SUITE.backward("dropout_backward", "dropout_forward", "layers", with_dout(dropout_inputs))
 
 POOLS = ((3, 2), (2, 2), (3, 1), (2, 1), (3, 2), (4, 3))  # (kernel, stride): AlexNet's overlapping 3/2 first
-
-
-def distinct_values(g: torch.Generator, *shape: int) -> torch.Tensor:
-    """Values at least 0.01 apart, in random order: max pooling without ties."""
-    count = torch.Size(shape).numel()
-    ranks = torch.randperm(count, generator=g).to(F64).reshape(shape)
-    return (ranks - count / 2) * 0.01 + uniform(g, *shape, low=0.0, high=0.004)
 
 
 def pool_inputs(g: torch.Generator, case: int) -> dict:
     kernel, stride = POOLS[case % len(POOLS)]
     n, c = batch_size(g, case, high=3), randint(g, 1, 3)
     h, w = randint(g, kernel + 1, kernel + 6), randint(g, kernel, kernel + 6)
-    return {"x": distinct_values(g, n, c, h, w), "kernel": kernel, "stride": stride}
+    return {"x": distinct_values(g, n, c, h, w, gap=0.01, jitter=0.004), "kernel": kernel, "stride": stride}
 
 
 def pool_out_shape(kw: dict) -> tuple[int, ...]:
     n, c, h, w = kw["x"].shape
-    k, s = kw["kernel"], kw["stride"]
-    return n, c, (h - k) // s + 1, (w - k) // s + 1
+    return n, c, out_size(h, kw["kernel"], kw["stride"]), out_size(w, kw["kernel"], kw["stride"])
 
 
 SUITE.call("max_pool_forward", "layers", pool_inputs)
-SUITE.backward("max_pool_backward", "max_pool_forward", "layers", with_dout(pool_inputs, pool_out_shape),
-               grads=("dx",), wrt=("x",))
+SUITE.backward("max_pool_backward", "max_pool_forward", "layers", with_dout(pool_inputs, pool_out_shape))
 
 CONVS = (  # (groups, kernel (kh, kw), stride, pad)
     (2, (3, 3), 1, 1), (1, (3, 2), 2, 1), (2, (5, 5), 1, 2), (3, (2, 3), 1, 0), (1, (4, 4), 4, 0), (2, (3, 1), 2, 2))
@@ -189,13 +166,6 @@ def conv_inputs(g: torch.Generator, case: int) -> dict:
     c, f = groups * cg, groups * fg
     return {"x": randn(g, n, c, h, w), "w": randn(g, f, cg, kh, kw, scale=0.5), "b": randn(g, f),
             "stride": stride, "pad": pad, "groups": groups}
-
-
-def conv_out_shape(kw: dict) -> tuple[int, ...]:
-    n, _, h, w = kw["x"].shape
-    f, _, kh, kwd = kw["w"].shape
-    s, p = kw["stride"], kw["pad"]
-    return n, f, (h + 2 * p - kh) // s + 1, (w + 2 * p - kwd) // s + 1
 
 
 SUITE.call("conv_forward", "layers", conv_inputs)
@@ -270,16 +240,8 @@ def alexnet_scores(m, x, params, noise, arch, p, train):
     return scores
 
 
-LAYER_FORWARDS = ("a05.conv_forward", "a05.lrn_forward", "a05.max_pool_forward", "a05.dropout_forward")
-LAYER_BACKWARDS = ("a05.conv_backward", "a05.lrn_backward", "a05.max_pool_backward", "a05.dropout_backward")
-SUITE.add(Task("a05.alexnet_forward", "alexnet", alexnet_inputs,
-               lambda m, **kw: {"scores": alexnet_scores(m, **kw)}, calls=LAYER_FORWARDS))
-
-
-def alexnet_backward_inputs(g: torch.Generator, case: int) -> dict:
-    kw = alexnet_inputs(g, case)
-    kw["dout"] = randn(g, kw["x"].shape[0], kw["params"][-1][0].shape[1])
-    return kw
+def alexnet_forward_run(m, **kw):
+    return {"scores": alexnet_scores(m, **kw)}
 
 
 def alexnet_backward_run(m, x, params, noise, arch, p, train, dout):
@@ -287,15 +249,12 @@ def alexnet_backward_run(m, x, params, noise, arch, p, train, dout):
     return layer_pairs("alexnet_backward", m.alexnet.alexnet_backward(dout, cache), len(params))
 
 
-def alexnet_backward_task() -> Task:
-    grads = tuple(f"d{p}{i}" for i in range(1, 9) for p in ("W", "b"))  # five conv and three fc layers
-    # No own-gradient diagnosis (``forward``): finite differences over every weight of even a small
-    # AlexNet cost more than the rest of the assignment's grading; the layer tasks in ``calls`` locate a fault.
-    return Task("a05.alexnet_backward", "alexnet", alexnet_backward_inputs, alexnet_backward_run, grads=grads,
-                calls=("a05.alexnet_forward",) + LAYER_FORWARDS + LAYER_BACKWARDS)
+LAYER_FORWARDS = ("conv_forward", "lrn_forward", "max_pool_forward", "dropout_forward")
+LAYER_BACKWARDS = ("conv_backward", "lrn_backward", "max_pool_backward", "dropout_backward")
+ALEXNET_GRADS = tuple(f"d{p}{i}" for i in range(1, 9) for p in ("W", "b"))  # five conv and three fc layers
 
-
-SUITE.add(alexnet_backward_task())
-
-for _task_id in list(SUITE.tasks):  # an update in place corrupts the caller's tensors, even with right results
-    SUITE.tasks[_task_id] = keeps_inputs(SUITE.tasks[_task_id])
+SUITE.composite("alexnet_forward", "alexnet", alexnet_inputs, alexnet_forward_run, calls=LAYER_FORWARDS)
+# No own-gradient diagnosis (``forward``): finite differences over every weight of even a small
+# AlexNet cost more than the rest of the assignment's grading; the layer tasks in ``calls`` locate a fault.
+SUITE.composite("alexnet_backward", "alexnet", with_dout(alexnet_inputs, network_out_shape), alexnet_backward_run,
+                grads=ALEXNET_GRADS, calls=("alexnet_forward",) + LAYER_FORWARDS + LAYER_BACKWARDS)

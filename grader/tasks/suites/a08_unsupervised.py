@@ -9,29 +9,11 @@ from __future__ import annotations
 
 import torch
 
-from grader.tasks.model import Modules, Suite, Task, keeps_inputs
-from grader.tasks.inputs import batch_size, distinct_dims, randint, randn, uniform
+from grader.tasks.inputs import batch_size, distinct_dims, randint, randn, scalar, uniform
+from grader.tasks.model import Suite
 
-SUITE = Suite("a08_unsupervised")
+SUITE = Suite("a08_unsupervised", exact_outputs=True)  # each function returns exactly its results, no cache
 F64 = torch.float64
-
-
-def task(name: str, module: str, inputs, outputs: tuple[str, ...] = ("out",), calls: tuple[str, ...] = ()) -> Task:
-    """A task that calls ``name(**inputs)``, names its results ``outputs`` and checks that the
-    inputs were left as they were (``keeps_inputs``)."""
-
-    def run(m: Modules, **kw) -> dict:
-        result = getattr(getattr(m, module), name)(**kw)
-        if len(outputs) == 1:
-            result = (result,)
-        if not isinstance(result, (tuple, list)) or len(result) != len(outputs):
-            got = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
-            raise TypeError(f"{name} must return {len(outputs)} values ({', '.join(outputs)}), got {got}")
-        # Contiguous, as results arrive from the sandbox (lstsq's solution is column-major).
-        return {k: v.contiguous() if type(v) is torch.Tensor else v for k, v in zip(outputs, result)}
-
-    return SUITE.add(keeps_inputs(Task(f"{SUITE.prefix}.{name}", module, inputs, run,
-                                       calls=tuple(f"{SUITE.prefix}.{c}" for c in calls))))
 
 
 def sheet(g: torch.Generator, case: int) -> torch.Tensor:
@@ -54,28 +36,28 @@ def winner_inputs(g: torch.Generator, case: int) -> dict:
 
 def update_inputs(g: torch.Generator, case: int) -> dict:
     kw = winner_inputs(g, case)
-    return {"x": kw["x"][0], "w": kw["w"], "lr": float(uniform(g, 1, low=0.05, high=0.9))}
+    return {"x": kw["x"][0], "w": kw["w"], "lr": scalar(g, 0.05, 0.9)}
 
 
 def epoch_inputs(g: torch.Generator, case: int) -> dict:
     n = 1 if case == 0 else randint(g, 8, 20)
     k, d = distinct_dims(g, 2, 2, 6)
     counts = torch.zeros(k, dtype=torch.int64) if case < 2 else torch.randint(0, 4, (k,), generator=g)
-    lr = None if case < 3 else float(uniform(g, 1, low=0.05, high=0.5))
+    lr = None if case < 3 else scalar(g, 0.05, 0.5)
     return {"x": randn(g, n, d), "w": randn(g, k, d), "counts": counts, "lr": lr}
 
 
 def leaky_inputs(g: torch.Generator, case: int) -> dict:
     kw = update_inputs(g, case)
     kw["lr_win"] = kw.pop("lr")
-    kw["lr_lose"] = float(uniform(g, 1, low=0.005, high=0.04))
+    kw["lr_lose"] = scalar(g, 0.005, 0.04)
     return kw
 
 
-task("winner", "competitive", winner_inputs, ("c",))
-task("competitive_update", "competitive", update_inputs, ("w",), calls=("winner",))
-task("competitive_epoch", "competitive", epoch_inputs, ("w", "counts"), calls=("winner",))
-task("leaky_competitive_update", "competitive", leaky_inputs, ("w",), calls=("winner",))
+SUITE.call("winner", "competitive", winner_inputs, ("c",))
+SUITE.call("competitive_update", "competitive", update_inputs, ("w",), calls=("winner",))
+SUITE.call("competitive_epoch", "competitive", epoch_inputs, ("w", "counts"), calls=("winner",))
+SUITE.call("leaky_competitive_update", "competitive", leaky_inputs, ("w",), calls=("winner",))
 
 
 # Inhibitory feedback networks.
@@ -85,7 +67,7 @@ def maxnet_step_inputs(g: torch.Generator, case: int) -> dict:
     n = 1 if case == 0 else n
     y = uniform(g, n, m, low=0.0, high=1.0)
     y = torch.where(uniform(g, n, m, low=0.0, high=1.0) < 0.2, 0.0, y)  # some units already silent
-    return {"y": y, "eps": float(uniform(g, 1, low=0.1, high=0.95)) / m}
+    return {"y": y, "eps": scalar(g, 0.1, 0.95) / m}
 
 
 def maxnet_inputs(g: torch.Generator, case: int) -> dict:
@@ -94,7 +76,7 @@ def maxnet_inputs(g: torch.Generator, case: int) -> dict:
     y = uniform(g, n, m, low=0.0, high=1.0)
     top = y.argmax(dim=1)
     y[torch.arange(n), top] += 0.1  # a clear maximum: the two best differ by more than 0.1
-    return {"y": y, "eps": float(uniform(g, 1, low=0.3, high=0.95)) / m}
+    return {"y": y, "eps": scalar(g, 0.3, 0.95) / m}
 
 
 def hamming_inputs(g: torch.Generator, case: int) -> dict:
@@ -111,15 +93,15 @@ def hamming_inputs(g: torch.Generator, case: int) -> dict:
     dist = (n_bits - x @ protos.T) / 2  # (n, m) Hamming distances
     tied = (dist == dist.min(dim=1, keepdim=True).values).sum(dim=1) > 1
     x[tied] = protos[source[tied]]  # a pattern with two nearest prototypes is replaced by its source
-    return {"x": x, "prototypes": protos, "eps": float(uniform(g, 1, low=0.3, high=0.95)) / m}
+    return {"x": x, "prototypes": protos, "eps": scalar(g, 0.3, 0.95) / m}
 
 
 def shunting_inputs(g: torch.Generator, case: int) -> dict:
     n, m = distinct_dims(g, 2, 2, 7)
     n = 1 if case == 0 else n
-    B = float(uniform(g, 1, low=0.5, high=3.0))
+    B = scalar(g, 0.5, 3.0)
     return {"x": uniform(g, n, m, low=0.0, high=B), "inputs": uniform(g, n, m, low=0.0, high=2.0),
-            "A": float(uniform(g, 1, low=0.2, high=2.0)), "B": B, "dt": float(uniform(g, 1, low=0.01, high=0.1))}
+            "A": scalar(g, 0.2, 2.0), "B": B, "dt": scalar(g, 0.01, 0.1)}
 
 
 def equilibrium_inputs(g: torch.Generator, case: int) -> dict:
@@ -127,11 +109,11 @@ def equilibrium_inputs(g: torch.Generator, case: int) -> dict:
     return {"inputs": kw["inputs"], "A": kw["A"], "B": kw["B"]}
 
 
-task("maxnet_step", "inhibitory", maxnet_step_inputs)
-task("maxnet", "inhibitory", maxnet_inputs, ("y", "steps"), calls=("maxnet_step",))
-task("hamming_net", "inhibitory", hamming_inputs, ("scores", "c"), calls=("maxnet", "maxnet_step"))
-task("shunting_step", "inhibitory", shunting_inputs)
-task("shunting_equilibrium", "inhibitory", equilibrium_inputs)
+SUITE.call("maxnet_step", "inhibitory", maxnet_step_inputs)
+SUITE.call("maxnet", "inhibitory", maxnet_inputs, ("y", "steps"), calls=("maxnet_step",))
+SUITE.call("hamming_net", "inhibitory", hamming_inputs, ("scores", "c"), calls=("maxnet", "maxnet_step"))
+SUITE.call("shunting_step", "inhibitory", shunting_inputs)
+SUITE.call("shunting_equilibrium", "inhibitory", equilibrium_inputs)
 
 
 # Kohonen's self-organizing map.
@@ -141,21 +123,21 @@ def neighbourhood_inputs(g: torch.Generator, case: int) -> dict:
     k = grid.shape[0]
     n = 1 if case == 0 else randint(g, 2, 9)
     n = n + 1 if n == k else n
-    return {"grid": grid, "c": torch.randint(0, k, (n,), generator=g), "sigma": float(uniform(g, 1, low=0.5, high=3.0))}
+    return {"grid": grid, "c": torch.randint(0, k, (n,), generator=g), "sigma": scalar(g, 0.5, 3.0)}
 
 
 def som_update_inputs(g: torch.Generator, case: int) -> dict:
     grid = sheet(g, case)
     d = randint(g, 2, 5)
     return {"x": randn(g, d), "w": randn(g, grid.shape[0], d), "grid": grid,
-            "lr": float(uniform(g, 1, low=0.05, high=0.9)), "sigma": float(uniform(g, 1, low=0.5, high=3.0))}
+            "lr": scalar(g, 0.05, 0.9), "sigma": scalar(g, 0.5, 3.0)}
 
 
 def som_train_inputs(g: torch.Generator, case: int) -> dict:
     grid = sheet(g, case)
     n, d = distinct_dims(g, 2, 2, 8)
     steps = 1 if case == 0 else randint(g, 10, 30)
-    lr0, sigma0 = float(uniform(g, 1, low=0.3, high=0.9)), float(uniform(g, 1, low=1.5, high=3.0))
+    lr0, sigma0 = scalar(g, 0.3, 0.9), scalar(g, 1.5, 3.0)
     return {"x": randn(g, n, d), "w": randn(g, grid.shape[0], d), "grid": grid,
             "order": torch.randint(0, n, (steps,), generator=g),
             "lr": (lr0, lr0 / 10), "sigma": (sigma0, sigma0 / 4)}
@@ -170,11 +152,11 @@ def te_inputs(g: torch.Generator, case: int) -> dict:
     return {"x": randn(g, n, d), "w": w, "grid": grid}
 
 
-task("gaussian_neighbourhood", "som", neighbourhood_inputs, ("h",))
-task("som_update", "som", som_update_inputs, ("w",), calls=("winner", "gaussian_neighbourhood"))
-task("som_train", "som", som_train_inputs, ("w",), calls=("som_update", "winner", "gaussian_neighbourhood"))
-task("quantization_error", "som", winner_inputs, ("qe",))
-task("topographic_error", "som", te_inputs, ("te",))
+SUITE.call("gaussian_neighbourhood", "som", neighbourhood_inputs, ("h",))
+SUITE.call("som_update", "som", som_update_inputs, ("w",), calls=("winner", "gaussian_neighbourhood"))
+SUITE.call("som_train", "som", som_train_inputs, ("w",), calls=("som_update", "winner", "gaussian_neighbourhood"))
+SUITE.call("quantization_error", "som", winner_inputs, ("qe",))
+SUITE.call("topographic_error", "som", te_inputs, ("te",))
 
 
 # RBF networks.
@@ -209,12 +191,12 @@ def lstsq_inputs(g: torch.Generator, case: int) -> dict:
 def delta_inputs(g: torch.Generator, case: int) -> dict:
     kw = lstsq_inputs(g, case)
     k, c = kw["phi"].shape[1], kw["y"].shape[1]
-    kw.update(w=randn(g, k, c, scale=0.5), lr=float(uniform(g, 1, low=0.05, high=0.5)))
+    kw.update(w=randn(g, k, c, scale=0.5), lr=scalar(g, 0.05, 0.5))
     return kw
 
 
-task("rbf_features", "rbf", features_inputs, ("phi",))
-task("kmeans", "rbf", kmeans_inputs, ("centres", "labels"), calls=("winner",))
-task("nearest_neighbour_widths", "rbf", widths_inputs, ("widths",))
-task("rbf_least_squares", "rbf", lstsq_inputs, ("w",))
-task("rbf_delta_epoch", "rbf", delta_inputs, ("w",))
+SUITE.call("rbf_features", "rbf", features_inputs, ("phi",))
+SUITE.call("kmeans", "rbf", kmeans_inputs, ("centres", "labels"), calls=("winner",))
+SUITE.call("nearest_neighbour_widths", "rbf", widths_inputs, ("widths",))
+SUITE.call("rbf_least_squares", "rbf", lstsq_inputs, ("w",))
+SUITE.call("rbf_delta_epoch", "rbf", delta_inputs, ("w",))

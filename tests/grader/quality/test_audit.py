@@ -86,7 +86,7 @@ def test_a_gap_in_a_suite_shows_as_a_survivor_with_its_diff(monkeypatch):
     weak = Suite("a02_mlp_backprop")
     weak.tasks.update(real.tasks)
     del weak.tasks["a02.relu_forward"]
-    weak.call("relu_forward", "layers", module.elementwise(0.0))
+    weak.call("relu_forward", "layers", module.elementwise(0.0), inputs_unchanged=False)
     weak.tasks = {t: weak.tasks[t] for t in real.tasks}
     monkeypatch.setattr(audit.suites, "load", lambda aid: weak)
     [r] = audit.audit(COURSE, ["a02.relu_forward"], jobs=1, alternatives=None)
