@@ -2,7 +2,8 @@
 
 Parameters are a list of (W, b) pairs, one per layer: W_l is (D_{l-1}, D_l), b_l is (D_l,).
 Hidden layers use ``hidden`` as activation; the last layer uses ``output`` ("identity" for
-scores fed to softmax cross-entropy, "sigmoid" for Mazur's network).
+scores fed to softmax cross-entropy, "sigmoid" for Mazur's network). Each layer is one
+affine-activation sandwich: a forward returning (out, cache), a backward unpacking that cache.
 """
 from __future__ import annotations
 
@@ -22,12 +23,36 @@ ACTIVATIONS = {
 }
 
 
+# A layer as a sandwich, as in CS231n's layer_utils.py; a02 keeps its own so the package stands alone.
+def affine_activation_forward(x: Tensor, w: Tensor, b: Tensor, activation: str) -> tuple[Tensor, tuple]:
+    """One layer: affine, then ``activation`` (a key of ACTIVATIONS, or "identity" for none).
+
+    x: (N, D); w: (D, M); b: (M,). Returns (out, cache), out: (N, M);
+    cache = (activation, affine_cache, activation_cache), activation_cache None for "identity".
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("a02.affine_activation_forward")
+    cache = (activation, affine_cache, act_cache)
+    return out, cache
+
+
+def affine_activation_backward(dout: Tensor, cache: tuple) -> tuple[Tensor, Tensor, Tensor]:
+    """Backward pass of :func:`affine_activation_forward`, activation then affine.
+
+    dout: (N, M). Returns (dx, dw, db) of shapes (N, D), (D, M), (M,).
+    """
+    activation, affine_cache, act_cache = cache
+    # YOUR CODE HERE
+    raise NotImplementedError("a02.affine_activation_backward")
+    return dx, dw, db
+
+
 def mlp_forward(x: Tensor, params: Params, hidden: str = "relu",
                 output: str = "identity") -> tuple[Tensor, list]:
     """Forward pass: affine -> hidden activation for every layer but the last, which uses ``output``.
 
     x: (N, D0). params: [(W1, b1), ..., (WL, bL)]. Returns (out, cache); out is (N, DL).
-    The cache holds what mlp_backward needs (one (affine_cache, activation_cache) per layer).
+    The cache holds what mlp_backward needs: one affine_activation_forward cache per layer.
     """
     # YOUR CODE HERE
     raise NotImplementedError("a02.mlp_forward")

@@ -12,6 +12,9 @@ C5 is a 5x5 convolution over a 5x5 map in the paper, the same as a fully connect
 Parameters are a dict of tensors named after the layers (``C1_w`` (6, C, 5, 5), ``C1_b`` (6,),
 ..., ``out_w`` (84, 10), ``out_b`` (10,)); the layer sizes are read from their shapes, so
 smaller inputs and narrower layers work as long as the shapes agree.
+
+The network is composed of sandwiches: conv-ReLU-pool for C1-S2 and C3-S4, affine-ReLU for C5
+and F6, each a forward returning (out, cache) and a backward unpacking the same cache.
 """
 from __future__ import annotations
 
@@ -24,11 +27,55 @@ Params = dict[str, Tensor]
 PARAM_NAMES = ("C1_w", "C1_b", "C3_w", "C3_b", "C5_w", "C5_b", "F6_w", "F6_b", "out_w", "out_b")
 
 
+# Sandwich layers as in CS231n's layer_utils.py; a04 keeps its own so the package stands alone.
+def conv_relu_pool_forward(x: Tensor, w: Tensor, b: Tensor) -> tuple[Tensor, tuple]:
+    """Convolution (stride 1, no padding) -> ReLU -> 2x2 max pool with stride 2, as C1 -> S2 and C3 -> S4.
+
+    x: (N, C, H, W); w: (F, C, HH, WW); b: (F,). Returns (out, cache), out: (N, F, H', W') with
+    H' = (H - HH + 1) // 2 and W' = (W - WW + 1) // 2; cache = (conv_cache, relu_cache, pool_cache).
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("a04.conv_relu_pool_forward")
+    cache = (conv_cache, relu_cache, pool_cache)
+    return out, cache
+
+
+def conv_relu_pool_backward(dout: Tensor, cache: tuple) -> tuple[Tensor, Tensor, Tensor]:
+    """Backward pass of :func:`conv_relu_pool_forward`, pool to convolution.
+
+    dout: (N, F, H', W'). Returns (dx, dw, db) of shapes (N, C, H, W), (F, C, HH, WW), (F,).
+    """
+    conv_cache, relu_cache, pool_cache = cache
+    # YOUR CODE HERE
+    raise NotImplementedError("a04.conv_relu_pool_backward")
+    return dx, dw, db
+
+
+def affine_relu_forward(x: Tensor, w: Tensor, b: Tensor) -> tuple[Tensor, tuple]:
+    """Fully connected layer -> ReLU, as C5 and F6.
+
+    x: (N, D); w: (D, M); b: (M,). Returns (out, cache), out: (N, M); cache = (fc_cache, relu_cache).
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("a04.affine_relu_forward")
+    cache = (fc_cache, relu_cache)
+    return out, cache
+
+
+def affine_relu_backward(dout: Tensor, cache: tuple) -> tuple[Tensor, Tensor, Tensor]:
+    """Backward pass of :func:`affine_relu_forward`. dout: (N, M). Returns (dx, dw, db): (N, D), (D, M), (M,)."""
+    fc_cache, relu_cache = cache
+    # YOUR CODE HERE
+    raise NotImplementedError("a04.affine_relu_backward")
+    return dx, dw, db
+
+
 def lenet_forward(x: Tensor, params: Params) -> tuple[Tensor, list]:
     """Scores of every class for a batch of images.
 
     x: (N, C, H, W); params as in the module docstring. Returns (scores, cache), scores: (N, K)
     with K = out_w.shape[1]. Convolutions use stride 1 and no padding; pools are 2x2, stride 2.
+    The cache holds one cache per sandwich, in order: [C1-S2, C3-S4, flatten, C5, F6, output].
     """
     # YOUR CODE HERE
     raise NotImplementedError("a04.lenet_forward")
@@ -36,7 +83,7 @@ def lenet_forward(x: Tensor, params: Params) -> tuple[Tensor, list]:
 
 
 def lenet_backward(dscores: Tensor, cache: list) -> Params:
-    """Backward pass through every layer of :func:`lenet_forward`, output to C1.
+    """Backward pass through every sandwich of :func:`lenet_forward`, output to C1.
 
     dscores: (N, K). Returns grads: a dict with the keys of params, grads[k] shaped like
     params[k] (grads["C1_w"] is dC1_w, the gradient of the loss with respect to C1_w).

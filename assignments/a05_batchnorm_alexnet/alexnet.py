@@ -5,7 +5,8 @@ Krizhevsky et al. (2012) for 3 x 227 x 227 images: five convolutions (conv2, con
 split into two groups, one per GPU), ReLU after each, local response normalization after
 conv1 and conv2, overlapping max pooling (3, stride 2) after the normalizations and conv5,
 then three fully connected layers with dropout after fc6 and fc7. Smaller architectures of
-the same form (as the grader uses) run through the same functions.
+the same form (as the grader uses) run through the same functions. Forward and backward go
+block by block: one conv or fc layer with the parameter-free layers after it, as one sandwich.
 
 Parameters are a list of (W, b) pairs, one per conv or fc layer in order: a conv's W is
 (F, C // groups, K, K), an fc's W is (D, M) as in ``affine_forward``.
@@ -119,15 +120,59 @@ def init_params(arch: list[dict], generator: torch.Generator, in_shape: tuple[in
     return params
 
 
+LEARNED = ("conv", "fc")  # the layer types with a (W, b) pair in params
+
+
+def blocks(arch: list[dict]) -> list[list[dict]]:
+    """``arch`` cut before every conv and fc layer: each block is one learned layer and the
+    parameter-free layers after it, as the paper counts eight layers (conv1, relu1, norm1, pool1
+    is one). Parameter-free layers before the first learned one form a block of their own."""
+    cut: list[list[dict]] = []
+    for spec in arch:
+        if spec["type"] in LEARNED or not cut:
+            cut.append([])
+        cut[-1].append(spec)
+    return cut
+
+
+# A block as one sandwich, as in CS231n's layer_utils.py; a05 keeps its own so the package stands alone.
+def block_forward(x: Tensor, w: Tensor | None, b: Tensor | None, specs: list[dict], noise: list | None,
+                  p: float = 0.5, train: bool = True) -> tuple[Tensor, tuple]:
+    """Forward pass of one block of :func:`blocks`, layer by layer, with the functions of layers.py.
+
+    x: (N, C, H, W), or (N, D) once flattened. w, b: the (W, b) of the block's conv or fc layer
+    (None for a block without one). specs: the block's layer specs, as in alexnet_forward.
+    noise: one tensor per dropout layer of the block, in order, shaped like its input (unused,
+    may be None, when train is False). Returns (out, cache); out: (N, F, H', W') after a conv
+    or pool, (N, C*H*W) after a flatten, (N, M) after an fc layer; cache: one (type, layer cache)
+    pair per layer of specs, in order.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("a05.block_forward")
+    return out, cache
+
+
+def block_backward(dout: Tensor, cache: tuple) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """Backward pass of :func:`block_forward`, its last layer to its first.
+
+    dout: the shape of the block's output. Returns (dx, dw, db): dx shaped like the block's input x,
+    dw and db like its w and b (None for a block without a conv or fc layer).
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("a05.block_backward")
+    return dx, dw, db
+
+
 def alexnet_forward(x: Tensor, params: list, noise: list | None, arch: list[dict] = ALEXNET,
                     p: float = 0.5, train: bool = True) -> tuple[Tensor, list]:
-    """Forward pass of the architecture ``arch``, layer by layer, with the functions of layers.py.
+    """Forward pass of the architecture ``arch``, block by block (see :func:`blocks`), with :func:`block_forward`.
 
     x: (N, C, H, W). params: [(W, b)] per conv / fc layer, in order. noise: one tensor per dropout
     layer, in order, shaped like that layer's input (unused, may be None, when train is False).
     p: dropout's drop probability. Layer specs: conv (stride, pad, groups; sizes come from W),
     pool (kernel, stride), lrn (k, n, alpha, beta), fc, relu, flatten, dropout.
-    Returns (scores, cache); scores: (N, M) from the last fc layer.
+    Returns (scores, cache); scores: (N, M) from the last fc layer; cache: one block_forward
+    cache per block, in order.
     """
     # YOUR CODE HERE
     raise NotImplementedError("a05.alexnet_forward")
@@ -135,7 +180,7 @@ def alexnet_forward(x: Tensor, params: list, noise: list | None, arch: list[dict
 
 
 def alexnet_backward(dout: Tensor, cache: list) -> list[tuple[Tensor, Tensor]]:
-    """Backward pass through every layer, last to first.
+    """Backward pass through every block, last to first, with :func:`block_backward`.
 
     dout: (N, M), the gradient of the loss with respect to the scores.
     Returns grads: [(dW, db)] per conv / fc layer, in the order of params.

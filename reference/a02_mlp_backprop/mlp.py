@@ -2,7 +2,8 @@
 
 Parameters are a list of (W, b) pairs, one per layer: W_l is (D_{l-1}, D_l), b_l is (D_l,).
 Hidden layers use ``hidden`` as activation; the last layer uses ``output`` ("identity" for
-scores fed to softmax cross-entropy, "sigmoid" for Mazur's network).
+scores fed to softmax cross-entropy, "sigmoid" for Mazur's network). Each layer is one
+affine-activation sandwich: a forward returning (out, cache), a backward unpacking that cache.
 """
 from __future__ import annotations
 
@@ -22,24 +23,51 @@ ACTIVATIONS = {
 }
 
 
+# A layer as a sandwich, as in CS231n's layer_utils.py; a02 keeps its own so the package stands alone.
+def affine_activation_forward(x: Tensor, w: Tensor, b: Tensor, activation: str) -> tuple[Tensor, tuple]:
+    """One layer: affine, then ``activation`` (a key of ACTIVATIONS, or "identity" for none).
+
+    x: (N, D); w: (D, M); b: (M,). Returns (out, cache), out: (N, M);
+    cache = (activation, affine_cache, activation_cache), activation_cache None for "identity".
+    """
+    ### BEGIN SOLUTION
+    a, affine_cache = layers.affine_forward(x, w, b)  # (N, M)
+    if activation == "identity":
+        out, act_cache = a, None
+    else:
+        out, act_cache = ACTIVATIONS[activation][0](a)
+    ### END SOLUTION
+    cache = (activation, affine_cache, act_cache)
+    return out, cache
+
+
+def affine_activation_backward(dout: Tensor, cache: tuple) -> tuple[Tensor, Tensor, Tensor]:
+    """Backward pass of :func:`affine_activation_forward`, activation then affine.
+
+    dout: (N, M). Returns (dx, dw, db) of shapes (N, D), (D, M), (M,).
+    """
+    activation, affine_cache, act_cache = cache
+    ### BEGIN SOLUTION
+    da = dout if activation == "identity" else ACTIVATIONS[activation][1](dout, act_cache)  # (N, M)
+    dx, dw, db = layers.affine_backward(da, affine_cache)  # (N, D)
+    ### END SOLUTION
+    return dx, dw, db
+
+
 def mlp_forward(x: Tensor, params: Params, hidden: str = "relu",
                 output: str = "identity") -> tuple[Tensor, list]:
     """Forward pass: affine -> hidden activation for every layer but the last, which uses ``output``.
 
     x: (N, D0). params: [(W1, b1), ..., (WL, bL)]. Returns (out, cache); out is (N, DL).
-    The cache holds what mlp_backward needs (one (affine_cache, activation_cache) per layer).
+    The cache holds what mlp_backward needs: one affine_activation_forward cache per layer.
     """
     ### BEGIN SOLUTION
     caches = []
     h = x
     for i, (w, b) in enumerate(params):
-        a, affine_cache = layers.affine_forward(h, w, b)  # (N, D_l)
         name = hidden if i < len(params) - 1 else output
-        if name == "identity":
-            h, act_cache = a, None
-        else:
-            h, act_cache = ACTIVATIONS[name][0](a)
-        caches.append((name, affine_cache, act_cache))
+        h, layer_cache = affine_activation_forward(h, w, b, name)  # (N, D_l)
+        caches.append(layer_cache)
     out, cache = h, caches
     ### END SOLUTION
     return out, cache
@@ -54,10 +82,8 @@ def mlp_backward(dout: Tensor, cache: list) -> list[tuple[Tensor, Tensor]]:
     ### BEGIN SOLUTION
     grads = []
     d = dout
-    for name, affine_cache, act_cache in reversed(cache):
-        if name != "identity":
-            d = ACTIVATIONS[name][1](d, act_cache)
-        d, dw, db = layers.affine_backward(d, affine_cache)
+    for layer_cache in reversed(cache):
+        d, dw, db = affine_activation_backward(d, layer_cache)  # (N, D_{l-1})
         grads.append((dw, db))
     grads.reverse()
     ### END SOLUTION

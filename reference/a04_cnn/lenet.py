@@ -12,6 +12,9 @@ C5 is a 5x5 convolution over a 5x5 map in the paper, the same as a fully connect
 Parameters are a dict of tensors named after the layers (``C1_w`` (6, C, 5, 5), ``C1_b`` (6,),
 ..., ``out_w`` (84, 10), ``out_b`` (10,)); the layer sizes are read from their shapes, so
 smaller inputs and narrower layers work as long as the shapes agree.
+
+The network is composed of sandwiches: conv-ReLU-pool for C1-S2 and C3-S4, affine-ReLU for C5
+and F6, each a forward returning (out, cache) and a backward unpacking the same cache.
 """
 from __future__ import annotations
 
@@ -24,54 +27,94 @@ Params = dict[str, Tensor]
 PARAM_NAMES = ("C1_w", "C1_b", "C3_w", "C3_b", "C5_w", "C5_b", "F6_w", "F6_b", "out_w", "out_b")
 
 
+# Sandwich layers as in CS231n's layer_utils.py; a04 keeps its own so the package stands alone.
+def conv_relu_pool_forward(x: Tensor, w: Tensor, b: Tensor) -> tuple[Tensor, tuple]:
+    """Convolution (stride 1, no padding) -> ReLU -> 2x2 max pool with stride 2, as C1 -> S2 and C3 -> S4.
+
+    x: (N, C, H, W); w: (F, C, HH, WW); b: (F,). Returns (out, cache), out: (N, F, H', W') with
+    H' = (H - HH + 1) // 2 and W' = (W - WW + 1) // 2; cache = (conv_cache, relu_cache, pool_cache).
+    """
+    ### BEGIN SOLUTION
+    c, conv_cache = conv.conv_forward(x, w, b)  # (N, F, H - HH + 1, W - WW + 1)
+    a, relu_cache = layers.relu_forward(c)
+    out, pool_cache = pool.max_pool_forward(a, 2, 2, 2)  # (N, F, H', W')
+    ### END SOLUTION
+    cache = (conv_cache, relu_cache, pool_cache)
+    return out, cache
+
+
+def conv_relu_pool_backward(dout: Tensor, cache: tuple) -> tuple[Tensor, Tensor, Tensor]:
+    """Backward pass of :func:`conv_relu_pool_forward`, pool to convolution.
+
+    dout: (N, F, H', W'). Returns (dx, dw, db) of shapes (N, C, H, W), (F, C, HH, WW), (F,).
+    """
+    conv_cache, relu_cache, pool_cache = cache
+    ### BEGIN SOLUTION
+    da = pool.max_pool_backward(dout, pool_cache)  # (N, F, H - HH + 1, W - WW + 1)
+    dc = layers.relu_backward(da, relu_cache)
+    dx, dw, db = conv.conv_backward(dc, conv_cache)  # (N, C, H, W)
+    ### END SOLUTION
+    return dx, dw, db
+
+
+def affine_relu_forward(x: Tensor, w: Tensor, b: Tensor) -> tuple[Tensor, tuple]:
+    """Fully connected layer -> ReLU, as C5 and F6.
+
+    x: (N, D); w: (D, M); b: (M,). Returns (out, cache), out: (N, M); cache = (fc_cache, relu_cache).
+    """
+    ### BEGIN SOLUTION
+    a, fc_cache = layers.affine_forward(x, w, b)  # (N, M)
+    out, relu_cache = layers.relu_forward(a)
+    ### END SOLUTION
+    cache = (fc_cache, relu_cache)
+    return out, cache
+
+
+def affine_relu_backward(dout: Tensor, cache: tuple) -> tuple[Tensor, Tensor, Tensor]:
+    """Backward pass of :func:`affine_relu_forward`. dout: (N, M). Returns (dx, dw, db): (N, D), (D, M), (M,)."""
+    fc_cache, relu_cache = cache
+    ### BEGIN SOLUTION
+    da = layers.relu_backward(dout, relu_cache)
+    dx, dw, db = layers.affine_backward(da, fc_cache)  # (N, D)
+    ### END SOLUTION
+    return dx, dw, db
+
+
 def lenet_forward(x: Tensor, params: Params) -> tuple[Tensor, list]:
     """Scores of every class for a batch of images.
 
     x: (N, C, H, W); params as in the module docstring. Returns (scores, cache), scores: (N, K)
     with K = out_w.shape[1]. Convolutions use stride 1 and no padding; pools are 2x2, stride 2.
+    The cache holds one cache per sandwich, in order: [C1-S2, C3-S4, flatten, C5, F6, output].
     """
     ### BEGIN SOLUTION
     p = params
-    c1, c1_cache = conv.conv_forward(x, p["C1_w"], p["C1_b"])  # (N, 6, H-4, W-4)
-    a1, a1_cache = layers.relu_forward(c1)
-    s2, s2_cache = pool.max_pool_forward(a1, 2, 2, 2)  # (N, 6, (H-4)/2, (W-4)/2)
-    c3, c3_cache = conv.conv_forward(s2, p["C3_w"], p["C3_b"])  # (N, 16, ., .)
-    a3, a3_cache = layers.relu_forward(c3)
-    s4, s4_cache = pool.max_pool_forward(a3, 2, 2, 2)  # (N, 16, ., .)
+    s2, c1_cache = conv_relu_pool_forward(x, p["C1_w"], p["C1_b"])  # (N, 6, (H-4)/2, (W-4)/2)
+    s4, c3_cache = conv_relu_pool_forward(s2, p["C3_w"], p["C3_b"])  # (N, 16, ., .)
     flat, flat_cache = pool.flatten_forward(s4)  # (N, 400) for a 32x32 input
-    c5, c5_cache = layers.affine_forward(flat, p["C5_w"], p["C5_b"])  # (N, 120)
-    a5, a5_cache = layers.relu_forward(c5)
-    f6, f6_cache = layers.affine_forward(a5, p["F6_w"], p["F6_b"])  # (N, 84)
-    a6, a6_cache = layers.relu_forward(f6)
+    a5, c5_cache = affine_relu_forward(flat, p["C5_w"], p["C5_b"])  # (N, 120)
+    a6, f6_cache = affine_relu_forward(a5, p["F6_w"], p["F6_b"])  # (N, 84)
     scores, out_cache = layers.affine_forward(a6, p["out_w"], p["out_b"])  # (N, K)
-    cache = [c1_cache, a1_cache, s2_cache, c3_cache, a3_cache, s4_cache, flat_cache,
-             c5_cache, a5_cache, f6_cache, a6_cache, out_cache]
+    cache = [c1_cache, c3_cache, flat_cache, c5_cache, f6_cache, out_cache]
     ### END SOLUTION
     return scores, cache
 
 
 def lenet_backward(dscores: Tensor, cache: list) -> Params:
-    """Backward pass through every layer of :func:`lenet_forward`, output to C1.
+    """Backward pass through every sandwich of :func:`lenet_forward`, output to C1.
 
     dscores: (N, K). Returns grads: a dict with the keys of params, grads[k] shaped like
     params[k] (grads["C1_w"] is dC1_w, the gradient of the loss with respect to C1_w).
     """
     ### BEGIN SOLUTION
-    (c1_cache, a1_cache, s2_cache, c3_cache, a3_cache, s4_cache, flat_cache,
-     c5_cache, a5_cache, f6_cache, a6_cache, out_cache) = cache
+    c1_cache, c3_cache, flat_cache, c5_cache, f6_cache, out_cache = cache
     grads: Params = {}
     da6, grads["out_w"], grads["out_b"] = layers.affine_backward(dscores, out_cache)  # (N, 84)
-    df6 = layers.relu_backward(da6, a6_cache)
-    da5, grads["F6_w"], grads["F6_b"] = layers.affine_backward(df6, f6_cache)  # (N, 120)
-    dc5 = layers.relu_backward(da5, a5_cache)
-    dflat, grads["C5_w"], grads["C5_b"] = layers.affine_backward(dc5, c5_cache)  # (N, 400)
+    da5, grads["F6_w"], grads["F6_b"] = affine_relu_backward(da6, f6_cache)  # (N, 120)
+    dflat, grads["C5_w"], grads["C5_b"] = affine_relu_backward(da5, c5_cache)  # (N, 400)
     ds4 = pool.flatten_backward(dflat, flat_cache)  # (N, 16, 5, 5)
-    da3 = pool.max_pool_backward(ds4, s4_cache)  # (N, 16, 10, 10)
-    dc3 = layers.relu_backward(da3, a3_cache)
-    ds2, grads["C3_w"], grads["C3_b"] = conv.conv_backward(dc3, c3_cache)  # (N, 6, 14, 14)
-    da1 = pool.max_pool_backward(ds2, s2_cache)  # (N, 6, 28, 28)
-    dc1 = layers.relu_backward(da1, a1_cache)
-    _, grads["C1_w"], grads["C1_b"] = conv.conv_backward(dc1, c1_cache)
+    ds2, grads["C3_w"], grads["C3_b"] = conv_relu_pool_backward(ds4, c3_cache)  # (N, 6, 14, 14)
+    _, grads["C1_w"], grads["C1_b"] = conv_relu_pool_backward(ds2, c1_cache)
     grads = {k: grads[k] for k in PARAM_NAMES}
     ### END SOLUTION
     return grads
