@@ -1,9 +1,13 @@
-"""Bootstrap: create .venv, install the pinned toolchain, then run the demo or the tests.
+"""Bootstrap: create .venv, install the pinned toolchain, then run the demo, the tests, the grader or pytest.
 
 Usage (needs only Python 3.11+):
-    python3 dev.py demo    # grade the reference solutions and a buggy example submission
-    python3 dev.py test    # release --check, then the whole test suite
-    python3 dev.py setup   # only create/refresh .venv
+    python3 dev.py demo          # grade the reference solutions and a buggy example submission
+    python3 dev.py test [ARGS]   # release --check, then the whole test suite (ARGS go to pytest)
+    python3 dev.py grader ARGS   # the grader inside .venv, e.g. python3 dev.py grader validate
+    python3 dev.py pytest ARGS   # pytest inside .venv, e.g. python3 dev.py pytest assignments/a02_mlp_backprop
+    python3 dev.py setup         # only create/refresh .venv
+
+Each sets .venv up first when it is missing or out of date: about 1.3 GB, a few minutes the first time.
 """
 from __future__ import annotations
 
@@ -19,25 +23,42 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 
 
+def say(message: str) -> None:
+    # Setting up talks on stderr, so that `dev.py grader ... --format json > out.json` stays clean.
+    print(message, file=sys.stderr, flush=True)
+
+
 def sh(*cmd: str | Path) -> None:
-    print("+", " ".join(str(c) for c in cmd), flush=True)
-    subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True)
+    say("+ " + " ".join(str(c) for c in cmd))
+    subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True, stdout=sys.stderr)
+
+
+def digest() -> str:
+    """What .venv was installed from: the pins and the project's dependencies."""
+    pins = (ROOT / "constraints.txt").read_bytes() + (ROOT / "pyproject.toml").read_bytes()
+    return hashlib.sha256(pins).hexdigest()
+
+
+def up_to_date() -> bool:
+    stamp = VENV / ".installed"
+    return stamp.exists() and stamp.read_text() == digest() and PY.exists()
 
 
 def setup() -> None:
     if sys.version_info < (3, 11):
         sys.exit(f"Python 3.11+ is needed, this is {sys.version.split()[0]}")
-    stamp = VENV / ".installed"
-    digest = hashlib.sha256(
-        (ROOT / "constraints.txt").read_bytes() + (ROOT / "pyproject.toml").read_bytes()
-    ).hexdigest()
-    if stamp.exists() and stamp.read_text() == digest and PY.exists():
+    if up_to_date():
         return
+    say("Setting up .venv with the pinned toolchain (CPU build of torch 2.13.0 and the rest, about 1.3 GB "
+        "installed): this takes a few minutes the first time, and is skipped afterwards.")
     if not PY.exists():
+        say("[1/2] creating .venv")
         sh(sys.executable, "-m", "venv", VENV)
-    sh(PY, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-       "-c", "constraints.txt", "-e", ".[test]")
-    stamp.write_text(digest)
+    say("[2/2] installing the packages of constraints.txt: pip lists each one, then installs them all "
+        "(torch takes longest)")
+    sh(PY, "-m", "pip", "install", "--disable-pip-version-check", "-c", "constraints.txt", "-e", ".[test]")
+    (VENV / ".installed").write_text(digest())
+    say(".venv is ready")
 
 
 def demo() -> int:
@@ -62,8 +83,16 @@ def test(extra: list[str]) -> int:
     return subprocess.run([PY, "-m", "pytest", *workers, *extra], cwd=ROOT).returncode
 
 
+def in_venv(module: str, args: list[str]) -> int:
+    """``python -m module args`` with .venv's Python, in the caller's folder (so relative paths work)."""
+    try:
+        return subprocess.run([str(PY), "-m", module, *args]).returncode
+    except KeyboardInterrupt:
+        return 130
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"demo", "test", "setup"}:
+    if not argv or argv[0] not in {"demo", "test", "setup", "grader", "pytest"}:
         print(__doc__)
         return 2
     setup()
@@ -71,6 +100,8 @@ def main(argv: list[str]) -> int:
         return demo()
     if argv[0] == "test":
         return test(argv[1:])
+    if argv[0] in {"grader", "pytest"}:
+        return in_venv(argv[0], argv[1:])
     return 0
 
 

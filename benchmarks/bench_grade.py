@@ -4,7 +4,10 @@ Measured side by side in one run, medians of --repeat runs:
   total      `python -m grader grade <solutions> --suite all`
   cli start  `python -c "import grader.cli, grader.judge.pipeline"` (interpreter + torch + grader imports)
   child      `python -I -S -c "import torch"` (the sandboxed child's start, once per assignment)
-Usage: python benchmarks/bench_grade.py [--repeat 5]
+With ``--against DIR`` (another checkout of this repository, e.g. a commit before a change),
+it instead times the same grading from both checkouts in turns and prints the two medians and
+their ratio: a change's effect on grading speed, measured side by side in one run.
+Usage: python benchmarks/bench_grade.py [--repeat 5] [--against DIR]
 """
 from __future__ import annotations
 
@@ -31,10 +34,35 @@ def timed(cmd: list[str], repeat: int) -> float:
     return statistics.median(times)
 
 
+def compare(other: Path, repeat: int) -> None:
+    """The a02 solutions graded by this checkout and by ``other``, alternating, ``repeat`` times each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "grader", "release", "--solutions", tmp], check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)
+        sub = str(Path(tmp) / "a02_mlp_backprop")
+        times: dict[Path, list[float]] = {ROOT: [], other: []}
+        for _ in range(repeat):
+            for root in times:
+                start = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "grader", "grade", sub, "--suite", "all", "-q"], check=True,
+                               cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                times[root].append(time.perf_counter() - start)
+    ours, theirs = statistics.median(times[ROOT]), statistics.median(times[other])
+    print(f"machine: {platform.machine()}, python {platform.python_version()}, torch {torch.__version__}")
+    print("| checkout | median wall time (s), grade a02 all suites | runs |")
+    print("| --- | ---: | ---: |")
+    print(f"| this one | {ours:.2f} | {', '.join(f'{t:.2f}' for t in times[ROOT])} |")
+    print(f"| --against | {theirs:.2f} | {', '.join(f'{t:.2f}' for t in times[other])} |")
+    print(f"ratio this / against: {ours / theirs:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--against", metavar="DIR", help="another checkout to time side by side")
     args = parser.parse_args()
+    if args.against:
+        return compare(Path(args.against).resolve(), args.repeat)
     site = str(Path(torch.__file__).resolve().parent.parent)
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, "-m", "grader", "release", "--solutions", tmp], check=True, cwd=ROOT,

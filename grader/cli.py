@@ -67,9 +67,15 @@ def cmd_release(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             problems = release.out_of_sync(paths.REFERENCE, paths.ASSIGNMENTS, ids, Path(tmp))
         if problems:
-            print("assignments/ is out of sync with reference/ (run `grader release`):", file=sys.stderr)
+            print("assignments/ is out of sync with reference/:", file=sys.stderr)
             for p in problems:
                 print(f"  {p}", file=sys.stderr)
+            if release.edited(paths.REFERENCE, paths.ASSIGNMENTS, ids):
+                print("It holds implemented solutions. If they are yours, they are safe: this check changes "
+                      "nothing and is for the course's authors.\nGrade your work with "
+                      "`python3 dev.py pytest assignments/<id>`.", file=sys.stderr)
+            else:
+                print("Course authors: regenerate it with `grader release`.", file=sys.stderr)
             return 1
         print(f"assignments/ is in sync with reference/ ({len(ids)} assignments)")
         return 0
@@ -82,7 +88,16 @@ def cmd_release(args: argparse.Namespace) -> int:
         written = release.release(paths.REFERENCE, Path(args.solutions), ids, solutions=True)
         print(f"wrote the solutions copy of {len(written)} assignments to {args.solutions}")
         return 0
-    written = release.release(paths.REFERENCE, Path(args.out), ids)
+    try:
+        written = release.release(paths.REFERENCE, Path(args.out), ids, force=args.force)
+    except release.WorkWouldBeLost as e:
+        print(f"grader: release would overwrite work in {args.out}, so nothing was written:", file=sys.stderr)
+        for edit in e.edits:
+            print(f"  {edit}", file=sys.stderr)
+        print("Students: your files are untouched, and you never need `grader release`. Course authors: "
+              "move this work elsewhere, or release into another folder with --out; --force discards it.",
+              file=sys.stderr)
+        return 2
     print(f"wrote {len(written)} skeletons to {args.out}")
     return 0
 
@@ -99,7 +114,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             raise SystemExit(f"grader: unknown assignment '{key}' (see course.yaml)") from None
     try:
         rows = reproduce.reproduce(course, args.ids, Path(args.plots) if args.plots else None,
-                                   progress=_progress)
+                                   progress=_progress, submission=Path(args.submission) if args.submission else None)
     except LookupError as e:
         raise SystemExit(f"grader: {e.args[0]}") from None
     _emit(render(rows, args.format), args.output)
@@ -170,13 +185,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--solutions", metavar="DIR", help="write a copy filled with the solutions")
     r.add_argument("--notebooks", metavar="DIR", help="write nbgrader source notebooks (DIR/<id>/<id>.ipynb)")
     r.add_argument("--out", default=str(paths.ASSIGNMENTS), help="where skeletons go (default: %(default)s)")
+    r.add_argument("--force", action="store_true",
+                   help="overwrite skeleton files even where a stub was replaced by code, and delete files "
+                        "release did not write (discards that work)")
     r.set_defaults(func=cmd_release)
 
-    x = sub.add_parser("reproduce", help="run reference experiments against published numbers")
+    x = sub.add_parser("reproduce", help="run an assignment's experiments against the published numbers")
     x.add_argument("ids", nargs="*", metavar="ID")
     x.add_argument("--format", choices=FORMATS, default="text")
     x.add_argument("--output", metavar="FILE")
-    x.add_argument("--plots", metavar="DIR", help="write the experiments' figures as PNG here")
+    x.add_argument("--plots", metavar="DIR", help="write the experiments' figures as PNG here (each path is printed)")
+    x.add_argument("--submission", metavar="DIR",
+                   help="run the experiments.py of this folder (laid out like assignments/) on its own functions, "
+                        "in this process, instead of the reference's")
     x.set_defaults(func=cmd_reproduce)
 
     a = sub.add_parser("audit", help="mutation-test the grading suites and grade the alternative solutions")

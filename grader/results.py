@@ -30,12 +30,14 @@ class RunStatus(enum.StrEnum):
     BANNED = "banned"                    # a banned operation, found by the scan or at run time
     TIMEOUT = "timeout"
     CRASHED = "crashed"                  # the process died during the request
+    BLOCKED = "blocked"                  # not run: a task it calls, or a module it needs, already failed that way
+    OUT_OF_BUDGET = "out_of_budget"      # not run (or stopped): the assignment's or submission's time ran out
 
     @property
     def verdict(self) -> Status:
         """The task status a failed run gives."""
         return {RunStatus.NOT_IMPLEMENTED: Status.NOT_IMPLEMENTED, RunStatus.TIMEOUT: Status.TIMEOUT,
-                RunStatus.OK: Status.PASSED}.get(self, Status.ERROR)
+                RunStatus.OUT_OF_BUDGET: Status.TIMEOUT, RunStatus.OK: Status.PASSED}.get(self, Status.ERROR)
 
 
 class CheckKind(enum.StrEnum):
@@ -48,6 +50,7 @@ class AssignmentError(enum.StrEnum):
     """Why an assignment's tasks could not be run at all."""
 
     FOLDER_MISSING = "folder_missing"
+    FILES_MISSING = "files_missing"    # the folder holds none of the assignment's files
 
 
 @dataclass
@@ -74,6 +77,7 @@ class TaskResult:
     checks: list[CheckResult] = field(default_factory=list)
     feedback: str = ""  # the student's traceback or captured output, truncated
     blocked_by: list[str] = field(default_factory=list)  # called tasks that fail too: the likely cause
+    notes: list[str] = field(default_factory=list)  # how it was run, when that is news (a library put back)
 
 
 @dataclass
@@ -85,6 +89,7 @@ class AssignmentResult:
     message: str = ""  # for people: why it was not graded, the late penalty applied
     error: AssignmentError | None = None
     late_penalty: float = 0.0  # the fraction of the score taken off under the late policy
+    ran_out: str | None = None  # assignment | submission: whose wall-clock budget ended the grading early
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
 """What a student runs: ``pytest`` in an assignment folder, and the grade cells of an nbgrader notebook.
 
-Both grade the folder once per content (sandboxed, the public suite, the grader's own checks)
-and report one task at a time with the grader's diagnosis. Each assignment ships a
-``test_public.py`` that calls :func:`public_tests`; each notebook grade cell calls :func:`check`.
+Both grade each task once per content of the folder (sandboxed, the public suite, the grader's
+own checks) and report one task at a time with the grader's diagnosis. Each assignment ships a
+``test_public.py`` that calls :func:`public_tests`: ``pytest -k affine_backward`` grades only the
+tasks it selects. Each notebook grade cell calls :func:`check`, which grades the whole assignment
+on first use.
 """
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ import pytest
 from grader import paths
 from grader.course import config
 from grader.judge.pipeline import grade
+from grader.reports.text import shown_points
 from grader.results import Status, TaskResult
 
 _graded: dict[tuple[str, str], dict[str, TaskResult]] = {}
@@ -26,19 +30,27 @@ def _fingerprint(folder: Path) -> str:
     return h.hexdigest()
 
 
-def graded_tasks(folder: str | Path) -> dict[str, TaskResult]:
-    """Every task of the assignment in ``folder``, graded on the public suite (once per content)."""
+def graded_tasks(folder: str | Path, tasks: Iterable[str] | None = None) -> dict[str, TaskResult]:
+    """The tasks of the assignment in ``folder`` (default: all), graded on the public suite.
+
+    Each task is graded once per content of the folder; the ones not graded yet are graded
+    together, in one run, and only they.
+    """
     folder = Path(folder).resolve()
-    key = (str(folder), _fingerprint(folder))
-    if key not in _graded:
-        result = grade(folder, config.load(paths.COURSE), [folder.name], suite="public", device="cpu")
-        _graded[key] = {t.id: t for t in result.tasks()}
-    return _graded[key]
+    course = config.load(paths.COURSE)
+    ids = [t.id for t in course.assignment(folder.name).tasks]
+    wanted = ids if tasks is None else [i for i in ids if i in set(tasks)]
+    done = _graded.setdefault((str(folder), _fingerprint(folder)), {})
+    missing = {i for i in wanted if i not in done}
+    if missing:
+        result = grade(folder, course, [folder.name], suite="public", device="cpu", tasks=missing)
+        done.update((t.id, t) for t in result.tasks())
+    return {i: done[i] for i in wanted}
 
 
 def explain(task: TaskResult) -> list[str]:
     """The task's verdict and each failing check's diagnosis, one line each."""
-    lines = [f"{task.id}: {task.status}, {task.score:g}/{task.max_score:g} points"]
+    lines = [f"{task.id}: {task.status}, {shown_points(task.score)}/{shown_points(task.max_score)} points"]
     return lines + [f"  {c.name}: {c.message}" for c in task.checks if not c.passed]
 
 
@@ -48,13 +60,19 @@ def public_tests(test_file: str):
     assignment = config.load(paths.COURSE).assignment(Path(folder).name)
 
     @pytest.mark.parametrize("task_id", [t.id for t in assignment.tasks])
-    def test_task(task_id: str) -> None:
-        result = graded_tasks(folder)[task_id]
+    def test_task(task_id: str, request: pytest.FixtureRequest) -> None:
+        result = graded_tasks(folder, {task_id} | _selected(request))[task_id]
         if result.status != Status.PASSED:
             lines = explain(result) + (["", result.feedback] if result.feedback else [])
             pytest.fail("\n".join(lines), pytrace=False)
 
     return test_task
+
+
+def _selected(request: pytest.FixtureRequest) -> set[str]:
+    """The tasks of this test that pytest will run (after ``-k``, node ids, ``--lf``...): graded together."""
+    return {item.callspec.params["task_id"] for item in request.session.items
+            if getattr(item, "function", None) is request.function and hasattr(item, "callspec")}
 
 
 def check(task_id: str, folder: str | Path) -> float:

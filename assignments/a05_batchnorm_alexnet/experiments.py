@@ -183,7 +183,7 @@ def _plot_bn(folder: Path, plain: dict, normed: dict) -> None:
     axes[0].set(title="training loss (per batch)", xlabel="step", ylabel="cross-entropy")
     axes[1].plot(epochs, plain["accuracy"], label="without BN")
     axes[1].plot(epochs, normed["accuracy"], label="with BN")
-    axes[1].set(title="test accuracy", xlabel="epoch", ylim=(0, 1))
+    axes[1].set(title="test accuracy", xlabel="epoch", ylabel="accuracy", ylim=(0, 1))
     for ax, curve, title in ((axes[2], plain, "without BN"), (axes[3], normed, "with BN")):
         ax.plot(epochs, curve["percentiles"])
         ax.set(title=f"a last-layer sigmoid's input, {title}", xlabel="epoch", ylabel="15/50/85th percentile")

@@ -4,6 +4,10 @@ A solution block is the lines between ``### BEGIN SOLUTION`` and ``### END SOLUT
 (nbgrader's markers). In the skeleton it becomes ``raise NotImplementedError("a02.affine_backward")``;
 in the solutions copy the markers are dropped and the code kept. Everything else
 (docstrings, signatures, shapes, helper code) is the same in both.
+
+Releasing skeletons never overwrites a student's work: a file in which a stub has been
+replaced by code, or a file release did not write, makes it refuse (:class:`WorkWouldBeLost`)
+before anything is written, unless it is forced.
 """
 from __future__ import annotations
 
@@ -19,6 +23,14 @@ IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 
 class ReleaseError(ValueError):
     """Unbalanced markers, or a solution block outside a function."""
+
+
+class WorkWouldBeLost(ReleaseError):
+    """Releasing skeletons would overwrite or delete edited files; ``edits`` says which, one line each."""
+
+    def __init__(self, edits: list[str]):
+        super().__init__("release would overwrite work, so nothing was written: " + "; ".join(edits))
+        self.edits = edits
 
 
 @dataclass(frozen=True)
@@ -97,13 +109,85 @@ def render_assignment(reference_dir: Path, target: Path, solutions: bool) -> Non
                       encoding="utf-8")
 
 
-def release(reference_root: Path, out_root: Path, assignment_ids: list[str], solutions: bool = False) -> list[Path]:
+def release(reference_root: Path, out_root: Path, assignment_ids: list[str], solutions: bool = False,
+            force: bool = False) -> list[Path]:
+    """Write each assignment's skeleton (or solutions copy) under ``out_root``, replacing what is there.
+
+    Skeletons are written only when no file there holds work (:func:`edited`), unless ``force``.
+    """
+    if not solutions and not force:
+        edits = edited(reference_root, out_root, assignment_ids)
+        if edits:
+            raise WorkWouldBeLost(edits)
     out_root.mkdir(parents=True, exist_ok=True)
     written = []
     for aid in assignment_ids:
         render_assignment(reference_root / aid, out_root / aid, solutions)
         written.append(out_root / aid)
     return written
+
+
+def edited(reference_root: Path, out_root: Path, assignment_ids: list[str]) -> list[str]:
+    """What releasing skeletons into ``out_root`` would lose, one line per file (empty: nothing).
+
+    A file is someone's work when a function that has a stub in the skeleton is there without
+    its stub (``raise NotImplementedError("a02.affine_forward")`` replaced by code), when it does
+    not parse, or when release did not write it (it would be deleted). A skeleton that differs
+    only because the reference changed keeps its stubs, so it is simply regenerated.
+    """
+    found: list[str] = []
+    for aid in assignment_ids:
+        target, source = out_root / aid, reference_root / aid
+        if not target.is_dir():
+            continue
+        prefix = aid.split("_", 1)[0]
+        for path in sorted(p for p in target.rglob("*") if p.is_file() and not _ignored(p.relative_to(target))):
+            rel = path.relative_to(target)
+            if not (source / rel).is_file():
+                found.append(f"{aid}/{rel}: not generated from reference/, release would delete it")
+            elif path.suffix == ".py":
+                skeleton = transform((source / rel).read_text(encoding="utf-8"), prefix, False, str(source / rel))
+                why = _implemented(path.read_text(encoding="utf-8", errors="replace"), skeleton)
+                if why:
+                    found.append(f"{aid}/{rel}: {why}")
+    return found
+
+
+def _ignored(rel: Path) -> bool:
+    """Caches and hidden files: what release neither writes nor needs to keep."""
+    return any(part == "__pycache__" or part.startswith(".") for part in rel.parts) or rel.suffix == ".pyc"
+
+
+def _stub_task(node: ast.AST) -> str | None:
+    """The task id of ``raise NotImplementedError("<task id>")``, or None for any other node."""
+    if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and isinstance(node.exc.func, ast.Name) \
+            and node.exc.func.id == "NotImplementedError" and node.exc.args \
+            and isinstance(node.exc.args[0], ast.Constant) and isinstance(node.exc.args[0].value, str):
+        return node.exc.args[0].value
+    return None
+
+
+def _stubs(tree: ast.AST) -> dict[str, list[str]]:
+    """Each function's name -> the task ids of the stubs it raises."""
+    found: dict[str, list[str]] = {}
+    for f in ast.walk(tree):
+        if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.setdefault(f.name, []).extend(t for t in map(_stub_task, ast.walk(f)) if t)
+    return found
+
+
+def _implemented(current: str, skeleton: str) -> str:
+    """Why ``current`` holds work that ``skeleton`` would overwrite ("" when it holds none)."""
+    if current == skeleton:
+        return ""
+    try:
+        tree = ast.parse(current)
+    except SyntaxError as e:
+        return f"does not parse (line {e.lineno}), so it is taken for work in progress"
+    have = _stubs(tree)  # a function the skeleton has but this file lacks is new in the reference, not work
+    done = [task for name, tasks in _stubs(ast.parse(skeleton)).items() if name in have
+            for task in tasks if have[name].count(task) < tasks.count(task)]
+    return f"{', '.join(dict.fromkeys(done))} implemented (its stub replaced by code)" if done else ""
 
 
 def out_of_sync(reference_root: Path, assignments_root: Path, assignment_ids: list[str], scratch: Path) -> list[str]:

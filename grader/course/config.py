@@ -5,6 +5,7 @@ id, a non-positive point value, an unknown device or dtype. Nothing is ``exec``'
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib
 import re
@@ -34,6 +35,17 @@ class ConfigError(ValueError):
 class Limits:
     time_s: float
     memory_mb: int
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Wall clocks over more than one task: no submission can hold a grader longer than these."""
+
+    assignment_s: float   # one assignment, every task of it
+    submission_s: float   # the whole submission, every assignment
+
+
+DEFAULT_BUDGETS = Budgets(600.0, 1800.0)
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class Course:
     late_policy: LatePolicy
     assignments: tuple[AssignmentConfig, ...]
     path: Path = field(default=Path("course.yaml"))
+    budgets: Budgets = DEFAULT_BUDGETS
 
     def assignment(self, key: str) -> AssignmentConfig:
         """Look up by full id (``a02_mlp_backprop``) or prefix (``a02``)."""
@@ -326,6 +339,21 @@ def _suites(node: _Node) -> dict[str, SuiteConfig]:
     return suites
 
 
+def _budgets(node: _Node, limits: Limits) -> Budgets:
+    b = node.mapping((), ("assignment_s", "submission_s"))
+    assignment = float(b["assignment_s"].scalar(NUMBER, positive)) if "assignment_s" in b \
+        else DEFAULT_BUDGETS.assignment_s
+    submission = float(b["submission_s"].scalar(NUMBER, positive)) if "submission_s" in b \
+        else DEFAULT_BUDGETS.submission_s
+    if assignment < limits.time_s:
+        raise (b.get("assignment_s") or node).error(
+            f"must be at least limits.time_s ({limits.time_s:g}), got {assignment:g}: one task could not finish")
+    if submission < assignment:
+        raise (b.get("submission_s") or node).error(
+            f"must be at least budgets.assignment_s ({assignment:g}), got {submission:g}")
+    return Budgets(assignment, submission)
+
+
 def _late_policy(node: _Node) -> LatePolicy:
     lp = node.mapping(("penalty_per_day", "cap"), ("grace_minutes",))
     return LatePolicy(float(lp["grace_minutes"].scalar(NUMBER, non_negative)) if "grace_minutes" in lp else 0.0,
@@ -374,20 +402,22 @@ def parse(text: str, file: str = "course.yaml") -> Course:
     """The course in ``text``; every error in it at once, each naming its line and key."""
     errors = _Errors()
     top = _compose(text, file).mapping(("course", "devices", "tolerances", "limits", "suites", "assignments"),
-                                       ("late_policy",), errors)
+                                       ("late_policy", "budgets"), errors)
     name = errors.attempt(lambda: top["course"].scalar(str), "")
     devices = errors.attempt(lambda: _devices(top["devices"]), ("cpu",))
     tolerances = errors.attempt(lambda: _tolerances(top["tolerances"], devices, errors), {})
     limits = errors.attempt(lambda: _limits(top["limits"], None), DEFAULT_LIMITS)
     suites = errors.attempt(lambda: _suites(top["suites"]), {})
     late = errors.attempt(lambda: _late_policy(top["late_policy"]), None) if "late_policy" in top else None
+    budgets = errors.attempt(lambda: _budgets(top["budgets"], limits), DEFAULT_BUDGETS) if "budgets" in top \
+        else DEFAULT_BUDGETS
     seen: dict[str, str] = {}
     assignments = [errors.attempt(lambda anode=anode: _assignment(anode, limits, seen, errors))
                    for anode in errors.attempt(top["assignments"].sequence, [])]
     if errors.messages:
         raise ConfigError(*errors.messages)
     return Course(name, devices, tolerances, limits, suites, late or LatePolicy(0.0, 0.0, 0.0),
-                  tuple(a for a in assignments if a is not None), Path(file))
+                  tuple(a for a in assignments if a is not None), Path(file), budgets)
 
 
 def load(path: str | Path) -> Course:
@@ -398,6 +428,4 @@ def load(path: str | Path) -> Course:
         raise ConfigError(f"{p}: no such file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{p}: cannot read: {e}") from None
-    course = parse(text, str(p))
-    return Course(course.name, course.devices, course.tolerances, course.limits, course.suites,
-                  course.late_policy, course.assignments, p)
+    return dataclasses.replace(parse(text, str(p)), path=p)

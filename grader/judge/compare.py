@@ -49,6 +49,8 @@ def compare(name: str, got: object, expected: torch.Tensor, tol: Tolerance) -> C
         hint = ""
         if got.dim() == 2 and expected.dim() == 2 and tuple(got.shape) == tuple(expected.shape)[::-1]:
             hint = " (transposed?)"
+        elif got.dim() == expected.dim() + 1 and tuple(got.shape[1:]) == tuple(expected.shape):
+            hint = " (one per example: a sum over the batch is missing?)"
         elif got.numel() == expected.numel():
             hint = " (same number of elements: a reshape or an axis mix-up?)"
         return Comparison(False, f"{name}: shape {_shape(got.shape)}, expected {_shape(expected.shape)}{hint}")

@@ -67,10 +67,9 @@ def note_failed_calls(suite: Suite, tasks: list[TaskResult]) -> None:
     for t in tasks:
         if t.status not in (Status.FAILED, Status.ERROR):
             continue
+        already_said = bool(t.blocked_by)  # not run because of one of them: its message says so
         t.blocked_by = [c for c in suite.tasks[t.id].calls if c in by_id and by_id[c].status != Status.PASSED]
-        if t.blocked_by:
+        if t.blocked_by and not already_said:
             which = "which fails its own checks" if len(t.blocked_by) == 1 else "which fail their own checks"
-            note = f" (it calls {', '.join(t.blocked_by)}, {which})"
-            for c in t.checks:
-                if not c.passed:
-                    c.message += note
+            first = next(c for c in t.checks if not c.passed)  # said once per task, where it is read first
+            first.message += f" (it calls {', '.join(t.blocked_by)}, {which})"

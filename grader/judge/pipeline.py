@@ -5,7 +5,9 @@ default) runs the submission; everything that decides a grade happens here, in t
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -17,16 +19,17 @@ from grader.course.policy import late_penalty
 from grader.judge import diagnose
 from grader.judge.cases import Case, GradingError, check_suite, expected_outputs, make_cases, suite_names
 from grader.judge.scoring import score_task
+from grader.judge.submission import Submission, open_submission
 from grader.results import (AssignmentError, AssignmentResult, CheckResult, GradingResult, Late, RunStatus, Status,
                             TaskResult, points)
 from grader.sandbox import host, scan
-from grader.sandbox.runner import Key, Request, Response, Runner
+from grader.sandbox.runner import Budget, Key, Request, Response, Runner
 from grader.tasks import suites
 from grader.tasks.model import Modules, Suite, Task
 
 OWN_GRADIENT_MAX_ELEMENTS = 400  # the self-consistency diagnosis runs 2 forwards per element
 
-__all__ = ["GradingError", "grade", "grade_assignment", "resolve_device", "find_assignment_folder"]
+__all__ = ["GradingError", "grade", "grade_assignment", "resolve_device"]
 
 
 def resolve_device(device: str) -> str:
@@ -39,33 +42,43 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def find_assignment_folder(submission: Path, aid: str) -> Path | None:
-    if submission.name == aid and submission.is_dir() and not submission.is_symlink():
-        return submission
-    candidate = submission / aid
-    return candidate if candidate.is_dir() and not candidate.is_symlink() else None  # a link could be the reference
-
-
 def grade(submission: str | Path, course: Course, assignments: list[str] | None = None,
           suite: str = "public", device: str = "cpu", submitted_at: dt.datetime | None = None,
           progress: Callable[[str], None] | None = None, isolation: str = "auto",
           require_isolation: str | None = None, isolation_via: str = "auto",
-          runner: Runner | None = None) -> GradingResult:
-    """Grade ``submission`` (a folder laid out like ``assignments/``, or one assignment's folder).
+          runner: Runner | None = None, tasks: set[str] | None = None) -> GradingResult:
+    """Grade ``submission``: a folder laid out like ``assignments/``, one assignment's folder, either
+    of them one level down (a repository), or a .zip of any of these.
 
     ``runner`` runs the submission's code (default: the sandbox at the strongest level this
     machine gives). For the sandbox: ``isolation`` is the level to use (``auto``: the strongest);
     ``require_isolation`` refuses to grade below a level; ``isolation_via`` is how the namespace
-    layers are made (``auto``, ``root`` or ``user-namespace``).
+    layers are made (``auto``, ``root`` or ``user-namespace``). ``tasks``: grade only these task
+    ids (default: all); the others are not planned, run or reported.
     """
     suite_names(suite)
     path = Path(submission)
-    if not path.is_dir():
-        raise GradingError(f"no such folder: {path}")
     device = resolve_device(device)
     if device not in course.devices:
         raise GradingError(f"device '{device}' is not among course.yaml's devices ({', '.join(course.devices)})")
     selected = _select(course, path, assignments)
+    unknown = set(tasks or ()) - {t.id for a in selected for t in a.tasks}
+    if unknown:
+        raise GradingError(f"no such task in the assignments graded: {', '.join(sorted(unknown))}")
+    available = [a for a in selected if a.available]
+    files = {a.id: sorted({t.module for t in suites.load(a.id).tasks.values()}) for a in available}
+    located = open_submission(path, available, bool(assignments), files)
+    try:
+        return _grade(located, path, course, selected, suite, device, submitted_at, progress, isolation,
+                      require_isolation, isolation_via, runner, tasks)
+    finally:
+        located.close()
+
+
+def _grade(located: Submission, path: Path, course: Course, selected: list[AssignmentConfig], suite: str,
+           device: str, submitted_at: dt.datetime | None, progress: Callable[[str], None] | None, isolation: str,
+           require_isolation: str | None, isolation_via: str, runner: Runner | None,
+           tasks: set[str] | None = None) -> GradingResult:
     sandbox_info = None
     if runner is None:
         try:
@@ -74,13 +87,14 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
             raise GradingError(f"grading refused: {e}") from None
         runner, sandbox_info = host.SandboxRunner(device, iso), iso.info()
     results, not_available = [], []
+    whole = Budget(time.monotonic() + course.budgets.submission_s, "submission", course.budgets.submission_s)
     for cfg in selected:
         if not cfg.available:
             not_available.append(cfg.id)
             continue
         if progress:
             progress(f"grading {cfg.id} ({len(cfg.tasks)} tasks, {suite} suite, {device})")
-        result = grade_assignment(path, course, cfg, suite, device, runner)
+        result = grade_assignment(located.folders[cfg.id], course, cfg, suite, device, runner, whole, tasks)
         penalise(result, late_penalty(course.late_policy, cfg.deadline, submitted_at))
         results.append(result)
     return GradingResult(
@@ -95,9 +109,12 @@ def _select(course: Course, path: Path, assignments: list[str] | None) -> list[A
         chosen = []
         for key in assignments:
             try:
-                chosen.append(course.assignment(key))
+                cfg = course.assignment(key)
             except KeyError:
                 raise GradingError(f"unknown assignment '{key}' (see course.yaml)") from None
+            if not cfg.available:
+                raise GradingError(f"{cfg.id} is not available yet (course.yaml marks it available: false)")
+            chosen.append(cfg)
         return chosen
     single = [a for a in course.assignments if a.id == path.name]
     return single or list(course.assignments)
@@ -119,20 +136,37 @@ class Plan:
         return self.suite.tasks[tcfg.id]
 
 
-def grade_assignment(path: Path, course: Course, cfg: AssignmentConfig, which: str, device: str,
-                     runner: Runner) -> AssignmentResult:
+def grade_assignment(folder: Path | None, course: Course, cfg: AssignmentConfig, which: str, device: str,
+                     runner: Runner, submission_budget: Budget | None = None,
+                     tasks: set[str] | None = None) -> AssignmentResult:
+    """Grade one assignment's ``folder`` (None: the submission has none); only ``tasks`` when given."""
     suite = suites.load(cfg.id)
     check_suite(course, cfg, suite)
-    folder = find_assignment_folder(path, cfg.id)
+    if tasks is not None:
+        cfg = dataclasses.replace(cfg, tasks=tuple(t for t in cfg.tasks if t.id in tasks))
     if folder is None:
         return _not_found(cfg)
     plan = Plan(cfg, suite, folder)
     make_plan(plan, course, which)
-    scan_banned(plan)
-    run(plan, runner)
+    scan_files(plan)
+    budget = assignment_budget(course, submission_budget)
+    run(plan, runner, budget)
     tasks = score(plan, course, device)
     diagnose.note_failed_calls(suite, tasks)
-    return AssignmentResult(cfg.id, points(sum(t.score for t in tasks)), points(cfg.max_score), tasks)
+    ran_out = budget.what if any(r.status == RunStatus.OUT_OF_BUDGET for r in plan.responses.values()) else None
+    result = AssignmentResult(cfg.id, points(sum(t.score for t in tasks)), points(cfg.max_score), tasks,
+                              ran_out=ran_out)
+    modules = sorted({t.module for t in suite.tasks.values()})
+    if not any((folder / f"{m}.py").is_file() for m in modules):  # nothing of it: one line, not one per task
+        result.error = AssignmentError.FILES_MISSING
+        result.message = _missing(folder, modules)
+    return result
+
+
+def assignment_budget(course: Course, submission: Budget | None) -> Budget:
+    """The assignment's wall clock from now, or what is left of the submission's where that ends first."""
+    own = Budget(time.monotonic() + course.budgets.assignment_s, "assignment", course.budgets.assignment_s)
+    return submission if submission is not None and submission.deadline < own.deadline else own
 
 
 def make_plan(plan: Plan, course: Course, which: str) -> None:
@@ -144,22 +178,41 @@ def make_plan(plan: Plan, course: Course, which: str) -> None:
         plan.expected[task.id] = [expected_outputs(task, reference, c.inputs) for c in plan.cases[task.id]]
 
 
-def scan_banned(plan: Plan) -> None:
-    """The static banned-operation scan: a task caught here is not run at all; the rest become requests."""
+def scan_files(plan: Plan) -> None:
+    """Read the submission before running it: a task whose file is missing, or whose code uses a
+    banned operation, is not run at all; the rest become requests."""
+    missing = {t.module: _missing(plan.folder, [t.module]) for t in plan.suite.tasks.values()
+               if not (plan.folder / f"{t.module}.py").is_file()}
     for tcfg in plan.cfg.tasks:
         task = plan.task(tcfg)
-        found = scan.scan(plan.folder / f"{task.module}.py", task.function, tcfg.banned)
+        found = [] if task.module in missing else scan.scan(plan.folder / f"{task.module}.py", task.function,
+                                                              tcfg.banned)
         for k, c in enumerate(plan.cases[task.id]):
-            if found:
+            if task.module in missing:
+                plan.responses[(task.id, k)] = Response(task.id, k, RunStatus.ERROR, message=missing[task.module],
+                                                        before_run=True)
+            elif found:
                 plan.responses[(task.id, k)] = Response(task.id, k, RunStatus.BANNED, message=found[0].describe())
-                continue
-            own = OWN_GRADIENT_MAX_ELEMENTS if (k == 0 and task.forward is not None) else 0
-            plan.requests.append(Request(task.id, k, c.inputs, own, tcfg.banned))
+            else:
+                own = OWN_GRADIENT_MAX_ELEMENTS if (k == 0 and task.forward is not None) else 0
+                plan.requests.append(Request(task.id, k, c.inputs, own, tcfg.banned, task.module, task.calls))
 
 
-def run(plan: Plan, runner: Runner) -> None:
+def _missing(folder: Path, modules: list[str]) -> str:
+    """That these modules' files are not there, and what to do about it."""
+    names = [f"{m}.py" for m in modules]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    message = f"{listed} {'is' if len(names) == 1 else 'are'} missing from {folder.name}/"
+    notebooks = sorted(p.name for p in folder.glob("*.ipynb"))
+    if notebooks:
+        message += (f" (it holds {notebooks[0]}: the grader reads .py files; run the notebook's cells that write "
+                    f"them, or save your functions in {listed})")
+    return message
+
+
+def run(plan: Plan, runner: Runner, budget: Budget) -> None:
     limits = {t.id: t.limits for t in plan.cfg.tasks}
-    plan.responses.update(runner.run(plan.folder, plan.cfg.id, plan.requests, limits))
+    plan.responses.update(runner.run(plan.folder, plan.cfg.id, plan.requests, limits, budget))
 
 
 def score(plan: Plan, course: Course, device: str) -> list[TaskResult]:

@@ -26,9 +26,10 @@ def score_task(course: Course, aid: str, task: Task, max_points: float, cases: l
         return _failed_run(aid, task, max_points, names, cases[replies.index(failed)], failed)
     checks = [_check(course, task, name, cases, expected, replies, device) for name in names]
     feedback = next((r.stdout for r in replies if r.stdout), "")
+    notes = list(dict.fromkeys(r.note for r in replies if r.note))
     return TaskResult(task.id, points(_earned(max_points, checks)), points(max_points),
                       Status.PASSED if checks and all(c.passed for c in checks) else Status.FAILED,
-                      checks, feedback[-FEEDBACK_CHARS:])
+                      checks, feedback[-FEEDBACK_CHARS:], notes=notes)
 
 
 def kind_of(task: Task, name: str) -> CheckKind:
@@ -47,22 +48,25 @@ def _failed_run(aid: str, task: Task, max_points: float, names: list[str], case:
                 failed: Response) -> TaskResult:
     """A case that did not run to the end: every check fails with what happened, the task scores zero."""
     status = failed.status.verdict
+    where: tuple[str | None, int | None] = (case.suite, case.index)
     if status == Status.NOT_IMPLEMENTED:
         message = diagnose.not_implemented(task, failed.message)
+    elif failed.before_run:  # not about any one case: nothing ran
+        message, where = failed.message, (None, None)
     else:
         note = diagnose.signature_note(aid, task, failed.signature) if failed.status == RunStatus.ERROR else ""
         message = f"{case.label}: {failed.message}{note}"
-    checks = [CheckResult(n, False, message=message, kind=kind_of(task, n), suite=case.suite, case=case.index)
+    checks = [CheckResult(n, False, message=message, kind=kind_of(task, n), suite=where[0], case=where[1])
               for n in names]
     feedback = "\n".join(s for s in (failed.traceback, failed.stdout) if s)
-    return TaskResult(task.id, 0.0, points(max_points), status, checks, feedback[-FEEDBACK_CHARS:])
+    return TaskResult(task.id, 0.0, points(max_points), status, checks, feedback[-FEEDBACK_CHARS:],
+                      blocked_by=[failed.blocked_by] if failed.blocked_by else [])
 
 
 def _check(course: Course, task: Task, name: str, cases: list[Case], expected: list[dict[str, torch.Tensor]],
            replies: list[Response], device: str) -> CheckResult:
     """One output, gradient or property over every case that has it: the first failure speaks for it."""
     kind = kind_of(task, name)
-    worst: Comparison | None = None
     first_fail: tuple[int, Comparison] | None = None
     max_abs = max_rel = 0.0
     for k, (exp, reply) in enumerate(zip(expected, replies)):
@@ -76,20 +80,18 @@ def _check(course: Course, task: Task, name: str, cases: list[Case], expected: l
             max_rel = max(max_rel, c.max_rel_err or 0.0)
         if not c.passed and first_fail is None:
             first_fail = (k, c)
-        if worst is None or (c.max_abs_err or 0) >= (worst.max_abs_err or 0):
-            worst = c
-    if first_fail is None:
-        return CheckResult(name, True, max_abs, max_rel, "", kind, worst.where if worst else None)
+    if first_fail is None:  # where the worst element is matters only to a failure
+        return CheckResult(name, True, max_abs, max_rel, "", kind)
     k, c = first_fail
     case = cases[k]
     if kind == CheckKind.PROPERTY:
         message = f"property: {case.label}: {diagnose.modified_inputs(task, case.inputs, replies[k].outputs.get(name))}"
         return CheckResult(name, False, None, None, message, kind, c.where, case.suite, case.index)
     message = f"{'backward' if kind == CheckKind.GRADIENT else 'forward'}: {case.label}: {c.message}"
-    if kind == CheckKind.GRADIENT:
-        message += diagnose.own_gradient_note(name, replies[0])
-    return CheckResult(name, False, max_abs if c.max_abs_err is not None else None,
-                       max_rel if c.max_rel_err is not None else None, message, kind, c.where, case.suite, case.index)
+    if kind == CheckKind.GRADIENT:  # only from the case it talks about: another case says nothing of this one
+        message += diagnose.own_gradient_note(name, replies[k])
+    # A failure's error sizes and place are those of the case its message describes.
+    return CheckResult(name, False, c.max_abs_err, c.max_rel_err, message, kind, c.where, case.suite, case.index)
 
 
 def _earned(max_points: float, checks: list[CheckResult]) -> float:

@@ -14,6 +14,7 @@ import itertools
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from grader.results import RunStatus
 from grader.sandbox.inside import wire
 from grader.sandbox.inside.child import run_driver
 from grader.sandbox.inside.guard import Guard
-from grader.sandbox.runner import Key, Request, Response
+from grader.sandbox.runner import Budget, Key, Request, Response
 from grader.tasks import suites
 from grader.tasks.model import Modules, Task
 
@@ -146,7 +147,7 @@ class InProcessRunner:
         self.task_limits = task_limits
 
     def run(self, submission: Path | Modules, assignment: str, requests: list[Request],
-            limits: dict[str, Limits]) -> dict[Key, Response]:
+            limits: dict[str, Limits], budget: Budget | None = None) -> dict[Key, Response]:
         suite = suites.load(assignment)
         name = None
         if isinstance(submission, Modules):
@@ -160,6 +161,11 @@ class InProcessRunner:
             for req in requests:
                 if req.task in failed:
                     results[(req.task, req.case)] = failed[req.task].same_for(req)
+                    continue
+                if budget is not None and time.monotonic() >= budget.deadline:
+                    failed[req.task] = Response(req.task, req.case, RunStatus.OUT_OF_BUDGET, before_run=True,
+                                                message=f"not run: {budget.describe()} ran out before this task")
+                    results[(req.task, req.case)] = failed[req.task]
                     continue
                 response = self._one(suite.tasks[req.task], m, req, limits[req.task])
                 results[(req.task, req.case)] = response

@@ -15,15 +15,16 @@ STATUS_STYLE = {Status.PASSED: "green", Status.FAILED: "red", Status.ERROR: "red
                 Status.NOT_IMPLEMENTED: "yellow"}
 
 
-def _num(x: float) -> str:
-    return f"{x:g}"
+def shown_points(x: float) -> str:
+    """Points as people read them: ``20.67``, ``30``, never ``-0``."""
+    return f"{round(x, 2) + 0.0:.2f}".rstrip("0").rstrip(".")
 
 
 def render(result: GradingResult, width: int = 120, color: bool = False) -> str:
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
                       highlight=False)
-    table = Table(title=f"{result.submission}: {_num(result.score)} / {_num(result.max_score)} "
+    table = Table(title=f"{result.submission}: {shown_points(result.score)} / {shown_points(result.max_score)} "
                         f"({result.suite} suite, {result.device})", show_lines=False, expand=False)
     table.add_column("assignment")
     table.add_column("task")
@@ -31,8 +32,8 @@ def render(result: GradingResult, width: int = 120, color: bool = False) -> str:
     table.add_column("status")
     table.add_column("diagnosis", overflow="fold")
     for a in result.assignments:
-        if a.error == AssignmentError.FOLDER_MISSING:  # nothing of it was graded: one row, not one per task
-            table.add_row(a.id, f"all {len(a.tasks)} tasks", Text(f"0/{_num(a.max_score)}", style="bold"),
+        if a.error is not None:  # nothing of it was graded: one row, not one per task
+            table.add_row(a.id, f"all {len(a.tasks)} tasks", Text(f"0/{shown_points(a.max_score)}", style="bold"),
                           Text(Status.ERROR, style=STATUS_STYLE[Status.ERROR]), a.message, end_section=True)
             continue
         for i, t in enumerate(a.tasks):
@@ -40,9 +41,9 @@ def render(result: GradingResult, width: int = 120, color: bool = False) -> str:
             diagnosis = failing[0].message if failing else ""
             if len(failing) > 1 and t.status == Status.FAILED:
                 diagnosis += f" (+{len(failing) - 1} more)"
-            table.add_row(a.id if i == 0 else "", t.id, f"{_num(t.score)}/{_num(t.max_score)}",
+            table.add_row(a.id if i == 0 else "", t.id, f"{shown_points(t.score)}/{shown_points(t.max_score)}",
                           Text(t.status, style=STATUS_STYLE.get(t.status, "")), diagnosis)
-        table.add_row("", Text("total", style="bold"), Text(f"{_num(a.score)}/{_num(a.max_score)}", style="bold"),
+        table.add_row("", Text("total", style="bold"), Text(f"{shown_points(a.score)}/{shown_points(a.max_score)}", style="bold"),
                       "", a.message, end_section=True)
     console.print(table)
     if result.sandbox is not None:

@@ -12,6 +12,7 @@ or kills the process costs that task only, and a fresh child carries on with the
 """
 from __future__ import annotations
 
+import ast
 import functools
 import itertools
 import json
@@ -39,7 +40,7 @@ from grader import paths
 from grader.course.config import Limits
 from grader.results import RunStatus, SandboxInfo
 from grader.sandbox.inside import isolation, wire
-from grader.sandbox.runner import Key, Request, Response
+from grader.sandbox.runner import Budget, Key, Request, Response
 
 GRADER_DIR = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 120.0
@@ -368,10 +369,12 @@ class Child:
 
     def send(self, request: Request, token: str, deadline: float) -> bool:
         """Write one request without ever blocking past ``deadline`` (a child may stop reading)."""
-        data = wire.encode({"task": request.task, "case": request.case, "inputs": request.inputs,
-                            "own_gradient": request.own_gradient, "banned": list(request.banned),
-                            "token": token})
-        view = memoryview(data)
+        return self.send_message({"task": request.task, "case": request.case, "inputs": request.inputs,
+                                  "own_gradient": request.own_gradient, "banned": list(request.banned),
+                                  "token": token}, deadline)
+
+    def send_message(self, message: dict, deadline: float) -> bool:
+        view = memoryview(wire.encode(message))
         while view:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -424,12 +427,20 @@ class Child:
 
 
 def _shown(text: str, bundle: str) -> str:
+    """Paths as the student knows them: ``a02_mlp_backprop/layers.py``, not where the sandbox put it."""
+    for root in (bundle, SHOWN_ROOT):
+        text = text.replace(root + "/submission/", "")
     return text.replace(bundle, SHOWN_ROOT)
 
 
 class SandboxRunner:
     """The :class:`grader.sandbox.runner.Runner` for students' code: sandboxed children, one task at a time.
 
+    What a submission does wrong costs it, not the grader: each module is imported once under
+    its own budget before a task uses it, so a module that hangs or crashes at import costs one
+    limit and the tasks that need it fail at once; a task that calls a task that already timed
+    out or crashed fails at once; a patched library is put back in place rather than paid for
+    with a fresh process; and a ``budget`` bounds the whole assignment.
     A task's first failing case ends the task (the rest would not change its score). A reply
     that comes twice for one token (a forked process or a forged message) fails the task it
     claims to answer; the request that met it is sent again to a fresh process.
@@ -440,12 +451,12 @@ class SandboxRunner:
         self.iso = iso if iso is not None else detect(device)
 
     def run(self, submission: Path, assignment: str, requests: list[Request],
-            limits: dict[str, Limits]) -> dict[Key, Response]:
+            limits: dict[str, Limits], budget: Budget | None = None) -> dict[Key, Response]:
         by_task: dict[str, list[Request]] = {}
         for r in requests:
             by_task.setdefault(r.task, []).append(r)
         with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-            session = _Session(Path(tmp), submission, assignment, self.device, self.iso, limits, by_task)
+            session = _Session(Path(tmp), submission, assignment, self.device, self.iso, limits, by_task, budget)
             try:
                 for reqs in by_task.values():
                     session.run_task(reqs)
@@ -458,39 +469,49 @@ class _Session:
     """One assignment's requests in sandboxed children: a fresh child whenever the last one is gone."""
 
     def __init__(self, root: Path, submission: Path, assignment: str, device: str, iso: Isolation,
-                 limits: dict[str, Limits], by_task: dict[str, list[Request]]):
+                 limits: dict[str, Limits], by_task: dict[str, list[Request]], budget: Budget | None):
         self.root, self.assignment, self.device, self.iso = root, assignment, device, iso
-        self.limits, self.by_task = limits, by_task
+        self.limits, self.by_task, self.budget = limits, by_task, budget
         self.memory = max((limits[t].memory_mb for t in by_task), default=0)
         self.cpu_budget = int(sum(limits[t].time_s for t in by_task)) + 60
         self.bundle = _bundle(root, assignment, submission)
         self.child: Child | None = None
         self.answered: dict[str, Request] = {}  # tokens the current child has answered
         self.results: dict[Key, Response] = {}
+        self.lost: dict[str, str] = {}          # task -> why it never finished (timed out, crashed, blocked)
+        self.modules: dict[str, tuple[RunStatus, str, str] | None] = {}  # None: imports; else why not
+        self.restart_after_task = ""            # the child must go before the next task, and why
 
     def run_task(self, reqs: list[Request]) -> None:
         """Every case of one task, each under the task's one wall-clock budget."""
-        limit = self.limits[reqs[0].task].time_s
+        first = reqs[0]
+        limit = self.limits[first.task].time_s
+        stop = self._out_of_budget(first) or self._module_problem(first, limit) or self._blocked(first)
+        if stop is not None:
+            self._fill(reqs, stop)
+            self._note_lost(stop)
+            return
         deadline: float | None = None
         k, retried = 0, False
         while k < len(reqs):
             req = reqs[k]
             if self.child is None:
                 started = time.monotonic()
-                if not self._start(req, reqs[k:]):
+                if not self._start():
+                    self._fill(reqs[k:], self._not_started(req))
                     return
                 if deadline is not None:  # a fresh process mid-task: its start is not the task's time
                     deadline += time.monotonic() - started
             if deadline is None:
                 deadline = time.monotonic() + limit
             token = secrets.token_hex(16)
-            reply = self._ask(req, token, deadline)
+            reply = self._ask(req, token, self._until(deadline))
             if isinstance(reply, dict) and reply.get("token") == token and \
                     reply.get("task") == req.task and reply.get("case") == req.case:
                 response = self._accept(req, reply, token)
                 if response.status != RunStatus.OK:
                     self._fill(reqs[k + 1:], response)
-                    return
+                    break
                 k += 1
                 continue
             if isinstance(reply, dict) and reply.get("token") in self.answered and not retried:
@@ -498,22 +519,100 @@ class _Session:
                 self._drop_child()
                 retried = True
                 continue  # the same request again, in a fresh process
-            self._lose(reqs[k:], reply, limit)
-            return
+            self._lose(reqs[k:], reply, limit, deadline)
+            break
+        if self.restart_after_task:
+            self._retire()
 
-    def _start(self, req: Request, rest: list[Request]) -> bool:
-        """A fresh child, ready to take requests; if it cannot start, ``rest`` fails with it."""
-        self.child = Child(self.root, self.bundle, self.assignment, self.device,
-                           Limits(self.limits[req.task].time_s, self.memory), self.cpu_budget, self.iso)
+    def _until(self, deadline: float) -> float:
+        """The task's deadline, or the budget's where that comes first."""
+        return min(deadline, self.budget.deadline) if self.budget is not None else deadline
+
+    def _out_of_budget(self, req: Request) -> Response | None:
+        if self.budget is not None and time.monotonic() >= self.budget.deadline:
+            return Response(req.task, req.case, RunStatus.OUT_OF_BUDGET, before_run=True,
+                            message=f"not run: {self.budget.describe()} ran out before this task")
+        return None
+
+    def _blocked(self, req: Request) -> Response | None:
+        """Not run at all: a task it calls already timed out, crashed or could not be run."""
+        for called in req.calls:
+            if called in self.lost:
+                return Response(req.task, req.case, RunStatus.BLOCKED, before_run=True, blocked_by=called,
+                                message=f"not run: it calls {called}, which {self.lost[called]}")
+        return None
+
+    def _note_lost(self, response: Response) -> None:
+        """Remember a task that never finished, so the tasks that call it are not run to find out again."""
+        if response.before_run:
+            self.lost[response.task] = "was not run: " + response.message.removeprefix("not run: ")
+            return
+        why = {RunStatus.TIMEOUT: f"did not finish within its {self.limits[response.task].time_s:g} s limit",
+               RunStatus.CRASHED: "made the sandboxed process exit"}.get(response.status)
+        if why is not None:
+            self.lost[response.task] = why
+
+    def _module_problem(self, req: Request, limit: float) -> Response | None:
+        """Import the task's module and what it imports from the submission, each once under its own
+        budget; a module that hung, crashed or left something running stops every task that needs it."""
+        if not req.module:
+            return None
+        for module in _local_imports(self.bundle / "submission" / self.assignment, req.module):
+            if module not in self.modules:
+                self.modules[module] = self._import(module, limit)
+            problem = self.modules[module]
+            if problem is not None:
+                status, phrase, left = problem
+                who = f"{req.module}.py" if module == req.module else f"{req.module}.py imports {module}.py, which"
+                return Response(req.task, req.case, status, message=f"{who} {phrase}", stdout=left, before_run=True)
+        return None
+
+    def _import(self, module: str, limit: float) -> tuple[RunStatus, str, str] | None:
+        if self.child is None and not self._start():
+            return None  # the tasks will say the process did not start
+        assert self.child is not None
+        token = secrets.token_hex(16)
+        started = time.monotonic()
+        deadline = self._until(started + limit)
+        ok = self.child.send_message({"import": module, "token": token}, deadline)
+        reply: Any = self.child.receive(deadline - time.monotonic()) if ok else \
+            (TimeoutError() if self.child.proc.poll() is None else EOFError())
+        if isinstance(reply, dict) and reply.get("token") == token and reply.get("import") == module:
+            if reply.get("restart"):
+                self._retire()
+            if reply.get("status") == "error":  # it raised (a syntax error, a missing package) or left something
+                shown = _shown(str(reply.get("message", "")), str(self.bundle))[:1000]
+                return RunStatus.ERROR, f"could not be imported: {shown}", \
+                    _shown(str(reply.get("traceback", "")), str(self.bundle))[-OUTPUT_TAIL:]
+            return None
+        tail = self.child.output_tail()
+        self._drop_child()
+        if isinstance(reply, TimeoutError):
+            if self.budget is not None and time.monotonic() >= self.budget.deadline and \
+                    time.monotonic() - started < limit:
+                return RunStatus.OUT_OF_BUDGET, f"was still importing when {self.budget.describe()} ran out", tail
+            return RunStatus.TIMEOUT, f"did not finish importing within {limit:g} s", tail
+        if isinstance(reply, EOFError):
+            return RunStatus.CRASHED, "made the sandboxed process exit while it was imported", tail
+        return RunStatus.ERROR, "was being imported when the sandboxed process answered out of turn", tail
+
+    def _start(self) -> bool:
+        """A fresh child, ready to take requests."""
+        self.restart_after_task = ""
+        limit = max((lim.time_s for lim in self.limits.values()), default=60.0)
+        self.child = Child(self.root, self.bundle, self.assignment, self.device, Limits(limit, self.memory),
+                           self.cpu_budget, self.iso)
         self.answered = {}
         ready = self.child.receive(STARTUP_TIMEOUT_S)
         if isinstance(ready, dict) and ready.get("ready"):
             return True
-        tail = self.child.output_tail()
+        self.start_failure = self.child.output_tail()
         self._drop_child()
-        self._fill(rest, Response(req.task, req.case, RunStatus.CRASHED, stdout=tail,
-                                  message="the sandboxed process did not start"))
         return False
+
+    def _not_started(self, req: Request) -> Response:
+        return Response(req.task, req.case, RunStatus.CRASHED, stdout=getattr(self, "start_failure", ""),
+                        message="the sandboxed process did not start")
 
     def _ask(self, req: Request, token: str, deadline: float) -> Any:
         assert self.child is not None
@@ -522,24 +621,34 @@ class _Session:
         return self.child.receive(deadline - time.monotonic())
 
     def _accept(self, req: Request, reply: dict, token: str) -> Response:
-        """Record a proper answer; retire the child if the task left something behind."""
-        self.results[(req.task, req.case)] = _response(req, reply, str(self.bundle))
+        """Record a proper answer. A task that left something running ends here, and so does its
+        process; one whose library patch could not be put back keeps its process to the task's end."""
+        response = _response(req, reply, str(self.bundle))
+        self.results[(req.task, req.case)] = response
         self.answered[token] = req
-        if reply.get("restart") is not False:
-            self._retire()
+        if reply.get("restart"):
+            if response.status != RunStatus.OK:
+                self._retire()
+            else:
+                self.restart_after_task = str(reply.get("restart_reason") or "it changed the process")
         return self.results[(req.task, req.case)]
 
-    def _lose(self, rest: list[Request], reply: Any, limit: float) -> None:
+    def _lose(self, rest: list[Request], reply: Any, limit: float, deadline: float) -> None:
         """The child hung, died or spoke out of turn: this task is lost, the rest carry on."""
         assert self.child is not None
         tail = self.child.output_tail()
         self._drop_child()
         status, message = _failure(reply, limit)
-        self._fill(rest, Response(rest[0].task, rest[0].case, status, message=message, stdout=tail))
+        if status == RunStatus.TIMEOUT and self.budget is not None and self._until(deadline) < deadline:
+            status, message = RunStatus.OUT_OF_BUDGET, f"{self.budget.describe()} ran out during this task"
+        response = Response(rest[0].task, rest[0].case, status, message=message, stdout=tail)
+        self._fill(rest, response)
+        self._note_lost(response)
 
     def _retire(self) -> None:
         """Close the child's requests and let it exit; an answer that still comes is a second one."""
         child, self.child = self.child, None
+        self.restart_after_task = ""
         if child is None:
             return
         child.close_requests()
@@ -549,6 +658,7 @@ class _Session:
             self._answered_twice(self.answered[extra["token"]])
 
     def _drop_child(self) -> None:
+        self.restart_after_task = ""
         if self.child is not None:
             self.child.kill()
             self.child = None
@@ -566,6 +676,44 @@ class _Session:
 
     def close(self) -> None:
         self._retire()
+
+
+def _local_imports(folder: Path, module: str) -> list[str]:
+    """``module`` and the assignment's modules it imports, directly or not, those first (read, not run).
+
+    ``from . import layers``, ``from .layers import x`` and ``import <package>.layers`` count; a
+    file that does not parse imports nothing here (importing it raises, and each task says so).
+    """
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        path = folder / f"{name}.py"
+        try:
+            tree = ast.parse(path.read_bytes(), str(path))
+        except (OSError, SyntaxError, ValueError):
+            tree = None
+        for node in ast.walk(tree) if tree is not None else ():
+            found: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                found = [node.module.split(".")[0]] if node.module else [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and \
+                    node.module.split(".")[0] == folder.name:
+                parts = node.module.split(".")
+                found = [parts[1]] if len(parts) > 1 else [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                found = [a.name.split(".")[1] for a in node.names
+                         if a.name.split(".")[0] == folder.name and "." in a.name]
+            for dep in found:
+                if (folder / f"{dep}.py").is_file():
+                    visit(dep)
+        order.append(name)
+
+    visit(module)
+    return order
 
 
 def _failure(reply: Any, time_s: float) -> tuple[RunStatus, str]:
@@ -586,8 +734,12 @@ def _response(req: Request, reply: dict, bundle: str) -> Response:
     outputs = reply.get("outputs") if isinstance(reply.get("outputs"), dict) else {}
     own = reply.get("own_gradient") if isinstance(reply.get("own_gradient"), dict) else {}
     sig = reply.get("signature")
+    patched = reply.get("patched") if isinstance(reply.get("patched"), list) else []
+    note = (f"it replaced {', '.join(str(x) for x in patched)}; the grader put "
+            f"{'it' if len(patched) == 1 else 'them'} back (answers are compared outside the sandbox)"
+            if patched else "")
     return Response(req.task, req.case, RunStatus(status), outputs=outputs, own_gradient=own,
                     message=_shown(str(reply.get("message", "")), bundle)[:1000],
                     traceback=_shown(str(reply.get("traceback", "")), bundle)[-OUTPUT_TAIL:],
                     stdout=_shown(str(reply.get("stdout", "")), bundle)[-OUTPUT_TAIL:],
-                    signature=[str(s) for s in sig] if isinstance(sig, list) else None)
+                    signature=[str(s) for s in sig] if isinstance(sig, list) else None, note=note[:500])

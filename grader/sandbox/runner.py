@@ -26,6 +26,20 @@ class Request:
     inputs: dict[str, Any]
     own_gradient: int = 0          # max elements for the self-consistency check; 0 = skip
     banned: tuple[str, ...] = ()   # qualified names the task may not call (checked while it runs)
+    module: str = ""               # the submission's file that defines the function, without .py
+    calls: tuple[str, ...] = ()    # other tasks whose functions this one runs
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A wall clock over a whole assignment: nothing runs past ``deadline`` (``time.monotonic()``)."""
+
+    deadline: float
+    what: str  # assignment | submission: whose budget it is
+    seconds: float
+
+    def describe(self) -> str:
+        return f"the {self.what}'s time budget of {self.seconds:g} s"
 
 
 @dataclass
@@ -41,18 +55,23 @@ class Response:
     traceback: str = ""
     stdout: str = ""
     signature: list[str] | None = None  # the submitted function's parameters, when a call failed on them
+    note: str = ""                      # how it was run, when that is news (a patched library put back)
+    before_run: bool = False            # the verdict came before any case ran (blocked, out of budget, import)
+    blocked_by: str = ""                # the called task whose failure stopped this one before it ran
 
     def same_for(self, request: Request) -> Response:
         """This verdict for another case of the same task (the rest of a task that already failed)."""
         return Response(request.task, request.case, self.status, message=self.message,
-                        traceback=self.traceback, stdout=self.stdout, signature=self.signature)
+                        traceback=self.traceback, stdout=self.stdout, signature=self.signature,
+                        before_run=self.before_run, blocked_by=self.blocked_by)
 
 
 class Runner(Protocol):
     """Runs requests against one assignment of a submission; every request gets a response."""
 
     def run(self, submission: Path, assignment: str, requests: list[Request],
-            limits: dict[str, Limits]) -> dict[Key, Response]:
-        """``submission``: the assignment's folder; ``limits``: per task id. A task's first failing
-        case may end the task: its remaining cases then get the same response."""
+            limits: dict[str, Limits], budget: Budget | None = None) -> dict[Key, Response]:
+        """``submission``: the assignment's folder; ``limits``: per task id; ``budget``: a wall clock
+        over all of it. A task's first failing case may end the task: its remaining cases then get
+        the same response."""
         ...

@@ -210,6 +210,7 @@ def _plot(folder: Path, separable: dict, flowers: dict, norms: dict) -> None:
         ax.set_ylim(float(x[:, 1].min()) - 0.2, float(x[:, 1].max()) + 0.2)
         ax.set(title=title)
         ax.legend(fontsize=8)
+    axes[0].set(xlabel="x1", ylabel="x2")
     axes[1].set(xlabel="petal length (cm)", ylabel="petal width (cm)")
     fig.tight_layout()
     fig.savefig(folder / "a01_decision_boundary.png", dpi=100)

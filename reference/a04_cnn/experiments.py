@@ -161,18 +161,21 @@ def _plot_lenet(folder: Path, params: dict, curve: list[float]) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.colors import Normalize
 
     from .layers import relu_forward
 
     folder.mkdir(parents=True, exist_ok=True)
     filters = params["C1_w"][:, 0].to(F64)  # (6, 5, 5)
-    fig, axes = plt.subplots(1, len(filters) + 1, figsize=(2 * (len(filters) + 1), 2.3))
+    fig, axes = plt.subplots(1, len(filters) + 1, figsize=(2 * (len(filters) + 1) + 1, 2.6), layout="constrained")
+    bound = float(filters.abs().max())
+    norm = Normalize(-bound, bound)  # one scale for every filter, so they compare
     for i, (ax, f) in enumerate(zip(axes, filters)):
-        ax.imshow(f.numpy(), cmap="gray")
+        image = ax.imshow(f.numpy(), cmap="gray", norm=norm)
         ax.set(title=f"C1 filter {i}", xticks=[], yticks=[])
+    fig.colorbar(image, ax=list(axes[:-1]), label="weight", fraction=0.02)
     axes[-1].plot(curve)
-    axes[-1].set(title="training loss", xlabel="epoch")
-    fig.tight_layout()
+    axes[-1].set(title="training loss", xlabel="epoch", ylabel="cross-entropy")
     fig.savefig(folder / "a04_lenet_c1_filters.png", dpi=100)
     plt.close(fig)
 
@@ -181,17 +184,18 @@ def _plot_lenet(folder: Path, params: dict, curve: list[float]) -> None:
     c1, _ = relu_forward(conv.conv_forward(x, params["C1_w"], params["C1_b"])[0])  # (1, 6, 28, 28)
     s2, _ = pool.max_pool_forward(c1, 2, 2, 2)  # (1, 6, 14, 14)
     c3, _ = relu_forward(conv.conv_forward(s2, params["C3_w"], params["C3_b"])[0])  # (1, 16, 10, 10)
-    fig, axes = plt.subplots(3, 16, figsize=(16, 3.4))
+    fig, axes = plt.subplots(3, 16, figsize=(17, 3.6), layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
-    axes[0, 0].imshow(x[0, 0].to(F64).numpy(), cmap="gray")
+    image = axes[0, 0].imshow(x[0, 0].to(F64).numpy(), cmap="gray")
     axes[0, 0].set_title(f"input ({int(y_te[0])})", fontsize=8)
-    for i in range(c1.shape[1]):
-        axes[1, i].imshow(c1[0, i].to(F64).numpy(), cmap="viridis")
-        axes[1, i].set_title(f"C1.{i}", fontsize=8)
-    for i in range(c3.shape[1]):
-        axes[2, i].imshow(c3[0, i].to(F64).numpy(), cmap="viridis")
-        axes[2, i].set_title(f"C3.{i}", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(folder / "a04_lenet_feature_maps.png", dpi=100)
+    fig.colorbar(image, ax=list(axes[0]), label="pixel", fraction=0.02)
+    for r, (maps, name) in enumerate(((c1, "C1"), (c3, "C3")), start=1):
+        norm = Normalize(0.0, float(maps.max()))  # one scale per layer, so maps compare
+        for i in range(maps.shape[1]):
+            image = axes[r, i].imshow(maps[0, i].to(F64).numpy(), cmap="viridis", norm=norm)
+            axes[r, i].set_title(f"{name}.{i}", fontsize=8)
+        fig.colorbar(image, ax=list(axes[r]), label=f"{name} activation", fraction=0.02)
+    fig.suptitle("LeNet-5 feature maps of one test digit", fontsize=9)
+    fig.savefig(folder / "a04_lenet_feature_maps.png", dpi=100, bbox_inches="tight")
     plt.close(fig)

@@ -55,20 +55,52 @@ WATCHED = (torch, torch.Tensor, torch.nn.functional, torch.linalg, torch.testing
            *(sys.modules[f"grader.tasks.{name}"] for name in ("inputs", "model", "numeric", "trees")))
 
 
-def fingerprint() -> dict[str, int]:
-    """Identity of every library attribute a submission could patch (torch.allclose, numpy.allclose, ...)."""
-    ids = {}
+SYS_MODULES = ("torch", "numpy", "math", "builtins", "grader.sandbox.inside.wire", "grader.sandbox.inside.child")
+Watched = dict[str, tuple[Any, str, Any]]  # key -> (holder, attribute name, value)
+
+
+def snapshot() -> Watched:
+    """Every library attribute a submission could patch (torch.allclose, numpy.allclose, ...), with its value."""
+    values: Watched = {}
     for i, obj in enumerate(WATCHED):
         for k, v in list(vars(obj).items()):
-            ids[f"{i}.{k}"] = id(v)
-    for name in ("torch", "numpy", "math", "builtins", "grader.sandbox.inside.wire",
-                 "grader.sandbox.inside.child"):
-        ids[f"sys.modules.{name}"] = id(sys.modules.get(name))
-    return ids
+            values[f"{i}.{k}"] = (obj, k, v)
+    for name in SYS_MODULES:
+        values[f"sys.modules.{name}"] = (sys.modules, name, sys.modules.get(name))
+    return values
 
 
-def left_behind(before: dict[str, int], threads: int, exit_handlers: int) -> tuple[list[str], bool]:
-    """What a task left running (it fails the task) and whether it changed the libraries (fresh process)."""
+def _label(holder: Any, name: str) -> str:
+    owner = "sys.modules" if holder is sys.modules else getattr(holder, "__name__", type(holder).__name__)
+    return f"{owner}[{name!r}]" if holder is sys.modules else f"{owner}.{name}"
+
+
+def restore(before: Watched) -> tuple[list[str], list[str]]:
+    """Put back every watched attribute a task replaced or removed: (what was changed, what stayed changed).
+
+    The grader compares in its own process, so a patched library here can only change this
+    submission's own answers; putting it back keeps one task's patch from reaching the next
+    (the run-time banned-operation check above all), without a fresh process."""
+    now = snapshot()
+    changed = []
+    for key, (holder, name, value) in before.items():
+        if key in now and now[key][2] is value:
+            continue
+        changed.append(_label(holder, name))
+        try:
+            if holder is sys.modules:
+                sys.modules[name] = value
+            else:
+                setattr(holder, name, value)
+        except Exception:  # noqa: BLE001  (reported below as not restored)
+            pass
+    after = snapshot()
+    stuck = [_label(h, n) for key, (h, n, v) in before.items() if key not in after or after[key][2] is not v]
+    return changed, stuck
+
+
+def left_behind(threads: int, exit_handlers: int) -> list[str]:
+    """What a task left running after it returned: it fails the task, and the process is replaced."""
     problems = []
     extra = _thread._count() - threads
     if extra > 0:
@@ -78,9 +110,32 @@ def left_behind(before: dict[str, int], threads: int, exit_handlers: int) -> tup
     if atexit._ncallbacks() > exit_handlers:
         problems.append("an exit handler")
         atexit._clear()
-    after = fingerprint()
-    patched = any(after.get(k) != v for k, v in before.items())
-    return problems, patched
+    return problems
+
+
+def pop_modes() -> list[Any]:
+    """Take every torch function mode off the stack (the guard's and any the submission pushed)."""
+    modes = _get_current_function_mode_stack()
+    while torch._C._len_torch_function_stack():
+        torch._C._pop_torch_function_stack()
+    return modes
+
+
+def clean_up(response: dict[str, Any], what: str, before: Watched, threads: int, exit_handlers: int) -> None:
+    """After a request: find what was left running and put patched libraries back; record in
+    ``response`` whether the process must be replaced, and why."""
+    problems = left_behind(threads, exit_handlers)
+    changed, stuck = restore(before)
+    if problems:
+        left = (f"{what} left {' and '.join(problems)} running after it returned "
+                f"(nothing may outlive {'the task' if what == 'the task' else 'an import'})")
+        prior = response.get("message", "") if response.get("status") in ("error", "banned") else ""
+        response.update(status="error", outputs={}, message=f"{prior}; {left}" if prior else left)
+    reasons = ([f"it left {' and '.join(problems)} running"] if problems else []) + \
+              ([f"{', '.join(stuck[:3])} could not be put back"] if stuck else [])
+    response["restart"] = bool(reasons)
+    response["restart_reason"] = "; ".join(reasons)
+    response["patched"] = changed[:10]
 
 
 def kill_children() -> int:
@@ -172,7 +227,7 @@ def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: 
     guard = banned.Guard(request["banned"], submission_root) if request.get("banned") else None
     torch.set_grad_enabled(False)  # global torch state an earlier task may have changed
     torch.set_default_dtype(torch.float32)
-    before, threads, exit_handlers = fingerprint(), _thread._count(), atexit._ncallbacks()
+    before, threads, exit_handlers = snapshot(), _thread._count(), atexit._ncallbacks()
     with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
         if guard is not None:
             guard.__enter__()
@@ -192,27 +247,42 @@ def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: 
             response["signature"] = signature_of(m, task)
     if os.getpid() != main_pid:
         os._exit(0)  # a copy forked by the submission: only the driver itself answers
-    modes = _get_current_function_mode_stack()
-    while torch._C._len_torch_function_stack():
-        torch._C._pop_torch_function_stack()
-    problems, patched = left_behind(before, threads, exit_handlers)
+    modes = pop_modes()
     if guard is not None and guard.violation is not None:
         response.update(status="banned", message=guard.violation.describe(), outputs={})
     elif guard is not None and not any(mode is guard for mode in modes):
         response.update(status="banned", message="the task switched off the banned-operation check",
                         outputs={})
-    if problems:
-        left = f"the task left {' and '.join(problems)} running after it returned (nothing may outlive the task)"
-        prior = response.get("message", "") if response.get("status") in ("error", "banned") else ""
-        response.update(status="error", outputs={}, message=f"{prior}; {left}" if prior else left)
-    response["restart"] = bool(problems or patched or [mode for mode in modes if mode is not guard])
+    clean_up(response, "the task", before, threads, exit_handlers)
+    response["stdout"] = captured.getvalue()[-OUTPUT_CAP:]
+    return response
+
+
+def handle_import(request: dict, package: str, main_pid: int) -> dict:
+    """Import one of the submission's modules, once, under its own time budget: a module that hangs,
+    crashes or leaves something running at import is then known before any task uses it."""
+    module = request["import"]
+    response: dict[str, Any] = {"import": module, "token": request["token"], "status": "ok"}
+    captured = io.StringIO()
+    before, threads, exit_handlers = snapshot(), _thread._count(), atexit._ncallbacks()
+    with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+        try:
+            importlib.import_module(f"{package}.{module}")
+        except BaseException as e:  # a syntax error, a missing package, sys.exit at import, ...
+            response.update(_error(e))
+            tb = traceback.format_exception(type(e), e, e.__traceback__)
+            response["traceback"] = "".join(_student_frames(tb))[-OUTPUT_CAP:]
+    if os.getpid() != main_pid:
+        os._exit(0)
+    pop_modes()
+    clean_up(response, f"importing {module}.py", before, threads, exit_handlers)
     response["stdout"] = captured.getvalue()[-OUTPUT_CAP:]
     return response
 
 
 def _student_frames(tb: list[str]) -> list[str]:
-    """Drop the grader's own frames so the traceback starts in the student's code."""
-    keep = [line for line in tb if "/_grader/grader/" not in line]
+    """Drop the grader's and the import machinery's frames so the traceback starts in the student's code."""
+    keep = [line for line in tb if "/_grader/grader/" not in line and "<frozen importlib" not in line]
     return keep or tb
 
 
@@ -232,13 +302,16 @@ def main(config: dict, bundle: str) -> None:
             request = wire.read_message(requests)
         except EOFError:
             break
-        response = handle(request, suite, m, config["device"], submission_root, main_pid)
+        if "import" in request:
+            response = handle_import(request, config["assignment"], main_pid)
+        else:
+            response = handle(request, suite, m, config["device"], submission_root, main_pid)
         try:
             data = wire.encode(response)
         except Exception as e:  # an output that cannot be encoded is the submission's error
-            data = wire.encode({"task": request["task"], "case": request["case"], "token": request["token"],
-                                "status": "error", "restart": True,
-                                "message": f"could not send the outputs: {type(e).__name__}: {e}"[:500]})
+            data = wire.encode({"task": request.get("task"), "case": request.get("case"),
+                                "import": request.get("import"), "token": request["token"], "status": "error",
+                                "restart": False, "message": f"could not send the outputs: {type(e).__name__}: {e}"[:500]})
         responses.write(data)
     responses.close()
     os._exit(0)  # exit handlers a submission registered never run

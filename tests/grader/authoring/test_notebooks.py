@@ -1,6 +1,8 @@
 """nbgrader notebooks: valid nbformat, nbgrader metadata, points from course.yaml, and grade cells that grade."""
 from __future__ import annotations
 
+import ast
+
 import nbformat
 import pytest
 
@@ -29,13 +31,12 @@ def run_cells(nb, workdir, stub: bool) -> dict[str, object]:
             target = workdir / first.split(" ", 1)[1]
             target.write_text(body)
             continue
-        body, _, last = source.rstrip().rpartition("\n")
+        name = cell.metadata["nbgrader"]["grade_id"]
+        tree = ast.parse(source)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         try:
-            exec(compile(body, cell.metadata["nbgrader"]["grade_id"], "exec"), namespace)
-            outcome = eval(compile(last, cell.metadata["nbgrader"]["grade_id"], "eval"), namespace)
-        except SyntaxError:  # the last line is a statement: no output
-            exec(compile(last, cell.metadata["nbgrader"]["grade_id"], "exec"), namespace)
-            outcome = None
+            exec(compile(tree, name, "exec"), namespace)
+            outcome = eval(compile(ast.Expression(last.value), name, "eval"), namespace) if last else None
         except Exception as e:
             outcome = e
         if cell.metadata["nbgrader"]["grade"]:

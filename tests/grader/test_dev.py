@@ -1,0 +1,64 @@
+"""The bootstrap: it says what it installs and how long that takes, and runs the grader and pytest in .venv."""
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import paths
+
+
+def load_dev():
+    spec = importlib.util.spec_from_file_location("dev", paths.ROOT / "dev.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+dev = load_dev()
+needs_venv = pytest.mark.skipif(not dev.up_to_date(), reason=".venv is missing or out of date: python3 dev.py setup")
+
+
+def test_setup_says_what_it_does_and_shows_pip_at_work(tmp_path, monkeypatch, capsys):
+    ran: list[list[str]] = []
+
+    def fake_run(cmd, **kwargs):
+        ran.append(cmd)
+        if "venv" in cmd:
+            Path(cmd[-1]).mkdir(parents=True)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(dev, "VENV", tmp_path / ".venv")
+    monkeypatch.setattr(dev, "PY", tmp_path / ".venv" / "bin" / "python")
+    monkeypatch.setattr(dev.subprocess, "run", fake_run)
+    dev.setup()
+    out, err = capsys.readouterr()
+    assert out == ""  # all of it on stderr: the command it sets up for keeps stdout
+    assert "1.3 GB" in err and "a few minutes the first time" in err
+    assert "[1/2] creating .venv" in err and "[2/2] installing" in err
+    pip = next(cmd for cmd in ran if "pip" in cmd)
+    assert "-q" not in pip  # pip's own progress shows
+    assert (tmp_path / ".venv" / ".installed").read_text() == dev.digest()
+    ran.clear()
+    monkeypatch.setattr(dev, "PY", tmp_path / ".venv" / ".installed")  # any file: "installed"
+    dev.setup()
+    assert ran == []  # up to date: silent
+
+
+@needs_venv
+def test_dev_py_grader_runs_the_grader_in_the_venv(tmp_path):
+    r = subprocess.run([sys.executable, str(paths.ROOT / "dev.py"), "grader", "validate"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "course.yaml: ok" in r.stdout
+
+
+@needs_venv
+def test_dev_py_pytest_runs_pytest_in_the_venv(tmp_path):
+    r = subprocess.run([sys.executable, str(paths.ROOT / "dev.py"), "pytest", "--version"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "pytest" in r.stdout + r.stderr
