@@ -73,7 +73,8 @@ def _find(root: Path, aid: str) -> Path | None:
     below = [c / aid for c in sorted(root.iterdir()) if _real_dir(c) and _real_dir(c / aid)] if _real_dir(root) \
         else []
     if len(below) > 1:
-        raise GradingError(f"{root} holds {aid}/ in several places ({', '.join(str(b.parent.name) + '/' for b in below)}): "
+        places = ", ".join(f"{b.parent.name}/" for b in below)
+        raise GradingError(f"{root} holds {aid}/ in several places ({places}): "
                            f"give the one to grade")
     return below[0] if below else None
 

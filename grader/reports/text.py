@@ -43,7 +43,8 @@ def render(result: GradingResult, width: int = 120, color: bool = False) -> str:
                 diagnosis += f" (+{len(failing) - 1} more)"
             table.add_row(a.id if i == 0 else "", t.id, f"{shown_points(t.score)}/{shown_points(t.max_score)}",
                           Text(t.status, style=STATUS_STYLE.get(t.status, "")), diagnosis)
-        table.add_row("", Text("total", style="bold"), Text(f"{shown_points(a.score)}/{shown_points(a.max_score)}", style="bold"),
+        total = f"{shown_points(a.score)}/{shown_points(a.max_score)}"
+        table.add_row("", Text("total", style="bold"), Text(total, style="bold"),
                       "", a.message, end_section=True)
     console.print(table)
     if result.sandbox is not None:

@@ -142,7 +142,8 @@ def _copy_child_code(pkg: Path, assignment: str | None) -> None:
                 shutil.copy2(src, pkg / folder / src.name)
     shutil.copy2(GRADER_DIR / "tasks" / "suites" / "__init__.py", pkg / "tasks" / "suites" / "__init__.py")
     if assignment is not None:
-        shutil.copy2(GRADER_DIR / "tasks" / "suites" / f"{assignment}.py", pkg / "tasks" / "suites" / f"{assignment}.py")
+        suite = Path("tasks") / "suites" / f"{assignment}.py"
+        shutil.copy2(GRADER_DIR / suite, pkg / suite)
 
 
 def _bundle(root: Path, assignment: str | None, submission: Path | None) -> Path:

@@ -2,14 +2,17 @@
 
 Inputs come from seeds the grader controls: a suite's ``inputs(g, case)`` draws everything
 from ``g``. Shapes use distinct sizes so a transposed result cannot pass, case 0 has a batch
-of one, and ReLU and max-pool inputs stay away from their kinks and ties.
-Runs inside the sandbox: it imports nothing but torch.
+of one, ReLU and max-pool inputs stay away from their kinks and ties, and every task that
+exponentiates or takes logs has its case ``LARGE_CASE`` at magnitudes near 1e3 (:func:`large_magnitude`).
+Runs inside the sandbox: it imports nothing but torch and the tree walker.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 import torch
+
+from grader.tasks.trees import get_path, set_path
 
 Maker = Callable[[torch.Generator, int], dict]
 ShapeOf = Callable[[dict], tuple[int, ...]]
@@ -123,8 +126,8 @@ def with_dout(make: Maker, shape_of: ShapeOf = same_as_x, name: str = "dout") ->
 
 def elementwise(kink: float | None = None, spatial: bool = False) -> Maker:
     """x for an elementwise activation, normal with std 2 and clear of ``kink`` when there is one:
-    (N, D), whose case 1 is 20 times larger (saturated units: exp must not overflow), or with
-    ``spatial`` (N, C, H, W) with distinct C, H, W."""
+    (N, D), whose case 1 is 20 times larger (saturated units), or with ``spatial`` (N, C, H, W)
+    with distinct C, H, W."""
     def make(g: torch.Generator, case: int) -> dict:
         n = batch_size(g, case)
         dims = distinct_dims(g, 3, 1, 5) if spatial else [randint(g, 2, 7)]
@@ -151,12 +154,49 @@ def layer_params(g: torch.Generator, sizes: list[int], w_scale: float = 1.0, b_s
 
 
 def softmax_inputs(classes: int) -> Maker:
-    """scores (N, K), K in 3..classes, and labels y (N,); case 2 adds 1000 to the scores (large
-    magnitudes: the max must be subtracted before exp)."""
+    """scores (N, K), K in 3..classes, and labels y (N,)."""
     def make(g: torch.Generator, case: int) -> dict:
         n, k = batch_size(g, case), randint(g, 3, classes)
-        scores = randn(g, n, k, scale=3.0)
-        if case == 2:
-            scores = scores + 1000.0
-        return {"scores": scores, "y": torch.randint(0, k, (n,), generator=g)}
+        return {"scores": randn(g, n, k, scale=3.0), "y": torch.randint(0, k, (n,), generator=g)}
     return make
+
+
+# Large magnitudes: numerical stability is part of correctness.
+
+LARGE_CASE = 2  # a public case (course.yaml's public suite has at least three): students see it fail
+LARGE = 1e3     # exp overflows float64 past 709.78: exp(1000) is inf, and inf / inf is NaN
+
+
+def large_magnitude(make: Maker, path: str = "x", kind: str = "scale", magnitude: float = LARGE) -> Maker:
+    """``make``'s inputs with the tensor at ``path`` (``"scores"``, ``"params.out_b"``) moved to magnitudes
+    near ``magnitude`` in case ``LARGE_CASE``, where an exp or log written naively overflows.
+
+    ``kind="scale"`` stretches row 0 (N >= 2) to span exactly [-magnitude, magnitude] and makes row 1 its
+    negation: an elementwise exp(x) and exp(-x) both overflow somewhere (sigmoid, tanh, softplus must
+    saturate to finite limits), a unit's net input x.w + b is large with opposite signs on the two rows,
+    and a softmax that subtracts anything but each row's max (the min, the batch's max) overflows or
+    underflows to 0 / 0. Later rows keep their moderate values, which still check the curve.
+    ``kind="shift"`` adds ``magnitude`` to every entry: for a bias that shifts a softmax's scores alike,
+    which leaves its results as they were but overflows a softmax that does not subtract the max.
+    Nothing is drawn from ``g``: every other input is the one ``make`` drew.
+    """
+    if kind not in ("scale", "shift"):
+        raise ValueError(f"large_magnitude: kind must be 'scale' or 'shift', not {kind!r}")
+
+    def inputs(g: torch.Generator, case: int) -> dict:
+        kw = make(g, case)
+        if case != LARGE_CASE:
+            return kw
+        x = get_path(kw, path)
+        if kind == "shift":
+            x = x + magnitude
+        else:
+            if x.dim() < 2 or x.shape[0] < 2 or x[0].min() == x[0].max():
+                raise ValueError(f"large_magnitude: {path} needs two rows, the first not constant")
+            x = x.clone()
+            low, high = x[0].min(), x[0].max()
+            x[0] = (2 * x[0] - low - high) / (high - low) * magnitude  # (D...) spans [-magnitude, magnitude]
+            x[1] = -x[0]  # the mirror image: opposite signs for every linear function of the row
+        set_path(kw, path, x)
+        return kw
+    return inputs

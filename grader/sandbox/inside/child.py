@@ -311,7 +311,8 @@ def main(config: dict, bundle: str) -> None:
         except Exception as e:  # an output that cannot be encoded is the submission's error
             data = wire.encode({"task": request.get("task"), "case": request.get("case"),
                                 "import": request.get("import"), "token": request["token"], "status": "error",
-                                "restart": False, "message": f"could not send the outputs: {type(e).__name__}: {e}"[:500]})
+                                "restart": False,
+                                "message": f"could not send the outputs: {type(e).__name__}: {e}"[:500]})
         responses.write(data)
     responses.close()
     os._exit(0)  # exit handlers a submission registered never run

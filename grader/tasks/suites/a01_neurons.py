@@ -1,14 +1,16 @@
 """What a01 (neurons and learning rules) checks: inputs for each task, and how each task is run.
 
 Threshold units get binary inputs with exact ties (w.x == theta must fire) in one case and
-continuous inputs in the others; shapes use distinct sizes; case 0 has a batch of one. Every
-task also checks that its function leaves its inputs unchanged.
+continuous inputs in the others; shapes use distinct sizes; case 0 has a batch of one; the sigmoid
+unit's net inputs pass +-1e3 in case ``LARGE_CASE``. Every task also checks that its function
+leaves its inputs unchanged.
 """
 from __future__ import annotations
 
 import torch
 
-from grader.tasks.inputs import batch_size, binary, bipolar, distinct_dims, randint, randn, scalar, uniform
+from grader.tasks.inputs import (LARGE, batch_size, binary, bipolar, distinct_dims, large_magnitude, randint, randn,
+                                 scalar, uniform)
 from grader.tasks.model import Suite
 
 SUITE = Suite("a01_neurons")
@@ -77,7 +79,8 @@ def unit_inputs(g: torch.Generator, case: int) -> dict:
 
 
 SUITE.call("lms_step", "rules", unit_inputs, ("w", "b"))
-SUITE.call("sigmoid_delta_step", "rules", unit_inputs, ("w", "b"))
+# The net input x.w + b sums D terms of either sign: x ten times larger, so it passes exp's overflow (709.78).
+SUITE.call("sigmoid_delta_step", "rules", large_magnitude(unit_inputs, magnitude=10 * LARGE), ("w", "b"))
 
 
 def hebbian_inputs(components: int | None):

@@ -1,17 +1,20 @@
 """What a02 (MLP and backprop) checks: inputs for each task, and how each task is run.
 
 Shapes use distinct sizes so a transposed result cannot pass; case 0 has a batch of one;
-ReLU inputs stay clear of the kink at 0; softmax cases include scores near 1e3. Every task
-also checks that its function leaves the inputs unchanged (``dout.mul_(mask)`` in a backward
-corrupts the caller's gradient even when dx is right).
+ReLU inputs stay clear of the kink at 0. Where exp or log is evaluated (sigmoid, tanh and
+softplus forward, softplus backward, softmax cross-entropy) case ``LARGE_CASE`` holds inputs near
+1e3; sigmoid's and tanh's backward take dx from the forward's output, so theirs stay moderate
+(they would only count a forward's overflow twice). Every task also checks that its function
+leaves the inputs unchanged (``dout.mul_(mask)`` in a backward corrupts the caller's gradient
+even when dx is right).
 """
 from __future__ import annotations
 
 import torch
 
 from grader.tasks.inputs import (affine_backward_inputs, affine_inputs, batch_size, distinct_dims, elementwise,
-                                 layer_params, network_out_shape, randint, randn, scalar, softmax_inputs,
-                                 with_dout)
+                                 large_magnitude, layer_params, network_out_shape, randint, randn, scalar,
+                                 softmax_inputs, with_dout)
 from grader.tasks.model import Suite, layer_pairs
 
 SUITE = Suite("a02_mlp_backprop")
@@ -28,15 +31,19 @@ def mse_inputs(g: torch.Generator, case: int) -> dict:
     return {"pred": randn(g, n, k), "target": randn(g, n, k)}
 
 
-for act, kink in (("sigmoid", None), ("tanh", None), ("relu", 0.0), ("softplus", None)):
-    SUITE.call(f"{act}_forward", "layers", elementwise(kink))
-    SUITE.backward(f"{act}_backward", f"{act}_forward", "layers", with_dout(elementwise(kink)))
+SATURATING = large_magnitude(elementwise())  # sigmoid, tanh, softplus: exp must not overflow
+# (activation, forward's inputs, backward's inputs)
+ACTIVATION_INPUTS = (("sigmoid", SATURATING, elementwise()), ("tanh", SATURATING, elementwise()),
+                     ("relu", elementwise(0.0), elementwise(0.0)), ("softplus", SATURATING, SATURATING))
+for act, forward_inputs, backward_inputs in ACTIVATION_INPUTS:
+    SUITE.call(f"{act}_forward", "layers", forward_inputs)
+    SUITE.backward(f"{act}_backward", f"{act}_forward", "layers", with_dout(backward_inputs))
 SUITE.call("leaky_relu_forward", "layers", leaky_inputs)
 SUITE.backward("leaky_relu_backward", "leaky_relu_forward", "layers", with_dout(leaky_inputs))
 SUITE.call("affine_forward", "layers", affine_inputs)
 SUITE.backward("affine_backward", "affine_forward", "layers", affine_backward_inputs,
                grads=("dx", "dw", "db"), wrt=("x", "w", "b"))
-SUITE.loss("softmax_cross_entropy", "layers", softmax_inputs(8), wrt="scores")
+SUITE.loss("softmax_cross_entropy", "layers", large_magnitude(softmax_inputs(8), "scores"), wrt="scores")
 SUITE.loss("mse_loss", "layers", mse_inputs, wrt="pred")
 
 ACTS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus")

@@ -3,7 +3,9 @@
 Inputs and kernels are rectangular with distinct sizes, so swapped axes cannot pass; case 0
 has a batch of one; strides and paddings vary by case (strides that do not tile the input
 included: the output size rounds down, as in torch). Pooling inputs have no ties (values
-at least 0.05 apart), so each window's maximum is unique; ReLU inputs stay clear of 0.
+at least 0.05 apart), so each window's maximum is unique; ReLU inputs stay clear of 0. The
+softmax cross-entropy's scores, and those a training step feeds it (through the output bias),
+sit near 1e3 in case ``LARGE_CASE``.
 Every task also checks that its function leaves its inputs unchanged (``dout.mul_(mask)``
 corrupts the caller's gradient even when dx is right).
 """
@@ -12,8 +14,8 @@ from __future__ import annotations
 import torch
 
 from grader.tasks.inputs import (affine_backward_inputs, affine_inputs, batch_size, conv_out_shape, distinct_dims,
-                                 distinct_values, elementwise, out_size, randint, randn, scalar, softmax_inputs,
-                                 with_dout)
+                                 distinct_values, elementwise, large_magnitude, out_size, randint, randn, scalar,
+                                 softmax_inputs, with_dout)
 from grader.tasks.model import Suite
 
 SUITE = Suite("a04_cnn")
@@ -93,7 +95,7 @@ SUITE.call("affine_forward", "layers", affine_inputs)
 SUITE.backward("affine_backward", "affine_forward", "layers", affine_backward_inputs, **WEIGHT_GRADS)
 SUITE.call("relu_forward", "layers", elementwise(0.0, spatial=True))
 SUITE.backward("relu_backward", "relu_forward", "layers", with_dout(elementwise(0.0, spatial=True)))
-SUITE.loss("softmax_cross_entropy", "layers", softmax_inputs(10), wrt="scores")
+SUITE.loss("softmax_cross_entropy", "layers", large_magnitude(softmax_inputs(10), "scores"), wrt="scores")
 
 NAMES = ("C1_w", "C1_b", "C3_w", "C3_b", "C5_w", "C5_b", "F6_w", "F6_b", "out_w", "out_b")
 FORWARDS = ("conv_forward", "im2col", "relu_forward", "max_pool_forward", "flatten_forward", "affine_forward")
@@ -162,5 +164,7 @@ SUITE.composite("lenet_forward", "lenet", lenet_inputs, lenet_forward_run, calls
 SUITE.composite("lenet_backward", "lenet", with_dout(lenet_inputs, lenet_scores_shape, name="dscores"),
                 lenet_backward_run, wrt={f"d{k}": f"params.{k}" for k in NAMES}, forward=lenet_scores,
                 upstream="dscores", calls=("lenet_forward",) + FORWARDS + BACKWARDS)
-SUITE.composite("lenet_train_step", "lenet", train_step_inputs, train_step_run,
+# The output bias shifts every score alike: the loss and gradients are those of the unshifted scores.
+SUITE.composite("lenet_train_step", "lenet", large_magnitude(train_step_inputs, "params.out_b", "shift"),
+                train_step_run,
                 calls=("lenet_forward", "lenet_backward", "softmax_cross_entropy") + FORWARDS + BACKWARDS)
