@@ -143,11 +143,18 @@ def test_bad_answers_cost_only_their_tasks(solutions, tmp_path):
 
 def test_syntax_error_costs_that_files_tasks_only(solutions, tmp_path):
     folder = seeded_bug(solutions(AID), tmp_path, "mlp.py", "def sgd_step(", "def sgd_step(:")
-    scores = task_scores(grade_folder(folder))
+    result = grade_folder(folder)
+    scores = task_scores(result)
     lost = {t for t, (status, score, top) in scores.items() if score < top}
     assert lost == {"a02.mlp_forward", "a02.mlp_backward", "a02.sgd_step"}
     assert all(scores[t][0] == "error" for t in lost)
     assert all(scores[t][0] == "passed" for t in scores if t not in lost)
+    # Said as what it is, about the file, not about a case; the traceback shows the student's own path.
+    line = (folder / "mlp.py").read_text().split("def sgd_step(:")[0].count("\n") + 1
+    task = next(t for t in result.tasks() if t.id == "a02.sgd_step")
+    assert task.checks[0].message.startswith("mlp.py could not be imported: SyntaxError: ")
+    assert f"(mlp.py, line {line})" in task.checks[0].message and task.checks[0].case is None
+    assert f'File "{AID}/mlp.py", line {line}' in task.feedback and "importlib" not in task.feedback
 
 
 def test_missing_folder_is_reported_and_other_assignments_still_graded(tmp_path):

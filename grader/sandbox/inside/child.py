@@ -281,8 +281,10 @@ def handle_import(request: dict, package: str, main_pid: int) -> dict:
 
 
 def _student_frames(tb: list[str]) -> list[str]:
-    """Drop the grader's and the import machinery's frames so the traceback starts in the student's code."""
-    keep = [line for line in tb if "/_grader/grader/" not in line and "<frozen importlib" not in line]
+    """Drop the grader's frames and the import machinery's so the traceback starts in the student's code."""
+    stdlib = f'File "{os.path.dirname(os.__file__)}/importlib/'
+    keep = [line for line in tb
+            if "/_grader/grader/" not in line and "<frozen importlib" not in line and stdlib not in line]
     return keep or tb
 
 
