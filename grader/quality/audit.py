@@ -245,6 +245,16 @@ def _verdict(plan: _Plan, index: int, m: Modules, tasks: list[str], limit: float
     return (index, "survived", where[:300]) if where else (index, "equivalent", "")
 
 
+def _import_lazy_dependencies() -> None:
+    """Import before forking what torch imports on first use (sympy): a worker's time limit striking in
+    the middle of that import would leave a half-made module behind for every later mutant."""
+    try:
+        import sympy  # noqa: F401
+        import sympy.printing  # noqa: F401
+    except ImportError:
+        pass
+
+
 def _init_worker() -> None:
     torch.set_num_threads(1)
     torch.set_grad_enabled(False)  # as in the sandbox: backward passes are written by hand
@@ -303,6 +313,7 @@ def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: st
     if progress:
         progress(f"auditing {', '.join(assignments)}: {len(found)} mutants, {jobs} worker(s)")
     _PLAN = plan
+    _import_lazy_dependencies()
     try:
         if jobs > 1 and len(found) > 1 and "fork" in multiprocessing.get_all_start_methods():
             ctx = multiprocessing.get_context("fork")

@@ -157,15 +157,20 @@ def test_syntax_error_costs_that_files_tasks_only(solutions, tmp_path):
     assert f'File "{AID}/mlp.py", line {line}' in task.feedback and "importlib" not in task.feedback
 
 
-def test_missing_folder_is_reported_and_other_assignments_still_graded(tmp_path):
+def test_missing_folder_is_reported_and_other_assignments_still_graded(tmp_path, solutions):
+    import shutil
+
+    from grader.judge.pipeline import GradingError, grade
     (tmp_path / "course").mkdir()
-    from grader.judge.pipeline import grade
-    # an empty course folder: every available assignment is missing
+    with pytest.raises(GradingError, match="no assignment found in .*course \\(it is empty\\)"):
+        grade(tmp_path / "course", COURSE)  # nothing of the course at all: said, not graded as zero
+    shutil.copytree(solutions(AID), tmp_path / "course" / AID)
     result = grade(tmp_path / "course", COURSE)
     graded = {a.id: a for a in result.assignments}
-    a02 = graded[AID]
-    assert a02.score == 0 and "folder a02_mlp_backprop/ not found" in a02.message
-    assert {t.status for t in a02.tasks} == {"error"}
+    assert graded[AID].score == graded[AID].max_score
+    a01 = graded["a01_neurons"]
+    assert a01.score == 0 and "folder a01_neurons/ not found" in a01.message
+    assert {t.status for t in a01.tasks} == {"error"}
     unavailable = [a.id for a in COURSE.assignments if not a.available]
     assert result.not_available == unavailable  # not yet available: graded as nothing, not zero
     assert set(graded) == {a.id for a in COURSE.assignments if a.available}

@@ -3,9 +3,9 @@
 Inputs and kernels are rectangular with distinct sizes, so swapped axes cannot pass; case 0
 has a batch of one; strides and paddings vary by case (strides that do not tile the input
 included: the output size rounds down, as in torch). Pooling inputs have no ties (values
-at least 0.05 apart), so each window's maximum is unique; ReLU inputs stay clear of 0. The
-softmax cross-entropy's scores, and those a training step feeds it (through the output bias),
-sit near 1e3 in case ``LARGE_CASE``.
+at least 0.05 apart), so each window's maximum is unique; ReLU inputs stay clear of 0. In case
+``LARGE_CASE`` the softmax cross-entropy's scores span +-1e3, and a training step's sit near 1e3
+(its output bias is shifted).
 Every task also checks that its function leaves its inputs unchanged (``dout.mul_(mask)``
 corrupts the caller's gradient even when dx is right).
 """
