@@ -66,7 +66,9 @@ def test_a02_mutants_are_all_killed_or_equivalent_at_the_kinks(audited):
     # x > 0 and x >= 0 differ only at the kink, which the suite keeps inputs away from.
     assert ("a02.relu_backward", "> -> >=") in equivalents
     tasks = {t["id"]: t for t in r["tasks"]}
-    assert tasks["a02.affine_backward"]["killed"] >= 15 and tasks["a02.mlp_backward"]["killed"] >= 10
+    assert tasks["a02.affine_backward"]["killed"] >= 15
+    # mlp_backward composes affine_activation_backward pairs: their mutants are counted in the helper's row
+    assert tasks["a02.mlp_backward"]["killed"] + tasks["a02.affine_activation_backward"]["killed"] >= 10
 
 
 @pytest.mark.parametrize("aid", WITH_ALTERNATIVES)
