@@ -56,23 +56,35 @@ WATCHED = (torch, torch.Tensor, torch.nn.functional, torch.linalg, torch.testing
 
 
 SYS_MODULES = ("torch", "numpy", "math", "builtins", "grader.sandbox.inside.wire", "grader.sandbox.inside.child")
-Watched = dict[str, tuple[Any, str, Any]]  # key -> (holder, attribute name, value)
+Watched = list[tuple[Any, dict[str, Any]]]  # (holder, a copy of its attributes)
+_GONE = object()
 
 
 def snapshot() -> Watched:
-    """Every library attribute a submission could patch (torch.allclose, numpy.allclose, ...), with its value."""
-    values: Watched = {}
-    for i, obj in enumerate(WATCHED):
-        for k, v in list(vars(obj).items()):
-            values[f"{i}.{k}"] = (obj, k, v)
-    for name in SYS_MODULES:
-        values[f"sys.modules.{name}"] = (sys.modules, name, sys.modules.get(name))
-    return values
+    """Every library attribute a submission could patch (torch.allclose, numpy.allclose, ...), with its value.
+
+    A copy of each holder's attribute dict: cheap enough to take around every request."""
+    modules = {name: sys.modules.get(name) for name in SYS_MODULES}
+    return [(obj, dict(vars(obj))) for obj in WATCHED] + [(sys.modules, modules)]
 
 
 def _label(holder: Any, name: str) -> str:
-    owner = "sys.modules" if holder is sys.modules else getattr(holder, "__name__", type(holder).__name__)
-    return f"{owner}[{name!r}]" if holder is sys.modules else f"{owner}.{name}"
+    if holder is sys.modules:
+        return f"sys.modules[{name!r}]"
+    return f"{getattr(holder, '__name__', type(holder).__name__)}.{name}"
+
+
+def _current(holder: Any) -> Any:
+    return holder if holder is sys.modules else vars(holder)
+
+
+def _changed(before: Watched) -> list[tuple[Any, str, Any]]:
+    """(holder, name, value before) of every watched attribute replaced or removed since ``before``."""
+    out = []
+    for holder, saved in before:
+        now = _current(holder)
+        out += [(holder, name, value) for name, value in saved.items() if now.get(name, _GONE) is not value]
+    return out
 
 
 def restore(before: Watched) -> tuple[list[str], list[str]]:
@@ -81,12 +93,8 @@ def restore(before: Watched) -> tuple[list[str], list[str]]:
     The grader compares in its own process, so a patched library here can only change this
     submission's own answers; putting it back keeps one task's patch from reaching the next
     (the run-time banned-operation check above all), without a fresh process."""
-    now = snapshot()
-    changed = []
-    for key, (holder, name, value) in before.items():
-        if key in now and now[key][2] is value:
-            continue
-        changed.append(_label(holder, name))
+    changed = _changed(before)
+    for holder, name, value in changed:
         try:
             if holder is sys.modules:
                 sys.modules[name] = value
@@ -94,9 +102,8 @@ def restore(before: Watched) -> tuple[list[str], list[str]]:
                 setattr(holder, name, value)
         except Exception:  # noqa: BLE001  (reported below as not restored)
             pass
-    after = snapshot()
-    stuck = [_label(h, n) for key, (h, n, v) in before.items() if key not in after or after[key][2] is not v]
-    return changed, stuck
+    stuck = [(h, n, v) for h, n, v in changed if _current(h).get(n, _GONE) is not v]
+    return [_label(h, n) for h, n, _ in changed], [_label(h, n) for h, n, _ in stuck]
 
 
 def left_behind(threads: int, exit_handlers: int) -> list[str]:
