@@ -51,6 +51,7 @@ NPROC = 64               # processes and threads under the sandbox's own uid
 TMP_MB, WORK_MB = 16, 64  # private /tmp and working directory (file-system layer)
 MAX_RESPONSE_BYTES = 128 * 2**20
 RETIRE_TIMEOUT_S = 5.0   # a child told to stop has this long to exit on its own
+SPARE_AFTER_S = 3.0      # a request still running this long gets a spare process started beside it
 SHOWN_ROOT = isolation.SANDBOX  # bundle paths in messages read the same on every run and level
 
 
@@ -477,6 +478,7 @@ class _Session:
         self.cpu_budget = int(sum(limits[t].time_s for t in by_task)) + 60
         self.bundle = _bundle(root, assignment, submission)
         self.child: Child | None = None
+        self.spare: Child | None = None         # started beside a slow request, used by the next start
         self.answered: dict[str, Request] = {}  # tokens the current child has answered
         self.results: dict[Key, Response] = {}
         self.lost: dict[str, str] = {}          # task -> why it never finished (timed out, crashed, blocked)
@@ -576,7 +578,7 @@ class _Session:
         started = time.monotonic()
         deadline = self._until(started + limit)
         ok = self.child.send_message({"import": module, "token": token}, deadline)
-        reply: Any = self.child.receive(deadline - time.monotonic()) if ok else \
+        reply: Any = self._wait(deadline) if ok else \
             (TimeoutError() if self.child.proc.poll() is None else EOFError())
         if isinstance(reply, dict) and reply.get("token") == token and reply.get("import") == module:
             if reply.get("restart"):
@@ -597,12 +599,15 @@ class _Session:
             return RunStatus.CRASHED, "made the sandboxed process exit while it was imported", tail
         return RunStatus.ERROR, "was being imported when the sandboxed process answered out of turn", tail
 
-    def _start(self) -> bool:
-        """A fresh child, ready to take requests."""
-        self.restart_after_task = ""
+    def _new_child(self) -> Child:
         limit = max((lim.time_s for lim in self.limits.values()), default=60.0)
-        self.child = Child(self.root, self.bundle, self.assignment, self.device, Limits(limit, self.memory),
-                           self.cpu_budget, self.iso)
+        return Child(self.root, self.bundle, self.assignment, self.device, Limits(limit, self.memory),
+                     self.cpu_budget, self.iso)
+
+    def _start(self) -> bool:
+        """A fresh child, ready to take requests: the spare if one was started, else a new one."""
+        self.restart_after_task = ""
+        self.child, self.spare = (self.spare or self._new_child()), None
         self.answered = {}
         ready = self.child.receive(STARTUP_TIMEOUT_S)
         if isinstance(ready, dict) and ready.get("ready"):
@@ -619,7 +624,20 @@ class _Session:
         assert self.child is not None
         if not self.child.send(req, token, deadline):
             return TimeoutError() if self.child.proc.poll() is None else EOFError()
-        return self.child.receive(deadline - time.monotonic())
+        return self._wait(deadline)
+
+    def _wait(self, deadline: float) -> Any:
+        """The child's answer by ``deadline``. One that is slow in coming may never come (a loop, a hang),
+        and its process would then be replaced: a spare starts beside it, so the replacement costs
+        no start-up on top of the limit."""
+        assert self.child is not None
+        soon = min(deadline, time.monotonic() + SPARE_AFTER_S)
+        reply = self.child.receive(soon - time.monotonic())
+        if isinstance(reply, TimeoutError) and time.monotonic() < deadline:
+            if self.spare is None:
+                self.spare = self._new_child()
+            reply = self.child.receive(deadline - time.monotonic())
+        return reply
 
     def _accept(self, req: Request, reply: dict, token: str) -> Response:
         """Record a proper answer. A task that left something running ends here, and so does its
@@ -677,6 +695,9 @@ class _Session:
 
     def close(self) -> None:
         self._retire()
+        if self.spare is not None:
+            self.spare.kill()
+            self.spare = None
 
 
 def _local_imports(folder: Path, module: str) -> list[str]:
