@@ -650,6 +650,8 @@ class _Session:
                 self._retire()
             else:
                 self.restart_after_task = str(reply.get("restart_reason") or "it changed the process")
+                why = f"a fresh process was started after this task: {self.restart_after_task}"
+                response.note = f"{response.note}; {why}" if response.note else why
         return self.results[(req.task, req.case)]
 
     def _lose(self, rest: list[Request], reply: Any, limit: float, deadline: float) -> None:
