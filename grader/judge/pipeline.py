@@ -19,7 +19,7 @@ from grader.course.policy import late_penalty
 from grader.judge import diagnose
 from grader.judge.cases import Case, GradingError, check_suite, expected_outputs, make_cases, suite_names
 from grader.judge.scoring import score_task
-from grader.judge.submission import Submission, open_submission
+from grader.judge.submission import open_submission
 from grader.results import (AssignmentError, AssignmentResult, CheckResult, GradingResult, Late, RunStatus, Status,
                             TaskResult, points)
 from grader.sandbox import host, scan
@@ -67,39 +67,26 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
         raise GradingError(f"no such task in the assignments graded: {', '.join(sorted(unknown))}")
     available = [a for a in selected if a.available]
     files = {a.id: sorted({t.module for t in suites.load(a.id).tasks.values()}) for a in available}
-    located = open_submission(path, available, bool(assignments), files)
-    try:
-        return _grade(located, path, course, selected, suite, device, submitted_at, progress, isolation,
-                      require_isolation, isolation_via, runner, tasks)
-    finally:
-        located.close()
-
-
-def _grade(located: Submission, path: Path, course: Course, selected: list[AssignmentConfig], suite: str,
-           device: str, submitted_at: dt.datetime | None, progress: Callable[[str], None] | None, isolation: str,
-           require_isolation: str | None, isolation_via: str, runner: Runner | None,
-           tasks: set[str] | None = None) -> GradingResult:
-    sandbox_info = None
-    if runner is None:
-        try:
-            iso = host.choose(device, isolation, require_isolation, isolation_via)
-        except host.IsolationRefused as e:
-            raise GradingError(f"grading refused: {e}") from None
-        runner, sandbox_info = host.SandboxRunner(device, iso), iso.info()
-    results, not_available = [], []
-    whole = Budget(time.monotonic() + course.budgets.submission_s, "submission", course.budgets.submission_s)
-    for cfg in selected:
-        if not cfg.available:
-            not_available.append(cfg.id)
-            continue
-        if progress:
-            progress(f"grading {cfg.id} ({len(cfg.tasks)} tasks, {suite} suite, {device})")
-        result = grade_assignment(located.folders[cfg.id], course, cfg, suite, device, runner, whole, tasks)
-        penalise(result, late_penalty(course.late_policy, cfg.deadline, submitted_at))
-        results.append(result)
+    with open_submission(path, available, bool(assignments), files) as located:
+        sandbox_info = None
+        if runner is None:
+            try:
+                iso = host.choose(device, isolation, require_isolation, isolation_via)
+            except host.IsolationRefused as e:
+                raise GradingError(f"grading refused: {e}") from None
+            runner, sandbox_info = host.SandboxRunner(device, iso), iso.info()
+        whole = Budget(time.monotonic() + course.budgets.submission_s, "submission", course.budgets.submission_s)
+        results = []
+        for cfg in available:
+            if progress:
+                progress(f"grading {cfg.id} ({len(cfg.tasks)} tasks, {suite} suite, {device})")
+            result = grade_assignment(located.folders[cfg.id], course, cfg, suite, device, runner, whole, tasks)
+            penalise(result, late_penalty(course.late_policy, cfg.deadline, submitted_at))
+            results.append(result)
     return GradingResult(
         score=points(sum(a.score for a in results)), max_score=points(sum(a.max_score for a in results)),
-        assignments=results, suite=suite, device=device, submission=path.name, not_available=not_available,
+        assignments=results, suite=suite, device=device, submission=path.name,
+        not_available=[a.id for a in selected if not a.available],
         late=Late(submitted_at.isoformat()) if submitted_at else None,
         graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), sandbox=sandbox_info)
 

@@ -33,25 +33,29 @@ class Submission:
         if self.unpacked is not None:
             self.unpacked.cleanup()
 
+    def __enter__(self) -> Submission:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def open_submission(path: Path, wanted: list[AssignmentConfig], named: bool,
                     files: dict[str, list[str]] | None = None) -> Submission:
     """Locate ``wanted``'s folders in ``path``. ``named``: the assignments were asked for by name;
     ``files``: each assignment's module names, by which a folder under another name is recognised."""
-    unpacked = None
-    if path.is_file() and zipfile.is_zipfile(path):
-        unpacked = tempfile.TemporaryDirectory(prefix="submission-")
-        _unzip(path, Path(unpacked.name))
-        root = Path(unpacked.name)
-    elif path.is_file():
+    zipped = path.is_file() and zipfile.is_zipfile(path)
+    if path.is_file() and not zipped:
         raise GradingError(f"{path} is a file, not a folder or a .zip: give the folder that holds the assignment "
                            f"(e.g. {wanted[0].id if wanted else 'a02_mlp_backprop'}/) or a .zip of it")
-    elif not path.is_dir():
+    if not zipped and not path.is_dir():
         raise GradingError(f"no such folder: {path}")
-    else:
-        root = path
+    unpacked = tempfile.TemporaryDirectory(prefix="submission-") if zipped else None
+    root = Path(unpacked.name) if unpacked is not None else path
     sub = Submission(root, {}, unpacked)
     try:
+        if zipped:
+            _unzip(path, root)
         for cfg in wanted:
             sub.folders[cfg.id] = _find(root, cfg.id)
         only = wanted[0].id if len(wanted) == 1 else None

@@ -37,9 +37,7 @@ from grader.judge.scoring import score_task
 from grader.quality.inprocess import (FINDER, PACKAGES, InProcessRunner, Timeout, package_sources, run_case,
                                       time_limit)
 from grader.quality.mutate import OPERATORS, Mutant, mutants
-from grader.results import (AlternativeAudit, AssignmentAudit, Counts, MutantOutcome, TaskAudit,
-                            kill_rate)
-from grader.results import RunStatus
+from grader.results import AlternativeAudit, AssignmentAudit, Counts, MutantOutcome, RunStatus, TaskAudit
 from grader.sandbox import scan
 from grader.sandbox.runner import Request
 from grader.tasks import suites

@@ -8,6 +8,7 @@ the same driver (:func:`grader.sandbox.inside.child.run_driver`), and a time lim
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import importlib.util
 import itertools
@@ -121,12 +122,8 @@ def run_case(task: Task, m: Modules, inputs: dict, index: int,
     response and the inputs after the run. A :class:`Timeout` is not caught."""
     kw = roundtrip(inputs)
     guard = Guard(banned, str(paths.REFERENCE)) if banned else None
-    with torch.no_grad():
-        if guard is not None:
-            with guard:
-                result, _ = run_driver(task, m, kw, keep=(Timeout,))
-        else:
-            result, _ = run_driver(task, m, kw, keep=(Timeout,))
+    with torch.no_grad(), guard if guard is not None else contextlib.nullcontext():
+        result, _ = run_driver(task, m, kw, keep=(Timeout,))
     if guard is not None and guard.violation is not None:
         return Response(task.id, index, RunStatus.BANNED, message=guard.violation.describe()), kw
     if result["status"] == "ok":

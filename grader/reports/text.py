@@ -8,8 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.results import (KILL_RATE_FAIL_UNDER, AssignmentAudit, AssignmentError, ExperimentRow, GradingResult,
-                            Status)
+from grader.results import KILL_RATE_FAIL_UNDER, AssignmentAudit, ExperimentRow, GradingResult, Status
 
 STATUS_STYLE = {Status.PASSED: "green", Status.FAILED: "red", Status.ERROR: "red", Status.TIMEOUT: "magenta",
                 Status.NOT_IMPLEMENTED: "yellow"}

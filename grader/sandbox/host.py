@@ -482,8 +482,10 @@ class _Session:
         self.answered: dict[str, Request] = {}  # tokens the current child has answered
         self.results: dict[Key, Response] = {}
         self.lost: dict[str, str] = {}          # task -> why it never finished (timed out, crashed, blocked)
-        self.modules: dict[str, tuple[RunStatus, str, str] | None] = {}  # None: imports; else why not
+        self.modules: dict[str, tuple[RunStatus, str, str] | None] = {}  # None: imports; else why not, detail
+        self.imports: dict[str, list[str]] = {}  # module -> the submission's modules it needs, those first
         self.restart_after_task = ""            # the child must go before the next task, and why
+        self.start_failure = ""                 # what the last child that did not start printed
 
     def run_task(self, reqs: list[Request]) -> None:
         """Every case of one task, each under the task's one wall-clock budget."""
@@ -560,19 +562,23 @@ class _Session:
         budget; a module that hung, crashed or left something running stops every task that needs it."""
         if not req.module:
             return None
-        for module in _local_imports(self.bundle / "submission" / self.assignment, req.module):
+        if req.module not in self.imports:
+            self.imports[req.module] = _local_imports(self.bundle / "submission" / self.assignment, req.module)
+        for module in self.imports[req.module]:
             if module not in self.modules:
+                if self.child is None and not self._start():
+                    return self._not_started(req)
                 self.modules[module] = self._import(module, limit)
             problem = self.modules[module]
             if problem is not None:
-                status, phrase, left = problem
+                status, phrase, detail = problem
                 who = f"{req.module}.py" if module == req.module else f"{req.module}.py imports {module}.py, which"
-                return Response(req.task, req.case, status, message=f"{who} {phrase}", stdout=left, before_run=True)
+                return Response(req.task, req.case, status, message=f"{who} {phrase}", stdout=detail,
+                                before_run=True)
         return None
 
     def _import(self, module: str, limit: float) -> tuple[RunStatus, str, str] | None:
-        if self.child is None and not self._start():
-            return None  # the tasks will say the process did not start
+        """Import ``module`` in the running child: None if it imports cleanly, else (status, why, detail)."""
         assert self.child is not None
         token = secrets.token_hex(16)
         started = time.monotonic()
@@ -617,7 +623,7 @@ class _Session:
         return False
 
     def _not_started(self, req: Request) -> Response:
-        return Response(req.task, req.case, RunStatus.CRASHED, stdout=getattr(self, "start_failure", ""),
+        return Response(req.task, req.case, RunStatus.CRASHED, stdout=self.start_failure,
                         message="the sandboxed process did not start")
 
     def _ask(self, req: Request, token: str, deadline: float) -> Any:
