@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from grader import paths
 from tests.helpers import grade_folder, solutions_copy, skeleton_copy
 
 # The expected values are computed in the test process on tiny tensors: one thread is faster,
@@ -47,3 +48,15 @@ def skeletons(tmp_path_factory):
 def graded_solutions(solutions):
     """``graded_solutions(aid)`` -> the solutions copy graded on every suite (once per session)."""
     return per_assignment(lambda aid: grade_folder(solutions(aid), suite="all"))
+
+
+@pytest.fixture(scope="session")
+def graded_skeletons(skeletons):
+    """``graded_skeletons(aid)`` -> the untouched skeleton graded on the public suite (once per session)."""
+    return per_assignment(lambda aid: grade_folder(skeletons(aid)))
+
+
+@pytest.fixture(scope="session")
+def graded_buggy():
+    """``examples/buggy_submission`` (a02 with four seeded bugs) graded on every suite, in the sandbox."""
+    return grade_folder(paths.ROOT / "examples" / "buggy_submission" / "a02_mlp_backprop", suite="all")

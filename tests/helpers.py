@@ -10,6 +10,7 @@ import torch
 from grader import paths
 from grader.course import config
 from grader.judge.pipeline import grade
+from grader.quality.inprocess import InProcessRunner
 from grader.tasks.numeric import central_difference, weighted_sum
 from grader.results import GradingResult
 from grader.authoring.release import release
@@ -48,8 +49,13 @@ def seeded_bug(solutions: Path, dest: Path, file: str, old: str, new: str) -> Pa
     return seeded_bugs(solutions, dest, [(file, old, new)])
 
 
-def grade_folder(folder: Path, suite: str = "public", device: str = "cpu") -> GradingResult:
-    return grade(folder, COURSE, [folder.name], suite=suite, device=device)
+def grade_folder(folder: Path, suite: str = "public", device: str = "cpu", sandboxed: bool = True) -> GradingResult:
+    """Grade one assignment folder. ``sandboxed=False`` runs it through the in-process runner (the
+    Runner the audit uses: same pipeline, wire format, guard and diagnoses, no child process), for
+    tests about what a suite catches (seeded bugs); the sandbox itself is proven by tests/grader/sandbox
+    and by every assignment's sandboxed gradings of its solutions and skeleton."""
+    runner = None if sandboxed else InProcessRunner()
+    return grade(folder, COURSE, [folder.name], suite=suite, device=device, runner=runner)
 
 
 def task_scores(result: GradingResult) -> dict[str, tuple[str, float, float]]:

@@ -1,4 +1,5 @@
-"""Grade a submission, as one list of steps per assignment: plan, scan, run, score, diagnose, penalise.
+"""Grade a submission, as one list of steps per assignment: plan, scan, run, score, explain, diagnose,
+penalise.
 
 Inputs come from seeds; the reference gives the expected values; a runner (the sandbox by
 default) runs the submission; everything that decides a grade happens here, in the parent.
@@ -20,8 +21,8 @@ from grader.judge import diagnose
 from grader.judge.cases import Case, GradingError, check_suite, expected_outputs, make_cases, suite_names
 from grader.judge.scoring import score_task
 from grader.judge.submission import open_submission
-from grader.results import (AssignmentError, AssignmentResult, CheckResult, GradingResult, Late, RunStatus, Status,
-                            TaskResult, points)
+from grader.results import (AssignmentError, AssignmentResult, CheckKind, CheckResult, GradingResult, Late,
+                            RunStatus, Status, TaskResult, points)
 from grader.sandbox import host, scan
 from grader.sandbox.runner import Budget, Key, Request, Response, Runner
 from grader.tasks import suites
@@ -139,6 +140,8 @@ def grade_assignment(folder: Path | None, course: Course, cfg: AssignmentConfig,
     budget = assignment_budget(course, submission_budget)
     run(plan, runner, budget)
     tasks = score(plan, course, device)
+    if explain(plan, runner, budget, tasks):
+        tasks = score(plan, course, device)
     diagnose.note_failed_calls(suite, tasks)
     ran_out = budget.what if any(r.status == RunStatus.OUT_OF_BUDGET for r in plan.responses.values()) else None
     result = AssignmentResult(cfg.id, points(sum(t.score for t in tasks)), points(cfg.max_score), tasks,
@@ -181,8 +184,7 @@ def scan_files(plan: Plan) -> None:
             elif found:
                 plan.responses[(task.id, k)] = Response(task.id, k, RunStatus.BANNED, message=found[0].describe())
             else:
-                own = OWN_GRADIENT_MAX_ELEMENTS if (k == 0 and task.forward is not None) else 0
-                plan.requests.append(Request(task.id, k, c.inputs, own, tcfg.banned, task.module, task.calls))
+                plan.requests.append(Request(task.id, k, c.inputs, 0, tcfg.banned, task.module, task.calls))
 
 
 def _missing(folder: Path, modules: list[str]) -> str:
@@ -200,6 +202,36 @@ def _missing(folder: Path, modules: list[str]) -> str:
 def run(plan: Plan, runner: Runner, budget: Budget) -> None:
     limits = {t.id: t.limits for t in plan.cfg.tasks}
     plan.responses.update(runner.run(plan.folder, plan.cfg.id, plan.requests, limits, budget))
+
+
+def explain(plan: Plan, runner: Runner, budget: Budget, tasks: list[TaskResult]) -> bool:
+    """Run again, asking for the gradient of the student's own forward, the one case where each
+    failed gradient check of a backward task failed first: its diagnosis then says whether the
+    backward or the forward is wrong. Only failures pay for it (two forwards per element, up to
+    :data:`OWN_GRADIENT_MAX_ELEMENTS` per tensor). It never changes a score: what this run answers
+    is used only for that note, and a case that does not answer again gets no note. True if any
+    note may have been added."""
+    by_key = {(r.task, r.case): r for r in plan.requests}
+    wanted: dict[Key, Request] = {}
+    for t in tasks:
+        task = plan.suite.tasks[t.id]
+        if task.forward is None:
+            continue
+        at = {(case.suite, case.index): k for k, case in enumerate(plan.cases[t.id])}
+        for c in t.checks:
+            if c.kind != CheckKind.GRADIENT or c.passed or (c.suite, c.case) not in at:
+                continue
+            key = (t.id, at[(c.suite, c.case)])
+            if key in by_key and plan.responses[key].status == RunStatus.OK:
+                wanted[key] = dataclasses.replace(by_key[key], own_gradient=OWN_GRADIENT_MAX_ELEMENTS)
+    if not wanted or time.monotonic() >= budget.deadline:
+        return False
+    limits = {t.id: t.limits for t in plan.cfg.tasks}
+    again = runner.run(plan.folder, plan.cfg.id, list(wanted.values()), limits, budget)
+    for key, response in again.items():
+        if key in wanted and response.status == RunStatus.OK and response.own_gradient:
+            plan.responses[key] = dataclasses.replace(plan.responses[key], own_gradient=response.own_gradient)
+    return True
 
 
 def score(plan: Plan, course: Course, device: str) -> list[TaskResult]:

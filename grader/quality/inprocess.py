@@ -25,7 +25,7 @@ from grader import paths
 from grader.course.config import Limits
 from grader.results import RunStatus
 from grader.sandbox.inside import wire
-from grader.sandbox.inside.child import run_driver
+from grader.sandbox.inside.child import own_gradient, run_driver
 from grader.sandbox.inside.guard import Guard
 from grader.sandbox.runner import Budget, Key, Request, Response
 from grader.tasks import suites
@@ -116,19 +116,25 @@ def roundtrip(tree: Any) -> Any:
     return wire.decode(wire.encode(tree))
 
 
-def run_case(task: Task, m: Modules, inputs: dict, index: int,
-             banned: tuple[str, ...] = ()) -> tuple[Response, dict]:
+def run_case(task: Task, m: Modules, inputs: dict, index: int, banned: tuple[str, ...] = (),
+             own: int = 0, root: Path = paths.REFERENCE) -> tuple[Response, dict]:
     """Run one case like the sandboxed child does (banned operations included); returns the
-    response and the inputs after the run. A :class:`Timeout` is not caught."""
+    response and the inputs after the run. ``own``: as :attr:`Request.own_gradient`; ``root``: the
+    folder whose code is the submission's (the guard blames only its lines). A :class:`Timeout`
+    is not caught."""
     kw = roundtrip(inputs)
-    guard = Guard(banned, str(paths.REFERENCE)) if banned else None
+    guard = Guard(banned, str(root)) if banned else None
     with torch.no_grad(), guard if guard is not None else contextlib.nullcontext():
         result, _ = run_driver(task, m, kw, keep=(Timeout,))
     if guard is not None and guard.violation is not None:
         return Response(task.id, index, RunStatus.BANNED, message=guard.violation.describe()), kw
-    if result["status"] == "ok":
-        return Response(task.id, index, RunStatus.OK, outputs=roundtrip(result["outputs"])), kw
-    return Response(task.id, index, RunStatus(result["status"]), message=result["message"]), kw
+    if result["status"] != "ok":
+        return Response(task.id, index, RunStatus(result["status"]), message=result["message"]), kw
+    response = Response(task.id, index, RunStatus.OK, outputs=roundtrip(result["outputs"]))
+    if own and task.forward is not None:
+        with torch.no_grad(), contextlib.suppress(Exception):  # diagnosis only, as in the child
+            response.own_gradient = roundtrip(own_gradient(task, m, roundtrip(inputs), own))
+    return response, kw
 
 
 class InProcessRunner:
@@ -148,10 +154,10 @@ class InProcessRunner:
         suite = suites.load(assignment)
         name = None
         if isinstance(submission, Modules):
-            m = submission
+            m, root = submission, paths.REFERENCE
         else:
             name = f"_inprocess_{next(PACKAGES)}"
-            m = FINDER.load(name, package_sources(Path(submission)))
+            m, root = FINDER.load(name, package_sources(Path(submission))), Path(submission).parent
         results: dict[Key, Response] = {}
         failed: dict[str, Response] = {}  # a task's first failing case ends the task
         try:
@@ -164,7 +170,7 @@ class InProcessRunner:
                                                 message=f"not run: {budget.describe()} ran out before this task")
                     results[(req.task, req.case)] = failed[req.task]
                     continue
-                response = self._one(suite.tasks[req.task], m, req, limits[req.task])
+                response = self._one(suite.tasks[req.task], m, req, limits[req.task], root)
                 results[(req.task, req.case)] = response
                 if response.status != RunStatus.OK:
                     failed[req.task] = response
@@ -173,12 +179,12 @@ class InProcessRunner:
                 FINDER.unload(name)
         return results
 
-    def _one(self, task: Task, m: Modules, req: Request, limit: Limits) -> Response:
+    def _one(self, task: Task, m: Modules, req: Request, limit: Limits, root: Path) -> Response:
         if not self.task_limits:
-            return run_case(task, m, req.inputs, req.case, req.banned)[0]
+            return run_case(task, m, req.inputs, req.case, req.banned, req.own_gradient, root)[0]
         try:
             with time_limit(limit.time_s):
-                return run_case(task, m, req.inputs, req.case, req.banned)[0]
+                return run_case(task, m, req.inputs, req.case, req.banned, req.own_gradient, root)[0]
         except Timeout:
             return Response(task.id, req.case, RunStatus.TIMEOUT,
                             message=f"the task did not finish within its {limit.time_s:g} s limit")

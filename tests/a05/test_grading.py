@@ -12,8 +12,8 @@ MAX_SCORE = 42
 
 
 
-def test_solutions_score_full_marks(solutions):
-    result = grade_folder(solutions(AID), suite="all")
+def test_solutions_score_full_marks(graded_solutions):
+    result = graded_solutions(AID)
     assert result.max_score == COURSE.assignment(AID).max_score == MAX_SCORE
     assert result.score == MAX_SCORE
     tasks = result.assignments[0].tasks
@@ -27,8 +27,8 @@ def test_solutions_score_full_marks(solutions):
     assert checks["a05.alexnet_backward"] == {f"d{p}{i}" for i in range(1, 9) for p in ("W", "b")} | {"inputs_unchanged"}
 
 
-def test_untouched_skeleton_scores_zero_with_every_task_not_implemented(skeletons):
-    result = grade_folder(skeletons(AID))
+def test_untouched_skeleton_scores_zero_with_every_task_not_implemented(graded_skeletons):
+    result = graded_skeletons(AID)
     assert result.score == 0 and result.max_score == MAX_SCORE
     tasks = {t.id: t for t in result.assignments[0].tasks}
     assert {t.status for t in tasks.values()} == {"not_implemented"}
@@ -156,7 +156,8 @@ def test_groups_cover_every_bug_with_disjoint_losses():
 
 @pytest.mark.parametrize("group", GROUPS, ids=[" + ".join(g) for g in GROUPS])
 def test_seeded_bugs_lose_only_their_tasks(group, solutions, tmp_path):
-    result = grade_folder(seeded_bugs(solutions(AID), tmp_path, [BUGS[bug][:3] for bug in group]))
+    result = grade_folder(seeded_bugs(solutions(AID), tmp_path, [BUGS[bug][:3] for bug in group]),
+                          sandboxed=False)
     tasks = {t.id: t for t in result.assignments[0].tasks}
     assert lost_tasks(result) == set().union(*(BUGS[b][3] for b in group))
     for bug in group:

@@ -26,8 +26,8 @@ def test_solutions_score_full_marks_on_every_suite(aid, graded_solutions):
 
 
 @pytest.mark.parametrize("aid", AVAILABLE)
-def test_untouched_skeleton_scores_zero_with_every_task_not_implemented(aid, skeletons):
-    result = grade_folder(skeletons(aid))
+def test_untouched_skeleton_scores_zero_with_every_task_not_implemented(aid, graded_skeletons):
+    result = graded_skeletons(aid)
     assert result.score == 0 and result.max_score == COURSE.assignment(aid).max_score
     assert {t.status for t in result.assignments[0].tasks} == {"not_implemented"}
 
