@@ -63,6 +63,7 @@ class SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def __init__(self) -> None:
         self.packages: dict[str, dict[str, tuple[str, str]]] = {}
+        self.labels: dict[str, str] = {}  # package -> what its files' names say in tracebacks
 
     def find_spec(self, fullname: str, path: Any, target: Any = None):
         root, _, rest = fullname.partition(".")
@@ -82,15 +83,18 @@ class SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         root, _, rest = module.__name__.partition(".")
         file, source = self.packages[root].get(rest, ("<empty>", ""))
         module.__file__ = file
-        exec(compile(source, f"{file} (audited copy)", "exec"), module.__dict__)
+        exec(compile(source, file + self.labels[root], "exec"), module.__dict__)
 
-    def load(self, name: str, modules: dict[str, tuple[str, str]]) -> Modules:
+    def load(self, name: str, modules: dict[str, tuple[str, str]], label: str = " (audited copy)") -> Modules:
+        """Import ``modules`` as the package ``name``; ``label`` follows each file's name in tracebacks
+        (a mutant's says it is not the file on disk)."""
         self.unload(name)
-        self.packages[name] = modules
+        self.packages[name], self.labels[name] = modules, label
         return Modules(name)
 
     def unload(self, name: str) -> None:
         self.packages.pop(name, None)
+        self.labels.pop(name, None)
         for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
             del sys.modules[key]
 
@@ -157,7 +161,7 @@ class InProcessRunner:
             m, root = submission, paths.REFERENCE
         else:
             name = f"_inprocess_{next(PACKAGES)}"
-            m, root = FINDER.load(name, package_sources(Path(submission))), Path(submission).parent
+            m, root = FINDER.load(name, package_sources(Path(submission)), label=""), Path(submission).parent
         results: dict[Key, Response] = {}
         failed: dict[str, Response] = {}  # a task's first failing case ends the task
         try:
