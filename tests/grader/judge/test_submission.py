@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from grader import cli
+from grader import cli, paths
 from grader.judge.cases import GradingError
 from grader.judge.pipeline import grade
 from grader.judge.submission import open_submission
@@ -97,7 +97,13 @@ def test_a_symlinked_assignment_is_refused_by_name(tmp_path):
 
 
 def test_an_assignment_not_available_is_refused(tmp_path, capsys):
-    assert cli.main(["grade", str(tmp_path), "--assignment", "a09"]) == 2
+    text = paths.COURSE.read_text()
+    block = "  - id: a09_recurrent\n    title: RNN and BPTT, LSTM, recursive networks\n"
+    assert text.count(block) == 1
+    course = tmp_path / "course.yaml"  # the shipped course with a09 not released yet
+    course.write_text(text.replace(block, block + "    available: false\n"))
+    (tmp_path / "sub").mkdir()
+    assert cli.main(["grade", str(tmp_path / "sub"), "--assignment", "a09", "--course", str(course)]) == 2
     assert "a09_recurrent is not available yet" in capsys.readouterr().err
 
 
