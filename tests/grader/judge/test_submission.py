@@ -103,7 +103,7 @@ def test_an_assignment_not_available_is_refused(tmp_path, capsys):
     course = tmp_path / "course.yaml"  # the shipped course with a09 not released yet
     course.write_text(text.replace(block, block + "    available: false\n"))
     (tmp_path / "sub").mkdir()
-    assert cli.main(["grade", str(tmp_path / "sub"), "--assignment", "a09", "--course", str(course)]) == 2
+    assert cli.main(["--course", str(course), "grade", str(tmp_path / "sub"), "--assignment", "a09"]) == 2
     assert "a09_recurrent is not available yet" in capsys.readouterr().err
 
 
