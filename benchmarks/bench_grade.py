@@ -1,4 +1,5 @@
-"""Wall time to grade a02 (all suites, sandboxed) from the command line, and the start-up share.
+"""Wall time to grade an assignment (a02 by default; all suites, sandboxed) from the command line,
+and the start-up share.
 
 Measured side by side in one run, medians of --repeat runs:
   total      `python -m grader grade <solutions> --suite all`
@@ -7,7 +8,7 @@ Measured side by side in one run, medians of --repeat runs:
 With ``--against DIR`` (another checkout of this repository, e.g. a commit before a change),
 it instead times the same grading from both checkouts in turns and prints the two medians and
 their ratio: a change's effect on grading speed, measured side by side in one run.
-Usage: python benchmarks/bench_grade.py [--repeat 5] [--against DIR]
+Usage: python benchmarks/bench_grade.py [--repeat 5] [--against DIR] [--assignment a02_mlp_backprop]
 """
 from __future__ import annotations
 
@@ -34,12 +35,12 @@ def timed(cmd: list[str], repeat: int) -> float:
     return statistics.median(times)
 
 
-def compare(other: Path, repeat: int) -> None:
-    """The a02 solutions graded by this checkout and by ``other``, alternating, ``repeat`` times each."""
+def compare(other: Path, repeat: int, aid: str) -> None:
+    """The ``aid`` solutions graded by this checkout and by ``other``, alternating, ``repeat`` times each."""
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, "-m", "grader", "release", "--solutions", tmp], check=True, cwd=ROOT,
                        stdout=subprocess.DEVNULL)
-        sub = str(Path(tmp) / "a02_mlp_backprop")
+        sub = str(Path(tmp) / aid)
         times: dict[Path, list[float]] = {ROOT: [], other: []}
         for _ in range(repeat):
             for root in times:
@@ -49,7 +50,7 @@ def compare(other: Path, repeat: int) -> None:
                 times[root].append(time.perf_counter() - start)
     ours, theirs = statistics.median(times[ROOT]), statistics.median(times[other])
     print(f"machine: {platform.machine()}, python {platform.python_version()}, torch {torch.__version__}")
-    print("| checkout | median wall time (s), grade a02 all suites | runs |")
+    print(f"| checkout | median wall time (s), grade {aid} all suites | runs |")
     print("| --- | ---: | ---: |")
     print(f"| this one | {ours:.2f} | {', '.join(f'{t:.2f}' for t in times[ROOT])} |")
     print(f"| --against | {theirs:.2f} | {', '.join(f'{t:.2f}' for t in times[other])} |")
@@ -60,14 +61,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--against", metavar="DIR", help="another checkout to time side by side")
+    parser.add_argument("--assignment", metavar="ID", default="a02_mlp_backprop", help="the assignment graded")
     args = parser.parse_args()
     if args.against:
-        return compare(Path(args.against).resolve(), args.repeat)
+        return compare(Path(args.against).resolve(), args.repeat, args.assignment)
     site = str(Path(torch.__file__).resolve().parent.parent)
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, "-m", "grader", "release", "--solutions", tmp], check=True, cwd=ROOT,
                        stdout=subprocess.DEVNULL)
-        sub = str(Path(tmp) / "a02_mlp_backprop")
+        sub = str(Path(tmp) / args.assignment)
         total = timed([sys.executable, "-m", "grader", "grade", sub, "--suite", "all", "-q"], args.repeat)
         cli = timed([sys.executable, "-c", "import grader.cli, grader.judge.pipeline"], args.repeat)
         child = timed([sys.executable, "-I", "-S", "-c", f"import sys; sys.path.append({site!r}); import torch"],
@@ -76,7 +78,7 @@ def main() -> None:
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print("| what | median wall time (s) | share of total |")
     print("| --- | ---: | ---: |")
-    print(f"| grade a02, all suites, sandboxed (CLI) | {total:.2f} | 100% |")
+    print(f"| grade {args.assignment}, all suites, sandboxed (CLI) | {total:.2f} | 100% |")
     print(f"| grader process start-up and imports | {cli:.2f} | {cli / total:.0%} |")
     print(f"| sandboxed child start-up (import torch) | {child:.2f} | {child / total:.0%} |")
     print(f"| grading proper (rest) | {total - cli - child:.2f} | {(total - cli - child) / total:.0%} |")
