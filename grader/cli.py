@@ -1,21 +1,53 @@
-"""The ``grader`` command: a thin layer over the typed API (grade, release, reproduce, validate, audit)."""
+"""The ``grader`` command: a thin layer over the typed API (grade, release, reproduce, validate, audit, export,
+gradescope-bundle)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Callable, Iterator
 
 from grader import paths
-from grader.reports import FORMATS, render
-from grader.results import KILL_RATE_FAIL_UNDER
+from grader.reports import FORMATS, GRADING_FORMATS, render
+from grader.results import KILL_RATE_FAIL_UNDER, GradingResult
 
 
+@contextlib.contextmanager
+def progress(quiet: bool, total: int | None = None) -> Iterator[tuple[Callable[[str], None] | None,
+                                                                        Callable[[str], None]]]:
+    """``(step, say)`` for a long command. ``step`` reports what it is doing: in a terminal a rich
+    progress bar on stderr (``total`` steps, or an open-ended bar), gone when the command ends;
+    None (nothing shown) when stderr is not a terminal (a log, a pipe) or with ``quiet``. ``say``
+    prints a line that stays (a file the command wrote), above the bar if there is one."""
+    def plain(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
 
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    if quiet or not sys.stderr.isatty():
+        yield None, plain
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn()]
+    columns += [MofNCompleteColumn()] if total else []
+    with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("starting", total=total)
+        started = False
+
+        def step(message: str) -> None:
+            nonlocal started
+            bar.update(task, description=message, advance=1 if started else 0)
+            started = True
+
+        def say(message: str) -> None:
+            bar.console.print(message, highlight=False, markup=False)
+        yield step, say
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -39,11 +71,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
             raise SystemExit(f"grader: --submitted-at: not an ISO 8601 date-time: {args.submitted_at}") from None
         if submitted.tzinfo is None:
             raise SystemExit("grader: --submitted-at needs a time zone, e.g. 2027-02-16T10:00:00+00:00")
-    result = grade(args.path, course, args.assignment, args.suite, args.device, submitted,
-                   progress=None if args.quiet else _progress, require_isolation=args.require_isolation,
-                   isolation_via=args.isolation_via)
+    if args.format == "html" and not args.output:
+        raise SystemExit("grader: --format html writes a page: give it a file with --output FILE")
+    steps = len(args.assignment) if args.assignment else \
+        1 if any(a.id == Path(args.path).name for a in course.assignments) else \
+        sum(a.available for a in course.assignments)  # the steps the bar counts: one per assignment graded
+    started = time.monotonic()
+    with progress(args.quiet, steps) as (report, _):
+        result = grade(args.path, course, args.assignment, args.suite, args.device, submitted, progress=report,
+                       require_isolation=args.require_isolation, isolation_via=args.isolation_via)
     color = args.format == "text" and not args.output and sys.stdout.isatty()
-    _emit(render(result, args.format, color=color), args.output)
+    _emit(render(result, args.format, color=color, seconds=time.monotonic() - started), args.output)
     if args.fail_under is not None and 100.0 * result.fraction < args.fail_under:
         print(f"grader: score {100.0 * result.fraction:.1f}% is under --fail-under {args.fail_under:g}%",
               file=sys.stderr)
@@ -113,8 +151,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         except KeyError:
             raise SystemExit(f"grader: unknown assignment '{key}' (see course.yaml)") from None
     try:
-        rows = reproduce.reproduce(course, args.ids, Path(args.plots) if args.plots else None,
-                                   progress=_progress, submission=Path(args.submission) if args.submission else None)
+        with progress(False) as (report, say):
+            rows = reproduce.reproduce(course, args.ids, Path(args.plots) if args.plots else None,
+                                       progress=report, wrote=say,
+                                       submission=Path(args.submission) if args.submission else None)
     except LookupError as e:
         raise SystemExit(f"grader: {e.args[0]}") from None
     _emit(render(rows, args.format), args.output)
@@ -143,8 +183,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     course = config.load(args.course)
     from grader.quality.mutate import OPERATORS
 
-    results = audit.audit(course, args.ids, jobs=args.jobs, suite=args.suite, extra_seeds=args.extra_seeds,
-                          operators=tuple(args.operator or OPERATORS), progress=None if args.quiet else _progress)
+    with progress(args.quiet) as (report, _):
+        results = audit.audit(course, args.ids, jobs=args.jobs, suite=args.suite, extra_seeds=args.extra_seeds,
+                              operators=tuple(args.operator or OPERATORS), progress=report)
     _emit(render(results, args.format, fail_under=args.fail_under), args.output)
     under = [f"{r.id} ({r.kill_rate:.1f}%)" for r in results if r.kill_rate < args.fail_under]
     false = [r.id for r in results if not r.ok]
@@ -153,6 +194,39 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if false:
         print(f"grader: an alternative implementation lost points: {', '.join(false)}", file=sys.stderr)
     return 1 if under or false else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise SystemExit(f"grader: {folder}: no such folder")
+    gradings: dict[str, GradingResult] = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            gradings[path.stem] = GradingResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise SystemExit(f"grader: {path}: not a grading's JSON report ({type(e).__name__}: {e})") from None
+    if not gradings:
+        raise SystemExit(f"grader: {folder}: no .json results (write them with grader grade --format json)")
+    _emit(render(gradings, "csv"), args.output)
+    return 0
+
+
+def cmd_gradescope_bundle(args: argparse.Namespace) -> int:
+    from grader.authoring import gradescope
+    from grader.course import config
+
+    course = config.load(args.course)
+    ids = []
+    for key in args.assignment or ():
+        try:
+            ids.append(course.assignment(key).id)
+        except KeyError:
+            raise SystemExit(f"grader: unknown assignment '{key}' (see course.yaml)") from None
+    names = gradescope.bundle(Path(args.out), Path(args.course), ids)
+    print(f"wrote {args.out} ({len(names)} files): upload it as the Gradescope autograder"
+          + (f" of {', '.join(ids)}" if ids else ""))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,7 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--assignment", action="append", metavar="ID", help="grade only this one (repeatable)")
     g.add_argument("--suite", choices=("public", "hidden", "all"), default="public")
     g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
-    g.add_argument("--format", choices=FORMATS, default="text")
+    g.add_argument("--format", choices=GRADING_FORMATS, default="text",
+                   help="text (a table), json, junit (XML), gradescope (results.json), markdown (a pull-request "
+                        "comment), html (a page, needs --output); default: %(default)s")
     g.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     g.add_argument("--fail-under", type=float, metavar="PERCENT",
                    help="exit 1 if the score is under this percentage of the maximum")
@@ -219,6 +295,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check course.yaml and that every task has checks")
     v.set_defaults(func=cmd_validate)
+
+    e = sub.add_parser("export", help="a CSV for an LMS from a folder of JSON results, one file per student")
+    e.add_argument("folder", help="holds STUDENT.json files written by grader grade --format json")
+    e.add_argument("--output", metavar="FILE", help="write the CSV here instead of stdout")
+    e.set_defaults(func=cmd_export)
+
+    b = sub.add_parser("gradescope-bundle", help="write the Gradescope autograder zip")
+    b.add_argument("out", metavar="OUT.zip")
+    b.add_argument("--assignment", action="append", metavar="ID",
+                   help="grade only this assignment (repeatable): the submission may then be its files as uploaded")
+    b.set_defaults(func=cmd_gradescope_bundle)
     return p
 
 

@@ -7,7 +7,7 @@ message. Messages are for people.
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -54,6 +54,24 @@ class AssignmentError(enum.StrEnum):
 
 
 @dataclass
+class ErrorMap:
+    """Where a failed value check is wrong: ``|got - expected| / allowed`` over the case its message
+    describes, so a cell above 1 is out of tolerance.
+
+    ``values`` is two-dimensional: a vector is one row, a tensor of more dimensions has its leading
+    dimensions folded into rows; past :data:`grader.judge.compare.ERROR_MAP_SIDE` cells a side each
+    cell is the largest of the block it covers.
+    """
+
+    shape: list[int]           # the compared tensor's shape
+    values: list[list[float]]  # (rows, cols), rows and cols at most ERROR_MAP_SIDE; 3 significant digits
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ErrorMap:
+        return cls(**_known(cls, data))
+
+
+@dataclass
 class CheckResult:
     """One compared quantity of a task (an output, a gradient, a property) over all its cases."""
 
@@ -66,6 +84,15 @@ class CheckResult:
     where: list[int] | None = None  # index of the worst element in the worst case
     suite: str | None = None        # public | hidden: where the first failure was (None when passed)
     case: int | None = None         # the first failing case's index within that suite
+    error_map: ErrorMap | None = None  # a failed value comparison only: where its case is wrong
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        known = _known(cls, data)
+        known["kind"] = CheckKind(known.get("kind", CheckKind.OUTPUT))
+        if known.get("error_map") is not None:
+            known["error_map"] = ErrorMap.from_dict(known["error_map"])
+        return cls(**known)
 
 
 @dataclass
@@ -79,6 +106,13 @@ class TaskResult:
     blocked_by: list[str] = field(default_factory=list)  # called tasks that fail too: the likely cause
     notes: list[str] = field(default_factory=list)  # how it was run, when that is news (a library put back)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskResult:
+        known = _known(cls, data)
+        known["status"] = Status(known["status"])
+        known["checks"] = [CheckResult.from_dict(c) for c in known.get("checks", [])]
+        return cls(**known)
+
 
 @dataclass
 class AssignmentResult:
@@ -90,6 +124,19 @@ class AssignmentResult:
     error: AssignmentError | None = None
     late_penalty: float = 0.0  # the fraction of the score taken off under the late policy
     ran_out: str | None = None  # assignment | submission: whose wall-clock budget ended the grading early
+
+    @property
+    def raw_score(self) -> float:
+        """The score before the late penalty: what its tasks earned."""
+        return points(sum(t.score for t in self.tasks))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AssignmentResult:
+        known = _known(cls, data)
+        known["tasks"] = [TaskResult.from_dict(t) for t in known.get("tasks", [])]
+        if known.get("error") is not None:
+            known["error"] = AssignmentError(known["error"])
+        return cls(**known)
 
 
 @dataclass(frozen=True)
@@ -128,6 +175,18 @@ class GradingResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GradingResult:
+        """A grading back from its JSON report (``grader grade --format json``); keys it does not know are
+        left out, so a report written by a newer grader still loads."""
+        known = _known(cls, data)
+        known["assignments"] = [AssignmentResult.from_dict(a) for a in known.get("assignments", [])]
+        if known.get("late") is not None:
+            known["late"] = Late(**_known(Late, known["late"]))
+        if known.get("sandbox") is not None:
+            known["sandbox"] = SandboxInfo(**_known(SandboxInfo, known["sandbox"]))
+        return cls(**known)
 
     @property
     def fraction(self) -> float:
@@ -212,6 +271,12 @@ def kill_rate(killed: int, survived: int) -> float:
     """Killed mutants as a percentage of the non-equivalent ones (100 when there are none)."""
     return round(100.0 * killed / (killed + survived), 2) if killed + survived else 100.0
 
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that are fields of the dataclass ``cls``."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 def points(value: float) -> float:

@@ -18,13 +18,14 @@ def has_experiments(aid: str) -> bool:
 
 
 def reproduce(course: Course, ids: list[str], plots: Path | None = None,
-              progress: Callable[[str], None] | None = None, submission: Path | None = None) -> list[ExperimentRow]:
+              progress: Callable[[str], None] | None = None, submission: Path | None = None,
+              wrote: Callable[[str], None] | None = None) -> list[ExperimentRow]:
     """Each chosen assignment's ``experiments.run(plots)``, as rows beside the published numbers.
 
     ``submission``: a folder laid out like ``assignments/`` (or one assignment's folder) whose
     ``experiments.py`` runs instead of the reference's, on the submission's own functions. It
     runs in this process, not in the sandbox: it is for running one's own code. ``progress``
-    hears what runs and every figure written under ``plots``.
+    hears what runs; ``wrote``, every figure written under ``plots``.
     """
     chosen = [course.assignment(i) for i in ids] if ids else [a for a in course.assignments if a.available]
     rows = []
@@ -35,9 +36,9 @@ def reproduce(course: Course, ids: list[str], plots: Path | None = None,
             before = _files(plots)
             for r in _run(cfg, module, plots):
                 rows.append(ExperimentRow(cfg.id, r["quantity"], r["published"], r["ours"], bool(r["ok"])))
-            if progress:
+            if wrote:
                 for path in sorted(p for p, stamp in _files(plots).items() if before.get(p) != stamp):
-                    progress(f"{cfg.id}: wrote {path}")
+                    wrote(f"{cfg.id}: wrote {path}")
     return rows
 
 

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 
 import torch
 
+from grader.results import ErrorMap
 from grader.sandbox.inside.wire import Foreign, dtype_name
+
+ERROR_MAP_SIDE = 64  # a failed check's error map keeps at most this many cells a side, so reports stay small
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Comparison:
     max_abs_err: float | None = None
     max_rel_err: float | None = None
     where: list[int] | None = None
+    ratio: torch.Tensor | None = None  # |got - expected| / allowed, elementwise: a failed value comparison only
 
 
 def _shape(t: torch.Size | tuple) -> str:
@@ -97,7 +101,17 @@ def compare(name: str, got: object, expected: torch.Tensor, tol: Tolerance) -> C
     return Comparison(False, f"{name}: {n_bad} of {e.numel()} values wrong, worst{at}: got "
                              f"{g.reshape(-1)[worst].item():.6g}, expected {e.reshape(-1)[worst].item():.6g} "
                              f"(abs err {max_abs:.3g}, allowed {float(allowed.reshape(-1)[worst]):.3g})",
-                      max_abs, max_rel, idx)
+                      max_abs, max_rel, idx, torch.where(err == 0, 0.0, err / allowed))
+
+
+def error_map(ratio: torch.Tensor) -> ErrorMap:
+    """A comparison's ``ratio`` as at most ERROR_MAP_SIDE x ERROR_MAP_SIDE cells, each the largest of its block."""
+    ratio = ratio.clamp(max=1e12)  # wrong where nothing was allowed: 1e12 rather than inf, which JSON cannot hold
+    grid = ratio.reshape(1, -1) if ratio.dim() <= 1 else ratio.reshape(-1, ratio.shape[-1])  # (rows, cols)
+    if max(grid.shape) > ERROR_MAP_SIDE:
+        side = (min(grid.shape[0], ERROR_MAP_SIDE), min(grid.shape[1], ERROR_MAP_SIDE))
+        grid = torch.nn.functional.adaptive_max_pool2d(grid[None, None], side)[0, 0]  # the worst of each block
+    return ErrorMap(list(ratio.shape), [[float(f"{v:.3g}") for v in row] for row in grid.tolist()])
 
 
 def close(a: torch.Tensor, b: torch.Tensor, tol: Tolerance) -> bool:

@@ -7,7 +7,7 @@ from grader.course.config import Course
 from grader.course.policy import tolerance
 from grader.judge import diagnose
 from grader.judge.cases import Case
-from grader.judge.compare import Comparison, Tolerance, compare
+from grader.judge.compare import Comparison, Tolerance, compare, error_map
 from grader.results import CheckKind, CheckResult, RunStatus, Status, TaskResult, points
 from grader.sandbox.inside.wire import Foreign
 from grader.sandbox.runner import Response
@@ -91,7 +91,8 @@ def _check(course: Course, task: Task, name: str, cases: list[Case], expected: l
     if kind == CheckKind.GRADIENT:  # only from the case it talks about: another case says nothing of this one
         message += diagnose.own_gradient_note(name, replies[k])
     # A failure's error sizes and place are those of the case its message describes.
-    return CheckResult(name, False, c.max_abs_err, c.max_rel_err, message, kind, c.where, case.suite, case.index)
+    return CheckResult(name, False, c.max_abs_err, c.max_rel_err, message, kind, c.where, case.suite, case.index,
+                       None if c.ratio is None else error_map(c.ratio))
 
 
 def _earned(max_points: float, checks: list[CheckResult]) -> float:

@@ -14,7 +14,8 @@ THIRD_PARTY_IN_CHILD = {"torch", "numpy"}
 RULES = [
     ("tasks", THIRD_PARTY_IN_CHILD | {"grader.tasks"}, None),
     ("sandbox/inside", THIRD_PARTY_IN_CHILD | {"grader.tasks", "grader.sandbox.inside"}, None),
-    ("reports", {"rich", "grader.results", "grader.reports"}, None),
+    # matplotlib draws the HTML page's heatmaps (imported where they are drawn, so other formats never load it)
+    ("reports", {"rich", "matplotlib", "grader.results", "grader.reports"}, None),
     ("judge", None, {"grader.reports", "grader.authoring", "grader.quality"}),
 ]
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from grader.reports import FORMATS, render
+from grader.reports import GRADING_FORMATS, render
 from grader.results import (AssignmentError, AssignmentResult, CheckKind, CheckResult, GradingResult, SandboxInfo,
                             Status, TaskResult)
 
@@ -35,8 +35,9 @@ def test_an_assignment_that_could_not_be_graded_is_one_row():
 
 
 def test_every_format_renders_and_json_keeps_the_fields():
-    for fmt in FORMATS:
+    for fmt in GRADING_FORMATS:
         assert render(result(2.0), fmt)
+        assert render(result(0.0, AssignmentError.FILES_MISSING, "layers.py and mlp.py are missing from x/"), fmt)
     data = json.loads(render(result(2.0), "json"))
     check = data["assignments"][0]["tasks"][0]["checks"][0]
     assert check["suite"] == "public" and check["case"] == 0 and check["kind"] == "gradient"
