@@ -39,6 +39,11 @@ NAIVE = {
         {"a02.sigmoid_forward", "a02.tanh_forward", "a02.softplus_forward", "a02.softplus_backward",
          "a02.softmax_cross_entropy"}),
     "a04_cnn": (naive_softmax("scores"), {"a04.softmax_cross_entropy", "a04.lenet_train_step"}),  # exp(scores)
+    "a09_recurrent": (
+        [("rnn.py", "    shifted = scores - scores.amax(dim=1, keepdim=True)  # stabilise exp\n"
+                    "    log_probs = shifted - torch.logsumexp(shifted, dim=1, keepdim=True)  # (K, C)\n",
+          "    log_probs = scores - torch.log(torch.exp(scores).sum(dim=1, keepdim=True))  # (K, C)\n")],
+        {"a09.many_to_one_loss", "a09.many_to_many_loss", "a09.tree_node_loss"}),
 }
 
 

@@ -99,6 +99,19 @@ def _a08(m):
     return m._plot_maps, (torch.linspace(0, 1, 10, dtype=F64), torch.rand(100, 4, dtype=F64))
 
 
+def _a09(m):
+    curve = torch.tensor([1.0, 0.1, 0.01], dtype=F64)
+    run = {"loss": [1.4, 0.7, 0.1], "accuracy": 1.0}
+    return m._plot, ({"rnn": curve, "bound": curve, "lstm 5": curve, "lstm 0": curve}, {"lstm": run, "rnn": run}, run)
+
+
+def _a13(m):
+    g = torch.Generator().manual_seed(0)
+    y = torch.tensor([0, 0, 1, 1, 0, 1])
+    return m._plot_karate, ([(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)], torch.rand(6, 2, generator=g, dtype=F64), y,
+                            torch.randn(6, 2, generator=g, dtype=F64), torch.rand(6, 4, generator=g, dtype=F64))
+
+
 FIGURES = {
     "a01_neurons": _a01,
     "a02_mlp_backprop": lambda m: (m._plot_curves, ([1.0, 0.1, 0.01], [2.0, 1.0, 0.5])),
@@ -106,6 +119,8 @@ FIGURES = {
     "a04_cnn": _a04,
     "a05_batchnorm_alexnet": _a05,
     "a08_unsupervised": _a08,
+    "a09_recurrent": _a09,
+    "a13_graphs": _a13,
 }
 
 

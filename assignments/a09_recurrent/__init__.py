@@ -1,0 +1,1 @@
+"""a09: recurrent networks (RNN and BPTT, LSTM, GRU) and recursive (tree-structured) networks."""
