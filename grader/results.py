@@ -105,6 +105,7 @@ class TaskResult:
     feedback: str = ""  # the student's traceback or captured output, truncated
     blocked_by: list[str] = field(default_factory=list)  # called tasks that fail too: the likely cause
     notes: list[str] = field(default_factory=list)  # how it was run, when that is news (a library put back)
+    time_s: float = 0.0  # wall time its cases ran (no process start-up): differs from run to run
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskResult:

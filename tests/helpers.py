@@ -58,6 +58,16 @@ def grade_folder(folder: Path, suite: str = "public", device: str = "cpu", sandb
     return grade(folder, COURSE, [folder.name], suite=suite, device=device, runner=runner)
 
 
+def comparable(data: dict) -> dict:
+    """A JSON report without what differs from one grading to the next: when it was graded and how
+    long each task took."""
+    data = dict(data)
+    data.pop("graded_at", None)
+    data["assignments"] = [{**a, "tasks": [{k: v for k, v in t.items() if k != "time_s"} for t in a["tasks"]]}
+                           for a in data["assignments"]]
+    return data
+
+
 def task_scores(result: GradingResult) -> dict[str, tuple[str, float, float]]:
     return {t.id: (t.status, t.score, t.max_score) for a in result.assignments for t in a.tasks}
 

@@ -239,8 +239,10 @@ def score(plan: Plan, course: Course, device: str) -> list[TaskResult]:
     for tcfg in plan.cfg.tasks:
         task = plan.task(tcfg)
         replies = [plan.responses[(task.id, k)] for k in range(len(plan.cases[task.id]))]
-        tasks.append(score_task(course, plan.cfg.id, task, tcfg.points, plan.cases[task.id],
-                                plan.expected[task.id], replies, device))
+        result = score_task(course, plan.cfg.id, task, tcfg.points, plan.cases[task.id], plan.expected[task.id],
+                            replies, device)
+        result.time_s = round(sum(r.time_s for r in replies), 3)
+        tasks.append(result)
     return tasks
 
 

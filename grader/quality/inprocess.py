@@ -184,11 +184,15 @@ class InProcessRunner:
         return results
 
     def _one(self, task: Task, m: Modules, req: Request, limit: Limits, root: Path) -> Response:
+        started = time.monotonic()
         if not self.task_limits:
-            return run_case(task, m, req.inputs, req.case, req.banned, req.own_gradient, root)[0]
-        try:
-            with time_limit(limit.time_s):
-                return run_case(task, m, req.inputs, req.case, req.banned, req.own_gradient, root)[0]
-        except Timeout:
-            return Response(task.id, req.case, RunStatus.TIMEOUT,
-                            message=f"the task did not finish within its {limit.time_s:g} s limit")
+            response = run_case(task, m, req.inputs, req.case, req.banned, req.own_gradient, root)[0]
+        else:
+            try:
+                with time_limit(limit.time_s):
+                    response = run_case(task, m, req.inputs, req.case, req.banned, req.own_gradient, root)[0]
+            except Timeout:
+                response = Response(task.id, req.case, RunStatus.TIMEOUT,
+                                    message=f"the task did not finish within its {limit.time_s:g} s limit")
+        response.time_s = time.monotonic() - started
+        return response

@@ -28,7 +28,7 @@ def counts(a: AssignmentResult) -> dict[str, int]:
 
 
 def _testcase(parent: ET.Element, a: AssignmentResult, t: TaskResult) -> None:
-    case = ET.SubElement(parent, "testcase", name=t.id, classname=a.id)
+    case = ET.SubElement(parent, "testcase", name=t.id, classname=a.id, time=f"{t.time_s:.3f}")
     failing = [c for c in t.checks if not c.passed]
     if t.status == Status.FAILED:
         for c in failing:
@@ -46,7 +46,7 @@ def _testcase(parent: ET.Element, a: AssignmentResult, t: TaskResult) -> None:
 
 
 def render(result: GradingResult, seconds: float | None = None) -> str:
-    """``seconds``: how long the whole grading took (the root's ``time``); a task's own time is not measured."""
+    """``seconds``: how long the whole grading took (the root's ``time``); each testcase's is its task's."""
     totals = {"tests": 0, "failures": 0, "errors": 0}
     root = ET.Element("testsuites", name=clean(f"{result.submission} ({result.suite} suite, {result.device})"))
     for a in result.assignments:

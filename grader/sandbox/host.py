@@ -510,10 +510,13 @@ class _Session:
             if deadline is None:
                 deadline = time.monotonic() + limit
             token = secrets.token_hex(16)
+            asked = time.monotonic()
             reply = self._ask(req, token, self._until(deadline))
+            took = time.monotonic() - asked
             if isinstance(reply, dict) and reply.get("token") == token and \
                     reply.get("task") == req.task and reply.get("case") == req.case:
                 response = self._accept(req, reply, token)
+                response.time_s = took
                 if response.status != RunStatus.OK:
                     self._fill(reqs[k + 1:], response)
                     break
@@ -525,6 +528,7 @@ class _Session:
                 retried = True
                 continue  # the same request again, in a fresh process
             self._lose(reqs[k:], reply, limit, deadline)
+            self.results[(req.task, req.case)].time_s = took
             break
         if self.restart_after_task:
             self._retire()
