@@ -39,6 +39,12 @@ NAIVE = {
         {"a02.sigmoid_forward", "a02.tanh_forward", "a02.softplus_forward", "a02.softplus_backward",
          "a02.softmax_cross_entropy"}),
     "a04_cnn": (naive_softmax("scores"), {"a04.softmax_cross_entropy", "a04.lenet_train_step"}),  # exp(scores)
+    "a06_energy_models": (
+        [("rbm.py", "torch.clamp(x, min=0.0) + torch.log1p(torch.exp(-x.abs()))", "torch.log(1.0 + torch.exp(x))"),
+         ("cf_rbm.py", "    x = x - x.amax(dim=2, keepdim=True)  # stabilise exp\n", ""),
+         ("rbm.py", "    return torch.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))\n", f"    return {EXP_SIGMOID}\n")],
+        {"a06.rbm_free_energy", "a06.cf_p_v_given_h", "a06.cf_predict", "a06.rbm_p_h_given_v",
+         "a06.rbm_p_v_given_h", "a06.cf_p_h_given_v"}),
     "a09_recurrent": (
         [("rnn.py", "    shifted = scores - scores.amax(dim=1, keepdim=True)  # stabilise exp\n"
                     "    log_probs = shifted - torch.logsumexp(shifted, dim=1, keepdim=True)  # (K, C)\n",

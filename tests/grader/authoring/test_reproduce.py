@@ -99,10 +99,26 @@ def _a08(m):
     return m._plot_maps, (torch.linspace(0, 1, 10, dtype=F64), torch.rand(100, 4, dtype=F64))
 
 
+def _a06(m):
+    steps = {"states": torch.rand(3, 16, 16, dtype=F64).round() * 2 - 1, "updates": [0, 64, "fixed point"],
+             "energy": [3.0, 2.0, 1.0]}
+    digits = {"filters": torch.randn(20, 64, dtype=F64), "samples": torch.rand(4, 3, 64, dtype=F64), "steps": [0, 1, 10]}
+    return m._plot, ({"load": [0.05, 0.1, 0.2], "recall": [1.0, 0.6, 0.1]}, steps, digits,
+                     {"rmse": [1.2, 0.8, 0.6], "baseline": 1.1})
+
+
 def _a09(m):
     curve = torch.tensor([1.0, 0.1, 0.01], dtype=F64)
     run = {"loss": [1.4, 0.7, 0.1], "accuracy": 1.0}
     return m._plot, ({"rnn": curve, "bound": curve, "lstm 5": curve, "lstm 0": curve}, {"lstm": run, "rnn": run}, run)
+
+
+def _a12(m):
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(20, 8, 8, generator=g, dtype=F64)
+    return m._plot_digits, ({"margin": [0.3, 0.1], "reconstruction": [3e-3, 1e-3], "accuracy": [0.8, 0.9],
+                             "images": images, "reconstructions": images.flip(1), "labels": torch.arange(20) % 10,
+                             "predicted": torch.arange(20) % 10},)
 
 
 def _a13(m):
@@ -118,8 +134,10 @@ FIGURES = {
     "a03_neuroevolution": lambda m: (m._plot, ({"uniform crossover": -torch.tensor([0.3, 0.1, 1e-3])},)),
     "a04_cnn": _a04,
     "a05_batchnorm_alexnet": _a05,
+    "a06_energy_models": _a06,
     "a08_unsupervised": _a08,
     "a09_recurrent": _a09,
+    "a12_capsules": _a12,
     "a13_graphs": _a13,
 }
 
