@@ -11,6 +11,7 @@ from grader import paths
 from grader.course import config
 from grader.judge.pipeline import grade
 from grader.quality.inprocess import InProcessRunner
+from grader.tasks import suites
 from grader.tasks.numeric import central_difference, weighted_sum
 from grader.results import GradingResult
 from grader.authoring.release import release
@@ -66,6 +67,26 @@ def comparable(data: dict) -> dict:
     data["assignments"] = [{**a, "tasks": [{k: v for k, v in t.items() if k != "time_s"} for t in a["tasks"]]}
                            for a in data["assignments"]]
     return data
+
+
+def callers(aid: str) -> dict[str, set[str]]:
+    """Task id -> the tasks of its assignment that declare they call it (``Task.calls``)."""
+    tasks = suites.load(aid).tasks.values()
+    return {t.id: {o.id for o in tasks if t.id in o.calls} for t in tasks}
+
+
+def grade_seeded_bugs(solutions: Path, dest: Path, bugs: list[tuple[str, str, str, str]]) -> GradingResult:
+    """Grade (in process) a copy of ``solutions`` with every ``(file, old, new, task)`` bug applied, and
+    check that each bugged task loses points and that no other task does, unless it declares it calls
+    a bugged one. The grading is returned for further checks of its diagnoses."""
+    result = grade_folder(seeded_bugs(solutions, dest, [b[:3] for b in bugs]), sandboxed=False)
+    lost, bugged = lost_tasks(result), {b[3] for b in bugs}
+    assert bugged <= lost, f"seeded bugs that cost their task nothing: {sorted(bugged - lost)}"
+    calling = callers(solutions.name)
+    allowed = bugged | {caller for task in bugged for caller in calling[task]}
+    assert lost <= allowed, f"tasks that lost points though neither bugged nor calling a bugged task: " \
+                            f"{sorted(lost - allowed)}"
+    return result
 
 
 def task_scores(result: GradingResult) -> dict[str, tuple[str, float, float]]:

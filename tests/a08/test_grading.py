@@ -5,7 +5,7 @@ import pytest
 
 from grader.tasks.model import case_generator
 from grader.tasks.suites import load
-from tests.helpers import COURSE, grade_folder, lost_tasks, seeded_bugs
+from tests.helpers import COURSE, grade_seeded_bugs
 
 AID = "a08_unsupervised"
 SUITE = load(AID)
@@ -31,7 +31,6 @@ def torch_unique_min(dist) -> bool:
     return bool(((dist == dist.min(1, keepdim=True).values).sum(1) == 1).all())
 
 
-CALLERS = {t.id: {o.id for o in SUITE.tasks.values() if t.id in o.calls} for t in SUITE.tasks.values()}
 
 # Seeded bugs, graded in three groups; within a group no bugged task calls another bugged one,
 # so each bug must cost its own task: (file, old, new, task).
@@ -77,10 +76,4 @@ BUG_GROUPS = {
 
 @pytest.mark.parametrize("group", list(BUG_GROUPS))
 def test_seeded_bugs_lose_their_tasks_and_only_the_tasks_that_call_them(group, solutions, tmp_path):
-    lost = lost_tasks(grade_folder(seeded_bugs(solutions(AID), tmp_path, [b[:3] for b in BUG_GROUPS[group]]),
-                                   sandboxed=False))
-    bugged = {task for *_, task in BUG_GROUPS[group]}
-    assert bugged <= lost
-    allowed = bugged | {caller for task in bugged for caller in CALLERS[task]}
-    assert lost <= allowed, lost - allowed
-
+    grade_seeded_bugs(solutions(AID), tmp_path, BUG_GROUPS[group])
