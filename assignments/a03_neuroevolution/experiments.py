@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch
 
+from grader.experiments import row
+
 from .ga import evolve
 from .genome import decode, encode, forward, genome_length
 
@@ -18,10 +20,6 @@ SIZES = [2, 2, 1]
 XOR_X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=F64)
 XOR_T = torch.tensor([[0.0], [1.0], [1.0], [0.0]], dtype=F64)
 SETTINGS = {"elite": 2, "k": 3, "rate": 0.3, "sigma": 1.0}
-
-
-def row(quantity: str, published, ours, ok: bool) -> dict:
-    return {"quantity": quantity, "published": published, "ours": ours, "ok": bool(ok)}
 
 
 def xor_fitness(population: torch.Tensor) -> torch.Tensor:

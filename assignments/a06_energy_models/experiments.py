@@ -13,16 +13,14 @@ from pathlib import Path
 
 import torch
 
+from grader.experiments import row
+
 from .cf_rbm import cf_cd1, cf_predict, one_hot_ratings
 from .hopfield import flip, hopfield_async, hopfield_energy, hopfield_recall, hopfield_store, hopfield_sync
 from .rbm import rbm_cd_k, rbm_free_energy, rbm_p_h_given_v, rbm_p_v_given_h, rbm_pcd, rbm_sample
 
 F64 = torch.float64
 AGS_CAPACITY = 0.138  # Amit, Gutfreund and Sompolinsky (1985): critical load P/N of Hebbian storage
-
-
-def row(quantity: str, published, ours, ok: bool) -> dict:
-    return {"quantity": quantity, "published": published, "ours": ours, "ok": bool(ok)}
 
 
 def bipolar(g: torch.Generator, *shape: int) -> torch.Tensor:

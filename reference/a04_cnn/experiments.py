@@ -10,14 +10,12 @@ from pathlib import Path
 
 import torch
 
+from grader.experiments import row
+
 from . import conv, pool
 from .lenet import init_lenet, lenet_forward, lenet_train_step, parameter_count
 
 F64 = torch.float64
-
-
-def row(quantity: str, published, ours, ok: bool) -> dict:
-    return {"quantity": quantity, "published": published, "ours": ours, "ok": bool(ok)}
 
 
 # LeCun et al. 1998, Table I: the S2 maps (0-5) each C3 map (0-15) is connected to.

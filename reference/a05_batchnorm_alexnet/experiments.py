@@ -5,10 +5,11 @@ Run it on the reference (``grader reproduce a05``) or, once your functions work,
 """
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import torch
+
+from grader.experiments import row, threads
 
 from . import alexnet, bn_mlp, layers
 
@@ -20,10 +21,6 @@ PUBLISHED_SHAPES = [("conv1", "55x55x96"), ("pool1", "27x27x96"), ("conv2", "27x
 PUBLISHED_PARAMS = {"conv1": 34_944, "conv2": 307_456, "conv3": 885_120, "conv4": 663_936, "conv5": 442_624,
                     "fc6": 37_752_832, "fc7": 16_781_312, "fc8": 4_097_000}
 PUBLISHED_TOTAL, PUBLISHED_TOTAL_UNGROUPED = 60_965_224, 62_378_344
-
-
-def row(quantity: str, published, ours, ok: bool) -> dict:
-    return {"quantity": quantity, "published": published, "ours": ours, "ok": bool(ok)}
 
 
 def hwc(shape: tuple[int, ...]) -> str:
@@ -93,17 +90,6 @@ def dropout_statistics(p: float = 0.5, seed: int = 0) -> list[dict]:
     ratio = float(out.mean() / x.mean())
     return [row(f"dropout p={p}: fraction of units zeroed", p, round(zeroed, 5), abs(zeroed - p) < 0.005),
             row(f"dropout p={p}: mean of output / mean of input", 1.0, round(ratio, 5), abs(ratio - 1.0) < 0.005)]
-
-
-@contextlib.contextmanager
-def threads(n: int):
-    """Small matrices run faster on one thread than on many that contend."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def digits_split(seed: int = 0):

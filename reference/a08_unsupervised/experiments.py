@@ -11,16 +11,14 @@ from pathlib import Path
 
 import torch
 
+from grader.experiments import row
+
 from .competitive import competitive_epoch, competitive_update, distortion, leaky_competitive_update, winner
 from .inhibitory import hamming_net, maxnet, shunting_equilibrium, shunting_step
 from .rbf import kmeans, nearest_neighbour_widths, rbf_delta_epoch, rbf_features, rbf_least_squares
 from .som import decay, grid_positions, quantization_error, som_train, som_update, topographic_error, u_matrix
 
 F64 = torch.float64
-
-
-def row(quantity: str, published, ours, ok: bool) -> dict:
-    return {"quantity": quantity, "published": published, "ours": ours, "ok": bool(ok)}
 
 
 def iris() -> tuple[torch.Tensor, torch.Tensor]:

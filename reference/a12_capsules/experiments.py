@@ -6,10 +6,11 @@ Run it on the reference (``grader reproduce a12``) or, once your functions work,
 """
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import torch
+
+from grader.experiments import row, threads
 
 from . import capsnet, losses
 
@@ -18,21 +19,6 @@ F64 = torch.float64
 # A CapsNet for 8 x 8 digits: conv1 16 3 x 3 kernels -> 6 x 6, PrimaryCaps 8 types of 8-D capsules from
 # 3 x 3 kernels, stride 1 -> 4 x 4 x 8 = 128 capsules, DigitCaps 10 x 8-D, decoder 64 -> 128 -> 64 pixels.
 SMALL = {"image": (1, 8, 8), "conv1": (16, 3), "primary": (8, 8, 3, 1), "digits": (10, 8), "decoder": (64, 128)}
-
-
-def row(quantity: str, published, ours, ok: bool) -> dict:
-    return {"quantity": quantity, "published": published, "ours": ours, "ok": bool(ok)}
-
-
-@contextlib.contextmanager
-def threads(n: int):
-    """Small matrices run faster on one thread than on many that contend."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def mnist_counts_and_shapes(seed: int = 0) -> list[dict]:

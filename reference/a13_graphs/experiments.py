@@ -10,16 +10,14 @@ from pathlib import Path
 
 import torch
 
+from grader.experiments import row
+
 from .gat import gat_forward
 from .gcn import gcn_forward, gcn_sparse_forward, normalized_adjacency
 from .model import gcn2_forward, gcn2_loss, relu
 
 F64 = torch.float64
 SEEDS = 10
-
-
-def row(quantity: str, published, ours, ok: bool) -> dict:
-    return {"quantity": quantity, "published": published, "ours": ours, "ok": bool(ok)}
 
 
 def karate_club() -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
