@@ -102,10 +102,10 @@ class Suite:
              inputs_unchanged: bool = True) -> Task:
         """A task whose function is called with the inputs and returns ``outputs`` (a tuple
         whose trailing extras, such as a cache, are ignored unless ``exact_outputs``)."""
-        name_outputs = _exact_outputs if self.exact_outputs else _name_outputs
+        named = _exact_outputs if self.exact_outputs else name_outputs
 
         def run(m: Modules, **kw: Any) -> Outputs:
-            return name_outputs(name, getattr(getattr(m, module), name)(**kw), outputs)
+            return named(name, getattr(getattr(m, module), name)(**kw), outputs)
 
         return self._add(Task(self._id(name), module, inputs, run, calls=self._ids(calls)), inputs_unchanged)
 
@@ -127,7 +127,7 @@ class Suite:
             dout = kw.pop("dout")
             _, cache = getattr(getattr(m, module), forward)(**kw)
             result = getattr(getattr(m, module), name)(dout, cache)
-            return _name_outputs(name, result, grads)
+            return name_outputs(name, result, grads)
 
         return self._add(Task(self._id(name), module, inputs, run, grads=grads, forward=fwd,
                              wrt=dict(zip(grads, wrt)), upstream="dout", calls=self._ids((forward,) + calls)),
@@ -182,7 +182,8 @@ def layer_pairs(function: str, pairs: Any, layers: int, names: tuple[str, str] =
     return outputs
 
 
-def _name_outputs(name: str, result: Any, names: tuple[str, ...]) -> Outputs:
+def name_outputs(name: str, result: Any, names: tuple[str, ...]) -> Outputs:
+    """``name``'s returned tuple as ``{names[i]: result[i]}``; values past ``names`` (a cache) are ignored."""
     if len(names) == 1 and not isinstance(result, (tuple, list)):
         return {names[0]: result}
     if not isinstance(result, (tuple, list)) or len(result) < len(names):

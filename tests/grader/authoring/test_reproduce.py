@@ -113,6 +113,11 @@ def _a09(m):
     return m._plot, ({"rnn": curve, "bound": curve, "lstm 5": curve, "lstm 0": curve}, {"lstm": run, "rnn": run}, run)
 
 
+def _a10(m):
+    alpha = torch.softmax(torch.randn(8, 8, dtype=F64), dim=1)
+    return m._plot, (alpha, torch.arange(8), alpha, [(50, 0.9), (100, 1.0)], [(50, 0.3), (100, 0.4)])
+
+
 def _a12(m):
     g = torch.Generator().manual_seed(0)
     images = torch.rand(20, 8, 8, generator=g, dtype=F64)
@@ -137,6 +142,7 @@ FIGURES = {
     "a06_energy_models": _a06,
     "a08_unsupervised": _a08,
     "a09_recurrent": _a09,
+    "a10_attention": _a10,
     "a12_capsules": _a12,
     "a13_graphs": _a13,
 }
