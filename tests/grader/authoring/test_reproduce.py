@@ -95,6 +95,13 @@ def _a05(m):
     return m._plot_bn, (curve, curve)
 
 
+def _a07(m):
+    g = torch.Generator().manual_seed(0)
+    curves = {"pretrained": [0.7, 0.9], "random init": [0.1, 0.2]}
+    return m._plot, (torch.randn(6, 8, 8, generator=g, dtype=F64), torch.full((6,), 0.012, dtype=F64), 0.01,
+                     torch.tensor([[3.0, 2.0], [1.5, 1.0]], dtype=F64), curves)
+
+
 def _a08(m):
     return m._plot_maps, (torch.linspace(0, 1, 10, dtype=F64), torch.rand(100, 4, dtype=F64))
 
@@ -140,6 +147,7 @@ FIGURES = {
     "a04_cnn": _a04,
     "a05_batchnorm_alexnet": _a05,
     "a06_energy_models": _a06,
+    "a07_autoencoders_dbn": _a07,
     "a08_unsupervised": _a08,
     "a09_recurrent": _a09,
     "a10_attention": _a10,

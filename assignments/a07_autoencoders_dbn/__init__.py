@@ -1,0 +1,1 @@
+"""a07: autoencoders, sparse autoencoders and deep belief networks."""
