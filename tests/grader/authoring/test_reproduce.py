@@ -125,6 +125,11 @@ def _a10(m):
     return m._plot, (alpha, torch.arange(8), alpha, [(50, 0.9), (100, 1.0)], [(50, 0.3), (100, 0.4)])
 
 
+def _a11(m):
+    maps = {"src": [1, 2, 3], "tgt": [10, 3, 2], "cross": torch.rand(2, 3, 3), "self": torch.rand(2, 3, 3)}
+    return m._plot, (maps, torch.rand(8, 6, dtype=F64) * 2 - 1, [2.0, 1.0, 0.5])
+
+
 def _a12(m):
     g = torch.Generator().manual_seed(0)
     images = torch.rand(20, 8, 8, generator=g, dtype=F64)
@@ -151,6 +156,7 @@ FIGURES = {
     "a08_unsupervised": _a08,
     "a09_recurrent": _a09,
     "a10_attention": _a10,
+    "a11_transformer": _a11,
     "a12_capsules": _a12,
     "a13_graphs": _a13,
 }
