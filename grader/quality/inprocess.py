@@ -9,6 +9,7 @@ the same driver (:func:`grader.sandbox.inside.child.run_driver`), and a time lim
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.abc
 import importlib.util
 import itertools
@@ -16,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,7 @@ class SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def __init__(self) -> None:
         self.packages: dict[str, dict[str, tuple[str, str]]] = {}
         self.labels: dict[str, str] = {}  # package -> what its files' names say in tracebacks
+        self.loaded: dict[str, list[str]] = {}  # package -> the modules imported from it, to forget
 
     def find_spec(self, fullname: str, path: Any, target: Any = None):
         root, _, rest = fullname.partition(".")
@@ -83,7 +86,8 @@ class SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         root, _, rest = module.__name__.partition(".")
         file, source = self.packages[root].get(rest, ("<empty>", ""))
         module.__file__ = file
-        exec(compile(source, file + self.labels[root], "exec"), module.__dict__)
+        self.loaded.setdefault(root, []).append(module.__name__)
+        exec(_compiled(source, file + self.labels[root]), module.__dict__)
 
     def load(self, name: str, modules: dict[str, tuple[str, str]], label: str = " (audited copy)") -> Modules:
         """Import ``modules`` as the package ``name``; ``label`` follows each file's name in tracebacks
@@ -95,8 +99,14 @@ class SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def unload(self, name: str) -> None:
         self.packages.pop(name, None)
         self.labels.pop(name, None)
-        for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
-            del sys.modules[key]
+        for key in self.loaded.pop(name, []):
+            sys.modules.pop(key, None)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str, filename: str) -> types.CodeType:
+    """A module's code, compiled once: a mutant changes one file, its package's others stay the same."""
+    return compile(source, filename, "exec")
 
 
 FINDER = SourceFinder()

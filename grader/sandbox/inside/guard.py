@@ -37,11 +37,21 @@ def matches(name: str, banned: Iterable[str]) -> str | None:
     return None
 
 
+_NAMES: dict[Any, str] = {}  # torch function -> its qualified name: resolving it is the guard's main cost
+
+
 def runtime_name(func: Any) -> str:
-    name = resolve_name(func)
-    if name:
-        return name
-    return f"{getattr(func, '__module__', None) or '?'}.{getattr(func, '__qualname__', repr(func))}"
+    try:
+        return _NAMES[func]
+    except (KeyError, TypeError):  # not seen yet, or not hashable
+        pass
+    name = resolve_name(func) or \
+        f"{getattr(func, '__module__', None) or '?'}.{getattr(func, '__qualname__', repr(func))}"
+    try:
+        _NAMES[func] = name
+    except TypeError:
+        pass
+    return name
 
 
 class Guard(TorchFunctionMode):
