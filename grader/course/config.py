@@ -20,7 +20,7 @@ DTYPES = ("float64", "float32", "float16", "bfloat16")
 SUITES = ("public", "hidden")
 ASSIGNMENT_ID = re.compile(r"^a\d\d_[a-z0-9_]+$")
 TASK_ID = re.compile(r"^a\d\d\.[a-z_][a-z0-9_]*$")
-BANNED_NAME = re.compile(r"^(torch|numpy)(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?$")
+BANNED_NAME = re.compile(r"^(torch|numpy|scipy|sklearn)(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?$")
 
 
 class ConfigError(ValueError):

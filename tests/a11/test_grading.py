@@ -134,6 +134,21 @@ def test_diagnoses_name_the_tensor_and_banned_calls(solutions, tmp_path):
         assert [c.name for c in failed] == [tensor], (task, [(c.name, c.message) for c in failed])
 
 
+def test_scipys_solver_in_the_matching_is_refused_by_name(solutions, tmp_path):
+    """scipy's linear_sum_assignment is the ground truth, banned in the matching tasks: the scan finds it
+    through its import alias."""
+    folder = seeded_bugs(solutions(AID), tmp_path, [(
+        "detr.py", "    transposed = cost.shape[0] > cost.shape[1]\n",
+        "    from scipy.optimize import linear_sum_assignment as solve\n"
+        "    rows, cols = solve(cost.numpy())\n"
+        "    return torch.as_tensor(rows), torch.as_tensor(cols)\n"
+        "    transposed = cost.shape[0] > cost.shape[1]\n")])
+    result = grade_in_process(folder, {"a11.hungarian_match"})
+    [task] = result.assignments[0].tasks
+    assert task.score == 0 and task.status == "error", task
+    assert "banned operation scipy.optimize.linear_sum_assignment (detr.py line" in task.checks[0].message
+
+
 def test_suite_matchings_are_unique_and_masks_keep_a_key():
     """Every matching case has a unique optimum (the second best costs more by a margin), and every
     boolean mask leaves each query at least one key (an all-masked row is NaN in torch)."""
