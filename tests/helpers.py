@@ -13,7 +13,7 @@ from grader.judge.pipeline import grade
 from grader.quality.inprocess import InProcessRunner
 from grader.tasks import suites
 from grader.tasks.numeric import central_difference, weighted_sum
-from grader.results import GradingResult
+from grader.results import GradingResult, TaskResult
 from grader.authoring.release import release
 
 COURSE = config.load(paths.COURSE)
@@ -87,6 +87,25 @@ def grade_seeded_bugs(solutions: Path, dest: Path, bugs: list[tuple[str, str, st
     assert lost <= allowed, f"tasks that lost points though neither bugged nor calling a bugged task: " \
                             f"{sorted(lost - allowed)}"
     return result
+
+
+def grade_named_bugs(solutions: Path, dest: Path, bugs: dict[str, tuple], group: tuple[str, ...],
+                     crash_ok: bool = False) -> dict[str, TaskResult]:
+    """Grade (in process) a copy of ``solutions`` with the bugs named in ``group`` applied. Each entry of
+    ``bugs`` is ``(file, old, new, lost tasks, first task, word)``: the grading must lose exactly the
+    union of the group's lost tasks, and each bug's first task must fail (an error for a bug whose name
+    says "banned"; either, with ``crash_ok``, where a wrong shape can crash the task) with ``word`` in
+    its diagnosis. Returns the graded tasks by id."""
+    result = grade_folder(seeded_bugs(solutions, dest, [bugs[bug][:3] for bug in group]), sandboxed=False)
+    tasks = {t.id: t for t in result.assignments[0].tasks}
+    assert lost_tasks(result) == set().union(*(bugs[b][3] for b in group))
+    for bug in group:
+        first, word = bugs[bug][4], bugs[bug][5]
+        messages = " ".join(c.message for c in tasks[first].checks if not c.passed)
+        allowed = {"error"} if "banned" in bug else ({"failed", "error"} if crash_ok else {"failed"})
+        assert tasks[first].status in allowed, (bug, tasks[first].status)
+        assert word in messages, (bug, messages)
+    return tasks
 
 
 def task_scores(result: GradingResult) -> dict[str, tuple[str, float, float]]:

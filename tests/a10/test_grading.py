@@ -8,7 +8,7 @@ import torch
 
 from grader.tasks.model import case_generator
 from grader.tasks.suites import load
-from tests.helpers import COURSE, grade_folder, lost_tasks, seeded_bugs
+from tests.helpers import COURSE, grade_named_bugs
 
 AID = "a10_attention"
 SUITE = load(AID)
@@ -98,16 +98,7 @@ def test_groups_cover_every_bug_with_disjoint_losses():
 
 @pytest.mark.parametrize("group", GROUPS, ids=[" + ".join(g) for g in GROUPS])
 def test_seeded_bugs_lose_only_their_tasks(group, solutions, tmp_path):
-    result = grade_folder(seeded_bugs(solutions(AID), tmp_path, [BUGS[bug][:3] for bug in group]),
-                          sandboxed=False)
-    tasks = {t.id: t for t in result.assignments[0].tasks}
-    assert lost_tasks(result) == set().union(*(BUGS[b][3] for b in group))
-    for bug in group:
-        first, word = BUGS[bug][4], BUGS[bug][5]
-        messages = " ".join(c.message for c in tasks[first].checks if not c.passed)
-        allowed = {"error"} if "banned" in bug else {"failed", "error"}  # a wrong shape can crash the task
-        assert tasks[first].status in allowed, (bug, tasks[first].status)
-        assert word in messages, (bug, messages)
+    grade_named_bugs(solutions(AID), tmp_path, BUGS, group, crash_ok=True)
 
 
 def cases(task: str):
