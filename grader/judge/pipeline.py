@@ -140,8 +140,9 @@ def grade_assignment(folder: Path | None, course: Course, cfg: AssignmentConfig,
     budget = assignment_budget(course, submission_budget)
     run(plan, runner, budget)
     tasks = score(plan, course, device)
-    if explain(plan, runner, budget, tasks):
-        tasks = score(plan, course, device)
+    explained = explain(plan, runner, budget, tasks)
+    if explained:
+        tasks = score(plan, course, device, tasks, explained)
     diagnose.note_failed_calls(suite, tasks)
     ran_out = budget.what if any(r.status == RunStatus.OUT_OF_BUDGET for r in plan.responses.values()) else None
     result = AssignmentResult(cfg.id, points(sum(t.score for t in tasks)), points(cfg.max_score), tasks,
@@ -204,13 +205,13 @@ def run(plan: Plan, runner: Runner, budget: Budget) -> None:
     plan.responses.update(runner.run(plan.folder, plan.cfg.id, plan.requests, limits, budget))
 
 
-def explain(plan: Plan, runner: Runner, budget: Budget, tasks: list[TaskResult]) -> bool:
+def explain(plan: Plan, runner: Runner, budget: Budget, tasks: list[TaskResult]) -> set[str]:
     """Run again, asking for the gradient of the student's own forward, the one case where each
     failed gradient check of a backward task failed first: its diagnosis then says whether the
     backward or the forward is wrong. Only failures pay for it (two forwards per element, up to
     :data:`OWN_GRADIENT_MAX_ELEMENTS` per tensor). It never changes a score: what this run answers
-    is used only for that note, and a case that does not answer again gets no note. True if any
-    note may have been added."""
+    is used only for that note, and a case that does not answer again gets no note. Returns the
+    tasks that got a note."""
     by_key = {(r.task, r.case): r for r in plan.requests}
     wanted: dict[Key, Request] = {}
     for t in tasks:
@@ -225,18 +226,26 @@ def explain(plan: Plan, runner: Runner, budget: Budget, tasks: list[TaskResult])
             if key in by_key and plan.responses[key].status == RunStatus.OK:
                 wanted[key] = dataclasses.replace(by_key[key], own_gradient=OWN_GRADIENT_MAX_ELEMENTS)
     if not wanted or time.monotonic() >= budget.deadline:
-        return False
+        return set()
     limits = {t.id: t.limits for t in plan.cfg.tasks}
     again = runner.run(plan.folder, plan.cfg.id, list(wanted.values()), limits, budget)
+    noted = set()
     for key, response in again.items():
         if key in wanted and response.status == RunStatus.OK and response.own_gradient:
             plan.responses[key] = dataclasses.replace(plan.responses[key], own_gradient=response.own_gradient)
-    return True
+            noted.add(key[0])
+    return noted
 
 
-def score(plan: Plan, course: Course, device: str) -> list[TaskResult]:
+def score(plan: Plan, course: Course, device: str, before: list[TaskResult] | None = None,
+          only: set[str] | None = None) -> list[TaskResult]:
+    """Every task's result from the responses; with ``only``, just those tasks again, the rest kept
+    from ``before``."""
     tasks = []
-    for tcfg in plan.cfg.tasks:
+    for i, tcfg in enumerate(plan.cfg.tasks):
+        if only is not None and before is not None and tcfg.id not in only:
+            tasks.append(before[i])
+            continue
         task = plan.task(tcfg)
         replies = [plan.responses[(task.id, k)] for k in range(len(plan.cases[task.id]))]
         result = score_task(course, plan.cfg.id, task, tcfg.points, plan.cases[task.id], plan.expected[task.id],

@@ -11,11 +11,11 @@ from grader.judge.pipeline import grade
 from grader.quality.inprocess import InProcessRunner
 from grader.tasks.model import case_generator
 from grader.tasks.suites import load
-from tests.helpers import COURSE, lost_tasks, seeded_bugs
+from tests.helpers import COURSE, callers, lost_tasks, seeded_bugs
 
 AID = "a11_transformer"
 SUITE = load(AID)
-CALLERS = {t.id: {o.id for o in SUITE.tasks.values() if t.id in o.calls} for t in SUITE.tasks.values()}
+CALLERS = callers(AID)
 
 SCALE = "    scale = 1.0 / math.sqrt(q.shape[-1])\n"
 SOFTMAX = "    attn = softmax(scores, dim=-1)  # (..., Tq, Tk) each row sums to 1 over the keys\n"
