@@ -89,6 +89,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from grader.course import config
+    from grader.watch import watch
+
+    def out(text: str) -> None:
+        print(text, flush=True)
+
+    return watch(Path(args.folder), config.load(args.course), args.assignment, set(args.task) if args.task else None,
+                 runs=args.runs, out=out)
+
+
 def cmd_release(args: argparse.Namespace) -> int:
     from grader.authoring import release
     from grader.course import config
@@ -255,6 +266,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "namespace); user-namespace on a root machine shows what an ordinary user gets")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     g.set_defaults(func=cmd_grade)
+
+    w = sub.add_parser("watch", help="grade an assignment's public suite now and after every change (warm)")
+    w.add_argument("folder", help="the assignment's folder, e.g. assignments/a02_mlp_backprop")
+    w.add_argument("--assignment", metavar="ID", help="its id, when the folder is named otherwise")
+    w.add_argument("--task", action="append", metavar="ID", help="grade only this task (repeatable)")
+    w.add_argument("--runs", type=int, metavar="N", help="stop after N gradings (default: until Ctrl-C)")
+    w.set_defaults(func=cmd_watch)
 
     r = sub.add_parser("release", help="regenerate assignments/ from reference/")
     r.add_argument("--check", action="store_true", help="fail if assignments/ is out of sync")

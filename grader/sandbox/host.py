@@ -39,6 +39,7 @@ import torch
 from grader import paths
 from grader.course.config import Limits
 from grader.results import RunStatus, SandboxInfo
+from grader.sandbox import warm as warm_children
 from grader.sandbox.inside import isolation, wire
 from grader.sandbox.runner import Budget, Key, Request, Response
 
@@ -53,6 +54,9 @@ MAX_RESPONSE_BYTES = 128 * 2**20
 RETIRE_TIMEOUT_S = 5.0   # a child told to stop has this long to exit on its own
 SPARE_AFTER_S = 3.0      # a request still running this long gets a spare process started beside it
 SHOWN_ROOT = isolation.SANDBOX  # bundle paths in messages read the same on every run and level
+CHILD_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+             "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+             "CUBLAS_WORKSPACE_CONFIG": ":4096:8"}  # and HOME, the child's work directory
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,9 @@ def _binds(device: str) -> list[str]:
 
 
 def _hidden() -> list[str]:
-    """What the child must not read, wherever it is installed: the reference, the grader, course.yaml."""
-    found = [paths.REFERENCE, paths.COURSE, paths.ROOT / "grader", GRADER_DIR]
+    """What the child must not read, wherever it is installed: the reference, the grader, course.yaml (and a
+    student repository's frozen expected values)."""
+    found = [paths.REFERENCE, paths.COURSE, paths.ROOT / "fixtures", paths.ROOT / "grader", GRADER_DIR]
     for site in _site_dirs():  # a non-editable install puts both packages in site-packages
         found += [Path(site) / "reference", Path(site) / "grader"]
     return list(dict.fromkeys(str(p) for p in found))
@@ -192,29 +197,12 @@ def _plan(root: Path, bundle: Path, iso: Isolation, device: str, keep: list[int]
             "keep_fds": keep, "nproc": _sandbox_nproc(iso)}
 
 
-LINUX = sys.platform.startswith("linux")
 
 
 def _limit(memory_mb: int, cpu_s: int, device: str, nproc: int | None):
-    def setrlimit(which: int, value: int, hard: int | None = None) -> None:
-        try:
-            resource.setrlimit(which, (value, value if hard is None else hard))
-        except (ValueError, OSError):
-            if LINUX:
-                raise  # never weaker than reported; elsewhere (macOS) some limits do not exist
-
-    def apply() -> None:
-        if LINUX:  # a grader that dies takes its children with it
-            isolation._prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
-        setrlimit(resource.RLIMIT_CORE, 0)
-        setrlimit(resource.RLIMIT_CPU, cpu_s, cpu_s + 5)  # SIGXCPU, then SIGKILL
-        setrlimit(resource.RLIMIT_FSIZE, FILE_SIZE_MB * 2**20)
-        setrlimit(resource.RLIMIT_NOFILE, OPEN_FILES)
-        if nproc is not None:
-            setrlimit(resource.RLIMIT_NPROC, nproc)
-        if device == "cpu":  # CUDA reserves large virtual ranges; GPU memory is capped in torch
-            setrlimit(resource.RLIMIT_AS, memory_mb * 2**20)
-    return apply
+    """The child's resource limits, applied in the child before it runs anything (see :func:`isolation.apply_limits`)."""
+    return functools.partial(isolation.apply_limits, memory_mb=memory_mb, cpu_s=cpu_s, device=device, nproc=nproc,
+                             file_mb=FILE_SIZE_MB, open_files=OPEN_FILES)
 
 
 def _sandbox_nproc(iso: Isolation) -> int:
@@ -323,7 +311,7 @@ class Child:
     """One sandboxed child process and the thread that reads its responses."""
 
     def __init__(self, root: Path, bundle: Path, assignment: str, device: str, limits: Limits,
-                 cpu_budget_s: int, iso: Isolation):
+                 cpu_budget_s: int, iso: Isolation, warm: bool = False):
         req_r, self._req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         self.log_path = root / f"child-{time.monotonic_ns()}.log"
@@ -332,19 +320,25 @@ class Child:
         config = {"paths": [str(bundle / "_grader"), *_site_dirs()], "req_fd": req_r, "resp_fd": resp_w,
                   "assignment": assignment, "device": device, "threads": 1, "memory_mb": limits.memory_mb,
                   "isolation": plan}
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(bundle / "work"), "LANG": "C.UTF-8",
-               "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1", "CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
-        if "filesystem" in iso.layers:
-            env["HOME"] = SHOWN_ROOT + "/work"
+        env = {**CHILD_ENV, "HOME": SHOWN_ROOT + "/work" if "filesystem" in iso.layers else str(bundle / "work")}
         nproc = _process_level_nproc()  # None for root: root's way gives the sandbox its own uid
         fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.proc: subprocess.Popen | warm_children.Forked | None = None
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", BOOT, json.dumps(config)],
-                cwd=bundle / "work", env=env, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd,
-                pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True,
-                preexec_fn=_limit(limits.memory_mb, cpu_budget_s, device, nproc))
+            server = warm_children.server(_copy_child_code, CHILD_ENV, _site_dirs()) if warm else None
+            if server is not None:
+                limit = {"memory_mb": limits.memory_mb, "cpu_s": cpu_budget_s, "device": device, "nproc": nproc,
+                         "file_mb": FILE_SIZE_MB, "open_files": OPEN_FILES}
+                try:
+                    self.proc = server.fork(config, env, limit, (req_r, resp_w, fd))
+                except warm_children.ForkServerError:
+                    warm_children.shutdown()  # a fresh server next time; this child starts cold
+            if self.proc is None:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-c", BOOT, json.dumps(config)],
+                    cwd=bundle / "work", env=env, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd,
+                    pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True,
+                    preexec_fn=_limit(limits.memory_mb, cpu_budget_s, device, nproc))
         finally:
             os.close(fd)
         os.close(req_r)
@@ -448,9 +442,10 @@ class SandboxRunner:
     claims to answer; the request that met it is sent again to a fresh process.
     """
 
-    def __init__(self, device: str = "cpu", iso: Isolation | None = None):
+    def __init__(self, device: str = "cpu", iso: Isolation | None = None, warm: bool = True):
         self.device = device
         self.iso = iso if iso is not None else detect(device)
+        self.warm = warm  # children forked from this process's fork server (see grader.sandbox.warm)
 
     def run(self, submission: Path, assignment: str, requests: list[Request],
             limits: dict[str, Limits], budget: Budget | None = None) -> dict[Key, Response]:
@@ -458,7 +453,8 @@ class SandboxRunner:
         for r in requests:
             by_task.setdefault(r.task, []).append(r)
         with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-            session = _Session(Path(tmp), submission, assignment, self.device, self.iso, limits, by_task, budget)
+            session = _Session(Path(tmp), submission, assignment, self.device, self.iso, limits, by_task, budget,
+                               self.warm)
             try:
                 for reqs in by_task.values():
                     session.run_task(reqs)
@@ -471,8 +467,9 @@ class _Session:
     """One assignment's requests in sandboxed children: a fresh child whenever the last one is gone."""
 
     def __init__(self, root: Path, submission: Path, assignment: str, device: str, iso: Isolation,
-                 limits: dict[str, Limits], by_task: dict[str, list[Request]], budget: Budget | None):
-        self.root, self.assignment, self.device, self.iso = root, assignment, device, iso
+                 limits: dict[str, Limits], by_task: dict[str, list[Request]], budget: Budget | None,
+                 warm: bool = False):
+        self.root, self.assignment, self.device, self.iso, self.warm = root, assignment, device, iso, warm
         self.limits, self.by_task, self.budget = limits, by_task, budget
         self.memory = max((limits[t].memory_mb for t in by_task), default=0)
         self.cpu_budget = int(sum(limits[t].time_s for t in by_task)) + 60
@@ -612,7 +609,7 @@ class _Session:
     def _new_child(self) -> Child:
         limit = max((lim.time_s for lim in self.limits.values()), default=60.0)
         return Child(self.root, self.bundle, self.assignment, self.device, Limits(limit, self.memory),
-                     self.cpu_budget, self.iso)
+                     self.cpu_budget, self.iso, self.warm)
 
     def _start(self) -> bool:
         """A fresh child, ready to take requests: the spare if one was started, else a new one."""

@@ -155,6 +155,35 @@ def _private_root(plan: dict) -> None:
     _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
 
 
+def apply_limits(memory_mb: int, cpu_s: int, device: str, nproc: int | None, file_mb: int, open_files: int) -> None:
+    """The child's resource limits (set in the child itself, before any of its code runs).
+
+    CPU time (SIGXCPU, then SIGKILL), file size, open files, processes, no core dumps and, on
+    the CPU, the address space (CUDA reserves large virtual ranges; GPU memory is capped in
+    torch instead). The child dies with its parent. On Linux a limit that cannot be set stops
+    the child: never weaker than reported; elsewhere (macOS) some limits do not exist.
+    """
+    linux = sys.platform.startswith("linux")
+
+    def setrlimit(which: int, value: int, hard: int | None = None) -> None:
+        try:
+            resource.setrlimit(which, (value, value if hard is None else hard))
+        except (ValueError, OSError):
+            if linux:
+                raise
+
+    if linux:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    setrlimit(resource.RLIMIT_CORE, 0)
+    setrlimit(resource.RLIMIT_CPU, cpu_s, cpu_s + 5)
+    setrlimit(resource.RLIMIT_FSIZE, file_mb * 2**20)
+    setrlimit(resource.RLIMIT_NOFILE, open_files)
+    if nproc is not None:
+        setrlimit(resource.RLIMIT_NPROC, nproc)
+    if device == "cpu":
+        setrlimit(resource.RLIMIT_AS, memory_mb * 2**20)
+
+
 def _fork_into_pid_namespace(keep: list[int]) -> int:
     """Fork the first process of the new PID namespace; the caller stays behind and waits.
 

@@ -526,7 +526,7 @@ def test_a_grader_that_is_killed_takes_its_sandboxed_children_with_it(solutions,
     try:
         for _ in range(600):  # until a sandboxed child is well into the looping task
             kids = _descendants(grader.pid)
-            if any(b"grader.sandbox.inside.child" in _cmdline(k) and _cpu_seconds(k) > 3.0 for k in kids):
+            if any(_runs_a_task(k, grader.pid) and _cpu_seconds(k) > 3.0 for k in kids):
                 break
             time.sleep(0.1)
         else:
@@ -541,6 +541,21 @@ def test_a_grader_that_is_killed_takes_its_sandboxed_children_with_it(solutions,
             break
         time.sleep(0.1)
     assert alive == []
+
+
+def _runs_a_task(pid: int, grader: int) -> bool:
+    """A sandboxed child: started cold (``inside.child``), or forked by the grader's fork server
+    (which is itself the grader's child, and runs no task)."""
+    command = _cmdline(pid)
+    return b"grader.sandbox.inside.child" in command or (
+        b"grader.sandbox.inside.forkserver" in command and _parent(pid) != grader)
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -1,0 +1,217 @@
+"""Warm sandboxed children: a fork server per grader process pays for importing torch once.
+
+A cold child (:class:`grader.sandbox.host.Child` started with ``python -I -S``) spends most of
+its start-up importing torch. The fork server (:mod:`grader.sandbox.inside.forkserver`) is
+started the same way, once per grader process, imports torch and the child-side code, and
+then forks one child per sandbox session on the grader's order. Each forked child takes its
+session's limits, environment and descriptors, enters the same isolation layers as a cold
+child (:func:`grader.sandbox.inside.isolation.enter`) before any suite or student code is
+imported, and serves that one session only.
+
+What the server shares with its children, and why that is safe: its memory is that of a
+fresh ``python -I -S`` that imported the standard library, torch, numpy and the grader's
+child-side modules, from a directory holding nothing else. It is started by ``exec``, never
+forked from the grader, so nothing of the grader's process (the reference, course.yaml, the
+expected values, other submissions) is in it; it never reads a suite, a submission or a
+request. A child forked from it therefore starts with exactly what a cold child has once it
+has imported torch. ``tests/grader/sandbox/test_warm.py`` checks that a child's memory holds
+no marker the grader's process holds.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from grader.sandbox.inside import isolation
+
+READY_TIMEOUT_S = 120.0
+ORDER_TIMEOUT_S = 30.0
+BOOT = (
+    "import sys, json; c = json.loads(sys.argv[1]); del sys.argv[1:]; sys.path[:0] = c['paths']; "
+    "import grader.sandbox.inside.forkserver as f; f.main(c)"
+)
+
+
+class ForkServerError(OSError):
+    """The fork server did not start or did not answer: the grader falls back to cold children."""
+
+
+def available() -> bool:
+    """Whether this platform can run the fork server (Linux, with pidfds and descriptor passing)."""
+    return sys.platform.startswith("linux") and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
+
+
+class Forked:
+    """A child the fork server made, seen from the grader (which is not its parent): its pid and a pidfd.
+
+    Offers what the grader uses of :class:`subprocess.Popen`: ``pid``, ``poll()`` and ``wait()``.
+    """
+
+    def __init__(self, pid: int, pidfd: int):
+        self.pid, self._pidfd = pid, pidfd
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self._pidfd], [], [], 0)[0]:
+            self._gone()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            if not select.select([self._pidfd], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0)
+            self._gone()
+        assert self.returncode is not None
+        return self.returncode
+
+    def _gone(self) -> None:
+        self.returncode = -signal.SIGKILL  # its exit status goes to the fork server, which reaps it
+        try:
+            os.close(self._pidfd)
+        except OSError:
+            pass
+
+    def __del__(self) -> None:
+        if self.returncode is None:
+            try:
+                os.close(self._pidfd)
+            except OSError:
+                pass
+
+
+class ForkServer:
+    """One fork server process and the socket that gives it orders (one order at a time)."""
+
+    def __init__(self, copy_child_code, env: dict[str, str], site_dirs: list[str]):
+        self._dir = Path(tempfile.mkdtemp(prefix="forkserver-"))
+        self.owner = os.getpid()
+        self._lock = threading.Lock()
+        bundle = self._dir / "bundle"
+        copy_child_code(bundle / "_grader" / "grader", None)
+        (bundle / "work").mkdir()
+        for d, _, files in os.walk(self._dir):
+            os.chmod(d, 0o755)
+            for f in files:
+                os.chmod(os.path.join(d, f), 0o644)
+        self.bundle = str(bundle)
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._sock = mine
+        config = {"paths": [str(bundle / "_grader"), *site_dirs], "sock_fd": theirs.fileno(), "bundle": self.bundle}
+        self.log_path = self._dir / "server.log"
+        log = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", BOOT, json.dumps(config)], cwd=bundle / "work",
+                env={**env, "HOME": str(bundle / "work")}, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                pass_fds=(theirs.fileno(),), start_new_session=True, close_fds=True,
+                preexec_fn=lambda: isolation._prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL))
+        finally:
+            os.close(log)
+            theirs.close()
+        self._sock.settimeout(READY_TIMEOUT_S)
+        try:
+            ready = json.loads(self._sock.recv(4096) or b"{}")
+        except (OSError, ValueError):
+            ready = {}
+        if not ready.get("ready"):
+            tail = self._log_tail()
+            self.close()
+            raise ForkServerError(0, f"the fork server did not start ({ready or 'no answer'}): {tail}")
+        self._sock.settimeout(ORDER_TIMEOUT_S)
+
+    def fork(self, config: dict, env: dict[str, str], limits: dict, fds: tuple[int, int, int]) -> Forked:
+        """A new child for ``config`` (the cold child's configuration), with these descriptors:
+        its request pipe, its response pipe and its log (the caller keeps and closes its copies)."""
+        order = json.dumps({"config": config, "env": env, "limits": limits}).encode()
+        with self._lock:
+            try:
+                socket.send_fds(self._sock, [order], list(fds))
+                data, got, _, _ = socket.recv_fds(self._sock, 4096, 1)
+            except OSError as e:
+                raise ForkServerError(e.errno or 0, f"the fork server did not answer: {e}") from None
+        reply = json.loads(data or b"{}")
+        if "pid" not in reply or len(got) != 1:
+            for fd in got:
+                os.close(fd)
+            raise ForkServerError(0, f"the fork server refused the order: {reply.get('error', 'no answer')}")
+        return Forked(int(reply["pid"]), got[0])
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        """Stop the server (closing its socket ends its loop; its session is then killed)."""
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+        if os.getpid() == self.owner:
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                self.proc.wait()
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+
+_server: ForkServer | None = None
+_server_lock = threading.Lock()
+_refused = ""
+
+
+def server(copy_child_code, env: dict[str, str], site_dirs: list[str]) -> ForkServer | None:
+    """This process's fork server, started on first use; None where it cannot run (cold children then).
+
+    A process forked from one that had a server starts its own: the socket belongs to its parent.
+    """
+    global _server, _refused
+    if not available():
+        return None
+    with _server_lock:
+        if _server is not None and (_server.owner != os.getpid() or not _server.alive()):
+            if _server.owner == os.getpid():
+                _server.close()
+            _server = None
+        if _server is None:
+            try:
+                _server = ForkServer(copy_child_code, env, site_dirs)
+            except ForkServerError as e:
+                _refused = str(e)
+                return None
+        return _server
+
+
+def refused() -> str:
+    """Why the last attempt to start a fork server failed ("" if none did)."""
+    return _refused
+
+
+def shutdown() -> None:
+    """Stop this process's fork server, if it has one."""
+    global _server
+    with _server_lock:
+        if _server is not None and _server.owner == os.getpid():
+            _server.close()
+        _server = None
+
+
+atexit.register(shutdown)

@@ -1,0 +1,84 @@
+"""``grader watch``: the student's loop, warm. Save a file, see the public tests' verdicts a moment later.
+
+One process imports torch, the grader and the reference once, and keeps the sandbox's fork
+server (:mod:`grader.sandbox.warm`) for its whole life; every time the assignment's files
+change it grades the public suite again, sandboxed exactly as ``pytest`` and ``grader grade``
+do, and prints each task's verdict with its diagnosis. What a regrade costs is the grading
+itself: no interpreter, no torch import, no cold child.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from grader.course.config import Course
+from grader.judge.cases import GradingError
+from grader.judge.pipeline import grade
+from grader.reports.text import shown_points
+from grader.results import GradingResult, Status
+from grader.sandbox import host
+
+MARK = {Status.PASSED: "ok  ", Status.NOT_IMPLEMENTED: "todo"}
+
+
+def fingerprint(folder: Path) -> tuple:
+    """What a regrade depends on: each Python file's name, size and modification time (cheap to poll)."""
+    found = []
+    for p in sorted(folder.rglob("*.py")):
+        try:
+            st = p.stat()
+        except OSError:
+            continue  # removed while we looked: the next poll sees the folder as it is
+        found.append((str(p.relative_to(folder)), st.st_size, st.st_mtime_ns))
+    return tuple(found)
+
+
+def summary(result: GradingResult, seconds: float) -> list[str]:
+    """One line per task (its verdict and points), each failing check's diagnosis under it, and a total."""
+    lines = []
+    for a in result.assignments:
+        if a.error is not None:
+            lines.append(f"{a.id}: {a.message}")
+            continue
+        for t in a.tasks:
+            lines.append(f"{MARK.get(t.status, 'FAIL')} {t.id}  {shown_points(t.score)}/{shown_points(t.max_score)}"
+                         + ("" if t.status in (Status.PASSED, Status.NOT_IMPLEMENTED) else f"  {t.status}"))
+            lines += [f"       {c.name}: {c.message}" for c in t.checks if not c.passed and
+                      t.status != Status.NOT_IMPLEMENTED]
+    lines.append(f"public suite: {shown_points(result.score)}/{shown_points(result.max_score)} points, "
+                 f"graded in {seconds:.2f} s")
+    return lines
+
+
+def watch(folder: Path, course: Course, assignment: str | None = None, tasks: set[str] | None = None,
+          interval: float = 0.2, runs: int | None = None, out: Callable[[str], None] = print) -> int:
+    """Grade ``folder`` now and after every change, until interrupted (or after ``runs`` gradings)."""
+    folder = folder.resolve()
+    if not folder.is_dir():
+        raise GradingError(f"no such folder: {folder}")
+    aid = assignment or folder.name
+    try:
+        course.assignment(aid)
+    except KeyError:
+        raise GradingError(f"{folder.name} is not an assignment of the course: name it with --assignment ID") \
+            from None
+    runner = host.SandboxRunner("cpu", host.choose("cpu"))
+    seen: tuple | None = None
+    done = 0
+    try:
+        while runs is None or done < runs:
+            now = fingerprint(folder)
+            if now == seen:
+                time.sleep(interval)
+                continue
+            seen = now
+            started = time.monotonic()
+            result = grade(folder, course, [aid], suite="public", device="cpu", runner=runner, tasks=tasks)
+            out("\n".join(summary(result, time.monotonic() - started)))
+            done += 1
+            if runs is None or done < runs:
+                out(f"watching {folder.name}/ for changes (Ctrl-C to stop)")
+    except KeyboardInterrupt:
+        pass
+    return 0
