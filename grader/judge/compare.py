@@ -93,7 +93,7 @@ def compare(name: str, got: object, expected: torch.Tensor, tol: Tolerance) -> C
     max_abs, max_rel = float(err.max()), float(rel.max())
     excess = err - allowed
     worst = int(torch.argmax(excess))
-    idx = [int(i) for i in torch.unravel_index(torch.tensor(worst), e.shape)] if e.dim() else []
+    idx = _unravel(worst, tuple(e.shape))
     if float(excess.reshape(-1)[worst]) <= 0:
         return Comparison(True, "", max_abs, max_rel, idx)
     n_bad = int((excess > 0).sum())
@@ -102,6 +102,15 @@ def compare(name: str, got: object, expected: torch.Tensor, tol: Tolerance) -> C
                              f"{g.reshape(-1)[worst].item():.6g}, expected {e.reshape(-1)[worst].item():.6g} "
                              f"(abs err {max_abs:.3g}, allowed {float(allowed.reshape(-1)[worst]):.3g})",
                       max_abs, max_rel, idx, torch.where(err == 0, 0.0, err / allowed))
+
+
+def _unravel(flat: int, shape: tuple[int, ...]) -> list[int]:
+    """The index of element ``flat`` of a tensor of ``shape`` (row-major), as a list ([] for a scalar)."""
+    idx = []
+    for size in reversed(shape):
+        flat, i = divmod(flat, size)
+        idx.append(i)
+    return idx[::-1]
 
 
 def error_map(ratio: torch.Tensor) -> ErrorMap:

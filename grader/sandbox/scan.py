@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import codecs
+import functools
 import importlib.machinery
 import io
 import os
@@ -97,13 +98,20 @@ def _parse(path: Path) -> ast.Module | None:
         raise _Unreadable(f"it cannot be opened ({e.strerror or e})") from None
     _check_text(data)
     try:
-        return ast.parse(data, path.name)  # bytes: the BOM or coding line decides the encoding, as on import
+        return _parsed(data, path.name)
     except SyntaxError:
         return None
     except (RecursionError, MemoryError):
         raise _Unreadable("it is nested too deeply for the scan to parse") from None
     except ValueError as e:
         raise _Unreadable(str(e)) from None
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(data: bytes, name: str) -> ast.Module:
+    """A file's tree, parsed once per content: every task of an assignment scans the same files (the
+    trees are only read)."""
+    return ast.parse(data, name)  # bytes: the BOM or coding line decides the encoding, as on import
 
 
 def _check_text(data: bytes) -> None:

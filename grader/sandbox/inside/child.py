@@ -78,10 +78,35 @@ def _current(holder: Any) -> Any:
     return holder if holder is sys.modules else vars(holder)
 
 
+_baseline: Watched | None = None
+
+
+def baseline() -> Watched:
+    """The snapshot a request starts from: taken once, and again only after a request changed something
+    (between clean requests every watched attribute is as it was, so a fresh copy would be the same)."""
+    global _baseline
+    if _baseline is None:
+        _baseline = snapshot()
+    return _baseline
+
+
+def _unchanged(holder: Any, saved: dict[str, Any]) -> bool:
+    """The quick answer for a holder nothing touched: the same entries, each the same object (a C-level
+    comparison that stops at identity). Anything else is looked at entry by entry."""
+    if holder is sys.modules:
+        return all(sys.modules.get(name, _GONE) is value for name, value in saved.items())
+    try:
+        return vars(holder) == saved
+    except Exception:  # noqa: BLE001  (a replaced value whose == raises: the slow way says what changed)
+        return False
+
+
 def _changed(before: Watched) -> list[tuple[Any, str, Any]]:
     """(holder, name, value before) of every watched attribute replaced or removed since ``before``."""
     out = []
     for holder, saved in before:
+        if _unchanged(holder, saved):
+            continue
         now = _current(holder)
         out += [(holder, name, value) for name, value in saved.items() if now.get(name, _GONE) is not value]
     return out
@@ -131,8 +156,11 @@ def pop_modes() -> list[Any]:
 def clean_up(response: dict[str, Any], what: str, before: Watched, threads: int, exit_handlers: int) -> None:
     """After a request: find what was left running and put patched libraries back; record in
     ``response`` whether the process must be replaced, and why."""
+    global _baseline
     problems = left_behind(threads, exit_handlers)
     changed, stuck = restore(before)
+    if changed:
+        _baseline = None  # the next request takes a fresh snapshot
     if problems:
         left = (f"{what} left {' and '.join(problems)} running after it returned "
                 f"(nothing may outlive {'the task' if what == 'the task' else 'an import'})")
@@ -234,7 +262,7 @@ def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: 
     guard = banned.Guard(request["banned"], submission_root) if request.get("banned") else None
     torch.set_grad_enabled(False)  # global torch state an earlier task may have changed
     torch.set_default_dtype(torch.float32)
-    before, threads, exit_handlers = snapshot(), _thread._count(), atexit._ncallbacks()
+    before, threads, exit_handlers = baseline(), _thread._count(), atexit._ncallbacks()
     with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
         if guard is not None:
             guard.__enter__()
@@ -271,7 +299,7 @@ def handle_import(request: dict, package: str, main_pid: int) -> dict:
     module = request["import"]
     response: dict[str, Any] = {"import": module, "token": request["token"], "status": "ok"}
     captured = io.StringIO()
-    before, threads, exit_handlers = snapshot(), _thread._count(), atexit._ncallbacks()
+    before, threads, exit_handlers = baseline(), _thread._count(), atexit._ncallbacks()
     with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
         try:
             importlib.import_module(f"{package}.{module}")

@@ -1,0 +1,120 @@
+"""Warm children against cold ones, measured side by side in one run (medians of --repeat).
+
+  child start   one sandboxed child, from nothing to ready for requests (isolation entered, the
+                assignment's suite imported): forked from the fork server (warm) or started as a
+                fresh ``python -I -S`` (cold). This is the per-assignment overhead of a grading.
+  course        one submission (the reference solutions), every available assignment, every suite,
+                sandboxed at the strongest level here, in one grader process: warm and cold runners
+                (the warm run's fork server already started, as in a batch worker or `grader watch`),
+                and from the command line (`python -m grader grade --suite all`, interpreter and
+                torch import included).
+  student loop  `grader watch`'s regrade of a02's public suite after an edit (the file touched
+                between runs), in the warm process.
+Usage: python benchmarks/bench_warm.py [--repeat 5] [--skip-cli]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from grader import paths
+from grader.course import config
+from grader.course.config import Limits
+from grader.judge.pipeline import grade
+from grader.sandbox import host, warm
+
+ROOT = Path(__file__).resolve().parent.parent
+AID = "a02_mlp_backprop"
+
+
+def child_start(iso: host.Isolation, submission: Path, warm_child: bool) -> float:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        root = Path(tmp)
+        bundle = host._bundle(root, AID, submission)
+        started = time.perf_counter()
+        child = host.Child(root, bundle, AID, "cpu", Limits(60.0, 4096), 120, iso, warm_child)
+        ready = child.receive(120.0)
+        took = time.perf_counter() - started
+        child.kill()
+    assert isinstance(ready, dict) and ready.get("ready"), ready
+    return took
+
+
+def median_of(times: list[float]) -> str:
+    return f"{statistics.median(times):.3f} ({', '.join(f'{t:.3f}' for t in times)})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--skip-cli", action="store_true", help="leave out the command-line course grading")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    course = config.load(paths.COURSE)
+    iso = host.choose("cpu")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, "
+          f"torch {torch.__version__}, load {os.getloadavg()[0]:.1f}; sandbox: {iso.describe()}")
+    with tempfile.TemporaryDirectory(prefix="bench-solutions-") as tmp:
+        subprocess.run([sys.executable, "-m", "grader", "release", "--solutions", tmp], check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)
+        solutions = Path(tmp)
+        warm.server(host._copy_child_code, host.CHILD_ENV, host._site_dirs())  # started once, as in a worker
+        starts: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(args.repeat):
+            for w in (True, False):
+                starts[w].append(child_start(iso, solutions / AID, w))
+        print("\n| child start (s), median (runs) | warm | cold | cold / warm |")
+        print("| --- | ---: | ---: | ---: |")
+        print(f"| {AID} | {median_of(starts[True])} | {median_of(starts[False])} | "
+              f"{statistics.median(starts[False]) / statistics.median(starts[True]):.0f}x |")
+
+        course_times: dict[str, list[float]] = {"warm": [], "cold": []}
+        for _ in range(max(1, args.repeat // 2)):
+            for name in ("warm", "cold"):
+                runner = host.SandboxRunner("cpu", iso, warm=name == "warm")
+                started = time.perf_counter()
+                result = grade(solutions, course, suite="all", runner=runner)
+                course_times[name].append(time.perf_counter() - started)
+                assert result.score == result.max_score, (name, result.score, result.max_score)
+        cli: list[float] = []
+        if not args.skip_cli:
+            for _ in range(max(1, args.repeat // 2)):
+                started = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "grader", "grade", str(solutions), "--suite", "all", "-q"],
+                               check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+                cli.append(time.perf_counter() - started)
+        n = sum(a.available for a in course.assignments)
+        print(f"\n| one submission, {n} assignments, all suites (s) | median (runs) |")
+        print("| --- | ---: |")
+        print(f"| in one process, warm children | {median_of(course_times['warm'])} |")
+        print(f"| in one process, cold children | {median_of(course_times['cold'])} |")
+        if cli:
+            print(f"| `grader grade --suite all` (command line, warm) | {median_of(cli)} |")
+
+        loop: list[float] = []
+        runner = host.SandboxRunner("cpu", iso)
+        layers = solutions / AID / "layers.py"
+        grade(solutions / AID, course, [AID], runner=runner)  # the first grading of a watch session
+        for _ in range(args.repeat):
+            layers.write_text(layers.read_text() + "\n")  # an edit
+            started = time.perf_counter()
+            result = grade(solutions / AID, course, [AID], runner=runner)
+            loop.append(time.perf_counter() - started)
+            assert result.score == result.max_score
+        print(f"\n| student loop: regrade {AID} public suite after an edit (s) | median (runs) |")
+        print("| --- | ---: |")
+        print(f"| warm (grader watch) | {median_of(loop)} |")
+    warm.shutdown()
+
+
+if __name__ == "__main__":
+    main()
