@@ -13,6 +13,7 @@ or kills the process costs that task only, and a fresh child carries on with the
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import itertools
 import json
@@ -199,10 +200,56 @@ def _plan(root: Path, bundle: Path, iso: Isolation, device: str, keep: list[int]
 
 
 
+def _limits(memory_mb: int, cpu_s: int, device: str, nproc: int | None) -> dict:
+    """The child's resource limits, as :func:`isolation.apply_limits` takes them."""
+    return {"memory_mb": memory_mb, "cpu_s": cpu_s, "device": device, "nproc": nproc, "file_mb": FILE_SIZE_MB,
+            "open_files": OPEN_FILES}
+
+
 def _limit(memory_mb: int, cpu_s: int, device: str, nproc: int | None):
     """The child's resource limits, applied in the child before it runs anything (see :func:`isolation.apply_limits`)."""
-    return functools.partial(isolation.apply_limits, memory_mb=memory_mb, cpu_s=cpu_s, device=device, nproc=nproc,
-                             file_mb=FILE_SIZE_MB, open_files=OPEN_FILES)
+    return functools.partial(isolation.apply_limits, **_limits(memory_mb, cpu_s, device, nproc))
+
+
+def _warm_server(iso: Isolation, device: str) -> warm_children.ForkServer | None:
+    """This process's fork server, once the isolation probe has held in a child it forked for ``iso``
+    on ``device`` (checked once per server); None (cold children) where it has not or cannot run."""
+    server = warm_children.server(_copy_child_code, CHILD_ENV, _site_dirs())
+    if server is None:
+        return None
+    key = (iso, device)
+    if key not in server.verified:
+        server.verified[key] = _probe_warm(server, iso, device)
+    return server if server.verified[key] else None
+
+
+def _probe_warm(server: warm_children.ForkServer, iso: Isolation, device: str, hidden: list[str] | None = None) -> bool:
+    """:func:`_probe`, in a child forked from ``server``: every layer of ``iso`` set up and verified from inside
+    (``hidden``: what must not be readable there; default, what the plan hides)."""
+    with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
+        root = Path(tmp)
+        bundle = _bundle(root, None, None)
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        log = root / "probe.log"
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        config = {"paths": [str(bundle / "_grader"), *_site_dirs()], "isolation": _plan(root, bundle, iso, device, [])}
+        env = {**CHILD_ENV, "HOME": SHOWN_ROOT + "/work" if "filesystem" in iso.layers else str(bundle / "work")}
+        child = None
+        try:
+            child = server.fork(config, env, _limits(4096, 60, device, _process_level_nproc()), (req_r, resp_w, fd),
+                                probe=_hidden() if hidden is None else hidden)
+            child.wait(30)
+            held = json.loads(log.read_bytes() or b"[]")
+        except (warm_children.ForkServerError, subprocess.TimeoutExpired, ValueError, OSError):
+            if child is not None and child.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(child.pid, signal.SIGKILL)
+            return False
+        finally:
+            for end in (fd, req_r, req_w, resp_r, resp_w):
+                os.close(end)
+    return isinstance(held, list) and set(held) == set(iso.layers)
 
 
 def _sandbox_nproc(iso: Isolation) -> int:
@@ -325,10 +372,9 @@ class Child:
         fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         self.proc: subprocess.Popen | warm_children.Forked | None = None
         try:
-            server = warm_children.server(_copy_child_code, CHILD_ENV, _site_dirs()) if warm else None
+            server = _warm_server(iso, device) if warm else None
             if server is not None:
-                limit = {"memory_mb": limits.memory_mb, "cpu_s": cpu_budget_s, "device": device, "nproc": nproc,
-                         "file_mb": FILE_SIZE_MB, "open_files": OPEN_FILES}
+                limit = _limits(limits.memory_mb, cpu_budget_s, device, nproc)
                 try:
                     self.proc = server.fork(config, env, limit, (req_r, resp_w, fd))
                 except warm_children.ForkServerError:

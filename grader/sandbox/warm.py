@@ -96,6 +96,7 @@ class ForkServer:
         self._dir = Path(tempfile.mkdtemp(prefix="forkserver-"))
         self.owner = os.getpid()
         self._lock = threading.Lock()
+        self.verified: dict[tuple, bool] = {}  # (isolation, device) -> whether its probe held in a forked child
         bundle = self._dir / "bundle"
         copy_child_code(bundle / "_grader" / "grader", None)
         (bundle / "work").mkdir()
@@ -129,10 +130,14 @@ class ForkServer:
             raise ForkServerError(0, f"the fork server did not start ({ready or 'no answer'}): {tail}")
         self._sock.settimeout(ORDER_TIMEOUT_S)
 
-    def fork(self, config: dict, env: dict[str, str], limits: dict, fds: tuple[int, int, int]) -> Forked:
+    def fork(self, config: dict, env: dict[str, str], limits: dict, fds: tuple[int, int, int],
+             probe: list[str] | None = None) -> Forked:
         """A new child for ``config`` (the cold child's configuration), with these descriptors:
-        its request pipe, its response pipe and its log (the caller keeps and closes its copies)."""
-        order = json.dumps({"config": config, "env": env, "limits": limits}).encode()
+        its request pipe, its response pipe and its log (the caller keeps and closes its copies).
+        ``probe``: the paths that must be hidden; the child then runs the isolation probe instead,
+        writing the layers that hold to its log."""
+        order = json.dumps({"config": config, "env": env, "limits": limits,
+                            **({"probe": probe} if probe is not None else {})}).encode()
         with self._lock:
             try:
                 socket.send_fds(self._sock, [order], list(fds))

@@ -18,7 +18,8 @@ the suite and the submission beside it), and then goes exactly the cold child's 
 suite or student code is imported, then :func:`grader.sandbox.inside.child.main`. The server
 answers with the child's pid and a pidfd (the grader is not its parent: the pidfd tells it
 when the child is gone, without any risk of a reused pid). Each child serves one session of
-one submission, never two.
+one submission, never two. An order may instead ask for the isolation probe: the child then
+enters the layers the same way, checks each from inside, prints which hold, and exits.
 """
 from __future__ import annotations
 
@@ -121,6 +122,10 @@ def _become_child(sock: socket.socket, order: dict, fds: list[int], bundle: str,
         os.chdir(session_bundle + "/work")
         inside = isolation.enter(config["isolation"])
         isolation.remap_modules(session_bundle, inside)
+        if "probe" in order:  # the isolation probe, run the way every warm child starts
+            held = isolation.verify(config["isolation"], order["probe"])
+            os.write(1, json.dumps(held).encode())
+            os._exit(0)
         from grader.sandbox.inside import child
 
         child.main(config, inside)

@@ -152,3 +152,40 @@ def test_no_process_is_left_after_shutdown():
     warm.shutdown()
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(") ")[1][:1]
     assert sys.modules["grader.sandbox.warm"]._server is None
+
+
+def _levels() -> list[host.Isolation]:
+    """Every level this machine gives, each way it gives it."""
+    best = host.detect("cpu")
+    found = [best, host.Isolation("process", ())]
+    if best.via == "root" and host.detect("cpu", "user-namespace").level != "process":
+        found.append(host.detect("cpu", "user-namespace"))
+    return found
+
+
+@pytest.mark.parametrize("iso", _levels(), ids=lambda iso: f"{iso.level}-{iso.via}")
+def test_the_isolation_probe_holds_in_a_forked_child(iso):
+    server = warm.server(host._copy_child_code, host.CHILD_ENV, host._site_dirs())
+    assert server is not None
+    assert host._probe_warm(server, iso, "cpu")
+
+
+def test_a_probe_that_does_not_hold_in_a_forked_child_fails():
+    best = host.detect("cpu")
+    if "filesystem" not in best.layers:
+        pytest.skip("needs the file-system layer")
+    server = warm.server(host._copy_child_code, host.CHILD_ENV, host._site_dirs())
+    assert not host._probe_warm(server, best, "cpu", hidden=[host._site_dirs()[0]])  # bound, never hidden
+
+
+def test_where_the_probe_fails_in_a_forked_child_children_start_cold(solutions, monkeypatch):
+    warm.shutdown()
+    monkeypatch.setattr(host, "_probe_warm", lambda server, iso, device: False)
+    started = []
+    real = host.subprocess.Popen
+    monkeypatch.setattr(host.subprocess, "Popen", lambda *a, **k: started.append(a) or real(*a, **k))
+    result = _graded(solutions(AID), warm_children=True)
+    assert result["score"] == result["max_score"] > 0
+    assert any("grader.sandbox.inside.child" in a[0][-2] for a in started)  # children started cold
+    assert warm._server is not None and not any(warm._server.verified.values())
+    warm.shutdown()
