@@ -1,4 +1,4 @@
-"""The ``grader`` command: a thin layer over the typed API (grade, release, reproduce, validate, audit, export,
+"""The ``grader`` command: a thin layer over the typed API (grade, batch, release, reproduce, validate, audit, export,
 gradescope-bundle)."""
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from grader import paths
 from grader.reports import FORMATS, GRADING_FORMATS, render
 from grader.results import KILL_RATE_FAIL_UNDER, GradingResult
+
+if TYPE_CHECKING:
+    from grader.batch.jobs import Outcome
 
 
 @contextlib.contextmanager
@@ -50,6 +53,36 @@ def progress(quiet: bool, total: int | None = None) -> Iterator[tuple[Callable[[
         yield step, say
 
 
+@contextlib.contextmanager
+def batch_progress(quiet: bool, total: int) -> Iterator[Callable[[Outcome], None] | None]:
+    """``advance(outcome)`` for a batch: in a terminal a rich bar on stderr with the submissions done,
+    their rate per minute and the time left, gone when the batch ends; None (nothing shown) when
+    stderr is not a terminal or with ``quiet``."""
+    if quiet or not sys.stderr.isatty() or not total:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, Task,
+                               TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+    from rich.text import Text
+
+    class PerMinute(ProgressColumn):
+        """Submissions a minute: rich's speed columns count bytes per second."""
+
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{60 * speed:.1f}/min" if speed else "-/min")
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), PerMinute(),
+                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True),
+                  transient=True) as bar:
+        task = bar.add_task("grading", total=total)
+
+        def advance(outcome: Outcome) -> None:
+            bar.update(task, advance=1, description=f"{outcome.student}: {'graded' if outcome.graded else 'failed'}")
+        yield advance
+
+
 def _emit(text: str, output: str | None) -> None:
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
@@ -61,6 +94,7 @@ def _emit(text: str, output: str | None) -> None:
 def cmd_grade(args: argparse.Namespace) -> int:
     from grader.course import config
     from grader.judge.pipeline import grade
+    from grader.judge.submission import assignment_named
 
     course = config.load(args.course)
     submitted = None
@@ -74,7 +108,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.format == "html" and not args.output:
         raise SystemExit("grader: --format html writes a page: give it a file with --output FILE")
     steps = len(args.assignment) if args.assignment else \
-        1 if any(a.id == Path(args.path).name for a in course.assignments) else \
+        1 if assignment_named(Path(args.path), [a.id for a in course.assignments]) else \
         sum(a.available for a in course.assignments)  # the steps the bar counts: one per assignment graded
     started = time.monotonic()
     with progress(args.quiet, steps) as (report, _):
@@ -87,6 +121,40 @@ def cmd_grade(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from grader.batch import run
+    from grader.batch.gradebook import Gradebook
+    from grader.batch.jobs import BatchError
+    from grader.course import config
+
+    course = config.load(args.course)
+    if args.scheduler and args.executor != "dask":
+        raise SystemExit("grader: --scheduler is the address of a Dask scheduler: give it with --executor dask")
+    if args.scheduler and args.jobs is not None:
+        raise SystemExit("grader: --jobs sizes the local pool or a local Dask cluster; with --scheduler, "
+                         "the cluster's workers decide")
+    try:
+        settings = run.settle(course, args.assignment, args.suite, args.device, args.executor,
+                              args.require_isolation, args.isolation_via)
+        with Gradebook(Path(args.gradebook)) as book:
+            planned = run.plan(Path(args.submissions), settings, book, args.force)
+            pool, settings = run.launch(args.executor, args.jobs or os.cpu_count() or 1, settings, planned,
+                                        args.scheduler)
+            try:
+                with batch_progress(args.quiet, len(planned.todo)) as advance:
+                    summary = run.execute(planned, book, pool, settings, advance)
+            finally:
+                pool.close()
+    except BatchError as e:
+        raise SystemExit(f"grader: {e}") from None
+    except KeyboardInterrupt:
+        print("grader: interrupted; every submission graded so far is in the gradebook: run the same command "
+              "again to grade the rest", file=sys.stderr)
+        return 130
+    sys.stdout.write(summary.describe())
+    return 1 if summary.failed else 0
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -112,6 +180,8 @@ def cmd_release(args: argparse.Namespace) -> int:
         if configured - declared:
             raise SystemExit(f"grader: {aid}: tasks in course.yaml with no solution block in reference/: "
                              f"{', '.join(sorted(configured - declared))}")
+    if args.student_repo:
+        return _student_repo(args, course)
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
             problems = release.out_of_sync(paths.REFERENCE, paths.ASSIGNMENTS, ids, Path(tmp))
@@ -130,8 +200,11 @@ def cmd_release(args: argparse.Namespace) -> int:
         return 0
     if args.notebooks:
         from grader.authoring import notebooks
-        written = notebooks.write(course, paths.REFERENCE, Path(args.notebooks), ids)
-        print(f"wrote {len(written)} nbgrader notebooks to {args.notebooks}")
+        made = notebooks.write(course, paths.REFERENCE, Path(args.notebooks), ids)
+        print(f"wrote {len(made.notebooks)} nbgrader source notebooks to {Path(args.notebooks) / 'source'}"
+              + (f"; kept {made.config}, which differs from the one release writes (delete it to have that one)"
+                 if made.config_kept else f" and {made.config}")
+              + f": {args.notebooks} is an nbgrader course directory (run nbgrader there)")
         return 0
     if args.solutions:
         written = release.release(paths.REFERENCE, Path(args.solutions), ids, solutions=True)
@@ -148,6 +221,24 @@ def cmd_release(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     print(f"wrote {len(written)} skeletons to {args.out}")
+    return 0
+
+
+def _student_repo(args: argparse.Namespace, course) -> int:
+    from grader.authoring import student_repo
+
+    if args.force or args.check or args.solutions or args.notebooks:
+        raise SystemExit("grader: --student-repo goes alone: it never overwrites what it did not write, so --force "
+                         "does not apply")
+    out = Path(args.student_repo)
+    try:
+        export = student_repo.write(out, course)
+    except student_repo.StudentRepoRefused as e:
+        print(f"grader: release --student-repo would lose work in {out}, so nothing was written:", file=sys.stderr)
+        for line in e.found:
+            print(f"  {line}", file=sys.stderr)
+        return 2
+    print(export.describe())
     return 0
 
 
@@ -196,7 +287,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     with progress(args.quiet) as (report, _):
         results = audit.audit(course, args.ids, jobs=args.jobs, suite=args.suite, extra_seeds=args.extra_seeds,
-                              operators=tuple(args.operator or OPERATORS), progress=report)
+                              operators=tuple(args.operator or OPERATORS), progress=report, sample=args.sample)
     _emit(render(results, args.format, fail_under=args.fail_under), args.output)
     under = [f"{r.id} ({r.kill_rate:.1f}%)" for r in results if r.kill_rate < args.fail_under]
     false = [r.id for r in results if not r.ok]
@@ -209,6 +300,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
+    if folder.is_file():
+        return _export_gradebook(folder, args.output)
     if not folder.is_dir():
         raise SystemExit(f"grader: {folder}: no such folder")
     gradings: dict[str, GradingResult] = {}
@@ -220,6 +313,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not gradings:
         raise SystemExit(f"grader: {folder}: no .json results (write them with grader grade --format json)")
     _emit(render(gradings, "csv"), args.output)
+    return 0
+
+
+def _export_gradebook(path: Path, output: str | None) -> int:
+    """The CSV of a gradebook's graded assignments; those that failed to grade are named on stderr."""
+    from grader.batch.gradebook import Gradebook
+    from grader.batch.jobs import BatchError
+
+    try:
+        with Gradebook(path, create=False) as book:
+            gradings, failed = book.gradings()
+    except BatchError as e:
+        raise SystemExit(f"grader: {e}") from None
+    for row in failed:
+        print(f"grader: not in the CSV: {row['student']} {row['assignment']} failed to grade: {row['error']}",
+              file=sys.stderr)
+    if not gradings:
+        raise SystemExit(f"grader: {path}: no graded submissions in the gradebook")
+    _emit(render(gradings, "csv"), output)
     return 0
 
 
@@ -241,14 +353,18 @@ def cmd_gradescope_bundle(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from grader.quality.mutate import EXTRA_OPERATORS, OPERATORS
+    try:
+        from grader.quality.mutate import EXTRA_OPERATORS, MIN_PER_TASK, OPERATORS
+    except ImportError:  # a student repository ships no mutation testing (nor the reference it mutates)
+        EXTRA_OPERATORS, MIN_PER_TASK, OPERATORS = (), 0, ()
 
     p = argparse.ArgumentParser(prog="grader", description="Grade deep-learning assignments numerically.")
     p.add_argument("--course", default=str(paths.COURSE), help="course.yaml to use (default: %(default)s)")
     sub = p.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser("grade", help="grade a submission laid out like assignments/")
-    g.add_argument("path", help="the submission: a course folder, or one assignment's folder")
+    g.add_argument("path", help="the submission: a course folder, one assignment's folder, a .zip of either, or "
+                                "a notebook (.ipynb; a notebook also stands in for a folder's .py files)")
     g.add_argument("--assignment", action="append", metavar="ID", help="grade only this one (repeatable)")
     g.add_argument("--suite", choices=("public", "hidden", "all"), default="public")
     g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
@@ -267,6 +383,27 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     g.set_defaults(func=cmd_grade)
 
+    bt = sub.add_parser("batch", help="grade a class's submissions in parallel into a resumable SQLite gradebook")
+    bt.add_argument("submissions", metavar="SUBMISSIONS",
+                    help="a folder with one folder, .zip or notebook (.ipynb) per student, named by student id")
+    bt.add_argument("--gradebook", required=True, metavar="FILE", help="the SQLite gradebook (made if missing)")
+    bt.add_argument("--jobs", type=int, metavar="N",
+                    help="worker processes of the local pool or of a local Dask cluster (default: the CPUs)")
+    bt.add_argument("--executor", choices=("local", "dask"), default="local",
+                    help="local: a pool of processes here; dask: a Dask distributed cluster (default: %(default)s)")
+    bt.add_argument("--scheduler", metavar="ADDRESS",
+                    help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (default with dask: a local cluster)")
+    bt.add_argument("--force", action="store_true", help="grade every submission again, even those already graded")
+    bt.add_argument("--assignment", action="append", metavar="ID", help="grade only this one (repeatable)")
+    bt.add_argument("--suite", choices=("public", "hidden", "all"), default="public")
+    bt.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    bt.add_argument("--require-isolation", choices=("process", "namespaces", "full"), metavar="LEVEL",
+                    help="refuse to grade if the sandbox is weaker than LEVEL (process, namespaces, full)")
+    bt.add_argument("--isolation-via", choices=("auto", "root", "user-namespace"), default="auto",
+                    help="how the namespace layers are made (as for grade)")
+    bt.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
+    bt.set_defaults(func=cmd_batch)
+
     w = sub.add_parser("watch", help="grade an assignment's public suite now and after every change (warm)")
     w.add_argument("folder", help="the assignment's folder, e.g. assignments/a02_mlp_backprop")
     w.add_argument("--assignment", metavar="ID", help="its id, when the folder is named otherwise")
@@ -277,7 +414,13 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("release", help="regenerate assignments/ from reference/")
     r.add_argument("--check", action="store_true", help="fail if assignments/ is out of sync")
     r.add_argument("--solutions", metavar="DIR", help="write a copy filled with the solutions")
-    r.add_argument("--notebooks", metavar="DIR", help="write nbgrader source notebooks (DIR/<id>/<id>.ipynb)")
+    r.add_argument("--notebooks", metavar="DIR",
+                   help="make DIR an nbgrader course directory: source notebooks (DIR/source/<id>/<id>.ipynb) "
+                        "and DIR/nbgrader_config.py")
+    r.add_argument("--student-repo", metavar="DIR",
+                   help="write the student repository (a GitHub Classroom template: skeletons, public tests on frozen "
+                        "cases, the grader, a grading workflow; no reference, no hidden suite) to DIR, new or empty, "
+                        "or a previous export")
     r.add_argument("--out", default=str(paths.ASSIGNMENTS), help="where skeletons go (default: %(default)s)")
     r.add_argument("--force", action="store_true",
                    help="overwrite skeleton files even where a stub was replaced by code, and delete files "
@@ -308,14 +451,21 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{', '.join(EXTRA_OPERATORS)}): {', '.join(OPERATORS + EXTRA_OPERATORS)}")
     a.add_argument("--fail-under", type=float, default=KILL_RATE_FAIL_UNDER, metavar="PERCENT",
                    help="exit 1 if an assignment's kill rate is under this (default: %(default)s)")
+    a.add_argument("--sample", type=float, metavar="FRACTION",
+                   help="grade only this fraction (0 < FRACTION <= 1) of each task's mutants, never fewer "
+                        f"than one per operator that applies to it and {MIN_PER_TASK} in all; chosen by a stable "
+                        "hash, so the same mutants on every machine and run; the report says it is a sample "
+                        "and of how many (alternatives are still graded in full)")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     a.set_defaults(func=cmd_audit)
 
     v = sub.add_parser("validate", help="check course.yaml and that every task has checks")
     v.set_defaults(func=cmd_validate)
 
-    e = sub.add_parser("export", help="a CSV for an LMS from a folder of JSON results, one file per student")
-    e.add_argument("folder", help="holds STUDENT.json files written by grader grade --format json")
+    e = sub.add_parser("export", help="a CSV for an LMS from a gradebook, or from a folder of JSON results")
+    e.add_argument("folder", metavar="GRADEBOOK|FOLDER",
+                   help="a gradebook written by grader batch, or a folder of STUDENT.json files written by "
+                        "grader grade --format json")
     e.add_argument("--output", metavar="FILE", help="write the CSV here instead of stdout")
     e.set_defaults(func=cmd_export)
 
@@ -327,12 +477,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+REFERENCE_COMMANDS = ("release", "audit", "gradescope-bundle", "batch")  # the instructors': they need reference/
+
+
 def main(argv: list[str] | None = None) -> int:
     from grader.course.config import ConfigError
     from grader.judge.pipeline import GradingError
     from grader.authoring.release import ReleaseError
 
     args = build_parser().parse_args(argv)
+    if (args.command in REFERENCE_COMMANDS or args.command == "reproduce" and not args.submission) \
+            and not paths.REFERENCE.is_dir():
+        print(f"grader: {args.command} needs the course's reference/, which this repository does not hold (a "
+              "student repository: grade your work with `grader grade` or pytest)", file=sys.stderr)
+        return 2
     import torch
     torch.set_num_threads(1)  # the grader's own tensors are tiny; a thread pool only adds waiting
     try:

@@ -51,6 +51,7 @@ class AssignmentError(enum.StrEnum):
 
     FOLDER_MISSING = "folder_missing"
     FILES_MISSING = "files_missing"    # the folder holds none of the assignment's files
+    NOTEBOOK_UNREADABLE = "notebook_unreadable"  # the notebook handed in for it is not one (not JSON, not nbformat 4)
 
 
 @dataclass
@@ -256,9 +257,19 @@ class AlternativeAudit:
 
 
 @dataclass
+class AuditSample:
+    """What a sampled audit (``grader audit --sample``) graded: its counts are of these mutants only."""
+
+    fraction: float  # of each task's mutants (at least a few per task, so the whole can be more)
+    mutants: int     # the mutants graded
+    of: int          # the mutants the whole audit would grade
+
+
+@dataclass
 class AssignmentAudit(Counts):
     tasks: list[TaskAudit] = field(default_factory=list)
     alternatives: AlternativeAudit | None = None
+    sample: AuditSample | None = None  # None: every mutant was graded
 
     @property
     def ok(self) -> bool:

@@ -94,7 +94,7 @@ class Course:
     devices: tuple[str, ...]
     tolerances: dict[str, dict[str, tuple[float, float]]]  # dtype -> device -> (rtol, atol)
     limits: Limits
-    suites: dict[str, SuiteConfig]
+    suites: dict[str, SuiteConfig]  # public, and hidden except in a student repository
     late_policy: LatePolicy
     assignments: tuple[AssignmentConfig, ...]
     path: Path = field(default=Path("course.yaml"))
@@ -333,7 +333,9 @@ def _tolerance(node: _Node, devices: tuple[str, ...]) -> dict[str, tuple[float, 
 
 def _suites(node: _Node) -> dict[str, SuiteConfig]:
     suites = {}
-    for sname, snode in node.mapping(SUITES).items():
+    # The hidden suite may be left out: a student repository's course.yaml (grader release
+    # --student-repo) holds the public suite only, so that no hidden seed ever reaches students.
+    for sname, snode in node.mapping(SUITES[:1], SUITES[1:]).items():
         s = snode.mapping(("seed", "cases"))
         suites[sname] = SuiteConfig(s["seed"].scalar(int, non_negative), s["cases"].scalar(int, positive))
     return suites

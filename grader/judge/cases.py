@@ -1,6 +1,7 @@
 """The cases a task is graded on: inputs from seeds the grader controls, and the reference's outputs."""
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,10 +38,33 @@ def suite_names(which: str) -> tuple[str, ...]:
 def make_cases(course: Course, task: Task, which: str) -> list[Case]:
     cases = []
     for name in suite_names(which):
+        if name not in course.suites:
+            raise GradingError(f"{course.path} has no {name} suite (a student repository holds the public suite "
+                               f"only: the hidden one stays with the course's instructors)")
         cfg = course.suites[name]
         for i in range(cfg.cases):
             cases.append(Case(name, i, task.inputs(case_generator(cfg.seed, task.id, i), i)))
     return cases
+
+
+def computed_cases(course: Course, cfg: AssignmentConfig, suite: Suite, which: str
+                   ) -> tuple[dict[str, list[Case]], dict[str, list[dict[str, torch.Tensor]]]]:
+    """Each task's cases from the suites' seeds, and the reference's outputs on each (per task id)."""
+    try:
+        importlib.import_module(f"reference.{cfg.id}")
+    except ModuleNotFoundError as e:
+        if e.name not in ("reference", f"reference.{cfg.id}"):
+            raise
+        raise GradingError(f"no reference/{cfg.id} to compute the expected values from, and no frozen public "
+                           f"cases beside {course.path} (a student repository holds them in fixtures/)") from None
+    reference = Modules(f"reference.{cfg.id}")
+    cases: dict[str, list[Case]] = {}
+    expected: dict[str, list[dict[str, torch.Tensor]]] = {}
+    for tcfg in cfg.tasks:
+        task = suite.tasks[tcfg.id]
+        cases[task.id] = make_cases(course, task, which)
+        expected[task.id] = [expected_outputs(task, reference, c.inputs) for c in cases[task.id]]
+    return cases, expected
 
 
 def expected_outputs(task: Task, reference: Modules, inputs: dict) -> dict[str, torch.Tensor]:

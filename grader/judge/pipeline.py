@@ -17,16 +17,16 @@ import torch
 
 from grader.course.config import AssignmentConfig, Course, TaskConfig
 from grader.course.policy import late_penalty
-from grader.judge import diagnose
-from grader.judge.cases import Case, GradingError, check_suite, expected_outputs, make_cases, suite_names
+from grader.judge import diagnose, fixtures
+from grader.judge.cases import Case, GradingError, check_suite, computed_cases, suite_names
 from grader.judge.scoring import score_task
-from grader.judge.submission import open_submission
+from grader.judge.submission import assignment_named, open_submission
 from grader.results import (AssignmentError, AssignmentResult, CheckKind, CheckResult, GradingResult, Late,
                             RunStatus, Status, TaskResult, points)
 from grader.sandbox import host, scan
 from grader.sandbox.runner import Budget, Key, Request, Response, Runner
 from grader.tasks import suites
-from grader.tasks.model import Modules, Suite, Task
+from grader.tasks.model import Suite, Task
 
 OWN_GRADIENT_MAX_ELEMENTS = 400  # the self-consistency diagnosis runs 2 forwards per element
 
@@ -49,7 +49,8 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
           require_isolation: str | None = None, isolation_via: str = "auto",
           runner: Runner | None = None, tasks: set[str] | None = None) -> GradingResult:
     """Grade ``submission``: a folder laid out like ``assignments/``, one assignment's folder, either
-    of them one level down (a repository), or a .zip of any of these.
+    of them one level down (a repository), or a .zip of any of these; a notebook (``.ipynb``) stands
+    in for an assignment's ``.py`` files (:mod:`grader.judge.submission`).
 
     ``runner`` runs the submission's code (default: the sandbox at the strongest level this
     machine gives). For the sandbox: ``isolation`` is the level to use (``auto``: the strongest);
@@ -58,6 +59,7 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
     ids (default: all); the others are not planned, run or reported.
     """
     suite_names(suite)
+    fixtures.require_public(course, suite)
     path = Path(submission)
     device = resolve_device(device)
     if device not in course.devices:
@@ -81,7 +83,10 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
         for cfg in available:
             if progress:
                 progress(f"grading {cfg.id} ({len(cfg.tasks)} tasks, {suite} suite, {device})")
-            result = grade_assignment(located.folders[cfg.id], course, cfg, suite, device, runner, whole, tasks)
+            result = grade_assignment(located.folders[cfg.id], course, cfg, suite, device, runner, whole, tasks,
+                                      located.problems.get(cfg.id))
+            if cfg.id in located.notes:  # graded from a notebook: say so, and what of it was run
+                result.message = "; ".join(m for m in (located.notes[cfg.id], result.message) if m)
             penalise(result, late_penalty(course.late_policy, cfg.deadline, submitted_at))
             results.append(result)
     return GradingResult(
@@ -104,7 +109,8 @@ def _select(course: Course, path: Path, assignments: list[str] | None) -> list[A
                 raise GradingError(f"{cfg.id} is not available yet (course.yaml marks it available: false)")
             chosen.append(cfg)
         return chosen
-    single = [a for a in course.assignments if a.id == path.name]
+    named = assignment_named(path, [a.id for a in course.assignments])
+    single = [a for a in course.assignments if a.id == named]
     return single or list(course.assignments)
 
 
@@ -126,14 +132,16 @@ class Plan:
 
 def grade_assignment(folder: Path | None, course: Course, cfg: AssignmentConfig, which: str, device: str,
                      runner: Runner, submission_budget: Budget | None = None,
-                     tasks: set[str] | None = None) -> AssignmentResult:
-    """Grade one assignment's ``folder`` (None: the submission has none); only ``tasks`` when given."""
+                     tasks: set[str] | None = None,
+                     problem: tuple[AssignmentError, str] | None = None) -> AssignmentResult:
+    """Grade one assignment's ``folder`` (None: the submission has none); only ``tasks`` when given.
+    ``problem``: why what was handed in for it cannot be graded (a notebook that cannot be read)."""
     suite = suites.load(cfg.id)
     check_suite(course, cfg, suite)
     if tasks is not None:
         cfg = dataclasses.replace(cfg, tasks=tuple(t for t in cfg.tasks if t.id in tasks))
-    if folder is None:
-        return _not_found(cfg)
+    if folder is None or problem is not None:
+        return _not_found(cfg, problem)
     plan = Plan(cfg, suite, folder)
     make_plan(plan, course, which)
     scan_files(plan)
@@ -161,12 +169,13 @@ def assignment_budget(course: Course, submission: Budget | None) -> Budget:
 
 
 def make_plan(plan: Plan, course: Course, which: str) -> None:
-    """Cases from the suites' seeds, and the reference's outputs on each."""
-    reference = Modules(f"reference.{plan.cfg.id}")
-    for tcfg in plan.cfg.tasks:
-        task = plan.task(tcfg)
-        plan.cases[task.id] = make_cases(course, task, which)
-        plan.expected[task.id] = [expected_outputs(task, reference, c.inputs) for c in plan.cases[task.id]]
+    """Cases from the suites' seeds, and the reference's outputs on each; in a student repository,
+    which has no reference, the public cases and outputs frozen beside its course.yaml. Everything
+    after this step is the same either way."""
+    if fixtures.present(course):
+        plan.cases, plan.expected = fixtures.read(course, plan.cfg, which)
+    else:
+        plan.cases, plan.expected = computed_cases(course, plan.cfg, plan.suite, which)
 
 
 def scan_files(plan: Plan) -> None:
@@ -265,8 +274,8 @@ def penalise(result: AssignmentResult, penalty: float) -> None:
     result.score = points(result.score * (1 - penalty))
 
 
-def _not_found(cfg: AssignmentConfig) -> AssignmentResult:
-    message = f"folder {cfg.id}/ not found in the submission"
+def _not_found(cfg: AssignmentConfig, problem: tuple[AssignmentError, str] | None = None) -> AssignmentResult:
+    error, message = problem or (AssignmentError.FOLDER_MISSING, f"folder {cfg.id}/ not found in the submission")
     tasks = [TaskResult(t.id, 0.0, t.points, Status.ERROR, [CheckResult("submission", False, message=message)])
              for t in cfg.tasks]
-    return AssignmentResult(cfg.id, 0.0, cfg.max_score, tasks, message, AssignmentError.FOLDER_MISSING)
+    return AssignmentResult(cfg.id, 0.0, cfg.max_score, tasks, message, error)

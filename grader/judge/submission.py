@@ -1,9 +1,16 @@
-"""Finding the assignments in what a student hands in: a folder, a course folder, a repository, or a .zip.
+"""Finding the assignments in what a student hands in: a folder, a course folder, a repository, a .zip, a notebook.
 
 An assignment's folder is found by its id (``a02_mlp_backprop/``) at the top, or one level down
 (a repository root, a zip's top folder). With one assignment asked for by name, a folder of
-the assignment's files under any name is graded as that assignment. Symlinked folders are
-never followed: a link could point at the reference.
+the assignment's files under any name is graded as that assignment. Symlinked folders, and
+symlinked notebooks inside a submission, are never followed: a link could point at the reference.
+
+A notebook stands in for an assignment's ``.py`` files where they are not there: ``<id>.ipynb``
+(or the one notebook whose ``%%writefile <id>/<module>.py`` cells name the assignment) in the
+assignment's folder, or, without that folder, at the top or one level down; or the notebook
+itself, given as the submission. The modules its cells write are graded
+(:mod:`grader.judge.notebook`), from a temporary folder; a notebook that cannot be read makes
+its assignment an error that says why, and the others are graded.
 """
 from __future__ import annotations
 
@@ -15,10 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from grader.course.config import AssignmentConfig
+from grader.judge import notebook
 from grader.judge.cases import GradingError
+from grader.results import AssignmentError
 
 ZIP_MAX_BYTES = 256 * 2**20  # unpacked; a submission is source code
 ZIP_MAX_FILES = 10_000
+
+Read = dict[Path, notebook.Notebook | notebook.NotebookError]  # each notebook looked at, read once
 
 
 @dataclass
@@ -28,10 +39,14 @@ class Submission:
     root: Path
     folders: dict[str, Path | None] = field(default_factory=dict)
     unpacked: tempfile.TemporaryDirectory | None = None
+    notes: dict[str, str] = field(default_factory=dict)  # how an assignment was read, when not from .py files
+    problems: dict[str, tuple[AssignmentError, str]] = field(default_factory=dict)  # why it cannot be graded
+    written: tempfile.TemporaryDirectory | None = None  # the modules notebooks write
 
     def close(self) -> None:
-        if self.unpacked is not None:
-            self.unpacked.cleanup()
+        for folder in (self.unpacked, self.written):
+            if folder is not None:
+                folder.cleanup()
 
     def __enter__(self) -> Submission:
         return self
@@ -43,12 +58,15 @@ class Submission:
 def open_submission(path: Path, wanted: list[AssignmentConfig], named: bool,
                     files: dict[str, list[str]] | None = None) -> Submission:
     """Locate ``wanted``'s folders in ``path``. ``named``: the assignments were asked for by name;
-    ``files``: each assignment's module names, by which a folder under another name is recognised."""
-    zipped = path.is_file() and zipfile.is_zipfile(path)
-    if path.is_file() and not zipped:
-        raise GradingError(f"{path} is a file, not a folder or a .zip: give the folder that holds the assignment "
-                           f"(e.g. {wanted[0].id if wanted else 'a02_mlp_backprop'}/) or a .zip of it")
-    if not zipped and not path.is_dir():
+    ``files``: each assignment's module names, by which a folder under another name is recognised
+    and without which a notebook stands in for it."""
+    given = _is_notebook(path)
+    zipped = path.is_file() and not given and zipfile.is_zipfile(path)
+    if path.is_file() and not zipped and not given:
+        raise GradingError(f"{path} is a file, not a folder, a notebook or a .zip: give the folder that holds the "
+                           f"assignment (e.g. {wanted[0].id if wanted else 'a02_mlp_backprop'}/), its notebook "
+                           f"or a .zip of it")
+    if not zipped and not given and not path.is_dir():
         raise GradingError(f"no such folder: {path}")
     unpacked = tempfile.TemporaryDirectory(prefix="submission-") if zipped else None
     root = Path(unpacked.name) if unpacked is not None else path
@@ -57,16 +75,122 @@ def open_submission(path: Path, wanted: list[AssignmentConfig], named: bool,
         if zipped:
             _unzip(path, root)
         for cfg in wanted:
-            sub.folders[cfg.id] = _find(root, cfg.id)
+            sub.folders[cfg.id] = None if given else _find(root, cfg.id)
         only = wanted[0].id if len(wanted) == 1 else None
         if only and named and sub.folders[only] is None and _holds(root, (files or {}).get(only, [])):
             sub.folders[only] = root  # a folder of its files, under another name
-        if wanted and all(f is None for f in sub.folders.values()):
-            raise GradingError(_nothing_found(path, root, wanted))
+        _notebooks_for(sub, wanted, files or {}, own=bool(only and named) or (given and len(wanted) == 1))
+        if wanted and all(f is None for f in sub.folders.values()) and not sub.problems:
+            raise GradingError(_nothing_in_notebook(path) if given else _nothing_found(path, root, wanted))
     except BaseException:
         sub.close()
         raise
     return sub
+
+
+def assignment_named(path: Path, ids: list[str]) -> str | None:
+    """The one assignment ``path`` is named after: a folder ``a02_mlp_backprop/``, a notebook
+    ``a02_mlp_backprop.ipynb``, or a notebook whose ``%%writefile`` cells write that one's modules only."""
+    if not _is_notebook(path):
+        return path.name if path.name in ids else None
+    if path.stem in ids:
+        return path.stem
+    try:
+        named = notebook.read(path).assignments() & set(ids)
+    except (notebook.NotebookError, OSError):
+        return None
+    return named.pop() if len(named) == 1 else None
+
+
+def _is_notebook(path: Path) -> bool:
+    return path.suffix == ".ipynb" and path.is_file()
+
+
+def _notebooks_for(sub: Submission, wanted: list[AssignmentConfig], files: dict[str, list[str]], own: bool) -> None:
+    """Each assignment with none of its ``.py`` files: the notebook that stands in for it, if any, read."""
+    read: Read = {}
+    for cfg in wanted:
+        folder = sub.folders[cfg.id]
+        if folder is not None and _holds(folder, files.get(cfg.id, [])):
+            continue
+        if folder is None and sub.root.is_file():  # the notebook handed in
+            chosen = _pick([sub.root], cfg.id, own, read, sub.root.parent)
+        else:
+            chosen = _notebook_in(sub.root, folder, cfg.id, own or folder is not None, read)
+        if chosen is not None:
+            _use(sub, cfg.id, chosen, _read(chosen, read), files.get(cfg.id, []))
+
+
+def _notebook_in(root: Path, folder: Path | None, aid: str, own: bool, read: Read) -> Path | None:
+    """The notebook for ``aid`` in its folder, or without one at the top or one level down."""
+    if folder is not None:
+        levels = [[folder]]
+    elif _real_dir(root):
+        levels = [[root], [c for c in sorted(root.iterdir()) if _real_dir(c) and not c.name.startswith((".", "__"))]]
+    else:
+        levels = []
+    for places in levels:
+        candidates = [p for place in places for p in sorted(place.glob("*.ipynb"))
+                      if p.is_file() and not p.is_symlink() and not p.name.startswith(".")]
+        found = _pick(candidates, aid, own and len(places) == 1, read, root)
+        if found is not None:
+            return found
+    return None
+
+
+def _pick(candidates: list[Path], aid: str, own: bool, read: Read, root: Path) -> Path | None:
+    """``<aid>.ipynb``; else the notebook whose cells write ``aid``'s modules; else, where ``own``, the
+    only notebook there is. Two that fit equally are refused, as two folders are."""
+    fits = [p for p in candidates if p.stem == aid] or \
+        [p for p in candidates if isinstance(_read(p, read), notebook.Notebook) and aid in read[p].assignments()]
+    if not fits and own and len(candidates) == 1:
+        fits = candidates
+    if len(fits) > 1:
+        names = ", ".join(str(p.relative_to(root)) for p in fits)
+        raise GradingError(f"{root} holds several notebooks for {aid} ({names}): give the one to grade")
+    return fits[0] if fits else None
+
+
+def _read(path: Path, read: Read) -> notebook.Notebook | notebook.NotebookError:
+    if path not in read:
+        try:
+            read[path] = notebook.read(path)
+        except notebook.NotebookError as e:
+            read[path] = e
+        except OSError as e:
+            read[path] = notebook.NotebookError(f"cannot be opened ({e.strerror})")
+    return read[path]
+
+
+def _use(sub: Submission, aid: str, path: Path, found: notebook.Notebook | notebook.NotebookError,
+         modules: list[str]) -> None:
+    """Grade ``aid`` from the modules the notebook writes, written to a folder of its own; or say why not."""
+    if isinstance(found, notebook.NotebookError):
+        sub.folders[aid] = None
+        sub.problems[aid] = (AssignmentError.NOTEBOOK_UNREADABLE, f"{path.name} cannot be read: {found}")
+        return
+    written = found.modules(aid)
+    if not written:
+        others = sorted(found.files)
+        what = f"its %%writefile cells write {', '.join(others[:4])}" + (" ..." if len(others) > 4 else "") \
+            if others else "it has no %%writefile cell"
+        example = f"%%writefile {aid}/{modules[0]}.py" if modules else f"%%writefile {aid}/<module>.py"
+        sub.folders[aid] = None
+        sub.problems[aid] = (AssignmentError.FILES_MISSING,
+                             f"{found.path.name} writes none of {aid}'s files ({what}): the grader grades the "
+                             f"files a notebook's cells write, each cell starting `{example}`")
+        return
+    if sub.written is None:
+        sub.written = tempfile.TemporaryDirectory(prefix="notebooks-")
+    folder = Path(sub.written.name) / aid
+    folder.mkdir()
+    for module, source in written.items():
+        (folder / f"{module}.py").write_text(source, encoding="utf-8")
+    sub.folders[aid] = folder
+    lacking = [f"{m}.py" for m in modules if m not in written]
+    sub.notes[aid] = (f"graded from {found.path.name}: the files its %%writefile cells write "
+                      f"({', '.join(f'{m}.py' for m in sorted(written))}); its other cells are not run"
+                      + (f"; it writes no {', '.join(lacking)}" if lacking else ""))
 
 
 def _find(root: Path, aid: str) -> Path | None:
@@ -104,6 +228,17 @@ def _nothing_found(path: Path, root: Path, wanted: list[AssignmentConfig]) -> st
     holds = f"it holds {', '.join(held)}" if held else "it is empty"
     return (f"no assignment found in {path} ({holds}); expected a folder named {expected}, at the top or one "
             f"level down, or the assignment's files with --assignment")
+
+
+def _nothing_in_notebook(path: Path) -> str:
+    try:
+        found = notebook.read(path)
+    except notebook.NotebookError as e:
+        return f"{path.name} cannot be read: {e}"
+    written = sorted(found.files)
+    what = f"its %%writefile cells write {', '.join(written[:4])}" if written else "it has no %%writefile cell"
+    return (f"no assignment found in {path.name} ({what}); the course's notebooks write each module with a cell "
+            f"starting `%%writefile <assignment>/<module>.py`; or name the assignment with --assignment")
 
 
 def _unzip(archive: Path, dest: Path) -> None:

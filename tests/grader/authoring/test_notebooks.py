@@ -5,8 +5,9 @@ import ast
 
 import nbformat
 import pytest
+from traitlets.config.loader import PyFileConfigLoader
 
-from grader import paths
+from grader import cli, paths
 from grader.authoring.notebooks import build
 from grader.authoring.notebooks import grade_id as task_grade_id
 from grader.authoring.release import transform
@@ -87,3 +88,19 @@ def test_a_grade_cell_outputs_the_points_grader_grade_gives(capsys):
         assert check(result.id, folder) == result.score
     printed = capsys.readouterr().out
     assert f"{partial[0].id}: failed, {partial[0].score:g}/{partial[0].max_score:g} points" in printed
+
+
+def test_release_notebooks_makes_an_nbgrader_course_directory(tmp_path, capsys):
+    ids = [a.id for a in COURSE.assignments if (paths.REFERENCE / a.id).is_dir()]
+    assert cli.main(["release", "--notebooks", str(tmp_path)]) == 0
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.ipynb")) == \
+        sorted(f"source/{aid}/{aid}.ipynb" for aid in ids)
+    config = tmp_path / "nbgrader_config.py"
+    settings = PyFileConfigLoader(config.name, str(tmp_path)).load_config()  # as nbgrader loads it
+    assert settings.CourseDirectory.course_id == "deepgrade"
+    assert settings.Execute.timeout == COURSE.budgets.assignment_s + 60
+    assert f"and {config}: {tmp_path} is an nbgrader course directory" in capsys.readouterr().out
+    own = config.read_text() + "c.Exchange.root = '/srv/exchange'\n"  # the instructor's own settings
+    config.write_text(own)
+    assert cli.main(["release", "--notebooks", str(tmp_path)]) == 0
+    assert config.read_text() == own and f"kept {config}, which differs" in capsys.readouterr().out

@@ -1,7 +1,6 @@
 """Submissions as they really arrive: renamed folders, repositories, zips, empty folders, notebooks, files."""
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 import zipfile
@@ -62,7 +61,7 @@ def test_two_candidates_one_level_down_are_refused(solutions, tmp_path):
 
 def test_a_file_is_named_as_a_file(tmp_path):
     (tmp_path / "layers.py").write_text("")
-    with pytest.raises(GradingError, match="layers.py is a file, not a folder or a .zip"):
+    with pytest.raises(GradingError, match="layers.py is a file, not a folder, a notebook or a .zip"):
         locate(tmp_path / "layers.py")
 
 
@@ -112,13 +111,15 @@ def test_renamed_folder_and_empty_folder_end_to_end(solutions, tmp_path):
     result = grade(tmp_path / "renamed", COURSE, ["a02"])
     assert result.score == result.max_score
     (tmp_path / "empty" / AID).mkdir(parents=True)
-    (tmp_path / "empty" / AID / f"{AID}.ipynb").write_text("{}")
     a = grade(tmp_path / "empty" / AID, COURSE, ["a02"]).assignments[0]
     assert a.error == AssignmentError.FILES_MISSING and a.score == 0
-    assert a.message.startswith("layers.py and mlp.py are missing from a02_mlp_backprop/ (it holds "
-                                "a02_mlp_backprop.ipynb: the grader reads .py files")
-    os.remove(tmp_path / "empty" / AID / f"{AID}.ipynb")
+    assert a.message == "layers.py and mlp.py are missing from a02_mlp_backprop/"
+    (tmp_path / "empty" / AID / f"{AID}.ipynb").write_text("{}")  # a notebook stands in for them: not this one
+    a = grade(tmp_path / "empty" / AID, COURSE, ["a02"]).assignments[0]
+    assert a.error == AssignmentError.NOTEBOOK_UNREADABLE and a.score == 0
+    assert a.message == "a02_mlp_backprop.ipynb cannot be read: JSON, but not a notebook (no 'nbformat' field)"
     shutil.copy(solutions(AID) / "layers.py", tmp_path / "empty" / AID / "layers.py")
     tasks = {t.id: t for t in grade(tmp_path / "empty" / AID, COURSE, ["a02"]).tasks()}
-    assert tasks["a02.mlp_forward"].checks[0].message == "mlp.py is missing from a02_mlp_backprop/"
+    assert tasks["a02.mlp_forward"].checks[0].message.startswith(
+        "mlp.py is missing from a02_mlp_backprop/ (it holds a02_mlp_backprop.ipynb: the grader reads .py files")
     assert tasks["a02.affine_forward"].score == tasks["a02.affine_forward"].max_score
