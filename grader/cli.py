@@ -113,7 +113,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with progress(args.quiet, steps) as (report, _):
         result = grade(args.path, course, args.assignment, args.suite, args.device, submitted, progress=report,
-                       require_isolation=args.require_isolation, isolation_via=args.isolation_via)
+                       require_isolation=args.require_isolation, isolation_via=args.isolation_via, jobs=args.jobs)
     color = args.format == "text" and not args.output and sys.stdout.isatty()
     _emit(render(result, args.format, color=color, seconds=time.monotonic() - started), args.output)
     if args.fail_under is not None and 100.0 * result.fraction < args.fail_under:
@@ -380,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--isolation-via", choices=("auto", "root", "user-namespace"), default="auto",
                    help="how the namespace layers are made (default: root's way when root, else a user "
                         "namespace); user-namespace on a root machine shows what an ordinary user gets")
+    g.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="assignments graded at once, each in its own sandboxed child (default: %(default)s)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     g.set_defaults(func=cmd_grade)
 

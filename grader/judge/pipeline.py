@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -47,7 +48,7 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
           suite: str = "public", device: str = "cpu", submitted_at: dt.datetime | None = None,
           progress: Callable[[str], None] | None = None, isolation: str = "auto",
           require_isolation: str | None = None, isolation_via: str = "auto",
-          runner: Runner | None = None, tasks: set[str] | None = None) -> GradingResult:
+          runner: Runner | None = None, tasks: set[str] | None = None, jobs: int = 1) -> GradingResult:
     """Grade ``submission``: a folder laid out like ``assignments/``, one assignment's folder, either
     of them one level down (a repository), or a .zip of any of these; a notebook (``.ipynb``) stands
     in for an assignment's ``.py`` files (:mod:`grader.judge.submission`).
@@ -56,7 +57,9 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
     machine gives). For the sandbox: ``isolation`` is the level to use (``auto``: the strongest);
     ``require_isolation`` refuses to grade below a level; ``isolation_via`` is how the namespace
     layers are made (``auto``, ``root`` or ``user-namespace``). ``tasks``: grade only these task
-    ids (default: all); the others are not planned, run or reported.
+    ids (default: all); the others are not planned, run or reported. ``jobs``: how many assignments
+    are graded at once (each in its own sandboxed child; the grader's side of one overlaps the
+    children of the others); the report is the same, in course order.
     """
     suite_names(suite)
     fixtures.require_public(course, suite)
@@ -79,8 +82,8 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
                 raise GradingError(f"grading refused: {e}") from None
             runner, sandbox_info = host.SandboxRunner(device, iso), iso.info()
         whole = Budget(time.monotonic() + course.budgets.submission_s, "submission", course.budgets.submission_s)
-        results = []
-        for cfg in available:
+
+        def one(cfg: AssignmentConfig) -> AssignmentResult:
             if progress:
                 progress(f"grading {cfg.id} ({len(cfg.tasks)} tasks, {suite} suite, {device})")
             result = grade_assignment(located.folders[cfg.id], course, cfg, suite, device, runner, whole, tasks,
@@ -88,7 +91,13 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
             if cfg.id in located.notes:  # graded from a notebook: say so, and what of it was run
                 result.message = "; ".join(m for m in (located.notes[cfg.id], result.message) if m)
             penalise(result, late_penalty(course.late_policy, cfg.deadline, submitted_at))
-            results.append(result)
+            return result
+
+        if jobs > 1 and len(available) > 1:
+            with ThreadPoolExecutor(min(jobs, len(available)), thread_name_prefix="grade") as pool:
+                results = list(pool.map(one, available))
+        else:
+            results = [one(cfg) for cfg in available]
     return GradingResult(
         score=points(sum(a.score for a in results)), max_score=points(sum(a.max_score for a in results)),
         assignments=results, suite=suite, device=device, submission=path.name,
