@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from grader.course.config import Course
-from grader.judge.cases import GradingError
+from grader.judge.cases import GradingError, remember_expected
 from grader.judge.pipeline import grade
 from grader.reports.text import shown_points
 from grader.results import GradingResult, Status
@@ -64,6 +64,7 @@ def watch(folder: Path, course: Course, assignment: str | None = None, tasks: se
         raise GradingError(f"{folder.name} is not an assignment of the course: name it with --assignment ID") \
             from None
     runner = host.SandboxRunner("cpu", host.choose("cpu"))
+    remember_expected()  # the reference runs once per task, not once per save
     seen: tuple | None = None
     done = 0
     try:

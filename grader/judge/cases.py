@@ -60,11 +60,33 @@ def computed_cases(course: Course, cfg: AssignmentConfig, suite: Suite, which: s
     reference = Modules(f"reference.{cfg.id}")
     cases: dict[str, list[Case]] = {}
     expected: dict[str, list[dict[str, torch.Tensor]]] = {}
+    seeds = tuple((name, course.suites[name].seed, course.suites[name].cases) for name in suite_names(which))
     for tcfg in cfg.tasks:
         task = suite.tasks[tcfg.id]
+        key = (cfg.id, task.id, seeds)
+        if _remembered is not None and key in _remembered:
+            cases[task.id], expected[task.id] = _remembered[key]
+            continue
         cases[task.id] = make_cases(course, task, which)
         expected[task.id] = [expected_outputs(task, reference, c.inputs) for c in cases[task.id]]
+        if _remembered is not None:
+            _remembered[key] = cases[task.id], expected[task.id]
     return cases, expected
+
+
+_remembered: dict[tuple, tuple[list[Case], list[dict[str, torch.Tensor]]]] | None = None
+
+
+def remember_expected() -> None:
+    """Keep each task's cases and the reference's outputs on them for the rest of this process.
+
+    For a process that grades many submissions (a batch worker) or one again and again
+    (``grader watch``): every grading uses the same cases, so the reference runs once per task.
+    Keyed by assignment, task, and each suite's seed and number of cases; only read afterwards
+    (the submission gets its inputs through the wire format, as copies)."""
+    global _remembered
+    if _remembered is None:
+        _remembered = {}
 
 
 def expected_outputs(task: Task, reference: Modules, inputs: dict) -> dict[str, torch.Tensor]:

@@ -49,3 +49,24 @@ def test_assignments_graded_at_once_give_the_same_report(solutions, tmp_path):
     assert [a.id for a in together.assignments] == IDS
     assert together.score == together.max_score > 0
     assert one.most == 1 and two.most == 2
+
+
+def test_remembered_expected_values_are_computed_once_and_grade_the_same(solutions, monkeypatch):
+    from grader.judge import cases
+    from grader.quality.inprocess import InProcessRunner
+    aid = "a01_neurons"
+    calls = []
+    real = cases.expected_outputs
+    monkeypatch.setattr(cases, "expected_outputs", lambda *a: calls.append(a[0].id) or real(*a))
+    monkeypatch.setattr(cases, "_remembered", None)
+    fresh = grade(solutions(aid), COURSE, [aid], suite="all", runner=InProcessRunner())
+    computed = len(calls)
+    cases.remember_expected()
+    first = grade(solutions(aid), COURSE, [aid], suite="all", runner=InProcessRunner())
+    again = grade(solutions(aid), COURSE, [aid], suite="all", runner=InProcessRunner())
+    assert computed > 0 and len(calls) == 2 * computed  # once without remembering, once to remember
+    public = grade(solutions(aid), COURSE, [aid], suite="public", runner=InProcessRunner())
+    assert len(calls) > 2 * computed  # other seeds, other cases: computed, not taken from the others
+    for result in (first, again):
+        assert comparable(result.to_dict()) == comparable(fresh.to_dict())
+    assert public.score == public.max_score
