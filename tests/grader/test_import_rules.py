@@ -16,7 +16,9 @@ RULES = [
     ("sandbox/inside", THIRD_PARTY_IN_CHILD | {"grader.tasks", "grader.sandbox.inside"}, None),
     # matplotlib draws the HTML page's heatmaps (imported where they are drawn, so other formats never load it)
     ("reports", {"rich", "matplotlib", "grader.results", "grader.reports"}, None),
-    ("judge", None, {"grader.reports", "grader.authoring", "grader.quality"}),
+    ("judge", None, {"grader.reports", "grader.authoring", "grader.quality", "grader.batch"}),
+    # a batch grades through the judge and records data; it renders nothing and needs no authoring or audit
+    ("batch", None, {"grader.reports", "grader.authoring", "grader.quality", "grader.cli"}),
 ]
 
 

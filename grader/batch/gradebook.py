@@ -1,0 +1,210 @@
+"""The gradebook: one SQLite file (write-ahead log) holding each student's current grade, per assignment and task.
+
+Two tables. ``submissions`` has a row per (student, assignment): what was graded (the entry's
+name, its content hash, when it was handed in and how that is known), the grading's key (grader
+version, suite, device), whether it was graded or failed to grade and why, the raw score, the
+late penalty, the final score, the assignment's full result as JSON, and where and how long it
+was graded. ``grades`` has a row per (student, assignment, task): its score, maximum and status.
+A row is current: when a student's submission changes (another content hash or time) or the
+grader does, the next grading replaces the student's rows for that assignment, in the same
+transaction that writes the new ones.
+
+Only the coordinating process writes, one transaction per submission (every row of it, or
+none), so a batch killed at any moment leaves each submission either fully recorded or not
+at all, and the next batch grades exactly those not recorded.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from grader.batch.jobs import BatchError, Job, Outcome
+from grader.results import AssignmentResult, GradingResult, Late, SandboxInfo, points
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE submissions (
+    student        TEXT NOT NULL,
+    assignment     TEXT NOT NULL,
+    source         TEXT NOT NULL,   -- the entry graded: alice/, bob.zip, carol.ipynb
+    content_hash   TEXT,            -- sha256 of what was graded (NULL: it could not be read)
+    grader_version TEXT NOT NULL,
+    suite          TEXT NOT NULL,
+    device         TEXT NOT NULL,
+    submitted_at   TEXT,            -- ISO 8601 with its zone (NULL: no time found, no late penalty)
+    time_source    TEXT NOT NULL,   -- where submitted_at comes from
+    status         TEXT NOT NULL CHECK (status IN ('graded', 'failed')),
+    error          TEXT NOT NULL DEFAULT '',  -- failed: why, in one line
+    detail         TEXT NOT NULL DEFAULT '',  -- failed: the traceback, when grading raised
+    raw_score      REAL,            -- what the tasks earned
+    late_penalty   REAL,            -- the fraction taken off under the late policy
+    score          REAL,            -- raw_score less the penalty
+    max_score      REAL,
+    result         TEXT,            -- the assignment's result as JSON (the report's "assignments" entry)
+    sandbox        TEXT,            -- the isolation it ran under, as JSON
+    graded_at      TEXT NOT NULL,
+    seconds        REAL,            -- wall time of the whole submission's grading in its worker
+    worker         TEXT NOT NULL DEFAULT '',  -- host:pid
+    PRIMARY KEY (student, assignment)
+);
+CREATE TABLE grades (
+    student    TEXT NOT NULL,
+    assignment TEXT NOT NULL,
+    task       TEXT NOT NULL,
+    score      REAL NOT NULL,
+    max_score  REAL NOT NULL,
+    status     TEXT NOT NULL,
+    PRIMARY KEY (student, assignment, task),
+    FOREIGN KEY (student, assignment) REFERENCES submissions (student, assignment)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Key:
+    """What, besides the submission itself, a grading depends on."""
+
+    grader_version: str
+    suite: str
+    device: str
+
+
+class Gradebook:
+    """An open gradebook: created on first use (``create``), refused when the file is something else."""
+
+    def __init__(self, path: Path, create: bool = True):
+        self.path = path
+        if not create and not path.is_file():
+            raise BatchError(f"{path}: no such gradebook")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
+        try:
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = FULL")  # a committed grading survives even the machine dying
+            self._schema()
+        except sqlite3.DatabaseError as e:
+            self.db.close()
+            raise BatchError(f"{path}: not a gradebook ({e})") from None
+
+    def _schema(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if version == 0 and not tables:
+            with self.transaction():
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version != SCHEMA_VERSION or not {"submissions", "grades"} <= tables:
+            raise BatchError(f"{self.path}: not a gradebook of this grader (schema {version}, tables "
+                             f"{', '.join(sorted(tables)) or 'none'}; expected schema {SCHEMA_VERSION})")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Gradebook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything in the block is written, or nothing (a kill in the middle leaves nothing of it)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def is_graded(self, job: Job, ids: list[str], key: Key) -> bool:
+        """Whether every one of ``ids`` has a graded row for this very submission, time and key."""
+        rows = {r[0]: r[1:] for r in self.db.execute(
+            "SELECT assignment, content_hash, submitted_at, grader_version, suite, device FROM submissions "
+            "WHERE student = ? AND status = 'graded'", (job.student,))}
+        def wanted(aid: str) -> tuple:
+            stamp = job.stamps.get(aid)
+            return job.content_hash, stamp.iso if stamp else None, key.grader_version, key.suite, key.device
+        return all(rows.get(aid) == wanted(aid) for aid in ids)
+
+    def record(self, job: Job, outcome: Outcome, ids: list[str], key: Key) -> None:
+        """One submission's grading (or why it failed), every row of it in one transaction, replacing
+        the student's earlier rows for these assignments."""
+        graded = {a["id"]: a for a in outcome.result["assignments"]} if outcome.result else {}
+        sandbox = json.dumps(outcome.result.get("sandbox")) if outcome.result else None
+        graded_at = outcome.result["graded_at"] if outcome.result else _now()
+        with self.transaction():
+            for aid in ids:
+                self._forget(job.student, aid)
+                stamp = job.stamps.get(aid)
+                row = {"student": job.student, "assignment": aid, "source": job.name,
+                       "content_hash": job.content_hash or None, "grader_version": key.grader_version,
+                       "suite": key.suite, "device": key.device, "submitted_at": stamp.iso if stamp else None,
+                       "time_source": stamp.source if stamp else "none", "graded_at": graded_at,
+                       "seconds": outcome.seconds, "worker": outcome.worker}
+                a = graded.get(aid)
+                if a is None:
+                    row.update(status="failed", error=outcome.error or f"{aid} is not in the grading",
+                               detail=outcome.detail)
+                else:
+                    result = AssignmentResult.from_dict(a)
+                    row.update(status="graded", raw_score=result.raw_score, late_penalty=result.late_penalty,
+                               score=result.score, max_score=result.max_score, result=json.dumps(a), sandbox=sandbox)
+                self._insert("submissions", row)
+                for t in (a or {}).get("tasks", []):
+                    self._insert("grades", {"student": job.student, "assignment": aid, "task": t["id"],
+                                            "score": t["score"], "max_score": t["max_score"], "status": t["status"]})
+
+    def _forget(self, student: str, aid: str) -> None:
+        self.db.execute("DELETE FROM grades WHERE student = ? AND assignment = ?", (student, aid))
+        self.db.execute("DELETE FROM submissions WHERE student = ? AND assignment = ?", (student, aid))
+
+    def _insert(self, table: str, row: dict[str, Any]) -> None:
+        names = ", ".join(row)
+        self.db.execute(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+
+    def submissions(self) -> list[dict[str, Any]]:
+        """Every submissions row, by student and assignment."""
+        cursor = self.db.execute("SELECT * FROM submissions ORDER BY student, assignment")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r)) for r in cursor]
+
+    def grades(self) -> list[dict[str, Any]]:
+        """Every task's row, by student, assignment and task."""
+        cursor = self.db.execute("SELECT * FROM grades ORDER BY student, assignment, task")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r)) for r in cursor]
+
+    def gradings(self) -> tuple[dict[str, GradingResult], list[dict[str, Any]]]:
+        """Each student's graded assignments as one grading (what the CSV export renders), and the rows
+        of those that failed to grade."""
+        by_student: dict[str, list[dict[str, Any]]] = {}
+        failed = []
+        for row in self.submissions():
+            if row["status"] == "graded":
+                by_student.setdefault(row["student"], []).append(row)
+            else:
+                failed.append(row)
+        gradings = {}
+        for student, rows in by_student.items():
+            assignments = [AssignmentResult.from_dict(json.loads(r["result"])) for r in rows]
+            stamps = [dt.datetime.fromisoformat(r["submitted_at"]) for r in rows if r["submitted_at"]]
+            sandbox = json.loads(rows[0]["sandbox"]) if rows[0]["sandbox"] else None
+            gradings[student] = GradingResult(
+                points(sum(a.score for a in assignments)), points(sum(a.max_score for a in assignments)),
+                assignments, rows[0]["suite"], rows[0]["device"], rows[0]["source"],
+                late=Late(max(stamps).isoformat()) if stamps else None, graded_at=max(r["graded_at"] for r in rows),
+                sandbox=SandboxInfo(**sandbox) if sandbox else None)
+        return gradings, failed
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

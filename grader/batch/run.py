@@ -1,0 +1,201 @@
+"""A batch, as steps: settle the settings, plan (what is already graded is skipped), grade on an executor,
+record each outcome as it comes, summarise.
+
+The coordinator (this process) reads the submissions, decides what to grade, and is the only
+writer of the gradebook: one transaction per submission, as its outcome arrives. Run again
+after an interruption (Ctrl-C, a kill, a lost machine), it grades only what is not recorded.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from grader.batch import executors, jobs, version
+from grader.batch.gradebook import Gradebook, Key
+from grader.batch.jobs import BatchError, Job, Outcome, SubmissionError
+from grader.batch.worker import Settings
+from grader.course.config import Course
+from grader.judge.cases import suite_names
+from grader.judge.pipeline import resolve_device
+from grader.sandbox import host
+
+SLOWEST = 5  # submissions the summary names as the slowest
+
+
+def settle(course: Course, assignments: list[str] | None, suite: str, device: str, executor: str,
+           require_isolation: str | None = None, isolation_via: str = "auto") -> Settings:
+    """The batch's settings, every one checked before anything is graded: the assignments exist and
+    are available, the device is known. The isolation is probed by :func:`probed`."""
+    suite_names(suite)
+    ids = []
+    for key in assignments or [a.id for a in course.assignments if a.available]:
+        try:
+            cfg = course.assignment(key)
+        except KeyError:
+            raise BatchError(f"unknown assignment '{key}' (see course.yaml)") from None
+        if not cfg.available:
+            raise BatchError(f"{cfg.id} is not available yet (course.yaml marks it available: false)")
+        ids.append(cfg.id)
+    if executor == "dask":
+        if device not in ("cpu", "cuda"):
+            raise BatchError("--executor dask needs --device cpu or cuda: the workers' devices are not known here")
+    else:
+        device = resolve_device(device)
+    if device not in course.devices:
+        raise BatchError(f"device '{device}' is not among course.yaml's devices ({', '.join(course.devices)})")
+    return Settings(course, tuple(assignments) if assignments else None, tuple(ids), suite, device,
+                    version.code_version(tuple(ids)), None, require_isolation, isolation_via)
+
+
+def probed(settings: Settings) -> Settings:
+    """The settings with this machine's isolation, probed once here for every local worker (a Dask
+    worker, on a machine of its own, probes its own); refused before anything is graded when the
+    machine cannot give the isolation required."""
+    try:
+        iso = host.choose(settings.device, "auto", settings.require_isolation, settings.isolation_via)
+    except host.IsolationRefused as e:
+        raise BatchError(f"grading refused: {e}") from None
+    return dataclasses.replace(settings, isolation=iso)
+
+
+def key(settings: Settings) -> Key:
+    return Key(version.grader_version(settings.course, settings.ids), settings.suite, settings.device)
+
+
+@dataclass
+class Plan:
+    """What a batch will grade, and what it will not."""
+
+    total: int                                       # entries in SUBMISSIONS
+    todo: list[Job] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # already graded: same submission, time and key
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (student, why): could not even be read
+    no_time: list[str] = field(default_factory=list)  # graded without a time: no late penalty
+
+
+def plan(folder: Path, settings: Settings, book: Gradebook, force: bool = False) -> Plan:
+    """Read every entry of ``folder``; record at once those that cannot be graded; skip those the
+    gradebook holds already (unless ``force``)."""
+    entries = jobs.discover(folder)
+    out = Plan(len(entries))
+    ids, k = list(settings.ids), key(settings)
+    for entry in entries:
+        try:
+            job = jobs.prepare(entry, settings.course, ids)
+        except SubmissionError as e:
+            book.record(Job(entry.student, entry.path.name, entry.kind, ""), Outcome(entry.student, error=str(e)),
+                        ids, k)
+            out.failed.append((entry.student, str(e)))
+            continue
+        if any(job.stamps[aid].at is None for aid in ids):
+            out.no_time.append(job.student)
+        if not force and book.is_graded(job, ids, k):
+            out.skipped.append(job.student)
+        else:
+            out.todo.append(job)
+    return out
+
+
+def launch(kind: str, workers: int, settings: Settings, planned: Plan, scheduler: str | None = None
+           ) -> tuple[executors.Executor, Settings]:
+    """The executor, its workers started for the plan's jobs, and the settings to grade with. For the local
+    pool the isolation is probed here while the workers start (they take seconds to import torch):
+    a machine that cannot give the isolation required is refused before anything is graded."""
+    pool = executors.create(kind, workers, scheduler)
+    try:
+        if kind != "local" or not planned.todo:
+            pool.start(len(planned.todo))
+            return pool, settings
+        with concurrent.futures.ThreadPoolExecutor(1) as side:
+            probing = side.submit(probed, settings)
+            pool.start(len(planned.todo))
+            return pool, probing.result()
+    except BaseException:
+        pool.close()
+        raise
+
+
+@dataclass
+class Summary:
+    """What a batch did: for people at the end of ``grader batch``."""
+
+    total: int
+    skipped: int
+    graded: list[tuple[str, float]] = field(default_factory=list)  # (student, seconds), graded by this run
+    failed: list[tuple[str, str]] = field(default_factory=list)    # (student, why)
+    done: int = 0                     # outcomes that came back from the workers, graded or not
+    no_time: int = 0
+    seconds: float = 0.0
+    peak_mb: dict[str, float] = field(default_factory=dict)        # worker -> its peak resident memory
+
+    @property
+    def per_minute(self) -> float:
+        return 60.0 * self.done / self.seconds if self.seconds > 0 else 0.0
+
+    def describe(self) -> str:
+        lines = [f"graded {len(self.graded)} of {_count(self.total, 'submission')} in {_duration(self.seconds)} "
+                 f"({self.per_minute:.1f} per minute); {self.skipped} already in the gradebook, "
+                 f"{len(self.failed)} failed to grade"]
+        if self.failed:
+            lines.append("failed to grade (recorded with the reason; the next batch tries them again):")
+            lines += [f"  {student}: {why}" for student, why in sorted(self.failed)]
+        if self.graded:
+            slow = sorted(self.graded, key=lambda g: -g[1])[:SLOWEST]
+            lines.append("slowest: " + ", ".join(f"{student} {seconds:.1f} s" for student, seconds in slow))
+        if self.peak_mb:
+            lines.append(f"peak memory of a worker process: {max(self.peak_mb.values()):.0f} MiB "
+                         f"({_count(len(self.peak_mb), 'worker')})")
+        if self.no_time:
+            lines.append(f"{_count(self.no_time, 'submission')} without a time (a folder without timestamp.txt): "
+                         "no late penalty applied")
+        return "\n".join(lines) + "\n"
+
+
+def execute(planned: Plan, book: Gradebook, executor: executors.Executor, settings: Settings,
+            advance: Callable[[Outcome], None] | None = None) -> Summary:
+    """Grade the plan's jobs on ``executor``, recording each outcome in its own transaction as it comes."""
+    started = time.monotonic()
+    summary = Summary(planned.total, len(planned.skipped), failed=list(planned.failed), no_time=len(planned.no_time))
+    by_student = {job.student: job for job in planned.todo}
+    ids, k = list(settings.ids), key(settings)
+    for outcome in executor.run(planned.todo, settings):
+        book.record(by_student[outcome.student], outcome, ids, k)
+        summary.done += 1
+        if outcome.graded:
+            summary.graded.append((outcome.student, outcome.seconds))
+        else:
+            summary.failed.append((outcome.student, outcome.error))
+        if outcome.worker:
+            summary.peak_mb[outcome.worker] = max(outcome.peak_mb, summary.peak_mb.get(outcome.worker, 0.0))
+        if advance is not None:
+            advance(outcome)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def batch(folder: Path, gradebook: Path, course: Course, assignments: list[str] | None = None,
+          suite: str = "public", device: str = "cpu", executor: str = "local", workers: int = 1,
+          scheduler: str | None = None, force: bool = False, require_isolation: str | None = None,
+          isolation_via: str = "auto", advance: Callable[[Outcome], None] | None = None) -> Summary:
+    """Grade every submission in ``folder`` into ``gradebook``: the typed API behind ``grader batch``."""
+    settings = settle(course, assignments, suite, device, executor, require_isolation, isolation_via)
+    with Gradebook(gradebook) as book:
+        planned = plan(folder, settings, book, force)
+        pool, settings = launch(executor, workers, settings, planned, scheduler)
+        try:
+            return execute(planned, book, pool, settings, advance)
+        finally:
+            pool.close()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _duration(seconds: float) -> str:
+    minutes, s = divmod(round(seconds), 60)
+    return f"{minutes}m {s:02d}s" if minutes else f"{seconds:.1f} s"

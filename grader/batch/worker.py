@@ -1,0 +1,146 @@
+"""A batch worker's side: one warm sandbox per process, one submission graded per call, plain data back.
+
+Runs in a process of the local pool (:func:`serve`) or in a Dask worker (:func:`grade_job` is
+the task). The process keeps one :class:`grader.sandbox.host.SandboxRunner`, made at its first
+job and handed to every grading after it, so what the runner keeps warm serves the whole
+batch. What goes back to the coordinator is an :class:`grader.batch.jobs.Outcome`: the grading
+as ``GradingResult.to_dict()``, or why there is none. The worker never writes the gradebook.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import resource
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+import torch
+
+from grader.batch import jobs, version
+from grader.batch.jobs import Job, Outcome, Stamp, SubmissionError
+from grader.course.config import Course
+from grader.course.policy import late_penalty
+from grader.judge.cases import remember_expected
+from grader.judge.pipeline import GradingError, grade, penalise
+from grader.results import GradingResult, Late, points
+from grader.sandbox import host
+
+PARENT_POLL_S = 1.0  # how often a pool worker checks that its coordinator is still there
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How every submission of a batch is graded: the same for all its jobs."""
+
+    course: Course
+    assignments: tuple[str, ...] | None  # as asked for (--assignment); None: every available one
+    ids: tuple[str, ...]                 # the assignments graded
+    suite: str
+    device: str
+    code: str                            # the coordinator's version.code_version(ids)
+    isolation: host.Isolation | None = None  # probed by the coordinator, on this machine (the local pool)
+    require_isolation: str | None = None
+    isolation_via: str = "auto"
+
+
+class WorkerMismatch(Exception):
+    """This worker's checkout grades differently from the coordinator's."""
+
+
+_runner: tuple[tuple, host.SandboxRunner] | None = None  # this process's warm sandbox, made at its first job
+
+
+def runner_for(settings: Settings) -> host.SandboxRunner:
+    """The process's one sandbox runner, made at the first job (probing the isolation where the
+    coordinator has not) and kept for every job after it."""
+    global _runner
+    wanted = (settings.device, settings.isolation, settings.require_isolation, settings.isolation_via)
+    if _runner is None or _runner[0] != wanted:
+        iso = settings.isolation or host.choose(settings.device, "auto", settings.require_isolation,
+                                                settings.isolation_via)
+        _runner = (wanted, host.SandboxRunner(settings.device, iso))
+        remember_expected()  # every submission is graded on the same cases: the reference runs once per task
+    return _runner[1]
+
+
+def grade_job(job: Job, settings: Settings) -> Outcome:
+    """Grade one submission, sandboxed, and apply each assignment's late penalty. Never raises: a
+    submission that cannot be graded comes back with the reason."""
+    started = time.monotonic()
+    try:
+        torch.set_num_threads(1)  # expected values are tiny tensors; workers share the machine's cores
+        own = version.code_version(settings.ids)
+        if own != settings.code:
+            raise WorkerMismatch(f"this worker's grader differs from the coordinator's ({own}, not {settings.code}): "
+                                 "install the same checkout on every machine")
+        runner = runner_for(settings)
+        with jobs.opened(job) as path:
+            result = grade(path, settings.course, list(settings.assignments) if settings.assignments else None,
+                           settings.suite, settings.device, runner=runner)
+        penalise_late(result, settings.course, job.stamps)
+        result.sandbox = runner.iso.info()
+        return Outcome(job.student, result.to_dict(), seconds=time.monotonic() - started, worker=_where(),
+                       peak_mb=peak_mb())
+    except (GradingError, SubmissionError, WorkerMismatch, host.IsolationRefused) as e:
+        return Outcome(job.student, error=str(e), seconds=time.monotonic() - started, worker=_where(),
+                       peak_mb=peak_mb())
+    except Exception as e:
+        return Outcome(job.student, error=f"grading raised {type(e).__name__}: {e}", detail=traceback.format_exc(),
+                       seconds=time.monotonic() - started, worker=_where(), peak_mb=peak_mb())
+
+
+def penalise_late(result: GradingResult, course: Course, stamps: dict[str, Stamp]) -> None:
+    """Each assignment's late penalty from its own time (nbgrader times each assignment apart), as
+    ``grader grade --submitted-at`` applies it."""
+    for a in result.assignments:
+        stamp = stamps.get(a.id)
+        if stamp is not None and stamp.at is not None:
+            penalise(a, late_penalty(course.late_policy, course.assignment(a.id).deadline, stamp.at))
+    result.score = points(sum(a.score for a in result.assignments))
+    times = [s.at for s in stamps.values() if s.at is not None]
+    result.late = Late(max(times).isoformat()) if times else None
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MiB (the sandboxed children are counted apart)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / 2**20 if sys.platform == "darwin" else peak / 1024, 1)  # bytes on macOS, KiB on Linux
+
+
+def _where() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def serve(conn: Connection) -> None:
+    """A local pool worker: grade each ``(job, settings)`` received on ``conn`` and send its outcome back,
+    until told to stop (None) or the coordinator is gone."""
+    signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C is the coordinator's to handle; it stops us
+    parent = os.getppid()
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    try:
+        while True:
+            try:
+                order = conn.recv()
+            except EOFError:
+                return
+            if order is None:
+                return
+            conn.send(grade_job(*order))
+    finally:
+        # multiprocessing ends a worker with os._exit, which skips exit handlers: run them, so what the
+        # sandbox keeps warm for this process is stopped and its files removed
+        atexit._run_exitfuncs()
+
+
+def _exit_with(parent: int) -> None:
+    """Exit as soon as the process that started this worker is gone (the coordinator was killed): the
+    sandboxed children die with this process."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)

@@ -1,0 +1,41 @@
+"""What a batch tells the instructor: a progress bar with its rate and time left in a terminal (silent elsewhere),
+and a summary at the end."""
+from __future__ import annotations
+
+import sys
+
+from grader import cli
+from grader.batch.jobs import Outcome
+from grader.batch.run import Summary
+
+
+def test_the_summary_says_what_was_graded_what_failed_and_why_and_what_was_slow():
+    summary = Summary(total=9, skipped=2, graded=[("alice", 3.0), ("bob", 12.5), ("carol", 1.0), ("dave", 7.25),
+                                                   ("erin", 2.0), ("frank", 4.0)],
+                      failed=[("heidi", "the grading worker process died (killed by signal 9) while grading it"),
+                              ("gus", "gus.txt is not a folder, a .zip or a notebook (.ipynb)")],
+                      done=7, seconds=84.0, peak_mb={"host:1": 301.4, "host:2": 512.0}, no_time=1)
+    assert summary.describe() == (
+        "graded 6 of 9 submissions in 1m 24s (5.0 per minute); 2 already in the gradebook, 2 failed to grade\n"
+        "failed to grade (recorded with the reason; the next batch tries them again):\n"
+        "  gus: gus.txt is not a folder, a .zip or a notebook (.ipynb)\n"
+        "  heidi: the grading worker process died (killed by signal 9) while grading it\n"
+        "slowest: bob 12.5 s, dave 7.2 s, frank 4.0 s, alice 3.0 s, erin 2.0 s\n"
+        "peak memory of a worker process: 512 MiB (2 workers)\n"
+        "1 submission without a time (a folder without timestamp.txt): no late penalty applied\n")
+
+
+def test_the_progress_bar_shows_the_rate_and_time_left_in_a_terminal_only(monkeypatch, capsys):
+    with cli.batch_progress(False, 3) as advance:
+        assert advance is None  # stderr is not a terminal here
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with cli.batch_progress(True, 3) as advance:
+        assert advance is None  # -q
+    with cli.batch_progress(False, 3) as advance:
+        for student in ("alice", "bob"):
+            advance(Outcome(student, result={}))
+        advance(Outcome("carol", error="carol.zip is not a readable .zip archive"))
+    shown = capsys.readouterr()
+    assert shown.out == ""
+    assert "3/3" in shown.err and "/min" in shown.err and "ETA" in shown.err and "carol: failed" in shown.err
