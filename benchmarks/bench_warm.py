@@ -6,6 +6,7 @@
   course        one submission (the reference solutions), every available assignment, every suite,
                 sandboxed at the strongest level here, in one grader process: warm and cold runners
                 (the warm run's fork server already started, as in a batch worker or `grader watch`),
+                one assignment at a time and two at once,
                 and from the command line (`python -m grader grade --suite all`, interpreter and
                 torch import included).
   student loop  `grader watch`'s regrade of a02's public suite after an edit (the file touched
@@ -29,6 +30,7 @@ import torch
 from grader import paths
 from grader.course import config
 from grader.course.config import Limits
+from grader.judge.cases import remember_expected
 from grader.judge.pipeline import grade
 from grader.sandbox import host, warm
 
@@ -77,32 +79,37 @@ def main() -> None:
         print(f"| {AID} | {median_of(starts[True])} | {median_of(starts[False])} | "
               f"{statistics.median(starts[False]) / statistics.median(starts[True]):.0f}x |")
 
-        course_times: dict[str, list[float]] = {"warm": [], "cold": []}
+        course_times: dict[str, list[float]] = {"warm": [], "warm, 2 jobs": [], "cold": []}
         for _ in range(max(1, args.repeat // 2)):
-            for name in ("warm", "cold"):
-                runner = host.SandboxRunner("cpu", iso, warm=name == "warm")
+            for name in course_times:
+                runner = host.SandboxRunner("cpu", iso, warm=name != "cold")
                 started = time.perf_counter()
-                result = grade(solutions, course, suite="all", runner=runner)
+                result = grade(solutions, course, suite="all", runner=runner, jobs=2 if "2 jobs" in name else 1)
                 course_times[name].append(time.perf_counter() - started)
                 assert result.score == result.max_score, (name, result.score, result.max_score)
         cli: list[float] = []
         if not args.skip_cli:
             for _ in range(max(1, args.repeat // 2)):
                 started = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "grader", "grade", str(solutions), "--suite", "all", "-q"],
+                subprocess.run([sys.executable, "-m", "grader", "grade", str(solutions), "--suite", "all", "-q",
+                                "--jobs", "2"],
                                check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
                 cli.append(time.perf_counter() - started)
         n = sum(a.available for a in course.assignments)
         print(f"\n| one submission, {n} assignments, all suites (s) | median (runs) |")
         print("| --- | ---: |")
         print(f"| in one process, warm children | {median_of(course_times['warm'])} |")
+        print(f"| in one process, warm children, 2 assignments at once (`--jobs 2`) | "
+              f"{median_of(course_times['warm, 2 jobs'])} |")
         print(f"| in one process, cold children | {median_of(course_times['cold'])} |")
         if cli:
-            print(f"| `grader grade --suite all` (command line, warm) | {median_of(cli)} |")
+            print(f"| `grader grade --suite all --jobs 2` (command line: interpreter, imports, fork server) | "
+                  f"{median_of(cli)} |")
 
         loop: list[float] = []
         runner = host.SandboxRunner("cpu", iso)
         layers = solutions / AID / "layers.py"
+        remember_expected()  # as grader watch does
         grade(solutions / AID, course, [AID], runner=runner)  # the first grading of a watch session
         for _ in range(args.repeat):
             layers.write_text(layers.read_text() + "\n")  # an edit
