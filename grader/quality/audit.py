@@ -10,6 +10,10 @@ A mutant that loses points is killed. One that keeps full marks is run again on 
 if its outputs (and whatever it did to its inputs) match the reference's on all of them it is
 reported as suspected-equivalent, otherwise it survived and shows a gap in the suite.
 
+With ``sample``, only a deterministic part of the mutants is graded (``mutate.sample``: the same
+ones everywhere, every task and operator represented) and each assignment's result says so: a
+cheap check for CI, whose kill rate is the sample's, not the whole audit's.
+
 Alternative implementations live in ``tests/alternatives/<aid>/``: each file there holds
 functions that replace the same-named ones of the reference module with the same file name
 (loops instead of vectorised code, another order of operations). They must score full marks.
@@ -17,7 +21,9 @@ functions that replace the same-named ones of the reference module with the same
 from __future__ import annotations
 
 import ast
+import contextlib
 import multiprocessing
+import threading
 import os
 import signal
 import time
@@ -36,8 +42,10 @@ from grader.judge.compare import Tolerance, compare
 from grader.judge.scoring import score_task
 from grader.quality.inprocess import (FINDER, PACKAGES, InProcessRunner, Timeout, package_sources, run_case,
                                       time_limit)
-from grader.quality.mutate import OPERATORS, Mutant, mutants
-from grader.results import AlternativeAudit, AssignmentAudit, Counts, MutantOutcome, RunStatus, TaskAudit
+from grader.quality.mutate import MIN_PER_TASK, OPERATORS, Mutant, mutants
+from grader.quality.mutate import sample as sample_of
+from grader.results import (AlternativeAudit, AssignmentAudit, AuditSample, Counts, MutantOutcome, RunStatus,
+                            TaskAudit)
 from grader.sandbox import scan
 from grader.sandbox.runner import Request
 from grader.tasks import suites
@@ -47,7 +55,8 @@ from grader.tasks.trees import leaf_tensors
 ALTERNATIVES = paths.ROOT / "tests" / "alternatives"
 EXTRA_SEEDS = 20            # extra cases a surviving mutant must match to be called equivalent
 EXTRA_SEED = 1_234_577      # their suite seed: neither the public nor the hidden one
-MIN_TIMEOUT_S = 5.0         # a mutant's time limit: this, or 20x the reference's time if longer
+MIN_TIMEOUT_S = 2.0         # a mutant's CPU-time limit: this, or 20x the reference's CPU time if longer
+WALL_FACTOR, MIN_WALL_S = 10, 30.0  # and on the clock, for one that waits rather than computes: 10x that, >= 30 s
 
 
 def _overlay(source: str, alternative: str) -> str:
@@ -226,7 +235,7 @@ def _verdict(plan: _Plan, index: int, m: Modules, tasks: list[str], limit: float
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a mutant's deprecation warnings are not news
         try:
-            with time_limit(limit):
+            with bounded(limit):
                 for task_id in tasks:
                     result = plan.grade(task_id, m, first_failure=True)
                     if result.score < result.max_score:
@@ -234,13 +243,22 @@ def _verdict(plan: _Plan, index: int, m: Modules, tasks: list[str], limit: float
                         how = result.status + (f": {failed.message}" if failed else "")
                         return index, "killed", how[:300]
         except Timeout:
-            return index, "killed", f"timeout: ran past {limit:.0f} s"
+            return index, "killed", f"timeout: ran past {limit:g} s of CPU time"
         try:  # it passed the suite: does it differ from the reference anywhere else?
-            with time_limit(limit * plan.extra_seeds):
+            with bounded(limit * plan.extra_seeds):
                 where = next((d for t in tasks if (d := plan.differs(t, m))), "")
         except Timeout:
-            where = f"the extra cases ran past {limit * plan.extra_seeds:.0f} s"
+            where = f"the extra cases ran past {limit * plan.extra_seeds:g} s of CPU time"
     return (index, "survived", where[:300]) if where else (index, "equivalent", "")
+
+
+@contextlib.contextmanager
+def bounded(cpu_s: float):
+    """At most ``cpu_s`` of CPU time, and a backstop on the clock for code that waits instead: a mutant
+    is stopped for the work it does, not for the load around it, so a busy machine does not kill a
+    slow but correct mutant, and an idle one need not wait long on a mutant that loops forever."""
+    with time_limit(max(MIN_WALL_S, WALL_FACTOR * cpu_s)), time_limit(cpu_s, cpu=True):
+        yield
 
 
 def _import_lazy_dependencies() -> None:
@@ -284,13 +302,22 @@ def select(course: Course, ids: list[str] | None) -> list[tuple[AssignmentConfig
 def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: str = "all",
           extra_seeds: int = EXTRA_SEEDS, operators: tuple[str, ...] = OPERATORS,
           alternatives: Path | None = ALTERNATIVES,
-          progress: Callable[[str], None] | None = None) -> list[AssignmentAudit]:
+          progress: Callable[[str], None] | None = None, sample: float | None = None,
+          min_per_task: int = MIN_PER_TASK) -> list[AssignmentAudit]:
     """Mutation-test the suites of ``ids`` (assignment ids, prefixes or task ids; default: every
-    available assignment) and grade their alternative implementations."""
+    available assignment) and grade their alternative implementations.
+
+    ``sample``: grade only that fraction of each task's mutants (at least one per operator and
+    ``min_per_task`` in all), chosen by ``mutate.sample``; alternatives are graded in full either way."""
     global _PLAN
+    if sample is not None and not 0 < sample <= 1:
+        raise GradingError(f"--sample must be a fraction in (0, 1], e.g. 0.2, not {sample:g}")
+    if min_per_task < 1:
+        raise GradingError(f"a sample keeps at least one mutant per task, not {min_per_task}")
     selected = select(course, ids)
     chosen = [cfg for cfg, _ in selected]
     assignments, cases, seconds, sources, found = {}, {}, {}, {}, []
+    samples: dict[str, AuditSample] = {}
     for cfg, only in selected:
         if not (paths.REFERENCE / cfg.id).is_dir():
             raise GradingError(f"{cfg.id}: no reference/{cfg.id}/ to make mutants from")
@@ -300,30 +327,44 @@ def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: st
         reference = Modules(f"reference.{cfg.id}")
         for tcfg in cfg.tasks:
             task = s.tasks[tcfg.id]
-            start = time.perf_counter()
+            start = time.process_time()
             made = make_cases(course, task, suite)
             cases[task.id] = (made, [expected_outputs(task, reference, c.inputs) for c in made])
-            seconds[task.id] = time.perf_counter() - start
+            seconds[task.id] = time.process_time() - start
         sources[cfg.id] = package_sources(paths.REFERENCE / cfg.id)
-        found += [mu for mu in mutants(paths.REFERENCE / cfg.id, operators)
-                  if only is None or mu.task in only]
+        made = [mu for mu in mutants(paths.REFERENCE / cfg.id, operators) if only is None or mu.task in only]
+        if sample is not None:
+            every, made = len(made), sample_of(made, sample, min_per_task)
+            samples[cfg.id] = AuditSample(sample, len(made), every)
+        found += made
     plan = _Plan(course, assignments, cases, seconds, sources, found, extra_seeds)
     if progress:
-        progress(f"auditing {', '.join(assignments)}: {len(found)} mutants, {jobs} worker(s)")
+        of = f" (a sample of {sum(s.of for s in samples.values())})" if samples else ""
+        progress(f"auditing {', '.join(assignments)}: {len(found)} mutants{of}, {jobs} worker(s)")
     _PLAN = plan
     _import_lazy_dependencies()
+    folders = {cfg.id: alternatives / cfg.id for cfg in chosen
+               if alternatives is not None and (alternatives / cfg.id).is_dir()}
     try:
-        if jobs > 1 and len(found) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if jobs > 1 and len(found) + len(folders) > 1 and "fork" in multiprocessing.get_all_start_methods():
             ctx = multiprocessing.get_context("fork")
             with ctx.Pool(jobs, initializer=_init_worker) as pool:
+                # alternatives first, beside the mutants rather than after them: each is one long job
+                pending = {aid: pool.apply_async(_alternatives_job, (aid, folder)) for aid, folder in folders.items()}
                 verdicts = list(pool.imap_unordered(_judge, range(len(found)), chunksize=4))
+                alts = {aid: job.get() for aid, job in pending.items()}
         else:
             verdicts = [_judge(i) for i in range(len(found))]
-        alts = {cfg.id: _audit_alternatives(plan, cfg.id, alternatives / cfg.id)
-                for cfg in chosen if alternatives is not None and (alternatives / cfg.id).is_dir()}
+            alts = {aid: _audit_alternatives(plan, aid, folder) for aid, folder in folders.items()}
     finally:
         _PLAN = None
-    return [_summarise(cfg, only, found, verdicts, alts.get(cfg.id)) for cfg, only in selected]
+    return [_summarise(cfg, only, found, verdicts, alts.get(cfg.id), samples.get(cfg.id)) for cfg, only in selected]
+
+
+def _alternatives_job(aid: str, folder: Path) -> AlternativeAudit:
+    """:func:`_audit_alternatives` in a pool's worker, on the plan it inherited."""
+    assert _PLAN is not None
+    return _audit_alternatives(_PLAN, aid, folder)
 
 
 def _audit_alternatives(plan: _Plan, aid: str, folder: Path) -> AlternativeAudit:
@@ -353,7 +394,8 @@ def _audit_alternatives(plan: _Plan, aid: str, folder: Path) -> AlternativeAudit
 
 
 def _summarise(cfg: AssignmentConfig, only: set[str] | None, found: list[Mutant],
-               verdicts: list[tuple[int, str, str]], alternatives: AlternativeAudit | None) -> AssignmentAudit:
+               verdicts: list[tuple[int, str, str]], alternatives: AlternativeAudit | None,
+               sample: AuditSample | None = None) -> AssignmentAudit:
     prefix = cfg.prefix + "."
     order = [t.id for t in cfg.tasks]
     by_task: dict[str, TaskAudit] = {t: TaskAudit(t) for t in order if only is None or t in only}
@@ -368,7 +410,7 @@ def _summarise(cfg: AssignmentConfig, only: set[str] | None, found: list[Mutant]
             t.survivors.append(outcome)
         elif status == "equivalent":
             t.equivalents.append(outcome)
-    result = AssignmentAudit(cfg.id, alternatives=alternatives)
+    result = AssignmentAudit(cfg.id, alternatives=alternatives, sample=sample)
     for t in by_task.values():
         result.add(t)
         result.tasks.append(t)

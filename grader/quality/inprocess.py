@@ -39,24 +39,26 @@ class Timeout(BaseException):
 
 
 class time_limit:
-    """SIGALRM-based limit; a no-op off the main thread, where signals cannot be delivered."""
+    """A limit on the wall clock (SIGALRM) or, with ``cpu=True``, on this process's CPU time (SIGPROF);
+    a no-op off the main thread, where signals cannot be delivered."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, cpu: bool = False):
         self.seconds = seconds
         self.active = threading.current_thread() is threading.main_thread()
+        self.signal, self.timer = (signal.SIGPROF, signal.ITIMER_PROF) if cpu else (signal.SIGALRM, signal.ITIMER_REAL)
 
     def __enter__(self):
         if self.active:
             def expire(signum, frame):
                 raise Timeout()
-            self.previous = signal.signal(signal.SIGALRM, expire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self.previous = signal.signal(self.signal, expire)
+            signal.setitimer(self.timer, self.seconds)
         return self
 
     def __exit__(self, *exc):
         if self.active:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
+            signal.setitimer(self.timer, 0)
+            signal.signal(self.signal, self.previous)
         return False
 
 

@@ -5,11 +5,16 @@ that one edit, so it can be imported in place of the original. The operators are
 mistakes students make: a swapped operator, a flipped sign, a dropped or added transpose,
 the wrong reduction axis or reduction, a dropped keepdim, a perturbed constant, a deleted term, an
 off-by-one slice or range, swapped arguments, a deleted statement, an input updated in place.
+
+``sample`` picks a deterministic part of them (``grader audit --sample``): the same mutants on
+every machine and every run, spread over every task and every operator.
 """
 from __future__ import annotations
 
 import ast
 import copy
+import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -39,6 +44,7 @@ IN_PLACE_BINOP = {ast.Add: "add_", ast.Sub: "sub_", ast.Mult: "mul_", ast.Div: "
 SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
           ast.Mod: "%", ast.Pow: "**", ast.MatMult: "@", ast.Gt: ">", ast.GtE: ">=",
           ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
+MIN_PER_TASK = 3  # a sample keeps at least this many mutants of every task (all of them where it has fewer)
 
 
 @dataclass(frozen=True)
@@ -327,19 +333,29 @@ def _walk(node: ast.AST, path: tuple = ()) -> Iterator[tuple[tuple, ast.AST]]:
             yield from _walk(value, path + ((field, None),))
 
 
-def _replace(root: ast.AST, path: tuple, new: ast.AST) -> ast.AST:
+def _unparse_with(root: ast.AST, path: tuple, new: ast.AST) -> str:
+    """``root`` as code with the node at ``path`` replaced by ``new``. The node is swapped in place
+    and back rather than ``root`` copied: copying every statement once per mutant was most of the
+    time it took to make them."""
     if not path:
-        return new
-    root = copy.deepcopy(root)
+        return _src(new)
     parent = root
     for field, index in path[:-1]:
         parent = getattr(parent, field) if index is None else getattr(parent, field)[index]
     field, index = path[-1]
+    old = getattr(parent, field) if index is None else getattr(parent, field)[index]
+    _put(parent, field, index, new)
+    try:
+        return _src(root)
+    finally:
+        _put(parent, field, index, old)
+
+
+def _put(parent: ast.AST, field: str, index: int | None, node: ast.AST) -> None:
     if index is None:
-        setattr(parent, field, new)
+        setattr(parent, field, node)
     else:
-        getattr(parent, field)[index] = new
-    return root
+        getattr(parent, field)[index] = node
 
 
 def _names_bound(node: ast.AST) -> set[str]:
@@ -424,9 +440,8 @@ def mutants_of_file(source: str, prefix: str, file: str, module: str,
             for path, node in _walk(stmt):
                 for op in operators:
                     for description, new in RULES[op](node, ctx):
-                        mutated = ast.fix_missing_locations(_replace(stmt, path, new))
                         try:
-                            text = _src(mutated)
+                            text = _unparse_with(stmt, path, new)
                         except Exception:  # an edit that cannot be written back as code
                             continue
                         if text == original or (stmt.lineno, text) in seen:
@@ -453,3 +468,43 @@ def mutants(reference_dir: Path, operators: tuple[str, ...] = OPERATORS) -> list
             module = module.removesuffix("__init__").rstrip(".")
         found.extend(mutants_of_file(py.read_text(encoding="utf-8"), prefix, rel.as_posix(), module, operators))
     return found
+
+
+def sample_key(m: Mutant) -> str:
+    """A stable hash of what a mutant is (task, operator, where, what changed): the same on every
+    machine and in every run, unlike ``hash()``, and independent of the order mutants are made in.
+    The diff is part of it: one line can hold two edits with the same description (two ``1``s)."""
+    text = "\0".join((m.task, m.operator, m.file, str(m.line), m.description, m.diff))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sample_quota(n: int, operators: int, fraction: float, min_per_task: int = MIN_PER_TASK) -> int:
+    """How many of a task's ``n`` mutants (made by ``operators`` operators) a sample keeps: the
+    fraction, rounded up, but never fewer than one per operator or than ``min_per_task`` (all ``n``
+    when there are fewer)."""
+    return min(n, max(math.ceil(round(fraction * n, 9)), operators, min_per_task))
+
+
+def sample(found: list[Mutant], fraction: float, min_per_task: int = MIN_PER_TASK) -> list[Mutant]:
+    """A deterministic ``fraction`` of ``found``, task by task, in ``found``'s order.
+
+    Each task keeps :func:`sample_quota` of its mutants, taken round-robin over its operators (the
+    operators ordered, and each one's mutants ordered, by :func:`sample_key`): every operator that
+    applies to a task is in its sample, so a rare one (one ``keepdim`` among forty deletions) is not
+    left to chance, and the rest of the quota is spread evenly over them. The fraction is a floor:
+    a task with few mutants keeps more of them, so the sample as a whole is somewhat larger.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"a sample's fraction must be in (0, 1], not {fraction!r}")
+    if min_per_task < 1:
+        raise ValueError(f"a sample keeps at least one mutant per task, not {min_per_task!r}")
+    keys = [sample_key(m) for m in found]
+    by_task: dict[str, dict[str, list[int]]] = {}
+    for i, m in enumerate(found):
+        by_task.setdefault(m.task, {}).setdefault(m.operator, []).append(i)
+    chosen: set[int] = set()
+    for operators in by_task.values():
+        queues = sorted((sorted(q, key=keys.__getitem__) for q in operators.values()), key=lambda q: keys[q[0]])
+        rounds = [q[r] for r in range(max(map(len, queues))) for q in queues if r < len(q)]
+        chosen.update(rounds[:sample_quota(len(rounds), len(queues), fraction, min_per_task)])
+    return [m for i, m in enumerate(found) if i in chosen]

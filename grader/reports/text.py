@@ -59,6 +59,9 @@ def render_audit(results: list[AssignmentAudit], fail_under: float = KILL_RATE_F
         verdict = "ok" if r.kill_rate >= fail_under else f"UNDER {fail_under:g}%"
         lines.append(f"{r.id}: kill rate {r.kill_rate:.1f}% ({r.killed} killed, {r.killed_by_error} of them by an "
                      f"error; {r.survived} survived; {r.equivalent} suspected equivalent) {verdict}")
+        if r.sample is not None:
+            lines.append(f"  a SAMPLE: {r.sample.mutants} of {r.sample.of} mutants (--sample {r.sample.fraction:g}); "
+                         "the whole audit's kill rate may differ")
         width = max([len(t.id) for t in r.tasks] + [4])
         lines.append(f"  {'task':<{width}}  killed  by error  survived  equivalent  kill rate")
         for t in r.tasks:

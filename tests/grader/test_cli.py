@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import paths
+from grader import cli, paths
 
 AID = "a02_mlp_backprop"
 
@@ -17,6 +17,16 @@ AID = "a02_mlp_backprop"
 def grader(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True,
                           cwd=cwd or paths.ROOT, timeout=600)
+
+
+def grader_here(capsys, *args: str) -> subprocess.CompletedProcess:
+    """The same command in this process (``cli.main``), without a new interpreter importing torch
+    again; what a process of its own adds (``python -m grader``, its exit status, a stderr with
+    nothing else on it) is proven by the tests that use :func:`grader`."""
+    capsys.readouterr()
+    rc = cli.main(list(args))
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(["grader", *args], rc, out.out, out.err)
 
 
 def test_grade_json_to_file_and_fail_under(solutions, tmp_path):
@@ -36,44 +46,49 @@ def test_grade_text_table_and_fail_under_on_the_skeleton(skeletons):
     assert "grading a02_mlp_backprop" not in r.stderr  # no progress where stderr is not a terminal
 
 
-def test_whole_course_folder_and_assignment_filter(solutions):
+def test_whole_course_folder_and_assignment_filter(solutions, capsys):
     course_dir = solutions(AID).parent
-    r = grader("grade", str(course_dir), "--assignment", "a02", "--suite", "hidden", "--format", "json", "-q")
+    r = grader_here(capsys, "grade", str(course_dir), "--assignment", "a02", "--suite", "hidden", "--format", "json", "-q")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert [a["id"] for a in data["assignments"]] == [AID] and data["suite"] == "hidden"
     assert data["score"] == 30
 
 
+def test_an_error_is_one_line_on_the_process_stderr_and_exit_2():
+    r = grader("grade", "no/such/folder")
+    assert r.returncode == 2
+    assert "no such folder" in r.stderr and len(r.stderr.strip().splitlines()) == 1 and r.stdout == ""
+
+
 @pytest.mark.parametrize("args,message", [
-    (("grade", "no/such/folder"), "no such folder"),
     (("grade", ".", "--assignment", "a99"), "unknown assignment 'a99'"),
     (("--course", "missing.yaml", "grade", "."), "missing.yaml: no such file"),
     (("reproduce", "a77"), "unknown assignment 'a77'"),
 ])
-def test_errors_are_one_line_and_exit_2(args, message):
-    r = grader(*args)
+def test_errors_are_one_line_and_exit_2(args, message, capsys):
+    r = grader_here(capsys, *args)
     assert r.returncode == 2
-    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1 and r.stdout == ""
 
 
-def test_bad_course_yaml_names_the_line(tmp_path):
+def test_bad_course_yaml_names_the_line(tmp_path, capsys):
     bad = tmp_path / "course.yaml"
     bad.write_text(paths.COURSE.read_text().replace("late_policy:", "late_polcy:"))
-    r = grader("--course", str(bad), "validate")
+    r = grader_here(capsys, "--course", str(bad), "validate")
     assert r.returncode == 2
     assert "unknown key 'late_polcy'" in r.stderr and f"{bad}:" in r.stderr
 
 
-def test_validate_and_release_check():
-    r = grader("validate")
+def test_validate_and_release_check(capsys):
+    r = grader_here(capsys, "validate")
     assert r.returncode == 0 and "ok" in r.stdout
-    r = grader("release", "--check")
+    r = grader_here(capsys, "release", "--check")
     assert r.returncode == 0, r.stderr
 
 
-def test_late_submission_is_penalised(solutions):
-    r = grader("grade", str(solutions(AID)), "--format", "json", "-q",
+def test_late_submission_is_penalised(solutions, capsys):
+    r = grader_here(capsys, "grade", str(solutions(AID)), "--format", "json", "-q",
                "--submitted-at", "2027-02-21T08:00:00+00:00")  # two started days after the deadline + grace
     data = json.loads(r.stdout)
     assert data["score"] == pytest.approx(30 * 0.8)

@@ -1,10 +1,15 @@
-"""Tests of grader audit: every available suite kills >= 95% of its mutants, alternatives get full marks."""
+"""Tests of grader audit: every available suite kills every mutant it grades, alternatives get full marks.
+
+CI audits a deterministic sample of the mutants (``CI_SAMPLE`` of each task's, at least one per
+operator) and every alternative; ``pytest -m slow`` audits every mutant with the same assertions.
+"""
 from __future__ import annotations
 
 import fcntl
 import json
 import os
 import shutil
+import time
 
 import pytest
 import torch
@@ -14,41 +19,67 @@ from grader.quality import audit
 from grader.reports.json import render as to_json
 from grader.tasks import suites
 from grader.judge.compare import Tolerance, compare
-from grader.quality.mutate import Mutant
+from grader.quality.inprocess import Timeout
+from grader.quality.mutate import Mutant, mutants, sample
+from grader.reports import render
 from grader.tasks.model import Suite
 from tests.helpers import COURSE, grade_folder, lost_tasks, seeded_bug
 
 AVAILABLE = [a.id for a in COURSE.assignments if a.available]
 WITH_ALTERNATIVES = [aid for aid in AVAILABLE if (audit.ALTERNATIVES / aid).is_dir()]
-FAIL_UNDER = 95.0
+# CI's share of each task's mutants (one per operator first): 3,525 of the 11,159, about 110 s of CPU
+# against about 260 s for all of them, so about a minute on two idle cores; the same mutants on every
+# machine (mutate.sample). Raise it only with the suite's time budget in mind.
+CI_SAMPLE = 0.3
+AUDITS = [pytest.param(CI_SAMPLE, id="sample"), pytest.param(None, id="whole", marks=pytest.mark.slow)]
 
 
-@pytest.fixture(scope="session")
-def audited(tmp_path_factory):
-    """One audit of every available assignment, in parallel, as CI runs it; in its JSON form.
+@pytest.fixture(scope="session", params=AUDITS)
+def audited(request, tmp_path_factory):
+    """One audit of every available assignment, in parallel, in its JSON form: CI's sample of the
+    mutants, or (``-m slow``) all of them; every alternative either way.
 
     Under pytest-xdist the first worker to get here runs it and the others read its file.
     """
+    fraction = request.param
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # this run's folder, common to its workers
-    cache = shared / "audit.json"
+    cache = shared / f"audit-{'whole' if fraction is None else fraction}.json"
     with open(shared / "audit.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not cache.exists():
-            cache.write_text(to_json(audit.audit(COURSE, jobs=2)))
+            cache.write_text(to_json(audit.audit(COURSE, jobs=2, sample=fraction)))
     return {r["id"]: r for r in json.loads(cache.read_text())}
 
 
+@pytest.fixture(scope="module")
+def a02_pair():
+    """Every mutant of two a02 tasks, audited serially: small enough to run whole in CI."""
+    return audit.audit(COURSE, ["a02.affine_backward", "a02.relu_backward"], jobs=1)
+
+
 @pytest.mark.parametrize("aid", AVAILABLE)
-def test_suite_kills_at_least_95_percent_of_its_mutants(audited, aid):
+def test_suite_kills_every_mutant_it_grades(audited, aid):
     r = audited[aid]
-    assert r["killed"] + r["survived"] > 0, f"{aid}: no mutants were generated"
+    assert r["killed"] > 0, f"{aid}: no mutants were graded"
     survivors = [f"{o['task']} [{o['operator']}] {o['description']}\n{o['diff']}"
                  for t in r["tasks"] for o in t["survivors"]]
-    assert r["kill_rate"] >= FAIL_UNDER, f"{aid}: kill rate {r['kill_rate']}%; survivors:\n" + "\n".join(survivors)
+    assert r["survived"] == 0 and r["kill_rate"] == 100.0, \
+        f"{aid}: kill rate {r['kill_rate']}%; survivors:\n" + "\n".join(survivors)
     for key in ("killed", "survived", "equivalent"):
         assert r[key] == sum(t[key] for t in r["tasks"])
+
+
+@pytest.mark.parametrize("aid", AVAILABLE)
+def test_the_report_says_whether_it_graded_a_sample_and_of_how_many(audited, aid, request):
+    r = audited[aid]
+    graded = r["killed"] + r["survived"] + r["equivalent"]
+    if request.node.callspec.params["audited"] is None:
+        assert r["sample"] is None
+    else:
+        assert r["sample"]["fraction"] == CI_SAMPLE and r["sample"]["mutants"] == graded
+        assert CI_SAMPLE * r["sample"]["of"] <= graded < r["sample"]["of"]
 
 
 @pytest.mark.parametrize("aid", AVAILABLE)
@@ -59,16 +90,26 @@ def test_alternative_implementations_lose_no_points_in_the_audit(audited, aid):
     assert alternatives["tasks"] and alternatives["false_failures"] == []
 
 
-def test_a02_mutants_are_all_killed_or_equivalent_at_the_kinks(audited):
-    r = audited["a02_mlp_backprop"]
-    assert r["survived"] == 0
-    equivalents = {(o["task"], o["description"]) for t in r["tasks"] for o in t["equivalents"]}
+def test_a02_mutants_are_all_killed_or_equivalent_at_the_kinks(a02_pair):
+    [r] = a02_pair
+    assert r.survived == 0 and r.sample is None
+    equivalents = {(o.task, o.description) for t in r.tasks for o in t.equivalents}
     # x > 0 and x >= 0 differ only at the kink, which the suite keeps inputs away from.
     assert ("a02.relu_backward", "> -> >=") in equivalents
+    tasks = {t.id: t for t in r.tasks}
+    assert tasks["a02.affine_backward"].killed >= 15
+
+
+def test_a_helpers_mutants_are_graded_through_its_callers_in_a_row_of_its_own(audited):
+    r = audited["a02_mlp_backprop"]
+    made = mutants(paths.REFERENCE / "a02_mlp_backprop")
+    graded = made if r["sample"] is None else sample(made, r["sample"]["fraction"])
+    assert r["sample"] is None or r["sample"]["of"] == len(made)
     tasks = {t["id"]: t for t in r["tasks"]}
-    assert tasks["a02.affine_backward"]["killed"] >= 15
-    # mlp_backward composes affine_activation_backward pairs: their mutants are counted in the helper's row
-    assert tasks["a02.mlp_backward"]["killed"] + tasks["a02.affine_activation_backward"]["killed"] >= 10
+    # affine_activation_backward is no task of course.yaml: mlp_backward composes pairs of it
+    helper = tasks["a02.affine_activation_backward"]
+    assert helper["killed"] + helper["equivalent"] == sum(m.task == helper["id"] for m in graded) >= 3
+    assert helper["killed"] >= 3 and tasks["a02.mlp_backward"]["killed"] >= 3
 
 
 @pytest.mark.parametrize("aid", WITH_ALTERNATIVES)
@@ -126,6 +167,20 @@ def test_cli_json_has_one_object_per_assignment_with_counts_and_tasks(capsys):
     assert a02["killed"] == sum(t["killed"] for t in a02["tasks"]) > 0
 
 
+def test_a_sampled_audit_says_so_in_its_text_report_and_only_then(a02_pair, capsys):
+    assert cli.main(["audit", "a02.relu_backward", "--sample", "0.5", "--jobs", "1", "-q"]) == 0
+    text = capsys.readouterr().out
+    # relu_backward: 9 mutants by 7 operators, so one of each; half would be 5
+    assert "a SAMPLE: 7 of 9 mutants (--sample 0.5)" in text
+    assert "a02.relu_backward" in text and "SAMPLE" not in render(a02_pair, "text")
+
+
+@pytest.mark.parametrize("fraction", ["0", "1.5", "nan"])
+def test_cli_refuses_a_sample_that_is_no_fraction(capsys, fraction):
+    assert cli.main(["audit", "a02.relu_backward", "--sample", fraction]) == 2
+    assert "--sample must be a fraction in (0, 1]" in capsys.readouterr().err
+
+
 def test_cli_rejects_unknown_and_unavailable_ids(capsys):
     assert cli.main(["audit", "a99"]) == 2
     assert "unknown assignment" in capsys.readouterr().err
@@ -166,7 +221,22 @@ def test_a_mutant_that_hangs_is_killed_by_its_time_limit(monkeypatch):
     assert (r.killed, r.survived, r.equivalent, r.killed_by_error) == (1, 0, 0, 1)
 
 
-def test_the_audit_is_a_function_of_its_inputs():
+def test_a_mutant_is_bounded_by_its_cpu_time_and_by_the_clock_only_as_a_backstop(monkeypatch):
+    monkeypatch.setattr(audit, "MIN_WALL_S", 1.0)
+    monkeypatch.setattr(audit, "WALL_FACTOR", 2)
+    with audit.bounded(0.2):
+        time.sleep(0.4)  # twice its CPU time on the clock, next to no CPU: not stopped
+    cpu = time.process_time()
+    with pytest.raises(Timeout), audit.bounded(0.2):
+        while True:
+            pass
+    assert 0.2 <= time.process_time() - cpu < 0.6
+    wall = time.monotonic()
+    with pytest.raises(Timeout), audit.bounded(0.2):
+        time.sleep(5)  # waits instead of computing: the clock's backstop, max(1, 2 x 0.2) s
+    assert 1.0 <= time.monotonic() - wall < 3
+
+
+def test_the_audit_is_a_function_of_its_inputs(a02_pair):
     ids = ["a02.affine_backward", "a02.relu_backward"]
-    serial = to_json(audit.audit(COURSE, ids, jobs=1))
-    assert to_json(audit.audit(COURSE, ids, jobs=2)) == serial
+    assert to_json(audit.audit(COURSE, ids, jobs=2)) == to_json(a02_pair)

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import ast
+import math
+import random
+from collections import Counter
 
 import pytest
 
 from grader import paths
-from grader.quality.mutate import OPERATORS, mutants, mutants_of_file
+from grader.quality.mutate import MIN_PER_TASK, OPERATORS, mutants, mutants_of_file, sample
 from grader.authoring.release import solution_blocks
 from tests.helpers import COURSE
 
@@ -88,6 +91,12 @@ def test_a02_reference_yields_mutants_for_every_task():
     assert any(m.operator == "in-place" and m.task == "a02.sgd_step" for m in found)
 
 
+def _top_level_spans(text: str) -> list[tuple[int, int]]:
+    """(first line, line after the last), 0-based, of each top-level statement, decorators included."""
+    return [(min([n.lineno] + [d.lineno for d in getattr(n, "decorator_list", [])]) - 1, n.end_lineno)
+            for n in ast.parse(text).body]
+
+
 @pytest.mark.parametrize("aid", [a.id for a in COURSE.assignments if a.available])
 def test_mutants_of_every_reference_parse_and_touch_only_their_block(aid):
     reference = paths.REFERENCE / aid
@@ -95,11 +104,61 @@ def test_mutants_of_every_reference_parse_and_touch_only_their_block(aid):
     assert found
     files = {f: (reference / f).read_text() for f in {m.file for m in found}}
     blocks = {f: solution_blocks(text, aid.split("_", 1)[0]) for f, text in files.items()}
+    spans = {f: _top_level_spans(text) for f, text in files.items()}
     for m in found:
         original = files[m.file].splitlines()
         [block] = [b for b in blocks[m.file] if b.start < m.line - 1 < b.end]
         assert block.task == m.task
         new = m.source.splitlines()
-        ast.parse(m.source)
         assert new[:block.start + 1] == original[:block.start + 1], m.description
         assert new[len(new) - (len(original) - block.end):] == original[block.end:], m.description
+        # All else being the same lines, the file parses if the top-level statement holding the edit
+        # does: parsing that one (a function, a class) instead of the whole file is the same proof.
+        [(first, end)] = [(a, e) for a, e in spans[m.file] if a <= block.start and block.end < e]
+        ast.parse("\n".join(new[first:end + len(new) - len(original)]))
+
+
+@pytest.fixture(scope="module")
+def a02_mutants():
+    return mutants(paths.REFERENCE / "a02_mlp_backprop")
+
+
+def test_a_sample_is_pinned_by_a_stable_hash_not_by_order_or_interpreter(found):
+    chosen = sample(found, 0.3)  # 17 of 54: one per operator (13), then 4 more
+    # sha256 of what each mutant is: these on every machine and Python, whatever PYTHONHASHSEED says
+    assert sorted(m.description for m in chosen) == [
+        ".T dropped", "> -> <", "@ -> *", "arguments 1 and n swapped", "constant 0 -> 1", "dim 1 -> 2",
+        "dim=1 dropped (reduce over everything)", "dout updated in place (.clamp_)", "keepdim=True dropped",
+        "sign flipped", "slice : -> :-1", "statement deleted: for i in range(1, n):",
+        "statement deleted: s = out.sum(dim=1, keepdim=True)", "sum -> mean",
+        "term deleted: -out / (s + 1e-08) -> s + 1e-08", "term deleted: s + 1e-08 -> s", "unary minus dropped"]
+    shuffled = list(found)
+    random.Random(7).shuffle(shuffled)
+    assert {m.diff for m in sample(shuffled, 0.3)} == {m.diff for m in chosen}
+    assert chosen == [m for m in found if m in chosen]  # in the order they were made
+
+
+@pytest.mark.parametrize("fraction", [0.01, 0.2, 0.5])
+def test_a_sample_keeps_its_fraction_of_every_task_and_every_operator(a02_mutants, fraction):
+    chosen = sample(a02_mutants, fraction)
+    everything, kept = Counter(m.task for m in a02_mutants), Counter(m.task for m in chosen)
+    assert set(kept) == set(everything)
+    for task, n in everything.items():
+        operators = {m.operator for m in a02_mutants if m.task == task}
+        assert {m.operator for m in chosen if m.task == task} == operators, task
+        assert kept[task] == min(n, max(math.ceil(fraction * n), len(operators), MIN_PER_TASK)), task
+    assert fraction * len(a02_mutants) <= len(chosen) < len(a02_mutants)
+    assert sample(a02_mutants, 1.0) == a02_mutants
+
+
+def test_past_one_per_operator_a_sample_is_spread_evenly_over_them(found):
+    per_operator = Counter(m.operator for m in sample(found, 0.5))  # 27 of 54, over 13 operators
+    assert sum(per_operator.values()) == 27 and len(per_operator) == len(OPERATORS)
+    everything = Counter(m.operator for m in found)
+    assert all(per_operator[op] in (min(n, 2), min(n, 3)) for op, n in everything.items()), per_operator
+
+
+@pytest.mark.parametrize("fraction", [0.0, -0.2, 1.5, float("nan")])
+def test_a_sample_fraction_outside_0_to_1_is_refused(found, fraction):
+    with pytest.raises(ValueError, match="fraction must be in"):
+        sample(found, fraction)
