@@ -23,7 +23,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import multiprocessing
-import threading
 import os
 import signal
 import time
