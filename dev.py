@@ -8,7 +8,7 @@ Usage (needs only Python 3.11+):
     python3 dev.py pytest ARGS   # pytest inside .venv, e.g. python3 dev.py pytest assignments/a02_mlp_backprop
     python3 dev.py setup         # only create/refresh .venv
 
-Each sets .venv up first when it is missing or out of date: about 1.3 GB, a few minutes the first time.
+Each sets .venv up first when it is missing or out of date: about 1.6 GB, a few minutes the first time.
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def setup() -> None:
         sys.exit(f"Python 3.11+ is needed, this is {sys.version.split()[0]}")
     if up_to_date():
         return
-    say("Setting up .venv with the pinned toolchain (CPU build of torch 2.13.0 and the rest, about 1.3 GB "
+    say("Setting up .venv with the pinned toolchain (CPU build of torch 2.13.0 and the rest, about 1.6 GB "
         "installed): this takes a few minutes the first time, and is skipped afterwards.")
     if not PY.exists():
         say("[1/2] creating .venv")

@@ -37,7 +37,7 @@ def test_setup_says_what_it_does_and_shows_pip_at_work(tmp_path, monkeypatch, ca
     dev.setup()
     out, err = capsys.readouterr()
     assert out == ""  # all of it on stderr: the command it sets up for keeps stdout
-    assert "1.3 GB" in err and "a few minutes the first time" in err
+    assert "1.6 GB" in err and "a few minutes the first time" in err
     assert "[1/2] creating .venv" in err and "[2/2] installing" in err
     pip = next(cmd for cmd in ran if "pip" in cmd)
     assert "-q" not in pip  # pip's own progress shows
