@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import faulthandler
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -163,6 +165,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     def out(text: str) -> None:
         print(text, flush=True)
+
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID` shows where a long-running watch is, without stopping it
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     return watch(Path(args.folder), config.load(args.course), args.assignment, set(args.task) if args.task else None,
                  runs=args.runs, out=out)

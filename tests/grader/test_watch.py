@@ -56,7 +56,8 @@ def test_ctrl_c_stops_it_and_leaves_nothing_running(solutions, tmp_path):
     folder = tmp_path / AID
     shutil.copytree(solutions(AID), folder)
     proc = subprocess.Popen([sys.executable, "-m", "grader", "watch", str(folder), "--task", "a02.relu_forward"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=_ctrl_c_as_in_a_terminal)
     try:
         lines = []
         for line in proc.stdout:
@@ -67,7 +68,13 @@ def test_ctrl_c_stops_it_and_leaves_nothing_running(solutions, tmp_path):
         kids = _descendants(proc.pid)
         assert kids  # its fork server, at least
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
+        try:
+            assert proc.wait(timeout=60) == 0
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)  # grader watch dumps every thread's stack
+            time.sleep(2)
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail("grader watch did not stop on Ctrl-C:\n" + proc.stdout.read()[-6000:])
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -78,3 +85,9 @@ def test_ctrl_c_stops_it_and_leaves_nothing_running(solutions, tmp_path):
             break
         time.sleep(0.1)
     assert left == []
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT's default action, as a shell gives it: a test worker may ignore SIGINT, and a process
+    started with SIGINT ignored keeps ignoring it (Python then never raises KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
