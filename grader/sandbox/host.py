@@ -652,17 +652,23 @@ class _Session:
             return RunStatus.CRASHED, "made the sandboxed process exit while it was imported", tail
         return RunStatus.ERROR, "was being imported when the sandboxed process answered out of turn", tail
 
-    def _new_child(self) -> Child:
+    def _new_child(self, warm: bool | None = None) -> Child:
         limit = max((lim.time_s for lim in self.limits.values()), default=60.0)
         return Child(self.root, self.bundle, self.assignment, self.device, Limits(limit, self.memory),
-                     self.cpu_budget, self.iso, self.warm)
+                     self.cpu_budget, self.iso, self.warm if warm is None else warm)
 
     def _start(self) -> bool:
-        """A fresh child, ready to take requests: the spare if one was started, else a new one."""
+        """A fresh child, ready to take requests: the spare if one was started, else a new one. A forked
+        child that does not start (the machine briefly out of processes while a killed tree is torn
+        down) is followed by one cold child before the task is given up."""
         self.restart_after_task = ""
         self.child, self.spare = (self.spare or self._new_child()), None
         self.answered = {}
         ready = self.child.receive(STARTUP_TIMEOUT_S)
+        if not (isinstance(ready, dict) and ready.get("ready")) and isinstance(self.child.proc, warm_children.Forked):
+            self._drop_child()
+            self.child = self._new_child(warm=False)
+            ready = self.child.receive(STARTUP_TIMEOUT_S)
         if isinstance(ready, dict) and ready.get("ready"):
             return True
         self.start_failure = self.child.output_tail()

@@ -189,3 +189,20 @@ def test_where_the_probe_fails_in_a_forked_child_children_start_cold(solutions, 
     assert any("grader.sandbox.inside.child" in a[0][-2] for a in started)  # children started cold
     assert warm._server is not None and not any(warm._server.verified.values())
     warm.shutdown()
+
+
+def test_a_forked_child_that_does_not_start_is_followed_by_a_cold_one(solutions, monkeypatch):
+    real_fork = warm.ForkServer.fork
+
+    def broken(self, config, env, limits, fds, probe=None):
+        if probe is None:  # every session child fails before it is ready (its suite cannot be imported)
+            config = {**config, "assignment": "no_such_assignment"}
+        return real_fork(self, config, env, limits, fds, probe)
+
+    monkeypatch.setattr(warm.ForkServer, "fork", broken)
+    started = []
+    real = host.subprocess.Popen
+    monkeypatch.setattr(host.subprocess, "Popen", lambda *a, **k: started.append(a) or real(*a, **k))
+    result = _graded(solutions(AID), warm_children=True)
+    assert result["score"] == result["max_score"] > 0
+    assert any("grader.sandbox.inside.child" in a[0][-2] for a in started)  # the cold ones that followed
