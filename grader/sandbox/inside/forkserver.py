@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import sys
@@ -37,9 +38,12 @@ MAX_ORDER_BYTES = 1 << 20
 def serve(sock_fd: int, bundle: str) -> None:
     """The server's loop: one fork per order until the grader closes the socket (or dies)."""
     import grader.sandbox.inside.child  # noqa: F401  (torch, numpy and the child's code, once)
+    import grader.sandbox.inside.isolation  # noqa: F401  (every module a child needs before its remap)
     import grader.tasks.suites  # noqa: F401  (the package only: its suites come with each session)
 
     sock = socket.socket(fileno=sock_fd)
+    shutil.rmtree(os.path.dirname(bundle), ignore_errors=True)  # all imported: nothing is left behind, even
+    # when the grader is killed and this server with it (its children get each session's own copy)
     threads = len(os.listdir("/proc/self/task"))  # a fork copies one thread: others' locks would stay held
     sock.send(json.dumps({"ready": threads == 1, "threads": threads}).encode())
     while True:

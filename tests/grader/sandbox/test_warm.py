@@ -206,3 +206,12 @@ def test_a_forked_child_that_does_not_start_is_followed_by_a_cold_one(solutions,
     result = _graded(solutions(AID), warm_children=True)
     assert result["score"] == result["max_score"] > 0
     assert any("grader.sandbox.inside.child" in a[0][-2] for a in started)  # the cold ones that followed
+
+
+def test_the_fork_server_leaves_no_folder_behind_even_when_killed():
+    warm.shutdown()
+    server = warm.server(host._copy_child_code, host.CHILD_ENV, host._site_dirs())
+    assert server is not None and not server._dir.exists()  # removed by the server once it has imported
+    os.killpg(server.proc.pid, 9)
+    server.proc.wait()
+    warm.shutdown()
