@@ -214,6 +214,10 @@ def _limit(memory_mb: int, cpu_s: int, device: str, nproc: int | None):
 def _warm_server(iso: Isolation, device: str) -> warm_children.ForkServer | None:
     """This process's fork server, once the isolation probe has held in a child it forked for ``iso``
     on ``device`` (checked once per server); None (cold children) where it has not or cannot run."""
+    if os.geteuid() != 0:
+        # An ordinary user's grader starts its children cold: under load, a child forked for an ordinary
+        # user was seen to die in the middle of an honest task, and the cause is not yet known.
+        return None
     server = warm_children.server(_copy_child_code, CHILD_ENV, _site_dirs())
     if server is None:
         return None
