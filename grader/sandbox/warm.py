@@ -180,7 +180,6 @@ class ForkServer:
 
 _server: ForkServer | None = None
 _server_lock = threading.Lock()
-_refused = ""
 
 
 def server(copy_child_code, env: dict[str, str], site_dirs: list[str]) -> ForkServer | None:
@@ -188,7 +187,7 @@ def server(copy_child_code, env: dict[str, str], site_dirs: list[str]) -> ForkSe
 
     A process forked from one that had a server starts its own: the socket belongs to its parent.
     """
-    global _server, _refused
+    global _server
     if not available():
         return None
     with _server_lock:
@@ -199,15 +198,9 @@ def server(copy_child_code, env: dict[str, str], site_dirs: list[str]) -> ForkSe
         if _server is None:
             try:
                 _server = ForkServer(copy_child_code, env, site_dirs)
-            except ForkServerError as e:
-                _refused = str(e)
-                return None
+            except ForkServerError:
+                return None  # cold children, with the same verdicts
         return _server
-
-
-def refused() -> str:
-    """Why the last attempt to start a fork server failed ("" if none did)."""
-    return _refused
 
 
 def shutdown() -> None:
