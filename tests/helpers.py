@@ -1,6 +1,7 @@
 """Shared test helpers: release copies, grading, seeded bugs, numerical ground truth."""
 from __future__ import annotations
 
+import ast
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -162,3 +163,27 @@ def ordinary_command(python: str, code: str) -> list[str]:
     """``python`` running ``code`` with this checkout and torch's site-packages on its path."""
     site = str(Path(torch.__file__).resolve().parent.parent)
     return [python, "-c", f"import sys; sys.path[:0] = [{str(paths.ROOT)!r}, {site!r}]; " + code]
+
+
+def splice_source(target: Path, text: str) -> None:
+    """Splice ``text`` into the file ``target``: each of its top-level ``def``s replaces the function
+    of that name, its other top-level statements are appended (so they run at import); a leading
+    docstring is left out."""
+    base = target.read_text()
+    tree, atk = ast.parse(base), ast.parse(text)
+    lines, atk_lines = base.splitlines(keepends=True), text.splitlines(keepends=True)
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    replaced, extra = {}, []
+    for i, node in enumerate(atk.body):
+        if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # the attack's docstring
+        start = (node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno) - 1
+        segment = "".join(atk_lines[start:node.end_lineno])
+        if isinstance(node, ast.FunctionDef) and node.name in defs:
+            replaced[node.name] = segment
+        else:
+            extra.append(segment)
+    for node in sorted((defs[n] for n in replaced), key=lambda n: -n.lineno):
+        start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
+        lines[start:node.end_lineno] = [replaced[node.name]]
+    target.write_text("".join(lines) + "\n\n" + "\n\n".join(extra) + "\n")

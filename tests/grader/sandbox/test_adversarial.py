@@ -11,7 +11,6 @@ Where root's way and the user-namespace way both work (CI), the attacks are trie
 """
 from __future__ import annotations
 
-import ast
 import dataclasses
 import json
 import os
@@ -30,7 +29,7 @@ from grader import paths
 from grader.tasks import suites
 from grader.judge.pipeline import GradingError, grade
 from grader.sandbox.host import _sandbox_uid, choose, detect
-from tests.helpers import COURSE, ordinary_command, ordinary_python, ordinary_user
+from tests.helpers import COURSE, ordinary_command, ordinary_python, ordinary_user, splice_source
 
 AID = "a02_mlp_backprop"
 ATTACKS_DIR = Path(__file__).resolve().parents[2] / "adversarial"
@@ -123,24 +122,7 @@ def splice(folder: Path, attack: Path, subs: dict[str, str]) -> None:
         if not target.exists():
             target.write_text(text)
             continue
-        base = target.read_text()
-        tree, atk = ast.parse(base), ast.parse(text)
-        lines, atk_lines = base.splitlines(keepends=True), text.splitlines(keepends=True)
-        defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-        replaced, extra = {}, []
-        for i, node in enumerate(atk.body):
-            if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-                continue  # the attack's docstring
-            start = (node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno) - 1
-            segment = "".join(atk_lines[start:node.end_lineno])
-            if isinstance(node, ast.FunctionDef) and node.name in defs:
-                replaced[node.name] = segment
-            else:
-                extra.append(segment)
-        for node in sorted((defs[n] for n in replaced), key=lambda n: -n.lineno):
-            start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
-            lines[start:node.end_lineno] = [replaced[node.name]]
-        target.write_text("".join(lines) + "\n\n" + "\n\n".join(extra) + "\n")
+        splice_source(target, text)
 
 
 def callers(tasks: set[str]) -> set[str]:
