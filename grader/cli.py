@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import faulthandler
 import json
@@ -107,6 +108,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
             raise SystemExit(f"grader: --submitted-at: not an ISO 8601 date-time: {args.submitted_at}") from None
         if submitted.tzinfo is None:
             raise SystemExit("grader: --submitted-at needs a time zone, e.g. 2027-02-16T10:00:00+00:00")
+    elif args.time_source != "option":
+        raise SystemExit("grader: --time-source says where --submitted-at was read: give --submitted-at too")
     if args.format == "html" and not args.output:
         raise SystemExit("grader: --format html writes a page: give it a file with --output FILE")
     steps = len(args.assignment) if args.assignment else \
@@ -116,6 +119,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     with progress(args.quiet, steps) as (report, _):
         result = grade(args.path, course, args.assignment, args.suite, args.device, submitted, progress=report,
                        require_isolation=args.require_isolation, isolation_via=args.isolation_via, jobs=args.jobs)
+    if result.late is not None:
+        result.late = dataclasses.replace(result.late, time_source=args.time_source)
     color = args.format == "text" and not args.output and sys.stdout.isatty()
     _emit(render(result, args.format, color=color, seconds=time.monotonic() - started), args.output)
     if args.fail_under is not None and 100.0 * result.fraction < args.fail_under:
@@ -141,7 +146,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         settings = run.settle(course, args.assignment, args.suite, args.device, args.executor,
                               args.require_isolation, args.isolation_via)
         with Gradebook(Path(args.gradebook)) as book:
-            planned = run.plan(Path(args.submissions), settings, book, args.force)
+            planned = run.plan(Path(args.submissions), settings, book, args.force, args.times == "nbgrader")
             pool, settings = run.launch(args.executor, args.jobs or os.cpu_count() or 1, settings, planned,
                                         args.scheduler)
             try:
@@ -380,6 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fail-under", type=float, metavar="PERCENT",
                    help="exit 1 if the score is under this percentage of the maximum")
     g.add_argument("--submitted-at", metavar="ISO8601", help="apply the late policy for this submission time")
+    g.add_argument("--time-source", choices=("option", "gradescope_metadata", "nbgrader_collect", "file_time"),
+                   default="option", help="where --submitted-at was read, recorded in the report (default: "
+                                          "%(default)s; Gradescope's runner says gradescope_metadata)")
     g.add_argument("--require-isolation", choices=("process", "namespaces", "full"), metavar="LEVEL",
                    help="refuse to grade if the sandbox is weaker than LEVEL (process, namespaces, full)")
     g.add_argument("--isolation-via", choices=("auto", "root", "user-namespace"), default="auto",
@@ -408,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="refuse to grade if the sandbox is weaker than LEVEL (process, namespaces, full)")
     bt.add_argument("--isolation-via", choices=("auto", "root", "user-namespace"), default="auto",
                     help="how the namespace layers are made (as for grade)")
+    bt.add_argument("--times", choices=("files", "nbgrader"), default="files",
+                    help="where submission times come from: files (each entry's modification time, the default) "
+                         "or nbgrader (SUBMISSIONS is nbgrader's submitted/: <student>/<assignment>/timestamp.txt)")
     bt.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
     bt.set_defaults(func=cmd_batch)
 

@@ -143,7 +143,11 @@ class AssignmentResult:
 
 @dataclass(frozen=True)
 class Late:
+    """The time the late policy was applied to, and where it came from: ``option`` (--submitted-at),
+    ``nbgrader_collect``, ``gradescope_metadata`` or ``file_time`` (never a file the student handed in)."""
+
     submitted_at: str  # ISO 8601
+    time_source: str = "option"
 
 
 @dataclass(frozen=True)

@@ -46,14 +46,30 @@ mkdir -p "$ROOT/results"
 cd "$ROOT/source"
 export PYTHONPATH="$ROOT/source"
 args=(grade "$ROOT/submission" --suite all --format gradescope --output "$RESULTS"__ASSIGNMENTS__)
-submitted=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1])).get("created_at") or "")' \\
-    "$ROOT/submission_metadata.json" 2>/dev/null || true)
-if [ -n "$submitted" ]; then
-    args+=(--submitted-at "$submitted")
-fi
+# The submission's time is Gradescope's, outside what the student uploaded: submission_metadata.json's
+# created_at. Metadata that is there but cannot be read is an error, never an on-time submission.
 log=$(mktemp)
-"$PYTHON" -m grader "${args[@]}" 2> "$log"
-status=$?
+status=0
+if [ -e "$ROOT/submission_metadata.json" ]; then
+    submitted=$("$PYTHON" -I - "$ROOT/submission_metadata.json" 2> "$log" <<'EOF'
+import datetime, json, sys
+try:
+    with open(sys.argv[1], encoding="utf-8") as f:
+        created = json.load(f)["created_at"]
+    if datetime.datetime.fromisoformat(created).tzinfo is None:
+        raise ValueError(f"{created!r} has no time zone")
+except (OSError, ValueError, KeyError, TypeError) as e:
+    sys.exit(f"grader: submission_metadata.json: no readable created_at ({type(e).__name__}: {e}), "
+             "so the submission's time is unknown")
+print(created)
+EOF
+) || status=2
+    args+=(--submitted-at "$submitted" --time-source gradescope_metadata)
+fi
+if [ "$status" -eq 0 ]; then
+    "$PYTHON" -m grader "${args[@]}" 2> "$log"
+    status=$?
+fi
 cat "$log" >&2
 if [ "$status" -ne 0 ] || [ ! -s "$RESULTS" ]; then
     # Exit 2 says in one line why nothing could be graded (no assignment's files, a bad zip): say it to the student.

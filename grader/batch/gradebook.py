@@ -37,7 +37,7 @@ CREATE TABLE submissions (
     suite          TEXT NOT NULL,
     device         TEXT NOT NULL,
     submitted_at   TEXT,            -- ISO 8601 with its zone (NULL: no time found, no late penalty)
-    time_source    TEXT NOT NULL,   -- where submitted_at comes from
+    time_source    TEXT NOT NULL,   -- where submitted_at comes from: nbgrader_collect, file_time, ... (none: no time)
     status         TEXT NOT NULL CHECK (status IN ('graded', 'failed')),
     error          TEXT NOT NULL DEFAULT '',  -- failed: why, in one line
     detail         TEXT NOT NULL DEFAULT '',  -- failed: the traceback, when grading raised
@@ -196,12 +196,14 @@ class Gradebook:
         gradings = {}
         for student, rows in by_student.items():
             assignments = [AssignmentResult.from_dict(json.loads(r["result"])) for r in rows]
-            stamps = [dt.datetime.fromisoformat(r["submitted_at"]) for r in rows if r["submitted_at"]]
+            stamps = [(dt.datetime.fromisoformat(r["submitted_at"]), r["time_source"])
+                      for r in rows if r["submitted_at"]]
+            latest = max(stamps, key=lambda s: s[0]) if stamps else None
             sandbox = json.loads(rows[0]["sandbox"]) if rows[0]["sandbox"] else None
             gradings[student] = GradingResult(
                 points(sum(a.score for a in assignments)), points(sum(a.max_score for a in assignments)),
                 assignments, rows[0]["suite"], rows[0]["device"], rows[0]["source"],
-                late=Late(max(stamps).isoformat()) if stamps else None, graded_at=max(r["graded_at"] for r in rows),
+                late=Late(latest[0].isoformat(), latest[1]) if latest else None, graded_at=max(r["graded_at"] for r in rows),
                 sandbox=SandboxInfo(**sandbox) if sandbox else None)
         return gradings, failed
 

@@ -12,7 +12,6 @@ import hashlib
 import io
 import os
 import re
-import stat
 import tempfile
 import zipfile
 import zoneinfo
@@ -23,8 +22,13 @@ from typing import Any, Iterator
 from grader.course.config import Course
 from grader.judge.submission import open_submission
 
-TIMESTAMP = "timestamp.txt"  # nbgrader's name for when a submission was collected
-STAMP_DEPTH = 3              # timestamp.txt is looked for at a submission's top and two folders down
+TIMESTAMP = "timestamp.txt"  # nbgrader's name for when a submission was handed in
+# Where a time comes from, each outside what the student hands in.
+OPTION = "option"                    # grader grade --submitted-at
+NBGRADER = "nbgrader_collect"        # nbgrader's <student>/<assignment>/timestamp.txt in submitted/
+GRADESCOPE = "gradescope_metadata"   # created_at of Gradescope's submission_metadata.json
+FILE_TIME = "file_time"              # the entry's modification time in the instructor's copy
+TIME_SOURCES = (OPTION, NBGRADER, GRADESCOPE, FILE_TIME)
 SKIPPED = {"__MACOSX", "__pycache__", ".ipynb_checkpoints"}
 OFFSET = re.compile(r"([+-])(\d\d):?(\d\d)")  # +0100, -05:00
 
@@ -49,10 +53,12 @@ class Entry:
 
 @dataclass(frozen=True)
 class Stamp:
-    """When one assignment of a submission was handed in (None: no time found), and where that came from."""
+    """When one assignment of a submission was handed in (None: no time), where that came from (one of
+    :data:`TIME_SOURCES`) and, for people, the file or entry it was read from."""
 
     at: dt.datetime | None
     source: str
+    where: str = ""
 
     @property
     def iso(self) -> str | None:
@@ -131,16 +137,17 @@ def _shown(e: Entry) -> str:
     return e.path.name + ("/" if e.kind == "folder" else "")
 
 
-def prepare(entry: Entry, course: Course, ids: list[str]) -> Job:
-    """The job for one entry: its content hash and each graded assignment's time. Raises
-    :class:`SubmissionError` for an entry that cannot be graded (a corrupt zip, a bad timestamp.txt)."""
+def prepare(entry: Entry, course: Course, ids: list[str], nbgrader: bool = False) -> Job:
+    """The job for one entry: its content hash and each graded assignment's time (see
+    :func:`submission_times`). Raises :class:`SubmissionError` for an entry that cannot be graded (a
+    corrupt zip, nbgrader's timestamp.txt unreadable)."""
     if entry.problem:
         raise SubmissionError(entry.problem)
     if entry.kind == "zip" and not zipfile.is_zipfile(entry.path):
         raise SubmissionError(f"{entry.path.name} is not a readable .zip archive")
     try:
         digest = content_hash(entry.path)
-        stamps = submission_times(entry, course, ids)
+        stamps = submission_times(entry, course, ids, nbgrader)
     except SubmissionError:
         raise
     except Exception as e:  # unreadable, truncated, encrypted, an unknown compression: one student's problem
@@ -215,61 +222,41 @@ def _zone(name: str, where: str) -> dt.tzinfo:
                               f"+02:00, or a tz database name such as Europe/Berlin)") from None
 
 
-def submission_times(entry: Entry, course: Course, ids: list[str]) -> dict[str, Stamp]:
-    """Each graded assignment's time. A ``timestamp.txt`` in the assignment's own folder (nbgrader's
-    ``submitted/<student>/<assignment>/``) is that assignment's; one at the top, or in a folder
-    that is no assignment's (a zip's top folder), is every assignment's. Without one, a .zip or a
-    notebook was handed in at its file's modification time (set where it was stored, not by the
-    student's clock); a folder has no time (no late penalty, as ``grader grade`` without
-    ``--submitted-at``). timestamp.txt files that disagree for one assignment are an error."""
-    assignment_ids = {a.id for a in course.assignments}
-    found = _timestamp_files(entry)
+def submission_times(entry: Entry, course: Course, ids: list[str], nbgrader: bool = False) -> dict[str, Stamp]:
+    """Each graded assignment's time, from where the student cannot write it. With ``nbgrader`` (the
+    instructor says ``SUBMISSIONS`` is nbgrader's ``submitted/`` folder, filled by ``nbgrader
+    collect``), a folder's ``<assignment>/timestamp.txt`` is that assignment's: nbgrader's submit
+    writes it there after copying the student's files, over any file of that name, and collect
+    copies it. Anything else (every ``timestamp.txt`` of a zip or of a folder not collected by
+    nbgrader, and those elsewhere in a collected one) is the student's and never read: the time is
+    then the entry's modification time as the instructor's copy has it (``file_time``)."""
     stamps = {}
     for aid in ids:
-        own = [(where, text) for where, text in found if PurePosixPath(where).parent.name == aid]
-        shared = [(where, text) for where, text in found if PurePosixPath(where).parent.name not in assignment_ids]
-        chosen = own or shared
-        times = {where: parse_timestamp(text, f"{entry.path.name}/{where}") for where, text in chosen}
-        if len(set(times.values())) > 1:
-            raise SubmissionError(f"{entry.path.name}: timestamp.txt files disagree for {aid}: "
-                                  + ", ".join(f"{w} says {t.isoformat()}" for w, t in times.items()))
-        if times:
-            where, at = next(iter(times.items()))
-            stamps[aid] = Stamp(at, where)
-        elif entry.kind in ("zip", "notebook"):
-            mtime = dt.datetime.fromtimestamp(entry.path.stat().st_mtime, dt.timezone.utc).replace(microsecond=0)
-            stamps[aid] = Stamp(mtime, f"modification time of {entry.path.name}")
-        else:
-            stamps[aid] = Stamp(None, "none")
+        stamp = _nbgrader_stamp(entry, aid) if nbgrader and entry.kind == "folder" else None
+        stamps[aid] = stamp or _file_time(entry)
     return stamps
 
 
-def _timestamp_files(entry: Entry) -> list[tuple[str, str]]:
-    """(path inside the submission, text) of every timestamp.txt up to two folders down."""
-    if entry.kind == "zip":
-        found = []
-        with zipfile.ZipFile(entry.path) as z:
-            for m in z.infolist():
-                name = PurePosixPath(m.filename)
-                if name.name == TIMESTAMP and len(name.parts) <= STAMP_DEPTH and "__MACOSX" not in name.parts:
-                    kind = stat.S_IFMT(m.external_attr >> 16)
-                    if kind and kind != stat.S_IFREG:
-                        raise SubmissionError(f"{entry.path.name}: {name} is not a regular file")
-                    found.append((name.as_posix(), z.read(m)[:4096].decode("utf-8", "replace")))
-        return found
-    if entry.kind != "folder":
-        return []
-    found = []
-    for depth in range(STAMP_DEPTH):
-        for p in sorted(entry.path.glob("/".join(["*"] * depth + [TIMESTAMP]))):
-            if any(part in SKIPPED for part in p.relative_to(entry.path).parts):
-                continue
-            if p.is_symlink() or not p.is_file():
-                raise SubmissionError(f"{entry.path.name}: {p.relative_to(entry.path)} is not a regular file "
-                                      f"(a link is never followed)")
-            with open(p, "rb") as f:
-                found.append((p.relative_to(entry.path).as_posix(), f.read(4096).decode("utf-8", "replace")))
-    return found
+def _nbgrader_stamp(entry: Entry, aid: str) -> Stamp | None:
+    """nbgrader's time of one assignment of a collected folder, or None where there is none (the
+    assignment was not handed in through nbgrader's exchange)."""
+    where = f"{entry.path.name}/{aid}/{TIMESTAMP}"
+    p = entry.path / aid / TIMESTAMP
+    if p.is_symlink() or (p.exists() and not p.is_file()):
+        raise SubmissionError(f"{where} is not a regular file (a link is never followed), so nbgrader's time of "
+                              f"{aid} is unknown")
+    if not p.is_file():
+        return None
+    with open(p, "rb") as f:
+        text = f.read(4096).decode("utf-8", "replace")
+    return Stamp(parse_timestamp(text, where), NBGRADER, where)
+
+
+def _file_time(entry: Entry) -> Stamp:
+    """When the batch's copy of the entry was made or last changed: its own modification time."""
+    mtime = entry.path.lstat().st_mtime
+    at = dt.datetime.fromtimestamp(mtime, dt.timezone.utc).replace(microsecond=0)
+    return Stamp(at, FILE_TIME, _shown(entry))
 
 
 # What a worker grades.

@@ -74,29 +74,31 @@ class Plan:
     todo: list[Job] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # already graded: same submission, time and key
     failed: list[tuple[str, str]] = field(default_factory=list)  # (student, why): could not even be read
-    no_time: list[str] = field(default_factory=list)  # graded without a time: no late penalty
+    times: dict[str, int] = field(default_factory=dict)  # time source -> assignments of the todo timed by it
 
 
-def plan(folder: Path, settings: Settings, book: Gradebook, force: bool = False) -> Plan:
+def plan(folder: Path, settings: Settings, book: Gradebook, force: bool = False, nbgrader: bool = False) -> Plan:
     """Read every entry of ``folder``; record at once those that cannot be graded; skip those the
-    gradebook holds already (unless ``force``)."""
+    gradebook holds already (unless ``force``). ``nbgrader``: ``folder`` is nbgrader's ``submitted/``,
+    so its folders' ``<assignment>/timestamp.txt`` are nbgrader's times (:func:`jobs.submission_times`)."""
     entries = jobs.discover(folder)
     out = Plan(len(entries))
     ids, k = list(settings.ids), key(settings)
     for entry in entries:
         try:
-            job = jobs.prepare(entry, settings.course, ids)
+            job = jobs.prepare(entry, settings.course, ids, nbgrader)
         except SubmissionError as e:
             book.record(Job(entry.student, entry.path.name, entry.kind, ""), Outcome(entry.student, error=str(e)),
                         ids, k)
             out.failed.append((entry.student, str(e)))
             continue
-        if any(job.stamps[aid].at is None for aid in ids):
-            out.no_time.append(job.student)
         if not force and book.is_graded(job, ids, k):
             out.skipped.append(job.student)
         else:
             out.todo.append(job)
+            for aid in ids:
+                source = job.stamps[aid].source if job.stamps[aid].at is not None else "none"
+                out.times[source] = out.times.get(source, 0) + 1
     return out
 
 
@@ -128,7 +130,7 @@ class Summary:
     graded: list[tuple[str, float]] = field(default_factory=list)  # (student, seconds), graded by this run
     failed: list[tuple[str, str]] = field(default_factory=list)    # (student, why)
     done: int = 0                     # outcomes that came back from the workers, graded or not
-    no_time: int = 0
+    times: dict[str, int] = field(default_factory=dict)           # time source -> assignments it timed
     seconds: float = 0.0
     peak_mb: dict[str, float] = field(default_factory=dict)        # worker -> its peak resident memory
 
@@ -149,9 +151,9 @@ class Summary:
         if self.peak_mb:
             lines.append(f"peak memory of a worker process: {max(self.peak_mb.values()):.0f} MiB "
                          f"({_count(len(self.peak_mb), 'worker')})")
-        if self.no_time:
-            lines.append(f"{_count(self.no_time, 'submission')} without a time (a folder without timestamp.txt): "
-                         "no late penalty applied")
+        if self.times:
+            lines.append("submission times from: " + ", ".join(
+                f"{source} ({_count(n, 'assignment')})" for source, n in sorted(self.times.items())))
         return "\n".join(lines) + "\n"
 
 
@@ -159,7 +161,7 @@ def execute(planned: Plan, book: Gradebook, executor: executors.Executor, settin
             advance: Callable[[Outcome], None] | None = None) -> Summary:
     """Grade the plan's jobs on ``executor``, recording each outcome in its own transaction as it comes."""
     started = time.monotonic()
-    summary = Summary(planned.total, len(planned.skipped), failed=list(planned.failed), no_time=len(planned.no_time))
+    summary = Summary(planned.total, len(planned.skipped), failed=list(planned.failed), times=dict(planned.times))
     by_student = {job.student: job for job in planned.todo}
     ids, k = list(settings.ids), key(settings)
     for outcome in executor.run(planned.todo, settings):
@@ -180,11 +182,12 @@ def execute(planned: Plan, book: Gradebook, executor: executors.Executor, settin
 def batch(folder: Path, gradebook: Path, course: Course, assignments: list[str] | None = None,
           suite: str = "public", device: str = "cpu", executor: str = "local", workers: int = 1,
           scheduler: str | None = None, force: bool = False, require_isolation: str | None = None,
-          isolation_via: str = "auto", advance: Callable[[Outcome], None] | None = None) -> Summary:
+          isolation_via: str = "auto", advance: Callable[[Outcome], None] | None = None,
+          nbgrader: bool = False) -> Summary:
     """Grade every submission in ``folder`` into ``gradebook``: the typed API behind ``grader batch``."""
     settings = settle(course, assignments, suite, device, executor, require_isolation, isolation_via)
     with Gradebook(gradebook) as book:
-        planned = plan(folder, settings, book, force)
+        planned = plan(folder, settings, book, force, nbgrader)
         pool, settings = launch(executor, workers, settings, planned, scheduler)
         try:
             return execute(planned, book, pool, settings, advance)

@@ -103,8 +103,9 @@ def penalise_late(result: GradingResult, course: Course, stamps: dict[str, Stamp
         if stamp is not None and stamp.at is not None:
             penalise(a, late_penalty(course.late_policy, course.assignment(a.id).deadline, stamp.at))
     result.score = points(sum(a.score for a in result.assignments))
-    times = [s.at for s in stamps.values() if s.at is not None]
-    result.late = Late(max(times).isoformat()) if times else None
+    timed = [s for s in stamps.values() if s.at is not None]
+    latest = max(timed, key=lambda s: s.at) if timed else None
+    result.late = Late(latest.at.isoformat(), latest.source) if latest else None
 
 
 def peak_mb() -> float:

@@ -48,6 +48,8 @@ def render(result: GradingResult, width: int = 120, color: bool = False) -> str:
     console.print(table)
     if result.sandbox is not None:
         console.print(f"sandbox: {result.sandbox.describe()}")
+    if result.late is not None:
+        console.print(f"submitted at {result.late.submitted_at} (time from {result.late.time_source})")
     if result.not_available:
         console.print(f"not yet available (not graded): {', '.join(result.not_available)}")
     return buf.getvalue()

@@ -47,7 +47,8 @@ class Class:
 def make_class(root: Path, solutions: Path, skeleton: Path) -> Class:
     """Eight a01 submissions, every kind and way of telling the time, each with what it must score: the
     solutions, the skeleton and seeded bugs, graded in process (the course's own code, whose results
-    the sandbox must reproduce)."""
+    the sandbox must reproduce). Each entry's time is its modification time: a timestamp.txt the
+    student hands in (alice's, bob's, erin's, grace's in her zip) is never read."""
     folder = root / "class"
     folder.mkdir()
     bugs = [seeded_bugs(solutions, root / f"bugs{g}", [BUGS[n][:3] for n in GROUPS[g]]) for g in range(3)]
@@ -61,29 +62,39 @@ def make_class(root: Path, solutions: Path, skeleton: Path) -> Class:
         expected[student] = Expected({t.id: (str(t.status), t.score) for t in a.tasks}, a.raw_score, penalty,
                                      points(a.raw_score * (1 - penalty)))
 
-    shutil.copytree(solutions, folder / "alice" / AID)  # nbgrader's layout: the time in the assignment's folder
-    (folder / "alice" / AID / "timestamp.txt").write_text(ON_TIME)
+    shutil.copytree(solutions, folder / "alice" / AID)  # nbgrader's layout, not collected by nbgrader
+    (folder / "alice" / AID / "timestamp.txt").write_text(LATE)
+    _stored(folder / "alice", _utc(ON_TIME))
     add("alice", "solutions", _utc(ON_TIME))
     shutil.copytree(solutions, folder / "bob" / AID)
-    (folder / "bob" / "timestamp.txt").write_text(LATE)
+    (folder / "bob" / "timestamp.txt").write_text(ON_TIME)
+    _stored(folder / "bob", _utc(LATE))
     add("bob", "solutions", _utc(LATE))
-    shutil.copytree(skeleton, folder / "carol")  # a01's files at the top, no time: not penalised
-    add("carol", "skeleton", None)
+    shutil.copytree(skeleton, folder / "carol")  # a01's files at the top
+    _stored(folder / "carol", ZIP_TIME)
+    add("carol", "skeleton", ZIP_TIME)
     _zip(bugs[0], folder / "dave.zip", {})
     os.utime(folder / "dave.zip", (ZIP_TIME.timestamp(), ZIP_TIME.timestamp()))
     add("dave", "bugs0", ZIP_TIME)
     shutil.copytree(bugs[1], folder / "erin" / AID)
-    (folder / "erin" / "timestamp.txt").write_text(LATE_ISO)
+    _stored(folder / "erin", dt.datetime.fromisoformat(LATE_ISO))
     add("erin", "bugs1", dt.datetime.fromisoformat(LATE_ISO))
     nbformat.write(build(COURSE, AID, paths.REFERENCE / AID), str(folder / "frank.ipynb"))  # the solutions, notebook
     late_file = dt.datetime(2027, 2, 20, tzinfo=dt.timezone.utc)
     os.utime(folder / "frank.ipynb", (late_file.timestamp(), late_file.timestamp()))
     add("frank", "solutions", late_file)
-    _zip(solutions, folder / "grace.zip", {"timestamp.txt": ON_TIME})
-    add("grace", "solutions", _utc(ON_TIME))
+    _zip(solutions, folder / "grace.zip", {"timestamp.txt": ON_TIME})  # late, with an on-time time of her own
+    _stored(folder / "grace.zip", _utc(LATE))
+    add("grace", "solutions", _utc(LATE))
     shutil.copytree(bugs[2], folder / "heidi" / AID)
-    add("heidi", "bugs2", None)
+    _stored(folder / "heidi", ZIP_TIME)
+    add("heidi", "bugs2", ZIP_TIME)
     return Class(folder, expected)
+
+
+def _stored(path: Path, when: dt.datetime) -> None:
+    """Set an entry's modification time, as the instructor's copy keeps it (its last change to the entry)."""
+    os.utime(path, (when.timestamp(), when.timestamp()))
 
 
 def _utc(nbgrader_time: str) -> dt.datetime:

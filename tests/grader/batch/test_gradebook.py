@@ -17,7 +17,7 @@ from tests.helpers import COURSE
 
 A01 = "a01_neurons"
 KEY = Key("deepgrade 0.1.0 code abc course def", "public", "cpu")
-WHEN = Stamp(dt.datetime(2027, 2, 14, 12, tzinfo=dt.timezone.utc), "timestamp.txt")
+WHEN = Stamp(dt.datetime(2027, 2, 14, 12, tzinfo=dt.timezone.utc), "nbgrader_collect", "alice/a01_neurons/timestamp.txt")
 
 
 def job(student: str, content: str = "sha256:1", stamp: Stamp = WHEN) -> Job:
@@ -38,10 +38,12 @@ def test_a_grading_is_its_rows_and_a_rerun_skips_it_until_something_it_depends_o
         [row] = book.submissions()
         assert (row["student"], row["status"], row["raw_score"], row["late_penalty"], row["score"],
                 row["max_score"]) == ("alice", "graded", 3.0, 0.2, 2.4, 4.0)
-        assert (row["submitted_at"], row["time_source"]) == ("2027-02-14T12:00:00+00:00", "timestamp.txt")
+        assert (row["submitted_at"], row["time_source"]) == ("2027-02-14T12:00:00+00:00", "nbgrader_collect")
         assert [(g["task"], g["score"], g["status"]) for g in book.grades()] == \
             [("a01.x", 2.0, "passed"), ("a01.y", 1.0, "failed")]
         assert book.is_graded(job("alice"), [A01], KEY)
+        late = book.gradings()[0]["alice"].late  # what the export and reports read: the time and its source
+        assert (late.submitted_at, late.time_source) == ("2027-02-14T12:00:00+00:00", "nbgrader_collect")
         assert not book.is_graded(job("alice", content="sha256:2"), [A01], KEY)  # handed in again
         assert not book.is_graded(job("alice", stamp=Stamp(None, "none")), [A01], KEY)  # another time
         for other in (dataclasses.replace(KEY, grader_version="deepgrade 0.1.1"),
@@ -120,7 +122,7 @@ def test_the_plan_skips_what_is_graded_and_records_what_cannot_be(tmp_path):
         first = run.plan(folder, settings, book)
         assert [j.student for j in first.todo] == ["alice", "bob"] and first.skipped == []
         assert first.failed == [("carol", "carol.zip is not a readable .zip archive")]
-        assert first.no_time == ["alice", "bob"]
+        assert first.times == {"file_time": 2}  # each folder at its modification time
         alice = first.todo[0]
         book.record(alice, graded("alice", {"a01.x": 2.0}, 0.0), [A01], run.key(settings))
         again = run.plan(folder, settings, book)

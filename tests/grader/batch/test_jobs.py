@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import zipfile
 
@@ -74,53 +75,79 @@ def folder_entry(path):
     return Entry(path.name, path, "folder")
 
 
-def test_each_assignment_takes_its_own_timestamp_then_the_submissions(tmp_path):
+def stored(path, when):
+    """Give an entry the modification time the instructor's copy would have."""
+    os.utime(path, (when.timestamp(), when.timestamp()), follow_symlinks=False)
+
+
+ON_TIME = "2027-02-10 10:00:00.000000 UTC"  # nbgrader's format, before every deadline
+LATE = dt.datetime(2027, 3, 20, 10, tzinfo=UTC)
+
+
+def test_a_time_file_the_student_hands_in_is_never_read(tmp_path):
     alice = tmp_path / "alice"
     (alice / A01).mkdir(parents=True)
     (alice / A02).mkdir()
-    (alice / A01 / "timestamp.txt").write_text("2027-02-16 10:00:00.000000 UTC")
-    (alice / "timestamp.txt").write_text("2027-02-20 10:00:00.000000 UTC")
+    for where in (alice / A01, alice / A02, alice):
+        (where / "timestamp.txt").write_text(ON_TIME)
+    stored(alice, LATE)
     stamps = jobs.submission_times(folder_entry(alice), COURSE, [A01, A02])
-    assert stamps[A01] == jobs.Stamp(dt.datetime(2027, 2, 16, 10, tzinfo=UTC), f"{A01}/timestamp.txt")
-    assert stamps[A02] == jobs.Stamp(dt.datetime(2027, 2, 20, 10, tzinfo=UTC), "timestamp.txt")
-    (alice / "timestamp.txt").unlink()
-    assert jobs.submission_times(folder_entry(alice), COURSE, [A02])[A02] == jobs.Stamp(None, "none")
-
-
-def test_timestamps_that_disagree_or_are_links_are_errors(tmp_path):
-    bob = tmp_path / "bob"
-    (bob / "copy1").mkdir(parents=True)
-    (bob / "copy2").mkdir()
-    (bob / "copy1" / "timestamp.txt").write_text("2027-02-16 10:00:00.000000 UTC")
-    (bob / "copy2" / "timestamp.txt").write_text("2027-02-17 10:00:00.000000 UTC")
-    with pytest.raises(SubmissionError, match="timestamp.txt files disagree for a01_neurons"):
-        jobs.prepare(folder_entry(bob), COURSE, [A01])
-    shutil.rmtree(bob / "copy2")
-    (bob / "copy1" / "timestamp.txt").unlink()
-    (bob / "copy1" / "timestamp.txt").symlink_to(tmp_path)
-    with pytest.raises(SubmissionError, match="not a regular file"):
-        jobs.prepare(folder_entry(bob), COURSE, [A01])
-
-
-def test_a_zip_has_its_timestamp_inside_or_else_its_files_modification_time(tmp_path):
+    assert stamps == {aid: jobs.Stamp(LATE, jobs.FILE_TIME, "alice/") for aid in (A01, A02)}
     archive = tmp_path / "carol.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr(f"carol/{A01}/units.py", "")
-        z.writestr("carol/timestamp.txt", "2027-02-16 10:00:00.000000 UTC")
-    entry = Entry("carol", archive, "zip")
-    assert jobs.submission_times(entry, COURSE, [A01])[A01].at == dt.datetime(2027, 2, 16, 10, tzinfo=UTC)
-    with zipfile.ZipFile(archive, "w") as z:
-        z.writestr(f"carol/{A01}/units.py", "")
-    stored = dt.datetime(2027, 2, 11, 8, 30, tzinfo=UTC)
-    os.utime(archive, (stored.timestamp(), stored.timestamp()))
-    assert jobs.submission_times(entry, COURSE, [A01])[A01] == jobs.Stamp(stored, "modification time of carol.zip")
-    with zipfile.ZipFile(archive, "w") as z:
-        z.writestr("timestamp.txt", "the day before the deadline")
-    with pytest.raises(SubmissionError, match="carol.zip/timestamp.txt: cannot read the time"):
-        jobs.prepare(entry, COURSE, [A01])
+        z.writestr(f"carol/{A01}/timestamp.txt", ON_TIME)
+        z.writestr("carol/timestamp.txt", ON_TIME)
+        z.writestr("timestamp.txt", "not even a time")  # not read, so no error either
+    stored(archive, LATE)
+    for nbgrader in (False, True):  # a zip is the student's, even in nbgrader's folder
+        assert jobs.prepare(jobs.Entry("carol", archive, "zip"), COURSE, [A01], nbgrader).stamps == \
+            {A01: jobs.Stamp(LATE, jobs.FILE_TIME, "carol.zip")}
+    notebook = tmp_path / "dave.ipynb"
+    notebook.write_text("{}")
+    stored(notebook, LATE)
+    assert jobs.submission_times(Entry("dave", notebook, "notebook"), COURSE, [A01])[A01] == \
+        jobs.Stamp(LATE, jobs.FILE_TIME, "dave.ipynb")
+
+
+def test_nbgrader_collected_folders_take_each_assignments_time_from_where_nbgrader_writes_it(tmp_path):
+    # nbgrader's submit copies the student's folder into the exchange, then writes timestamp.txt in it
+    # (over any file of that name); collect copies it to submitted/<student>/<assignment>/.
+    alice = tmp_path / "submitted" / "alice"
+    (alice / A01).mkdir(parents=True)
+    (alice / A02).mkdir()
+    (alice / A01 / "timestamp.txt").write_text(ON_TIME)
+    (alice / "timestamp.txt").write_text("2027-02-01 10:00:00.000000 UTC")  # not nbgrader's place: not read
+    stored(alice, LATE)
+    stamps = jobs.submission_times(folder_entry(alice), COURSE, [A01, A02], nbgrader=True)
+    assert stamps[A01] == jobs.Stamp(dt.datetime(2027, 2, 10, 10, tzinfo=UTC), jobs.NBGRADER,
+                                     f"alice/{A01}/timestamp.txt")
+    assert stamps[A02] == jobs.Stamp(LATE, jobs.FILE_TIME, "alice/")  # not handed in through nbgrader: collected
+    assert jobs.submission_times(folder_entry(alice), COURSE, [A01])[A01].source == jobs.FILE_TIME  # not said
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p.write_text("the day before the deadline"),
+     "alice/a01_neurons/timestamp.txt: cannot read the time 'the day before the deadline'"),
+    (lambda p: p.write_text(""), "alice/a01_neurons/timestamp.txt is empty"),
+    (lambda p: p.write_text("2027-02-16 10:00:00 Mars/Olympus"), "unknown time zone 'Mars/Olympus'"),
+    (lambda p: p.symlink_to(p.parent.parent), "alice/a01_neurons/timestamp.txt is not a regular file"),
+    (lambda p: p.mkdir(), "alice/a01_neurons/timestamp.txt is not a regular file"),
+])
+def test_nbgrader_time_that_cannot_be_read_fails_the_submission(tmp_path, make, message):
+    alice = tmp_path / "alice"
+    (alice / A01).mkdir(parents=True)
+    make(alice / A01 / "timestamp.txt")
+    with pytest.raises(SubmissionError, match=re.escape(message)):
+        jobs.prepare(folder_entry(alice), COURSE, [A01], nbgrader=True)
+    assert jobs.prepare(folder_entry(alice), COURSE, [A01]).stamps[A01].source == jobs.FILE_TIME  # not nbgrader's
+
+
+def test_a_zip_that_is_not_one_fails_the_submission(tmp_path):
+    archive = tmp_path / "carol.zip"
     archive.write_bytes(b"PK\x03\x04 broken")
     with pytest.raises(SubmissionError, match="carol.zip is not a readable .zip archive"):
-        jobs.prepare(entry, COURSE, [A01])
+        jobs.prepare(Entry("carol", archive, "zip"), COURSE, [A01])
 
 
 def test_the_content_hash_follows_the_content_and_nothing_else(tmp_path):

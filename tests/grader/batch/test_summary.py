@@ -14,7 +14,8 @@ def test_the_summary_says_what_was_graded_what_failed_and_why_and_what_was_slow(
                                                    ("erin", 2.0), ("frank", 4.0)],
                       failed=[("heidi", "the grading worker process died (killed by signal 9) while grading it"),
                               ("gus", "gus.txt is not a folder, a .zip or a notebook (.ipynb)")],
-                      done=7, seconds=84.0, peak_mb={"host:1": 301.4, "host:2": 512.0}, no_time=1)
+                      done=7, seconds=84.0, peak_mb={"host:1": 301.4, "host:2": 512.0},
+                      times={"nbgrader_collect": 5, "file_time": 1})
     assert summary.describe() == (
         "graded 6 of 9 submissions in 1m 24s (5.0 per minute); 2 already in the gradebook, 2 failed to grade\n"
         "failed to grade (recorded with the reason; the next batch tries them again):\n"
@@ -22,7 +23,7 @@ def test_the_summary_says_what_was_graded_what_failed_and_why_and_what_was_slow(
         "  heidi: the grading worker process died (killed by signal 9) while grading it\n"
         "slowest: bob 12.5 s, dave 7.2 s, frank 4.0 s, alice 3.0 s, erin 2.0 s\n"
         "peak memory of a worker process: 512 MiB (2 workers)\n"
-        "1 submission without a time (a folder without timestamp.txt): no late penalty applied\n")
+        "submission times from: file_time (1 assignment), nbgrader_collect (5 assignments)\n")
 
 
 def test_the_progress_bar_shows_the_rate_and_time_left_in_a_terminal_only(monkeypatch, capsys):
