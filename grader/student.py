@@ -17,6 +17,7 @@ import pytest
 from grader import paths
 from grader.course import config
 from grader.judge.pipeline import grade
+from grader.pytest_plugin import PROPERTY
 from grader.reports.text import shown_points
 from grader.results import Status, TaskResult
 
@@ -62,6 +63,7 @@ def public_tests(test_file: str):
     @pytest.mark.parametrize("task_id", [t.id for t in assignment.tasks])
     def test_task(task_id: str, request: pytest.FixtureRequest) -> None:
         result = graded_tasks(folder, {task_id} | _selected(request))[task_id]
+        request.node.user_properties.append((PROPERTY, (assignment.id, task_id, result.score, result.max_score)))
         if result.status != Status.PASSED:
             lines = explain(result) + (["", result.feedback] if result.feedback else [])
             pytest.fail("\n".join(lines), pytrace=False)

@@ -19,6 +19,18 @@ def shown_points(x: float) -> str:
     return f"{round(x, 2) + 0.0:.2f}".rstrip("0").rstrip(".")
 
 
+def points_lines(graded: dict[str, dict[str, tuple[float, float]]]) -> list[str]:
+    """One line per assignment: its tasks' points over their maximum (``a02_mlp_backprop: 20.67 / 30
+    points (17 tasks)``), in id order."""
+    lines = []
+    for aid in sorted(graded):
+        tasks = graded[aid]
+        score, most = sum(s for s, _ in tasks.values()), sum(m for _, m in tasks.values())
+        lines.append(f"{aid}: {shown_points(score)} / {shown_points(most)} points "
+                     f"({len(tasks)} task{'s' if len(tasks) != 1 else ''})")
+    return lines
+
+
 def render(result: GradingResult, width: int = 120, color: bool = False) -> str:
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
