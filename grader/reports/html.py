@@ -43,7 +43,20 @@ def _badge(status: Status) -> str:
 
 def heatmap_png(check: CheckResult, error_map: ErrorMap) -> bytes:
     """The error map as a PNG: log-scaled, blue within tolerance, red beyond it (ratio above 1)."""
+    buf = io.BytesIO()
+    heatmap_figure(check, error_map).savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def is_single_value(error_map: ErrorMap) -> bool:
+    """A scalar (a loss) or a tensor of one element: a number says it, a picture of one cell does not."""
+    return math.prod(error_map.shape) <= 1
+
+
+def heatmap_figure(check: CheckResult, error_map: ErrorMap):
+    """The figure :func:`heatmap_png` draws; its axes count elements, so every tick is a whole index."""
     from matplotlib.colors import TwoSlopeNorm
+    from matplotlib.ticker import MaxNLocator
     from matplotlib.figure import Figure  # no pyplot: nothing global changes
 
     floor = 1e-3  # ratios below it (exact values included) share the lowest colour
@@ -65,18 +78,22 @@ def heatmap_png(check: CheckResult, error_map: ErrorMap) -> bytes:
     pooled = rows * cols < math.prod(error_map.shape)
     ax.set_xlabel("last dimension" + (" (each cell the worst of its block)" if pooled else ""))
     ax.set_ylabel("leading dimensions" if folded else "rows" if rows > 1 else "")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if rows == 1:
         ax.set_yticks([])
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return fig
 
 
 def _check(check: CheckResult) -> list[str]:
     out = [f'<div class="check"><code>{_e(check.name)}</code> ({_e(check.kind)}): {_e(check.message)}']
     if check.max_abs_err is not None:
         out.append(f"<br>max abs error {check.max_abs_err:.3g}, max rel error {check.max_rel_err or 0.0:.3g}")
-    if check.error_map is not None:
+    if check.error_map is not None and is_single_value(check.error_map):
+        ratio = check.error_map.values[0][0] if check.error_map.values and check.error_map.values[0] else 0.0
+        out.append(f"<br>|got - expected| / allowed = {ratio:.3g} ({'within' if ratio <= 1 else 'beyond'} "
+                   "tolerance)")
+    elif check.error_map is not None:
         data = base64.b64encode(heatmap_png(check, check.error_map)).decode("ascii")
         out.append(f'<img class="heatmap" alt="heatmap of the error of {_e(check.name)}" '
                    f'src="data:image/png;base64,{data}">')
