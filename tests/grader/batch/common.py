@@ -111,6 +111,40 @@ def _zip(assignment: Path, archive: Path, extra: dict[str, str]) -> None:
             z.writestr(f"work/{name}", text)
 
 
+WAITING_TASK = "a01.hopfield_weights"  # the only task that calls hopfield_weights, and a01's last but two
+WAIT_S = 3600                          # how long it waits, and its time limit in course_with_a_long_wait
+
+
+def waiting_submission(solutions: Path, student: Path) -> Path:
+    """``student``'s a01 folder: the solutions, whose ``hopfield_weights`` sleeps for WAIT_S seconds before it
+    answers, a grading that cannot finish while a test looks (and costs no CPU meanwhile), so that a batch
+    holding it is provably mid-way. Stored before the deadline; :func:`stop_waiting` makes it the solutions."""
+    shutil.copytree(solutions, student / AID)
+    module = student / AID / "hopfield.py"
+    source = module.read_text()
+    head = "def hopfield_weights(patterns: Tensor) -> Tensor:\n"
+    docstring_end = source.index('    """\n', source.index(head) + len(head)) + len('    """\n')
+    module.write_text(source[:docstring_end] + f"    import time\n    time.sleep({WAIT_S})\n" + source[docstring_end:])
+    _stored(student, ZIP_TIME)
+    return student
+
+
+def stop_waiting(solutions: Path, student: Path) -> None:
+    """Make a :func:`waiting_submission` the solutions (as a student would resubmit), stored before the deadline."""
+    shutil.copy2(solutions / "hopfield.py", student / AID / "hopfield.py")
+    _stored(student, ZIP_TIME)
+
+
+def course_with_a_long_wait(dest: Path) -> Path:
+    """course.yaml with WAITING_TASK's time limit raised to WAIT_S: a waiting submission's grading then ends
+    only with its assignment's budget (course.yaml's ``budgets.assignment_s``), or when it is killed."""
+    text = paths.COURSE.read_text()
+    start = f"{{id: {WAITING_TASK}, "
+    assert text.count(start) == 1, start
+    dest.write_text(text.replace(start, f"{start}limits: {{time_s: {WAIT_S}}}, "))
+    return dest
+
+
 def batch_command(submissions: Path, gradebook: Path, *args: str, course: Path | None = None) -> list[str]:
     chosen = ["--course", str(course)] if course else []
     return [sys.executable, "-m", "grader", *chosen, "batch", str(submissions), "--gradebook", str(gradebook), *args]

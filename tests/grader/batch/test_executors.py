@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -10,15 +11,20 @@ from multiprocessing import forkserver
 
 from grader.batch import jobs, run
 from grader.batch.executors import LocalPool
-from tests.grader.batch.common import AID, leftovers
-from tests.helpers import COURSE
+from grader.course import config
+from tests.grader.batch.common import AID, course_with_a_long_wait, leftovers, waiting_submission
 
 
-def test_a_worker_killed_mid_grading_fails_its_submission_and_a_fresh_worker_goes_on(a01_class, short_tmp,
-                                                                                      monkeypatch):
+def test_a_worker_killed_mid_grading_fails_its_submission_and_a_fresh_worker_goes_on(a01_class, solutions, tmp_path,
+                                                                                      short_tmp, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(short_tmp))  # the workers' (their sandboxes' folders), not this process's
-    settings = run.probed(run.settle(COURSE, [AID], "public", "cpu", "local"))
-    todo = [jobs.prepare(e, COURSE, [AID]) for e in jobs.discover(a01_class.folder) if e.student in ("carol", "heidi")]
+    # amy's grading waits WAIT_S seconds in one task: the worker is provably grading her when it is killed
+    course = config.load(course_with_a_long_wait(tmp_path / "course.yaml"))
+    folder = tmp_path / "class"
+    waiting_submission(solutions(AID), folder / "amy")
+    shutil.copytree(a01_class.folder / "heidi", folder / "heidi")
+    settings = run.probed(run.settle(course, [AID], "public", "cpu", "local"))
+    todo = [jobs.prepare(e, course, [AID]) for e in jobs.discover(folder)]
     pool = LocalPool(1)
     try:
         pool.start(len(todo))
@@ -29,14 +35,14 @@ def test_a_worker_killed_mid_grading_fails_its_submission_and_a_fresh_worker_goe
                 time.sleep(0.01)
             time.sleep(0.3)
             os.kill(victim, signal.SIGKILL)
-        killer = threading.Thread(target=kill_once_busy)
+        killer = threading.Thread(target=kill_once_busy, daemon=True)
         killer.start()
         outcomes = list(pool.run(todo, settings))
-        killer.join()
+        killer.join(timeout=60)
     finally:
         pool.close()
         forkserver._forkserver._stop()  # the server multiprocessing keeps for this process (TMPDIR is ours)
-    assert [o.student for o in outcomes] == ["carol", "heidi"]
+    assert [o.student for o in outcomes] == ["amy", "heidi"]
     assert outcomes[0].error == "the grading worker process died (killed by signal 9) while grading it"
     assert outcomes[1].graded and not outcomes[1].worker.endswith(f":{victim}")
     assert leftovers(None, str(short_tmp)) == []
