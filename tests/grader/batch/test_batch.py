@@ -100,8 +100,13 @@ def test_a_class_with_attacks_is_graded_and_no_attack_gains_anything(solutions, 
             assert score == 0 and status != "passed", (name, task, status)
         for task in set(tasks[student]) - callers(attacked):
             assert tasks[student][task][0] == "passed", (name, task, tasks[student][task])
-    if "fork_bomb" in attacks:  # stopped by the sandbox's process limit, not by its time limit
-        assert tasks[f"attack{attacks.index('fork_bomb'):02d}_fork_bomb"]["a02.tanh_forward"][0] == "error"
+    if "fork_bomb" in attacks:
+        # It never returns, so a limit stops it: the process limit (an error) or, where forking to that limit
+        # takes longer than the task's clock (a loaded machine), the time limit. Which one trips first is
+        # the machine's speed, not the sandbox's merit; what counts is checked above: it scores nothing,
+        # its other tasks and every other student keep their marks, and none of its processes is left.
+        status = tasks[f"attack{attacks.index('fork_bomb'):02d}_fork_bomb"]["a02.tanh_forward"][0]
+        assert status in {"error", "timeout"}, status
 
 
 def tasks_by_student(gradebook) -> dict[str, dict[str, tuple[str, float]]]:
