@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import time
 
 import pytest
@@ -222,19 +223,29 @@ def test_a_mutant_that_hangs_is_killed_by_its_time_limit(monkeypatch):
 
 
 def test_a_mutant_is_bounded_by_its_cpu_time_and_by_the_clock_only_as_a_backstop(monkeypatch):
-    monkeypatch.setattr(audit, "MIN_WALL_S", 1.0)
-    monkeypatch.setattr(audit, "WALL_FACTOR", 2)
+    timers: list[tuple[int, float]] = []  # (which timer, seconds) of each limit set
+    setitimer = signal.setitimer
+
+    def recording(which, seconds, *interval):
+        if seconds:
+            timers.append((which, seconds))
+        return setitimer(which, seconds, *interval)
+    monkeypatch.setattr(signal, "setitimer", recording)
     with audit.bounded(0.2):
         time.sleep(0.4)  # twice its CPU time on the clock, next to no CPU: not stopped
+    assert timers == [(signal.ITIMER_REAL, audit.MIN_WALL_S), (signal.ITIMER_PROF, 0.2)]  # the clock: >= 30 s
     cpu = time.process_time()
     with pytest.raises(Timeout), audit.bounded(0.2):
         while True:
             pass
-    assert time.process_time() - cpu < 1.0  # stopped by its CPU time (other threads' CPU counts too, so no floor)
-    wall = time.monotonic()
+    # stopped by its CPU time, long before the clock's 30 s (other threads' CPU counts too, so no floor)
+    assert time.process_time() - cpu < 1.0
+    monkeypatch.setattr(audit, "MIN_WALL_S", 1.0)
+    monkeypatch.setattr(audit, "WALL_FACTOR", 2)
+    timers.clear()
     with pytest.raises(Timeout), audit.bounded(0.2):
-        time.sleep(5)  # waits instead of computing: the clock's backstop, max(1, 2 x 0.2) s
-    assert 1.0 <= time.monotonic() - wall < 5  # not the 5 s it asked for: the backstop stopped it
+        time.sleep(60)  # waits instead of computing, so no CPU limit stops it: the clock's backstop does
+    assert timers == [(signal.ITIMER_REAL, 1.0), (signal.ITIMER_PROF, 0.2)]  # max(MIN_WALL_S, 2 x 0.2)
 
 
 def test_the_audit_is_a_function_of_its_inputs(a02_pair):
