@@ -66,7 +66,7 @@ def _nbgrader(course: Path, env: dict[str, str], *args: str) -> None:
         out, _ = proc.communicate(timeout=COMMAND_LIMIT_S)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
+        out, _ = proc.communicate(timeout=60)  # what it printed; its whole session is gone
         pytest.fail(f"nbgrader {' '.join(args)} did not finish within {COMMAND_LIMIT_S} s:\n{out}")
     assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{out}"
 

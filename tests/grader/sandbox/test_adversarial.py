@@ -186,7 +186,8 @@ class Listener:
 
     def close(self):
         self.running = False
-        self.thread.join()
+        self.thread.join(timeout=30)  # it looks at ``running`` at least every 0.2 s
+        assert not self.thread.is_alive(), "the listener's thread did not stop"
         self.sock.close()
 
 
