@@ -1,5 +1,5 @@
 """The ``grader`` command: a thin layer over the typed API (grade, batch, release, reproduce, validate, audit, export,
-gradescope-bundle)."""
+gradescope-bundle, sandbox)."""
 from __future__ import annotations
 
 import argparse
@@ -176,6 +176,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     return watch(Path(args.folder), config.load(args.course), args.assignment, set(args.task) if args.task else None,
                  runs=args.runs, out=out)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from grader.sandbox import doctor, host
+
+    sys.stdout.write(doctor.render(doctor.rows(args.device, args.isolation_via),
+                                   host.detect(args.device, args.isolation_via)))
+    return 0
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -428,6 +436,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--task", action="append", metavar="ID", help="grade only this task (repeatable)")
     w.add_argument("--runs", type=int, metavar="N", help="stop after N gradings (default: until Ctrl-C)")
     w.set_defaults(func=cmd_watch)
+
+    sb = sub.add_parser("sandbox", help="what the sandbox gives here: each layer, whether it holds, why not, how "
+                                        "to enable it")
+    sb.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    sb.add_argument("--isolation-via", choices=["auto", "root", "user-namespace"], default="auto")
+    sb.set_defaults(func=cmd_sandbox)
 
     r = sub.add_parser("release", help="regenerate assignments/ from reference/")
     r.add_argument("--check", action="store_true", help="fail if assignments/ is out of sync")

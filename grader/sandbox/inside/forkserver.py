@@ -19,7 +19,8 @@ suite or student code is imported, then :func:`grader.sandbox.inside.child.main`
 answers with the child's pid and a pidfd (the grader is not its parent: the pidfd tells it
 when the child is gone, without any risk of a reused pid). Each child serves one session of
 one submission, never two. An order may instead ask for the isolation probe: the child then
-enters the layers the same way, checks each from inside, prints which hold, and exits.
+enters the layers the same way, checks each from inside, prints for each whether it holds and
+why not, and exits.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ def serve(sock_fd: int, bundle: str) -> None:
     """The server's loop: one fork per order until the grader closes the socket (or dies)."""
     import grader.sandbox.inside.child  # noqa: F401  (torch, numpy and the child's code, once)
     import grader.sandbox.inside.isolation  # noqa: F401  (every module a child needs before its remap)
+    import grader.sandbox.inside.verify  # noqa: F401  (the probe's checks, run by a probe child after its remap)
     import grader.tasks.suites  # noqa: F401  (the package only: its suites come with each session)
 
     sock = socket.socket(fileno=sock_fd)
@@ -127,8 +129,9 @@ def _become_child(sock: socket.socket, order: dict, fds: list[int], bundle: str,
         inside = isolation.enter(config["isolation"])
         isolation.remap_modules(session_bundle, inside)
         if "probe" in order:  # the isolation probe, run the way every warm child starts
-            held = isolation.verify(config["isolation"], order["probe"])
-            os.write(1, json.dumps(held).encode())
+            from grader.sandbox.inside import verify
+
+            os.write(1, json.dumps(verify.verify(config["isolation"], order["probe"])).encode())
             os._exit(0)
         from grader.sandbox.inside import child
 

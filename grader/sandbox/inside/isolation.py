@@ -1,6 +1,6 @@
 """Isolation layers of the sandboxed child: network and PID namespaces, an unprivileged uid, a private file system.
 
-The grader probes once which layers this machine allows (:func:`probe`) and names the
+The grader probes once which layers this machine allows (:mod:`grader.sandbox.inside.verify`) and names the
 level in every result. The child applies them first thing (:func:`enter`), before it
 imports torch or the submission; a layer that was asked for and fails stops the child,
 so a run is never weaker than reported. Stdlib only: this file is copied into the sandbox.
@@ -10,8 +10,12 @@ Two ways to the same layers (``plan["via"]``):
                   uid of its own (no supplementary groups, no capabilities);
   user-namespace  an ordinary user (a laptop) makes a user namespace first, which lets it
                   make the others and mount the private file system; the child then runs
-                  as a uid of that namespace with every capability dropped, counted
-                  against its own process limit. Outside, its processes still belong to the
+                  as a uid of that namespace with every capability dropped. Its process
+                  limit is counted inside its own namespace (Linux 5.14 and later), apart
+                  from every other sandbox of the same user; the user's own limit, which
+                  the kernel also applies to all of that user's processes and threads, is
+                  left as it is, so a neighbour's processes never use up a session's
+                  share. Outside, its processes still belong to the
                   user who started the grader, and the kernel keeps that user's
                   supplementary groups (it forbids ``setgroups`` here); with the file-system
                   layer, all they reach is the system's and Python's files, read-only.
@@ -34,7 +38,6 @@ import platform
 import resource
 import select
 import signal
-import socket
 import sys
 
 LEVELS = ("process", "namespaces", "full")
@@ -311,7 +314,14 @@ def enter(plan: dict) -> str:
     ``plan``: layers, via (root or user-namespace), uid, bundle (its real path), root_dir (an
     empty directory for the new root), binds (read-only paths), hide (paths inside binds to
     show empty), python (the directories Python imports from), devices, tmp_mb, work_mb,
-    keep_fds (the grader's pipes), nproc (process limit under the sandbox's own uid).
+    keep_fds (the grader's pipes), nproc (process limit under the sandbox's own uid: in a user
+    namespace, of that namespace alone), outer_gid and outer_groups (the grader's gid and groups,
+    which a user namespace shows through its map).
+
+    The user-namespace way must be entered with the user's own RLIMIT_NPROC: the kernel takes
+    the limit in force when the namespace is made as the ceiling, at the real uid, of every
+    process and thread of that user, so a lower one here would let any other process of the
+    user (a neighbour's sandbox, a torch thread pool) stop this session's next thread.
     """
     layers = set(plan["layers"])
     if not sys.platform.startswith("linux"):
@@ -347,66 +357,6 @@ def enter(plan: dict) -> str:
     return bundle
 
 
-def verify(plan: dict, hidden: list[str]) -> list[str]:
-    """Which layers hold, seen from inside: used by :func:`probe` after :func:`enter`."""
-    held = []
-    if "network" in plan["layers"]:
-        names = [name for _, name in socket.if_nameindex()]
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.settimeout(0.5)
-        try:
-            s.connect(("1.1.1.1", 53))
-        except OSError:
-            if set(names) <= {"lo"}:
-                held.append("network")
-        finally:
-            s.close()
-    if "pid" in plan["layers"] and os.getpid() == 1:
-        held.append("pid")
-    readable = all(os.access(p, os.R_OK | os.X_OK) for p in plan["python"])  # it must still run Python
-    if "uid" in plan["layers"] and readable and _own_uid(plan):
-        held.append("uid")
-    if "filesystem" in plan["layers"] and not any(_shows(p) for p in hidden):
-        held.append("filesystem")
-    if plan.get("device") == "cuda" and not _cuda_works():
-        return []  # these layers would cost the GPU: the grader falls back to a weaker level, and says so
-    return held
-
-
-def _own_uid(plan: dict) -> bool:
-    """Whether this process runs as the sandbox's own uid and gid, with no capabilities and no groups of its own."""
-    ids = {os.getuid(), os.geteuid(), os.getgid(), os.getegid()}
-    if plan.get("via") == "user-namespace":
-        try:
-            with open("/proc/sys/kernel/overflowgid") as f:
-                overflow = int(f.read())
-        except (OSError, ValueError):
-            overflow = 65534
-        # The kernel keeps the user's groups here; unmapped, they show as the overflow gid.
-        return ids == {INNER_ID} and set(os.getgroups()) <= {overflow} and capabilities() == 0
-    return ids == {plan["uid"]} and os.getgroups() == [] and capabilities() == 0
-
-
-def _shows(path: str) -> bool:
-    """Whether anything of ``path`` can be read (an empty folder or file hides it)."""
-    try:
-        if os.path.isdir(path):
-            return bool(os.listdir(path))
-        return os.path.exists(path) and os.path.getsize(path) > 0
-    except OSError:
-        return False
-
-
-def _cuda_works() -> bool:
-    """Whether the CUDA driver starts and sees a GPU from inside the sandbox (without importing torch)."""
-    try:
-        cuda = ctypes.CDLL("libcuda.so.1")
-        count = ctypes.c_int(0)
-        return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
-    except OSError:
-        return False
-
-
 def remap_modules(old: str, new: str) -> None:
     """After the pivot, point already imported bundle modules and sys.path at the new place."""
     if old == new:
@@ -417,16 +367,3 @@ def remap_modules(old: str, new: str) -> None:
         if isinstance(path, list):
             mod.__path__ = [new + p[len(old):] if p.startswith(old) else p for p in path]
     sys.path_importer_cache.clear()
-
-
-def probe(plan: dict, hidden: list[str]) -> None:
-    """Entry point of the probe child: try the plan, print the layers that hold."""
-    import json
-    try:
-        old = plan["bundle"]
-        remap_modules(old, enter(plan))
-        held = verify(plan, hidden)
-    except Exception:
-        held = []
-    sys.stdout.write(json.dumps(held))
-    sys.stdout.flush()
