@@ -16,37 +16,23 @@ import, ...) refuses, where anything is banned, every task that may run it (:cla
 from __future__ import annotations
 
 import ast
-import codecs
+import collections
 import functools
 import importlib.machinery
-import io
 import os
-import re
 import stat
-import tokenize
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
+from grader.sandbox import resolve
 from grader.sandbox.inside.guard import Violation, matches
+from grader.sandbox.resolve import ESCAPE_BUILTINS, ESCAPES, NAMED_BY_STRING, private
 
-
-# Where a task has banned operations, what could reach them unseen by either check: torch's
-# low-level entry points (``torch.ops.aten.convolution`` never passes a torch function mode),
-# the machinery that switches the mode off, and lookups by computed name or by introspection.
-ESCAPES = ("torch.ops", "torch._C", "torch._VF", "torch._ops", "torch.overrides", "torch.utils._python_dispatch",
-           "torch.library", "torch._refs", "torch._prims", "torch._decomp", "torch._dynamo", "torch.fx",
-           "importlib", "builtins", "ctypes", "gc", "inspect", "sys.modules", "sys._getframe", "operator.attrgetter",
-           "operator.methodcaller")
-ESCAPE_BUILTINS = frozenset({"eval", "exec", "compile", "__import__", "globals", "vars", "locals", "breakpoint"})
-NAMED_BY_STRING = frozenset({"getattr", "setattr", "delattr"})  # allowed with a literal name only
 ESCAPE_ATTRIBUTES = frozenset({"__dict__", "__globals__", "__builtins__", "__subclasses__", "__getattribute__",
                                "__code__", "__closure__", "__bases__", "__mro__", "__torch_function__",
                                "__torch_dispatch__", "__self__", "__func__", "__wrapped__", "__loader__",
                                "__spec__", "f_back", "f_globals", "f_locals", "gi_frame", "tb_frame"})
-
-
-_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")  # PEP 263's encoding declaration
 
 
 @dataclass(frozen=True)
@@ -60,6 +46,29 @@ class Unscanned(Violation):
             return f"{self.name} ({self.file} line {self.line}) could not be followed by the banned-operation " \
                    f"scan: {self.why}"
         return f"{self.file} could not be read by the banned-operation scan: {self.why}"
+
+
+@dataclass(frozen=True)
+class Reached(Violation):
+    """A name that reaches a banned object or a way around the checks by another spelling: ``written``,
+    the name as the submission wrote it; ``reached``, what it is; ``entry``, the ban it falls under
+    (for a private name, the module or class whose name it is)."""
+    written: str = ""
+    reached: str = ""
+    entry: str = ""
+    private: bool = False
+
+    def describe(self) -> str:
+        where = f"({self.file} line {self.line})"
+        if self.private:
+            return (f"{self.written} is not allowed in a task with banned operations: it goes through "
+                    f"{self.reached}, a private name of {self.entry}, which could reach them unseen {where}")
+        said = super().describe()
+        if self.escape:
+            return said if self.written.startswith(self.name) else f"{said}: {self.written} reaches {self.reached}"
+        if self.written == self.name == self.entry:
+            return said
+        return f"{said}: {self.written} reaches {self.reached}, banned here as {self.entry}"
 
 
 class _Unreadable(Exception):
@@ -89,14 +98,14 @@ def _locate(folder: Path, module: str) -> Path | None:
 
 
 def _parse(path: Path) -> ast.Module | None:
-    """``path`` parsed from its bytes, as the import compiles it: None where Python rejects it too
-    (importing it fails its tasks, with its own message); raises :class:`_Unreadable` where the
+    """``path`` parsed from its bytes, as the import compiles it (its BOM or coding line honoured, a
+    comment in any encoding ignored, as Python's tokenizer does): None where Python rejects it too
+    (importing it fails its tasks, with Python's own message); raises :class:`_Unreadable` where the
     scan cannot vouch for what Python would run."""
     try:
         data = path.read_bytes()
     except OSError as e:
         raise _Unreadable(f"it cannot be opened ({e.strerror or e})") from None
-    _check_text(data)
     try:
         return _parsed(data, path.name)
     except SyntaxError:
@@ -107,39 +116,19 @@ def _parse(path: Path) -> ast.Module | None:
         raise _Unreadable(str(e)) from None
 
 
+def parse_or_none(path: Path) -> ast.Module | None:
+    """``path``'s tree (shared with the scan's cache), or None where it cannot be read or parsed."""
+    try:
+        return _parse(path)
+    except _Unreadable:
+        return None
+
+
 @functools.lru_cache(maxsize=256)
 def _parsed(data: bytes, name: str) -> ast.Module:
     """A file's tree, parsed once per content: every task of an assignment scans the same files (the
     trees are only read)."""
     return ast.parse(data, name)  # bytes: the BOM or coding line decides the encoding, as on import
-
-
-def _check_text(data: bytes) -> None:
-    """Raises :class:`_Unreadable` unless ``data`` is text in the encoding Python reads it in (PEP 263:
-    its BOM or coding line, else UTF-8). Python itself lets such bytes by in a comment: the scan does not."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise _Unreadable("it is saved as UTF-16 (it begins with a UTF-16 byte-order mark), and Python reads "
-                          "source as UTF-8")
-    try:
-        encoding, lines = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as e:
-        if any(_COOKIE.match(line) for line in data.split(b"\n", 2)[:2]):
-            raise _Unreadable(f"its coding line cannot be used ({e.msg})") from None
-        encoding, lines = "utf-8", []  # first lines that are not UTF-8: the decoding below says where
-    body, codec = (data[len(codecs.BOM_UTF8):], "utf-8") if encoding == "utf-8-sig" else (data, encoding)
-    try:
-        text = body.decode(codec)
-    except UnicodeDecodeError as e:
-        line = body.count(b"\n", 0, e.start) + 1
-        said = f"{encoding}, the encoding its coding line declares" if any(_COOKIE.match(x) for x in lines) else \
-            "UTF-8, which its byte-order mark declares" if encoding == "utf-8-sig" else \
-            "UTF-8 and the file declares no encoding"
-        raise _Unreadable(f"byte 0x{body[e.start]:02x} in line {line} is not {said}") from None
-    except Exception as e:  # a codec that is no text encoding (rot13), or fails its own way
-        raise _Unreadable(f"its coding line cannot be used ({e})") from None
-    if "\0" in text:
-        line = text.count("\n", 0, text.index("\0")) + 1
-        raise _Unreadable(f"line {line} holds a null byte")
 
 
 def _imports(body: Iterable[ast.stmt], package: str = "") -> tuple[dict[str, str], dict[str, tuple[str, str | None]]]:
@@ -196,6 +185,39 @@ def _values(body: list[ast.stmt]) -> dict[str, list[ast.stmt]]:
     return values
 
 
+def _declared(root: ast.AST) -> set[str]:
+    """Names declared ``global`` or ``nonlocal`` anywhere in ``root``: bound from afar, never a plain alias."""
+    return {n for node in ast.walk(root) if isinstance(node, (ast.Global, ast.Nonlocal)) for n in node.names}
+
+
+def _chains(assigns: Iterable[ast.stmt], bindings: collections.Counter, declared: set[str]) -> dict[str, ast.Assign]:
+    """The simple aliases among ``assigns``: ``name = a.b.c``, the name's one binding in its scope
+    (``bindings``: how many times each name is bound there). The name then stands for the chain."""
+    found = {}
+    for stmt in assigns:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) and \
+                _parts(stmt.value) is not None:
+            name = stmt.targets[0].id
+            if bindings[name] == 1 and name not in declared:
+                found[name] = stmt
+    return found
+
+
+def _local_chains(fn: ast.AST) -> dict[str, ast.Assign]:
+    """A function's simple aliases (:func:`_chains`), its nested functions' included."""
+    bindings: collections.Counter = collections.Counter()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bindings[node.id] += 1
+        elif isinstance(node, ast.arg):
+            bindings[node.arg] += 1
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not fn:
+            bindings[node.name] += 1
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bindings.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return _chains(ast.walk(fn), bindings, _declared(fn))
+
+
 def _literal_name(call: ast.Call) -> str | None:
     if len(call.args) >= 2 and isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, str):
         return call.args[1].value
@@ -224,13 +246,33 @@ class _File:
     own: dict[str, tuple[str, str | None]]
     tree: ast.Module
     values: dict[str, list[ast.stmt]]  # module-level statements that bind each name (not defs, not imports)
+    chains: dict[str, list[str]]  # module-level simple aliases: name -> the dotted name it stands for
+
+
+@functools.lru_cache(maxsize=256)
+def _file_facts(tree: ast.Module, package: str) -> tuple[dict, dict, dict, dict, dict[str, ast.Assign]]:
+    """A file's top-level defs, import aliases, own imports, values and simple aliases: read once per
+    tree (a tree is parsed once per content, and only read)."""
+    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    aliases, own = _imports(tree.body, package)
+    values = _values(tree.body)
+    bindings = collections.Counter({name: len(stmts) for name, stmts in values.items()})
+    bindings.update([*defs, *aliases, *own])
+    return defs, aliases, own, values, _chains(tree.body, bindings, _declared(tree))
+
+
+@functools.lru_cache(maxsize=4096)
+def _function_facts(fn: ast.AST, package: str) -> tuple[dict, dict, set[str], dict[str, ast.Assign]]:
+    """A function's own import aliases and own imports, the names it binds, and its simple aliases."""
+    aliases, own = _imports(getattr(fn, "body", []), package)
+    return aliases, own, _bound(fn), _local_chains(fn)
 
 
 Target = str | tuple[str, str | None] | None  # a qualified name; the submission's (module, name); nothing
 
 
 class _Scan:
-    """What the code a task runs uses, by qualified name, across the submission's files."""
+    """What the code a task runs uses, followed to objects, across the submission's files."""
 
     def __init__(self, folder: Path, banned: tuple[str, ...]):
         self.folder, self.banned, self.package = folder, banned, folder.name
@@ -238,6 +280,7 @@ class _Scan:
         self.absent: set[str] = set()
         self.found: dict[tuple[str, str, int], Violation] = {}
         self.pending: list[tuple[str, str, bool]] = []  # (module, name, whether its banned names count)
+        self.aliased: set[int] = set()  # the values of followed aliases: a module there is no value used
 
     def file(self, module: str) -> _File | None:
         """A module of the submission, read and parsed once; its import-time statements are looked at then.
@@ -255,10 +298,10 @@ class _Scan:
                 self.absent.add(module)
             if tree is None:
                 return None
-            defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                                   ast.ClassDef))}
-            aliases, own = _imports(tree.body, self.package)
-            f = self.files[module] = _File(module, shown, defs, aliases, own, tree, _values(tree.body))
+            defs, aliases, own, values, chains = _file_facts(tree, self.package)
+            self.aliased.update(id(a.value) for a in chains.values())
+            f = self.files[module] = _File(module, shown, defs, aliases, own, tree, values,
+                                           {n: _parts(a.value) for n, a in chains.items()})
             self.import_time(f, tree.body)
         return self.files[module]
 
@@ -270,28 +313,50 @@ class _Scan:
                 for part in [*stmt.decorator_list, *stmt.bases, *(k.value for k in stmt.keywords)]:
                     self.walk(f, part, set(), banned=False, follow=False)
                 aliases, own = _imports(stmt.body, self.package)  # a class's body runs when it is defined
-                self.import_time(replace(f, aliases={**f.aliases, **aliases}, own={**f.own, **own}), stmt.body)
+                self.import_time(replace(f, aliases={**f.aliases, **aliases}, own={**f.own, **own}, chains={}),
+                                 stmt.body)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for part in [*stmt.decorator_list, stmt.args, *([stmt.returns] if stmt.returns else [])]:
                     self.walk(f, part, set(), banned=False, follow=False)  # these run at the def
             else:
                 self.walk(f, stmt, set(), banned=False, follow=False)
 
-    def add(self, f: _File, name: str, line: int, escape: bool = False) -> None:
-        self.found.setdefault((f.shown, name, line), Violation(name, f.shown, line, escape))
+    def add(self, f: _File, found: Violation) -> None:
+        self.found.setdefault((f.shown, found.written if isinstance(found, Reached) else found.name, found.line),
+                              found)
 
     def refuse(self, f: _File, what: str, line: int, why: str) -> None:
         self.found.setdefault((f.shown, what, line), Unscanned(what, f.shown, line, True, why))
 
-    def check(self, f: _File, qual: str | None, line: int, banned: bool) -> bool:
-        if qual is None:
-            return False
-        if banned and matches(qual, self.banned) is not None:
-            self.add(f, qual, line)
+    def judge(self, f: _File, written: str, qual: str, line: int, banned: bool, value: bool) -> bool:
+        """A qualified name outside the submission, written as ``written``: a finding where it, or any
+        step of it followed through the real modules, is banned (where ``banned``), a way around the
+        checks or a private name; and, where ``value``, where it is a module used as a value."""
+        parts = qual.split(".")
+        entry = matches(qual, self.banned) if banned else None
+        if entry is not None:
+            self.add(f, Reached(qual, f.shown, line, False, written, qual, entry))
             return True
         escape = matches(qual, ESCAPES)
         if escape is not None:
-            self.add(f, escape, line, escape=True)
+            self.add(f, Reached(escape, f.shown, line, True, written, escape, escape))
+            return True
+        where = next((i for i, p in enumerate(parts) if private(p)), None)
+        if where is not None:
+            owner = ".".join(parts[:where]) or "the standard library"
+            self.add(f, Reached(written, f.shown, line, True, written, ".".join(parts[:where + 1]), owner,
+                                private=True))
+            return True
+        found, obj = resolve.reach(tuple(parts), self.banned, banned)
+        if found is not None:
+            self.add(f, Reached(found.entry if found.kind == "banned" else found.reached, f.shown, line, True,
+                                written, found.reached, found.entry, private=found.kind == "private")
+                     if found.kind != "banned" else
+                     Reached(found.reached, f.shown, line, False, written, found.reached, found.entry))
+            return True
+        if value and resolve.is_module(obj):
+            self.refuse(f, written, line, f"it uses the module {obj.__name__} as a value, and the scan cannot follow "
+                                          f"a module used as a value (name what you use from it: {written}.<name>)")
             return True
         return False
 
@@ -300,13 +365,21 @@ class _Scan:
         if self.file(module) is None and module in self.absent:
             self.refuse(f, what, line, f"{module}.py is not a file of the assignment")
 
-    def resolve(self, f: _File, parts: list[str] | None, local: set[str]) -> Target:
+    def resolve(self, f: _File, parts: list[str] | None, local: set[str], chains: dict[str, list[str]]) -> Target:
         """What the dotted name ``parts`` in ``f`` stands for: a qualified name outside the submission
-        (through import aliases, also those of the submission's modules it is imported from), the
-        submission's own (module, top-level name, or None for the module itself), or None (a value)."""
+        (through import aliases and simple aliases, ``chains`` the local ones, also those of the
+        submission's modules it is imported from), the submission's own (module, top-level name, or
+        None for the module itself), or None (a value)."""
         seen: set[tuple[str, str]] = set()
+        hops = 0
         while parts:
             head, rest = parts[0], parts[1:]
+            hops += 1
+            if hops > 64:
+                return None  # aliases of each other: a NameError when run
+            if head in chains:
+                parts = [*chains[head], *rest]
+                continue
             if head in f.aliases:
                 qual = [*f.aliases[head].split("."), *rest]
                 if qual[0] != self.package:
@@ -316,6 +389,9 @@ class _Scan:
                 module, rest = qual[1], qual[2:]
             elif head in local:
                 return None
+            elif head in f.chains:
+                parts, local, chains = [*f.chains[head], *rest], set(), {}
+                continue
             elif head in f.own:
                 module, name = f.own[head]
                 rest = [name, *rest] if name is not None else rest
@@ -327,14 +403,15 @@ class _Scan:
             if target is None or (module, rest[0]) in seen:
                 return module, (rest[0] if rest else None)
             seen.add((module, rest[0]))
-            f, parts, local = target, rest, set()  # a name the module imports: what it stands for there
+            f, parts, local, chains = target, rest, set(), {}  # a name the module imports: what it stands for there
         return None
 
-    def reach(self, f: _File, target: Target, what: str, line: int, banned: bool, follow: bool) -> bool:
-        """Act on what a name stands for: check a qualified name; read (and, with ``follow``, queue)
+    def reach(self, f: _File, target: Target, what: str, line: int, banned: bool, follow: bool,
+              value: bool = False) -> bool:
+        """Act on what a name stands for: judge a qualified name; read (and, with ``follow``, queue)
         the submission's code."""
         if isinstance(target, str):
-            return self.check(f, target, line, banned)
+            return self.judge(f, what, target, line, banned, value)
         if target is not None:
             module, name = target
             if module != f.module:
@@ -343,24 +420,23 @@ class _Scan:
                 self.pending.append((module, name, banned))
         return False
 
-    def follow_import(self, f: _File, node: ast.Import | ast.ImportFrom) -> None:
+    def follow_import(self, f: _File, node: ast.Import | ast.ImportFrom, banned: bool) -> None:
         """An import in code that runs: the submission's modules it names are read (their import-time
-        statements run too); one the scan cannot follow to its end is a finding."""
-        package, what = self.package, ast.unparse(node)
-        if isinstance(node, ast.Import):
-            modules = [a.name[len(package) + 1:] for a in node.names if a.name.startswith(package + ".")]
-        elif any(a.name == "*" for a in node.names):
-            return self.refuse(f, what, node.lineno, "a star import hides which names it brings in")
-        elif node.level > 1:
-            return self.refuse(f, what, node.lineno, "it reaches outside the assignment's folder")
-        elif node.level == 1 or node.module == package:
-            modules = [node.module] if node.module else [a.name for a in node.names]  # .m import f / . import m
-        elif node.module and node.module.startswith(package + "."):
-            modules = [node.module[len(package) + 1:]]
-        else:
-            modules = []
+        statements run too); one the scan cannot follow to its end is a finding; a library's name it
+        binds is judged like any other."""
+        what = ast.unparse(node)
+        modules = resolve.own_modules(node, self.package)
+        if isinstance(modules, str):
+            return self.refuse(f, what, node.lineno, modules)
         for module in modules:
             self.need(f, module, what, node.lineno)
+        if isinstance(node, ast.Import):
+            named = [a.name for a in node.names if a.name.split(".")[0] != self.package]
+        else:
+            named = [f"{node.module}.{a.name}" for a in node.names
+                     if node.module and not node.level and node.module.split(".")[0] != self.package]
+        for qual in named:
+            self.judge(f, qual, qual, node.lineno, banned, value=False)
 
     def run(self, module: str, function: str) -> None:
         self.file("__init__")  # the package's own file runs before any of its modules
@@ -369,57 +445,58 @@ class _Scan:
         while self.pending:
             module, name, banned = self.pending.pop()
             f = self.file(module)
-            key = (module, name, banned and f is not None and name in f.defs)
+            key = (module, name, banned)
             if key in seen or (module, name, True) in seen or f is None:
                 continue
             seen.add(key)
             if name in f.defs:
                 fn = f.defs[name]
-                aliases, own = _imports(getattr(fn, "body", []), self.package)
-                self.walk(replace(f, aliases={**f.aliases, **aliases}, own={**f.own, **own}), fn, _bound(fn),
-                          key[2], follow=True)
+                aliases, own, bound, chains = _function_facts(fn, self.package)
+                self.aliased.update(id(a.value) for a in chains.values())
+                self.walk(replace(f, aliases={**f.aliases, **aliases}, own={**f.own, **own}), fn, bound,
+                          banned, follow=True, chains={n: _parts(a.value) for n, a in chains.items()})
             for stmt in f.values.get(name, []):  # a value the code uses: the code it names may be called
-                self.walk(f, stmt, set(), banned=False, follow=True)
+                self.walk(f, stmt, set(), banned=banned, follow=True)
 
-    def walk(self, f: _File, root: ast.AST, local: set[str], banned: bool, follow: bool) -> None:
+    def walk(self, f: _File, root: ast.AST, local: set[str], banned: bool, follow: bool,
+             chains: dict[str, list[str]] | None = None) -> None:
         """Visit ``root``; ``local``: names bound in it; ``banned``: whether the banned names count (a
-        task's own code) or only the escapes; ``follow``: queue the submission's code it names."""
-        aliases = f.aliases
+        task's own code) or only the escapes; ``follow``: queue the submission's code it names;
+        ``chains``: its simple aliases."""
+        aliases, chains = f.aliases, chains or {}
         stack: list[ast.AST] = [root]
         while stack:
             node = stack.pop()
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                self.follow_import(f, node)
-                if banned:
-                    targets = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                        [f"{node.module}.{a.name}" for a in node.names if node.module and not node.level]
-                    for t in targets:
-                        if matches(t, self.banned) is not None:
-                            self.add(f, t, node.lineno)
+                self.follow_import(f, node, banned)
                 continue
-            if isinstance(node, (ast.Attribute, ast.Name)):
-                parts = _parts(node)
+            parts = _parts(node) if isinstance(node, (ast.Attribute, ast.Name)) else None
+            if parts is not None:  # a whole dotted name: each of its steps is judged at once
+                for attr in parts[1:]:
+                    if attr in ESCAPE_ATTRIBUTES:
+                        self.add(f, Violation(attr, f.shown, node.lineno, True))
                 if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node.id not in aliases:
-                    parts = None  # a name being bound is no use of what it was
-                if parts and self.reach(f, self.resolve(f, parts, local), ".".join(parts), node.lineno, banned,
-                                        follow):
-                    continue
-            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store) and \
-                    (node.id in ESCAPE_BUILTINS or node.id in NAMED_BY_STRING) and \
-                    not any(node.id in names for names in (aliases, local, f.own, f.defs)):
-                self.add(f, node.id, node.lineno, escape=True)  # getattr(obj, "name") is taken apart below
+                    continue  # a name being bound is no use of what it was
+                if parts[0] in ESCAPE_BUILTINS | NAMED_BY_STRING and \
+                        not any(parts[0] in names for names in (aliases, local, f.own, f.defs, chains)):
+                    self.add(f, Violation(parts[0], f.shown, node.lineno, True))
+                    continue  # getattr(obj, "name") is taken apart below
+                value = isinstance(node.ctx, ast.Load) and id(node) not in self.aliased
+                self.reach(f, self.resolve(f, parts, local, chains), ".".join(parts), node.lineno, banned, follow,
+                           value)
+                continue
             if isinstance(node, ast.Attribute) and node.attr in ESCAPE_ATTRIBUTES:
-                self.add(f, node.attr, node.lineno, escape=True)
+                self.add(f, Violation(node.attr, f.shown, node.lineno, True))
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in NAMED_BY_STRING \
-                    and node.func.id not in aliases and node.func.id not in local:
+                    and node.func.id not in aliases and node.func.id not in local and node.func.id not in chains:
                 name = _literal_name(node)
                 if name is not None:  # getattr(F, "relu") is F.relu
                     base = _parts(node.args[0])
                     parts = [*base, name] if base else None
-                    if not self.reach(f, self.resolve(f, parts, local), ".".join(parts or [name]), node.lineno,
-                                      banned, follow) and name in ESCAPE_ATTRIBUTES:
-                        self.add(f, name, node.lineno, escape=True)
-                    stack.extend(node.args)
+                    if not self.reach(f, self.resolve(f, parts, local, chains), ".".join(parts or [name]),
+                                      node.lineno, banned, follow) and name in ESCAPE_ATTRIBUTES:
+                        self.add(f, Violation(name, f.shown, node.lineno, True))
+                    stack.extend(node.args[1:] if base else node.args)
                     stack.extend(k.value for k in node.keywords)
                     continue
             stack.extend(ast.iter_child_nodes(node))

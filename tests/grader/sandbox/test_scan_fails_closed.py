@@ -1,4 +1,5 @@
-"""The banned-operation scan fails closed: a file or an import it cannot read or follow refuses the task.
+"""The banned-operation scan reads what Python reads, and fails closed: a file or an import it cannot
+follow refuses the task; a file Python itself refuses fails the task with Python's message.
 
 Each variant hides ``torch.ops.aten.relu`` (no torch function mode sees it) in a02's
 ``relu_forward`` behind something the scan has to read the way Python does, or refuse.
@@ -8,8 +9,10 @@ from __future__ import annotations
 import codecs
 import importlib.machinery
 import os
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +34,6 @@ HELPER = "import torch\n\n\ndef relu(x):\n    return torch.ops.aten.relu(x)\n"
 ESCAPE = "is not allowed in a task with banned operations: it could reach them unseen"
 UNREAD = "could not be read by the banned-operation scan: "
 UNFOLLOWED = "could not be followed by the banned-operation scan: "
-NOT_UTF8 = "is not UTF-8 and the file declares no encoding"
 
 
 def edit(folder: Path, file: str, old: str, new: str | bytes) -> None:
@@ -73,11 +75,6 @@ def _latin1_comment(d: Path) -> None:
     edit(d, "layers.py", "import torch\n", b"import torch\n# caf\xe9\n")
 
 
-def _latin1_string(d: Path) -> None:
-    ops_in_layers(d)
-    edit(d, "layers.py", "Tensor = torch.Tensor\n", b'Tensor = torch.Tensor\nCAFE = "caf\xe9"\n')
-
-
 def _cookie(d: Path) -> None:  # Python imports this: the scan must read it the same way
     ops_in_layers(d)
     (d / "layers.py").write_bytes(b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + (d / "layers.py").read_bytes())
@@ -88,40 +85,10 @@ def _bom(d: Path) -> None:
     (d / "layers.py").write_bytes(codecs.BOM_UTF8 + (d / "layers.py").read_bytes())
 
 
-def _bom_and_latin1(d: Path) -> None:
-    _latin1_comment(d)
-    (d / "layers.py").write_bytes(codecs.BOM_UTF8 + (d / "layers.py").read_bytes())
-
-
-def _cookie_the_bytes_break(d: Path) -> None:
-    _latin1_comment(d)
-    (d / "layers.py").write_bytes(b"# coding: ascii\n" + (d / "layers.py").read_bytes())
-
-
-def _unknown_encoding(d: Path) -> None:
-    ops_in_layers(d)
-    (d / "layers.py").write_bytes(b"# coding: klingon\n" + (d / "layers.py").read_bytes())
-
-
 def _utf7(d: Path) -> None:  # Python decodes "+AAo-" to a newline: the comment hides a line of code
     text = (d / "layers.py").read_text().replace("+", "+-")  # "+" itself, in UTF-7
     text = text.replace(RELU, RELU.rstrip("\n") + "  # +AAo-" + OPS)
     (d / "layers.py").write_bytes(b"# coding: utf-7\n" + text.encode("ascii"))
-
-
-def _rot13(d: Path) -> None:
-    ops_in_layers(d)
-    (d / "layers.py").write_bytes(b"# coding: rot13\n" + (d / "layers.py").read_bytes())
-
-
-def _utf16(d: Path) -> None:
-    ops_in_layers(d)
-    (d / "layers.py").write_bytes((d / "layers.py").read_text().encode("utf-16"))
-
-
-def _null_byte(d: Path) -> None:
-    ops_in_layers(d)
-    edit(d, "layers.py", "import torch\n", b"import torch\n# \x00\n")
 
 
 def _unreadable(d: Path) -> None:
@@ -226,28 +193,15 @@ def _unread(file: str, why: str, marker: bytes | None = None) -> Callable[[Path]
 
 
 VARIANTS = {
-    "latin-1 byte in a comment": Variant(_latin1_comment, _unread("layers.py", "byte 0xe9 in line {line} " + NOT_UTF8,
-                                                                  b"caf\xe9")),
-    "latin-1 byte in a string": Variant(_latin1_string, _unread("layers.py", "byte 0xe9 in line {line} " + NOT_UTF8,
-                                                                b"caf\xe9")),
+    "latin-1 byte in a comment": Variant(_latin1_comment, _at("layers.py", b"ops.aten", f"torch.ops {ESCAPE}")),
     "latin-1 coding line": Variant(_cookie, _at("layers.py", b"ops.aten", f"torch.ops {ESCAPE}")),
     "UTF-8 BOM": Variant(_bom, _at("layers.py", b"ops.aten", f"torch.ops {ESCAPE}")),
-    "BOM with a latin-1 byte": Variant(_bom_and_latin1, _unread(
-        "layers.py", "byte 0xe9 in line {line} is not UTF-8, which its byte-order mark declares", b"caf\xe9")),
-    "coding line the bytes break": Variant(_cookie_the_bytes_break, _unread(
-        "layers.py", "byte 0xe9 in line {line} is not ascii, the encoding its coding line declares", b"caf\xe9")),
-    "unknown encoding": Variant(_unknown_encoding, _unread(
-        "layers.py", "its coding line cannot be used (unknown encoding: klingon)")),
     "UTF-7 coding line": Variant(_utf7, lambda d: [f"torch.ops {ESCAPE} (layers.py line "
                                                    f"{line_of(d, 'layers.py', b'ops.aten') + 1})"]),
-    "coding line naming no text encoding": Variant(_rot13, _unread(
-        "layers.py", "its coding line cannot be used ('rot13' is not a text encoding")),
-    "UTF-16": Variant(_utf16, _unread("layers.py", "it is saved as UTF-16")),
-    "null byte": Variant(_null_byte, _unread("layers.py", "line {line} holds a null byte", b"\x00")),
     "unreadable file": Variant(_unreadable, _unread("layers.py", "it cannot be opened (Permission denied)"),
                                needs_ordinary_user=True),
-    "undecodable helper module": Variant(_undecodable_helper, _unread(
-        "helpers.py", "byte 0xe9 in line {line} " + NOT_UTF8, b"caf\xe9")),
+    "latin-1 comment in a helper module": Variant(_undecodable_helper, _at("helpers.py", b"ops.aten",
+                                                                       f"torch.ops {ESCAPE}")),
     "star import": Variant(_star_import, _import_at(
         "layers.py", b"import *", "from .helpers import *", "a star import hides which names it brings in")),
     "star import of a library": Variant(_star_import_of_a_library, _import_at(
@@ -264,7 +218,7 @@ VARIANTS = {
     "module in a sub-folder": Variant(_sub_folder, _unread("sub/helpers.py", "it is in a sub-folder")),
     "import from above the package": Variant(_above_the_package, _import_at(
         "layers.py", b"from ..", "from .. import helpers", "it reaches outside the assignment's folder")),
-    "importlib": Variant(_importlib, _at("layers.py", b"import_module", f"importlib {ESCAPE}")),
+    "importlib": Variant(_importlib, _at("layers.py", b"import importlib", f"importlib {ESCAPE}")),
     "alias kept in a helper": Variant(_alias_kept_in_a_helper, _at("layers.py", b"aten.relu", f"torch.ops {ESCAPE}")),
     "package __init__.py": Variant(_package_init, _at("__init__.py", b"sys.modules", f"sys.modules {ESCAPE}")),
     "table of functions": Variant(_table_of_functions, _at("layers.py", b"ops.aten", f"torch.ops {ESCAPE}")),
@@ -316,8 +270,9 @@ def test_the_scan_refuses_what_it_cannot_read_or_follow(name, solutions, tmp_pat
 
 
 @pytest.mark.parametrize("name, unrelated", [
-    ("undecodable helper module", True), ("missing module, import caught", True), ("module in a sub-folder", True),
-    ("latin-1 byte in a comment", False), ("star import", False), ("package __init__.py", False),
+    ("latin-1 comment in a helper module", True), ("missing module, import caught", True),
+    ("module in a sub-folder", True), ("latin-1 byte in a comment", True), ("star import", False),
+    ("package __init__.py", False),
 ])
 def test_a_refusal_reaches_the_tasks_that_may_run_it_and_no_others(name, unrelated, solutions, tmp_path):
     """A function-level import refuses its task alone; a file's import-time problem refuses every
@@ -330,16 +285,98 @@ def test_a_refusal_reaches_the_tasks_that_may_run_it_and_no_others(name, unrelat
         assert refused == set(BANNED), set(BANNED) - refused
 
 
-# Graded end to end: the task scores zero, with the scan's message.
+# Read what Python reads: bytes Python ignores cost nothing; a file Python refuses is Python's to refuse.
 
-def test_the_reported_trick_scores_zero(solutions, tmp_path):
-    """One latin-1 byte in a comment of layers.py hid torch.ops.aten.relu from the scan: full marks."""
-    folder = variant_copy(solutions, tmp_path, "latin-1 byte in a comment")
-    tasks = {t.id: t for t in grade_folder(folder).assignments[0].tasks}
-    expected = VARIANTS["latin-1 byte in a comment"].said(folder)[0]
-    for tid, t in tasks.items():  # every a02 task runs layers.py's import-time code
-        assert t.score == 0 and t.status == "error", (tid, t.status)
-        assert expected in t.checks[0].message, (tid, t.checks[0].message)
+CHINESE = "中文注释"  # "a Chinese comment"
+ENCODED = {  # what an editor in each setting writes
+    "GBK": CHINESE.encode("gbk"), "Big5": "中文註解".encode("big5"), "latin-1": "café".encode("latin-1"),
+    "UTF-16": CHINESE.encode("utf-16-le"),
+}
+SHAPES = {  # how the bytes sit in the file
+    "comment": lambda b: b"# " + b + b"\n",
+    "string": lambda b: b'NOTE = "' + b + b'"\n',
+    "comment under a BOM": lambda b: b"# " + b + b"\n",
+    "comment under a coding line for ascii": lambda b: b"# " + b + b"\n",
+}
+MODULE = b"import math\n\n\ndef relu_forward(x):\n    import torch\n    return torch.ops.aten.relu(x), x\n"
+
+
+def encoded_module(encoding: str, shape: str) -> bytes:
+    """A module whose task uses torch.ops (the scan must see it wherever Python would run it), with a
+    comment or string in ``encoding`` and no coding line, unless ``shape`` adds one."""
+    body = SHAPES[shape](ENCODED[encoding]) + MODULE
+    if shape == "comment under a BOM":
+        return codecs.BOM_UTF8 + body
+    if shape == "comment under a coding line for ascii":
+        return b"# coding: ascii\n" + body
+    return body
+
+
+def python_imports(folder: Path, module: str) -> bool:
+    r = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=folder, capture_output=True, timeout=120)
+    return r.returncode == 0
+
+
+@pytest.mark.parametrize("encoding", list(ENCODED))
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_the_scan_reads_what_python_imports(encoding, shape, tmp_path):
+    """Where Python imports the file the scan reads it and sees torch.ops; where Python refuses it the
+    scan leaves it to Python (importing it fails every task that needs it: see below)."""
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    (folder / "mod.py").write_bytes(encoded_module(encoding, shape))
+    found = scan.scan(folder / "mod.py", "relu_forward", ("torch.relu",))
+    data = (folder / "mod.py").read_bytes()
+    if python_imports(folder, "mod"):
+        line = data[:data.index(b"torch.ops")].count(b"\n") + 1
+        assert [v.describe() for v in found] == [f"torch.ops {ESCAPE} (mod.py line {line})"]
+    else:
+        assert found == []
+
+
+def test_python_reads_comments_in_any_encoding_and_refuses_such_strings(tmp_path):
+    """The premise of the test above, made explicit: comments cost nothing, strings do."""
+    (tmp_path / "gbk_comment.py").write_bytes(encoded_module("GBK", "comment"))
+    (tmp_path / "gbk_string.py").write_bytes(encoded_module("GBK", "string"))
+    (tmp_path / "utf16.py").write_bytes(MODULE.decode().encode("utf-16"))
+    assert python_imports(tmp_path, "gbk_comment")
+    assert not python_imports(tmp_path, "gbk_string") and not python_imports(tmp_path, "utf16")
+
+
+def test_an_honest_a02_with_a_gbk_comment_gets_full_marks_and_the_trick_still_scores_zero(solutions, tmp_path):
+    """An honest a02 with one Chinese comment saved in GBK scored 0/30; with torch.ops.aten.relu in
+    relu_forward beside such a comment, relu_forward (and what calls it) scores zero."""
+    folder = tmp_path / "honest" / AID
+    shutil.copytree(solutions(AID), folder, ignore=shutil.ignore_patterns("__pycache__"))
+    edit(folder, "layers.py", "import torch\n", b"import torch\n# " + ENCODED["GBK"] + b"\n")
+    result = grade_folder(folder)
+    assert result.score == result.max_score, [(t.id, t.checks[0].message) for t in result.assignments[0].tasks
+                                              if t.score < t.max_score]
+    ops_in_layers(folder)
+    result = grade_folder(folder)
+    t = next(t for t in result.assignments[0].tasks if t.id == "a02.relu_forward")
+    assert t.score == 0 and t.status == "error"
+    assert f"torch.ops {ESCAPE} (layers.py line {line_of(folder, 'layers.py', b'ops.aten')})" in t.checks[0].message
+    assert "a02.relu_forward" in lost_tasks(result) <= callers({"a02.relu_forward"})
+
+
+@pytest.mark.parametrize("encoding", ["GBK", "UTF-16 file"])
+def test_a_file_python_refuses_fails_its_tasks_with_pythons_message(encoding, solutions, tmp_path):
+    """A GBK string without a coding line, or a file saved as UTF-16: Python cannot import layers.py, so
+    no task that needs it runs; each says why, in Python's words."""
+    folder = tmp_path / "refused" / AID
+    shutil.copytree(solutions(AID), folder, ignore=shutil.ignore_patterns("__pycache__"))
+    if encoding == "GBK":
+        edit(folder, "layers.py", "import torch\n", b'import torch\nNOTE = "' + ENCODED["GBK"] + b'"\n')
+    else:
+        (folder / "layers.py").write_bytes((folder / "layers.py").read_text().encode("utf-16"))
+    assert not python_imports(folder.parent, f"{AID}.layers")
+    result = grade_folder(folder)
+    for t in result.assignments[0].tasks:  # every a02 task imports layers.py (mlp.py does)
+        said = " ".join(c.message for c in t.checks)
+        assert t.score == 0 and t.status == "error", (t.id, t.status, said)
+        assert re.search(r"layers\.py(, which)? could not be imported: SyntaxError: ", said), (t.id, said)
+        assert ("can't decode byte 0xd6" if encoding == "GBK" else "cannot contain null bytes") in said, said
 
 
 @pytest.mark.parametrize("name", ["latin-1 coding line", "UTF-7 coding line"])
@@ -354,9 +391,10 @@ def test_a_coding_line_is_read_as_python_reads_it(name, solutions, tmp_path):
     assert "a02.relu_forward" in lost_tasks(result) <= callers({"a02.relu_forward"})
 
 
-def test_helpers_the_scan_cannot_follow_score_zero(solutions, tmp_path):
-    """Three tasks, each importing inside itself what the scan cannot follow; each would pass if run."""
-    folder = variant_copy(solutions, tmp_path, "undecodable helper module")  # relu_forward
+def test_helpers_that_hide_an_escape_or_cannot_be_followed_score_zero(solutions, tmp_path):
+    """Three tasks, each importing inside itself torch.ops behind a latin-1 comment or what the scan cannot
+    follow; each would pass if run."""
+    folder = variant_copy(solutions, tmp_path, "latin-1 comment in a helper module")  # relu_forward
     edit(folder, "layers.py", "    out = torch.tanh(x)\n", "    from .sub.tanh import tanh\n    out = tanh(x)\n")
     (folder / "sub").mkdir()
     (folder / "sub" / "tanh.py").write_text("import torch\n\n\ndef tanh(x):\n    return torch.ops.aten.tanh(x)\n")
@@ -366,7 +404,7 @@ def test_helpers_the_scan_cannot_follow_score_zero(solutions, tmp_path):
     result = grade_folder(folder)
     tasks = {t.id: t for t in result.assignments[0].tasks}
     expected = {
-        "a02.relu_forward": f"helpers.py {UNREAD}byte 0xe9 in line 1 {NOT_UTF8}",
+        "a02.relu_forward": f"torch.ops {ESCAPE} (helpers.py line {line_of(folder, 'helpers.py', b'ops.aten')})",
         "a02.tanh_forward": f"sub/tanh.py {UNREAD}it is in a sub-folder",
         "a02.sigmoid_forward": f"from .fast import sigmoid (layers.py line {line_of(folder, 'layers.py', b'.fast')}) "
                                f"{UNFOLLOWED}fast.py is not a file of the assignment",

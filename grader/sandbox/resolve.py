@@ -1,0 +1,233 @@
+"""What a dotted name of a submission reaches: evaluated against the real modules, step by step, by identity.
+
+The static scan (:mod:`grader.sandbox.scan`) resolves a name the submission wrote to a qualified
+name outside it (``F.relu`` -> ``torch.nn.functional.relu``); this module follows that name
+through the real objects (``torch.nn.init.torch.ops`` is ``torch``, then ``torch.ops``) and says
+what each step reaches: a banned object (:func:`grader.sandbox.inside.bans.expand`), a way around
+the checks (:data:`ESCAPES`, as objects), or a private name of a library. torch is loaded in the
+grader already; numpy, scipy and scikit-learn are imported when a name's root names them; no
+other module is imported, and never one of the submission. It also answers, for the scan and for
+the sandbox's import-once step alike, which of the submission's modules an import names
+(:func:`own_modules`, :func:`local_imports`).
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+import inspect
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from grader.sandbox.inside.guard import matches
+
+# Where a task has banned operations, what could reach them unseen by either check: torch's
+# low-level entry points (``torch.ops.aten.convolution`` never passes a torch function mode),
+# the machinery that switches the mode off, and lookups by computed name or by introspection.
+ESCAPES = ("torch.ops", "torch._C", "torch._VF", "torch._ops", "torch.overrides", "torch.utils._python_dispatch",
+           "torch.library", "torch._refs", "torch._prims", "torch._decomp", "torch._dynamo", "torch.fx",
+           "importlib", "builtins", "ctypes", "gc", "inspect", "sys.modules", "sys._getframe", "operator.attrgetter",
+           "operator.methodcaller")
+ESCAPE_BUILTINS = frozenset({"eval", "exec", "compile", "__import__", "globals", "vars", "locals", "breakpoint"})
+NAMED_BY_STRING = frozenset({"getattr", "setattr", "delattr"})  # allowed with a literal name only
+LIBRARIES = frozenset({"torch", "numpy", "scipy", "sklearn"})  # imported to follow a name: no other module is
+# Modules of the escapes written in Python: a function they define is the escape wherever it is re-exported
+# (torch._C's and builtins' own functions are every torch operation and ``len``: those go by identity only).
+_ESCAPE_SOURCES = tuple(e for e in ESCAPES if e.split(".")[0] != "sys" and e not in
+                        ("torch._C", "torch._VF", "builtins", "operator.attrgetter", "operator.methodcaller"))
+
+
+def private(component: str) -> bool:
+    """A leading underscore that is not a dunder: a library's internals, outside what a ban names."""
+    return component.startswith("_") and not (component.startswith("__") and component.endswith("__"))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What the first step of a name that matters reaches. ``kind``: "banned", "escape" or "private";
+    ``upto``: the name's components up to that step; ``reached``: what it is (a qualified name);
+    ``entry``: the ban or escape it falls under (for "private", the module whose private name it is)."""
+    kind: str
+    upto: tuple[str, ...]
+    reached: str
+    entry: str
+
+
+_MISSING = object()
+
+
+def _root(name: str) -> Any:
+    """The module named ``name`` if it is loaded, or one of :data:`LIBRARIES` importable; else ``_MISSING``."""
+    module = sys.modules.get(name)
+    if module is None and name in LIBRARIES:
+        try:
+            module = importlib.import_module(name)
+        except Exception:  # not installed, or broken: the names alone are judged
+            return _MISSING
+    return _MISSING if module is None else module
+
+
+def _step(obj: Any, component: str, library: bool) -> Any:
+    """``obj.component`` as Python would find it, without running code of the submission's: a module's
+    attribute (a library's submodule imported if need be), a class's attribute, or an instance's
+    attribute stored as such; ``_MISSING`` where the real object stops (absent, a property, a value
+    computed on access)."""
+    if isinstance(obj, types.ModuleType):
+        found = obj.__dict__.get(component, _MISSING)
+        if found is _MISSING and library:
+            try:
+                if hasattr(obj, "__path__"):
+                    return importlib.import_module(f"{obj.__name__}.{component}")
+                if "__getattr__" in obj.__dict__:  # a library's lazy attributes (scipy's submodules)
+                    return getattr(obj, component)
+            except Exception:
+                return _MISSING
+        return found
+    try:
+        found = inspect.getattr_static(obj, component)
+    except AttributeError:
+        return _MISSING
+    if isinstance(obj, type):
+        try:
+            return getattr(obj, component)  # a library's class: staticmethods unwrapped, as Python does
+        except Exception:
+            return _MISSING
+    if isinstance(found, (property, types.GetSetDescriptorType, types.MemberDescriptorType)):
+        return _MISSING
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _banned_objects(banned: tuple[str, ...]) -> dict[int, tuple[Any, str]]:
+    """id(obj) -> (obj, entry) for every object a ban covers (its other spellings included)."""
+    from grader.sandbox.inside import bans
+    return dict(bans.expand(banned).objects)
+
+
+@functools.lru_cache(maxsize=1)
+def _escape_objects() -> dict[int, tuple[Any, str]]:
+    """id(obj) -> (obj, its name) for the escapes that are objects rather than modules."""
+    import builtins
+    import operator
+    found: dict[int, tuple[Any, str]] = {}
+    for obj, name in [(sys.modules, "sys.modules"), (sys._getframe, "sys._getframe"),
+                      (operator.attrgetter, "operator.attrgetter"), (operator.methodcaller, "operator.methodcaller"),
+                      *((getattr(builtins, n), n) for n in sorted(ESCAPE_BUILTINS | NAMED_BY_STRING))]:
+        found[id(obj)] = (obj, name)
+    return found
+
+
+def _what(obj: Any, written: str) -> str:
+    """A qualified name for what ``obj`` is (its module's and its own), else the name as written."""
+    if isinstance(obj, types.ModuleType):
+        return obj.__name__
+    module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if isinstance(obj, (types.MethodDescriptorType, types.WrapperDescriptorType)):
+        return f"{obj.__objclass__.__module__}.{obj.__objclass__.__qualname__}.{obj.__name__}"
+    return f"{module}.{name}" if isinstance(module, str) and isinstance(name, str) else written
+
+
+def _judge(obj: Any, banned: dict[int, tuple[Any, str]], written: str) -> tuple[str, str, str] | None:
+    """(kind, reached, entry) where ``obj`` is banned or an escape."""
+    key = id(obj)
+    if key in banned and banned[key][0] is obj:
+        return "banned", _what(obj, written), banned[key][1]
+    escapes = _escape_objects()
+    if key in escapes and escapes[key][0] is obj:
+        return "escape", escapes[key][1], escapes[key][1]
+    if isinstance(obj, types.ModuleType):
+        name = obj.__name__ if isinstance(obj.__name__, str) else "?"
+        entry = matches(name, ESCAPES)
+        if entry is not None:
+            return "escape", name, entry
+        if any(private(c) for c in name.split(".")):
+            return "private", name, name
+        return None
+    func = getattr(obj, "__func__", obj)  # a classmethod, bound anew on each access
+    if func is not obj and id(func) in banned and banned[id(func)][0] is func:
+        return "banned", _what(func, written), banned[id(func)][1]
+    module = getattr(func, "__module__", None)
+    if isinstance(module, str) and callable(func):
+        entry = matches(module, _ESCAPE_SOURCES)
+        if entry is not None:
+            return "escape", _what(func, written), entry
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def reach(parts: tuple[str, ...], banned: tuple[str, ...], with_bans: bool) -> tuple[Reach | None, Any]:
+    """Follow the qualified name ``parts`` (outside the submission) through the real objects: the first
+    step that reaches a banned object (where ``with_bans``), an escape or a private name, and the
+    object the whole name reaches (``_MISSING`` where the real objects stop before its end)."""
+    objects = _banned_objects(banned) if with_bans and banned else {}
+    obj = _root(parts[0])
+    library = parts[0] in LIBRARIES
+    if obj is _MISSING:
+        return None, _MISSING
+    for i in range(len(parts)):
+        if i:
+            if private(parts[i]) and isinstance(obj, (types.ModuleType, type)):
+                owner = obj.__name__ if isinstance(obj, types.ModuleType) else _what(obj, ".".join(parts[:i]))
+                return Reach("private", parts[:i + 1], ".".join(parts[:i + 1]), owner), _MISSING
+            if parts[i].startswith("__"):
+                return None, _MISSING  # a dunder: what it does is the scan's to judge
+            obj = _step(obj, parts[i], library)
+            if obj is _MISSING:
+                return None, _MISSING
+        verdict = _judge(obj, objects, ".".join(parts[:i + 1]))
+        if verdict is not None:
+            return Reach(verdict[0], parts[:i + 1], verdict[1], verdict[2]), obj
+    return None, obj
+
+
+def is_module(obj: Any) -> bool:
+    return isinstance(obj, types.ModuleType)
+
+
+# Which of the submission's modules an import names: one answer for the scan and the sandbox.
+
+def own_modules(node: ast.Import | ast.ImportFrom, package: str) -> list[str] | str:
+    """The submission's top-level modules that ``node`` imports (``package``: the assignment's folder
+    name), or why it cannot be followed: a star import, a relative import from above the folder."""
+    if isinstance(node, ast.Import):
+        return [a.name[len(package) + 1:] for a in node.names if a.name.startswith(package + ".")]
+    if any(a.name == "*" for a in node.names):
+        return "a star import hides which names it brings in"
+    if node.level > 1:
+        return "it reaches outside the assignment's folder"
+    if node.level == 1 and node.module:
+        return [node.module]  # from .m import f
+    if node.level == 1 or node.module == package:
+        return [a.name for a in node.names]  # from . import m / from <package> import m
+    if node.module and node.module.startswith(package + "."):
+        return [node.module[len(package) + 1:]]
+    return []
+
+
+def local_imports(folder: Path, module: str, parse: Callable[[Path], ast.Module | None]) -> list[str]:
+    """``module`` and the assignment's modules it imports, directly or not, those first (read, not run).
+
+    ``parse``: a file's tree, or None where it cannot be read (importing it raises, and each task
+    says so). A module named that is not a file of the folder is left out.
+    """
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        tree = parse(folder / f"{name}.py")
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                found = own_modules(node, folder.name)
+                for dep in found if isinstance(found, list) else ():
+                    if (folder / f"{dep.split('.')[0]}.py").is_file():
+                        visit(dep.split(".")[0])
+        order.append(name)
+
+    visit(module)
+    return order
