@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import importlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import yaml
 
@@ -21,6 +22,10 @@ SUITES = ("public", "hidden")
 ASSIGNMENT_ID = re.compile(r"^a\d\d_[a-z0-9_]+$")
 TASK_ID = re.compile(r"^a\d\d\.[a-z_][a-z0-9_]*$")
 BANNED_NAME = re.compile(r"^(torch|numpy|scipy|sklearn)(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?$")
+
+
+class SelectionError(LookupError):
+    """An assignment or task id that course.yaml does not have, or an assignment not available yet."""
 
 
 class ConfigError(ValueError):
@@ -106,6 +111,33 @@ class Course:
             if key in (a.id, a.prefix):
                 return a
         raise KeyError(key)
+
+    def select(self, keys: Iterable[str], available: bool = True,
+               task_ids: bool = False) -> list[tuple[AssignmentConfig, frozenset[str] | None]]:
+        """The assignments ``keys`` name (full ids or prefixes; with ``task_ids``, a task id names its
+        assignment and that task), in the order first named, each with the tasks named (None: all of
+        it). Raises :class:`SelectionError` naming the first unknown key with the nearest ids, or an
+        assignment not yet available when ``available`` is asked for."""
+        chosen: dict[str, tuple[AssignmentConfig, frozenset[str] | None]] = {}
+        for key in keys:
+            head, task = (key.split(".", 1)[0], key) if task_ids and "." in key else (key, None)
+            cfg = next((a for a in self.assignments if head in (a.id, a.prefix)), None)
+            if cfg is None:
+                raise SelectionError(f"unknown assignment '{key}'{self._nearest(key, task_ids)} (see course.yaml)")
+            if task is not None and task not in {t.id for t in cfg.tasks}:
+                raise SelectionError(f"unknown task '{key}'{self._nearest(key, task_ids)} (see course.yaml)")
+            if available and not cfg.available:
+                raise SelectionError(f"{cfg.id} is not available yet (course.yaml marks it available: false)")
+            _, before = chosen.get(cfg.id, (cfg, frozenset()))
+            whole = before is None or task is None
+            chosen[cfg.id] = (cfg, None if whole else before | {task})
+        return list(chosen.values())
+
+    def _nearest(self, key: str, task_ids: bool) -> str:
+        names = [n for a in self.assignments for n in (a.id, a.prefix)] + \
+            ([t.id for a in self.assignments for t in a.tasks] if task_ids else [])
+        near = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
+        return f" (did you mean {' or '.join(near)}?)" if near else ""
 
     def tolerance(self, dtype: str, device: str) -> tuple[float, float]:
         return self.tolerances[dtype][device]

@@ -16,7 +16,7 @@ from typing import Callable
 
 import torch
 
-from grader.course.config import AssignmentConfig, Course, TaskConfig
+from grader.course.config import AssignmentConfig, Course, SelectionError, TaskConfig
 from grader.course.policy import late_penalty
 from grader.judge import diagnose, fixtures
 from grader.judge.cases import Case, GradingError, check_suite, computed_cases, suite_names
@@ -108,16 +108,10 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
 
 def _select(course: Course, path: Path, assignments: list[str] | None) -> list[AssignmentConfig]:
     if assignments:
-        chosen = []
-        for key in assignments:
-            try:
-                cfg = course.assignment(key)
-            except KeyError:
-                raise GradingError(f"unknown assignment '{key}' (see course.yaml)") from None
-            if not cfg.available:
-                raise GradingError(f"{cfg.id} is not available yet (course.yaml marks it available: false)")
-            chosen.append(cfg)
-        return chosen
+        try:
+            return [cfg for cfg, _ in course.select(assignments)]
+        except SelectionError as e:
+            raise GradingError(str(e)) from None
     named = assignment_named(path, [a.id for a in course.assignments])
     single = [a for a in course.assignments if a.id == named]
     return single or list(course.assignments)

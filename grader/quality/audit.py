@@ -34,7 +34,7 @@ from typing import Callable
 import torch
 
 from grader import paths
-from grader.course.config import AssignmentConfig, Course, TaskConfig
+from grader.course.config import AssignmentConfig, Course, SelectionError, TaskConfig
 from grader.course.policy import tolerance
 from grader.judge.cases import Case, GradingError, check_suite, expected_outputs, make_cases
 from grader.judge.compare import Tolerance, compare
@@ -281,21 +281,10 @@ def select(course: Course, ids: list[str] | None) -> list[tuple[AssignmentConfig
     (None: all of them) when ``ids`` names tasks (``a02.affine_backward``) rather than assignments."""
     if not ids:
         return [(a, None) for a in course.assignments if a.available]
-    chosen: dict[str, tuple[AssignmentConfig, set[str] | None]] = {}
-    for key in ids:
-        task = key if "." in key else None
-        try:
-            cfg = course.assignment(key.split(".", 1)[0])
-        except KeyError:
-            raise GradingError(f"unknown assignment '{key}' (see course.yaml)") from None
-        if not cfg.available:
-            raise GradingError(f"{cfg.id} is not available yet (course.yaml)")
-        if task is not None and task not in {t.id for t in cfg.tasks}:
-            raise GradingError(f"unknown task {task} (see course.yaml)")
-        _, tasks = chosen.get(cfg.id, (cfg, set()))
-        whole = tasks is None or task is None
-        chosen[cfg.id] = (cfg, None if whole else tasks | {task})
-    return list(chosen.values())
+    try:
+        return [(cfg, None if tasks is None else set(tasks)) for cfg, tasks in course.select(ids, task_ids=True)]
+    except SelectionError as e:
+        raise GradingError(str(e)) from None
 
 
 def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: str = "all",
