@@ -130,7 +130,7 @@ BOOT = (
 )
 PROBE = (
     "import sys, json; c = json.loads(sys.argv[1]); sys.path[:0] = c['paths']; "
-    "import grader.sandbox.inside.isolation as iso; iso.probe(c['isolation'], c['hidden'])"
+    "import grader.sandbox.inside.verify as v; v.probe(c['isolation'], c['hidden'])"
 )
 # What crosses into the child, and nothing else: the folders whose code the child runs. Both import
 # only the standard library, torch, numpy and each other (tests/grader/test_import_rules.py).
@@ -194,7 +194,8 @@ def _plan(root: Path, bundle: Path, iso: Isolation, device: str, keep: list[int]
     return {"layers": list(iso.layers), "via": iso.via, "uid": uid, "device": device, "bundle": str(bundle),
             "root_dir": str(root / "newroot"), "binds": _binds(device), "hide": _hidden(), "python": python,
             "devices": _devices(device), "tmp_mb": TMP_MB, "work_mb": WORK_MB,
-            "keep_fds": keep, "nproc": _sandbox_nproc(iso)}
+            "keep_fds": keep, "nproc": _sandbox_nproc(iso),
+            "outer_gid": os.getgid(), "outer_groups": [] if os.geteuid() == 0 else os.getgroups()}
 
 
 
@@ -213,10 +214,6 @@ def _limit(memory_mb: int, cpu_s: int, device: str, nproc: int | None):
 def _warm_server(iso: Isolation, device: str) -> warm_children.ForkServer | None:
     """This process's fork server, once the isolation probe has held in a child it forked for ``iso``
     on ``device`` (checked once per server); None (cold children) where it has not or cannot run."""
-    if os.geteuid() != 0:
-        # An ordinary user's grader starts its children cold: under load, a child forked for an ordinary
-        # user was seen to die in the middle of an honest task, and the cause is not yet known.
-        return None
     server = warm_children.server(_copy_child_code, CHILD_ENV, _site_dirs())
     if server is None:
         return None
@@ -240,10 +237,10 @@ def _probe_warm(server: warm_children.ForkServer, iso: Isolation, device: str, h
         env = {**CHILD_ENV, "HOME": SHOWN_ROOT + "/work" if "filesystem" in iso.layers else str(bundle / "work")}
         child = None
         try:
-            child = server.fork(config, env, _limits(4096, 60, device, _process_level_nproc()), (req_r, resp_w, fd),
+            child = server.fork(config, env, _limits(4096, 60, device, _outer_nproc(iso)), (req_r, resp_w, fd),
                                 probe=_hidden() if hidden is None else hidden)
             child.wait(30)
-            held = json.loads(log.read_bytes() or b"[]")
+            why = json.loads(log.read_bytes() or b"{}")
         except (warm_children.ForkServerError, subprocess.TimeoutExpired, ValueError, OSError):
             if child is not None and child.poll() is None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -252,18 +249,23 @@ def _probe_warm(server: warm_children.ForkServer, iso: Isolation, device: str, h
         finally:
             for end in (fd, req_r, req_w, resp_r, resp_w):
                 os.close(end)
-    return isinstance(held, list) and set(held) == set(iso.layers)
+    return isinstance(why, dict) and set(why) == set(iso.layers) and not any(why.values())
 
 
 def _sandbox_nproc(iso: Isolation) -> int:
     """The process limit under the sandbox's own uid.
 
-    A user namespace counts its processes apart from the user's others since Linux 5.14;
-    before that the limit would count all of them, so it gets the process level's margin.
+    A user namespace counts its processes and threads apart from the user's others since Linux
+    5.14; before that the limit would count all of them, so it gets the process level's margin.
     """
-    if iso.via != "user-namespace" or _kernel_at_least(5, 14):
+    if iso.via != "user-namespace" or own_count_per_namespace():
         return NPROC
     return _process_level_nproc() or NPROC
+
+
+def own_count_per_namespace() -> bool:
+    """Whether the kernel counts RLIMIT_NPROC per user namespace (Linux 5.14 and later)."""
+    return _kernel_at_least(5, 14)
 
 
 def _kernel_at_least(*version: int) -> bool:
@@ -274,20 +276,46 @@ def _kernel_at_least(*version: int) -> bool:
     return tuple(parts) >= version
 
 
+def _outer_nproc(iso: Isolation) -> int | None:
+    """The process limit a child starts with, before it enters its layers; None leaves the grader's.
+
+    The user-namespace way keeps the user's own limit: the kernel makes the limit in force when
+    the namespace is made the ceiling of all the user's processes and threads together, so a
+    lower one would let a neighbouring sandbox's processes, or any thread pool of the user,
+    stop this child's next thread. The session's own limit is counted inside its namespace.
+    """
+    if os.geteuid() == 0 or (iso.via == "user-namespace" and own_count_per_namespace()):
+        return None
+    return _process_level_nproc()
+
+
 def _process_level_nproc() -> int | None:
-    """Without a uid of its own the process limit counts all of the user's processes: allow a margin."""
+    """Without a uid of its own the process limit counts every process and thread of the user: allow a margin."""
     if os.geteuid() == 0 or not os.path.isdir("/proc"):
         return None  # root is not held to RLIMIT_NPROC; the uid layer gives the sandbox its own
-    uid, count = os.getuid(), 0
+    soft, _ = resource.getrlimit(resource.RLIMIT_NPROC)
+    wanted = user_threads(os.getuid()) + 4 * NPROC
+    return wanted if soft == resource.RLIM_INFINITY else min(soft, wanted)
+
+
+def user_threads(uid: int) -> int:
+    """How many threads (RLIMIT_NPROC counts each) the processes of ``uid`` hold now."""
+    count = 0
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                count += os.stat(f"/proc/{entry}").st_uid == uid
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry}/task"))
             except OSError:
                 pass
-    soft, _ = resource.getrlimit(resource.RLIMIT_NPROC)
-    wanted = count + 4 * NPROC
-    return wanted if soft == resource.RLIM_INFINITY else min(soft, wanted)
+    return count
+
+
+def platform_gap() -> str:
+    """Why this platform gives no namespace layer at all ("" on Linux, where the probe decides)."""
+    if not sys.platform.startswith("linux"):
+        return f"this platform ({sys.platform}) has no Linux namespaces"
+    return ""
 
 
 @functools.lru_cache(maxsize=None)
@@ -296,26 +324,59 @@ def detect(device: str = "cpu", via: str = "auto") -> Isolation:
 
     ``via``: ``auto`` tries root's way where the grader is root, then the user namespace way;
     ``root`` or ``user-namespace`` tries that way only (a root machine can test the laptop's).
+    Where only the process level is left, it says so once, on stderr, with the reason.
     """
     if via not in ("auto", *isolation.VIAS):
         raise IsolationRefused(f"unknown way to isolate '{via}' (auto, {', '.join(isolation.VIAS)})")
-    if not sys.platform.startswith("linux"):
-        return Isolation("process", ())
+    found = Isolation("process", ())
+    if not platform_gap():
+        for level in ("full", "namespaces"):
+            for way in ways(via):
+                candidate = Isolation(level, tuple(isolation.LAYERS[level]), way)
+                if _probe(candidate, device):
+                    return candidate
+    if not _said:
+        _said.append(via)
+        print(f"grader: grading at the process level only: {why_not(device, via)}. A submission here runs as "
+              "you, with your files and network; `grader sandbox` shows each layer and how to enable it.",
+              file=sys.stderr)
+    return found
+
+
+_said: list[str] = []  # whether the process level was announced already (once per process)
+
+
+def ways(via: str = "auto") -> list[str]:
+    """The ways to the namespace layers ``via`` tries, in order."""
     if via != "auto":
-        ways = [via]  # root's way probed by an ordinary user simply fails its probe
-    else:
-        ways = ["root", "user-namespace"] if os.geteuid() == 0 else ["user-namespace"]
-    for level in ("full", "namespaces"):
-        for way in ways:
-            candidate = Isolation(level, tuple(isolation.LAYERS[level]), way)
-            if _probe(candidate, device):
-                return candidate
-    return Isolation("process", ())
+        return [via]  # root's way probed by an ordinary user simply fails its probe
+    return ["root", "user-namespace"] if os.geteuid() == 0 else ["user-namespace"]
+
+
+def reasons(device: str = "cpu", via: str = "auto") -> dict[str, str]:
+    """Each layer of the full level -> why it does not hold ("" when it does), by the way that holds the most."""
+    gap = platform_gap()
+    if gap:
+        return {layer: gap for layer in isolation.LAYERS["full"]}
+    found = [_probe_report(Isolation("full", tuple(isolation.LAYERS["full"]), way), device) for way in ways(via)]
+    return min(found, key=lambda why: sum(1 for reason in why.values() if reason))
+
+
+def why_not(device: str = "cpu", via: str = "auto", level: str = "full") -> str:
+    """The failing layers of ``level`` and each one's reason, in one line."""
+    why = reasons(device, via)
+    return "; ".join(f"{layer}: {why[layer]}" for layer in isolation.LAYERS[level] if why.get(layer)) or \
+        f"every layer of {level} holds"
+
+
+def _probe(iso: Isolation, device: str) -> bool:
+    """Whether a child given ``iso`` sets up every layer and finds each holding, from inside."""
+    return not any(_probe_report(iso, device).values())
 
 
 @functools.lru_cache(maxsize=None)
-def _probe(iso: Isolation, device: str) -> bool:
-    """Whether a child given ``iso`` sets up every layer and finds each holding, from inside."""
+def _probe_report(iso: Isolation, device: str) -> dict[str, str]:
+    """A cold probe child given ``iso``: each of its layers -> why it does not hold ("" when it does)."""
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
         root = Path(tmp)
         bundle = _bundle(root, None, None)
@@ -325,10 +386,15 @@ def _probe(iso: Isolation, device: str) -> bool:
             out = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, json.dumps(config)],
                                  cwd=root, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
                                  capture_output=True, timeout=30, start_new_session=True)
-            held = json.loads(out.stdout or b"[]")
-        except (subprocess.TimeoutExpired, ValueError, OSError):
-            held = []
-    return set(held) == set(iso.layers)
+            why = json.loads(out.stdout or b"{}")
+            failed = out.stderr.decode(errors="replace").strip().splitlines()[-1:] or [f"exit status {out.returncode}"]
+        except subprocess.TimeoutExpired:
+            why, failed = {}, ["the probe did not finish within 30 s"]
+        except (ValueError, OSError) as e:
+            why, failed = {}, [f"the probe's answer could not be read ({e})"]
+    if not isinstance(why, dict) or set(why) != set(iso.layers):
+        return {layer: f"the probe child did not report: {failed[0]}" for layer in iso.layers}
+    return {layer: str(why[layer]) for layer in iso.layers}
 
 
 def choose(device: str, use: str = "auto", require: str | None = None, via: str = "auto") -> Isolation:
@@ -341,8 +407,8 @@ def choose(device: str, use: str = "auto", require: str | None = None, via: str 
     if require is not None and rank(best.level) < rank(require):
         raise IsolationRefused(
             f"--require-isolation {require}: this machine gives only {best.describe()}. "
-            "The namespace layers need Linux, and root or user namespaces that ordinary users may make "
-            "(see the README's sandbox section); grade there, or lower the requirement.")
+            f"Not holding: {why_not(device, via, require)}. `grader sandbox` shows how to enable each layer; "
+            "grade there, or lower the requirement.")
     if use == "auto" or use == best.level:
         return best
     if rank(use) > rank(best.level):
@@ -353,7 +419,8 @@ def choose(device: str, use: str = "auto", require: str | None = None, via: str 
         return Isolation("process", ())
     chosen = Isolation(use, tuple(isolation.LAYERS[use]), best.via)
     if not _probe(chosen, device):  # e.g. Python installed where only the file-system layer lets the uid read it
-        raise IsolationRefused(f"isolation '{use}' does not hold on this machine (it gives {best.describe()})")
+        why = "; ".join(f"{layer}: {r}" for layer, r in _probe_report(chosen, device).items() if r)
+        raise IsolationRefused(f"isolation '{use}' does not hold on this machine ({why}; it gives {best.describe()})")
     return chosen
 
 
@@ -371,7 +438,7 @@ class Child:
                   "assignment": assignment, "device": device, "threads": 1, "memory_mb": limits.memory_mb,
                   "isolation": plan}
         env = {**CHILD_ENV, "HOME": SHOWN_ROOT + "/work" if "filesystem" in iso.layers else str(bundle / "work")}
-        nproc = _process_level_nproc()  # None for root: root's way gives the sandbox its own uid
+        nproc = _outer_nproc(iso)
         fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         self.proc: subprocess.Popen | warm_children.Forked | None = None
         try:
