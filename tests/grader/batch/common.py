@@ -163,10 +163,11 @@ def run_batch(submissions: Path, gradebook: Path, tmp: Path, *args: str, course:
                           cwd=paths.ROOT, env=batch_env(tmp), timeout=timeout, start_new_session=True)
 
 
-def leftovers(session: int | None, marker: str, wait_s: float = 10.0) -> list[str]:
+def leftovers(session: int | None, marker: str, wait_s: float = 60.0) -> list[str]:
     """Processes still running in ``session`` (the batch's own, its workers') or whose command line names
     ``marker`` (the batch's temporary folder: every sandboxed child names it), after giving them
-    ``wait_s`` to go (the kernel tears a PID namespace down asynchronously)."""
+    ``wait_s`` to go (the kernel tears a PID namespace down asynchronously, and a fork bomb's thousands of
+    processes take a while on a loaded machine; a clean batch costs no wait)."""
     deadline = time.monotonic() + wait_s
     while True:
         found = []

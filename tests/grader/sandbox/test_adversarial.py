@@ -252,9 +252,8 @@ def test_attacks_gain_nothing_and_cost_no_other_task(group, level, via, solution
     if "fake_output" in names:
         assert "Score: 30/30" in tasks["a02.leaky_relu_backward"].feedback or \
             "malformed" in tasks["a02.leaky_relu_backward"].checks[0].message
-    for _ in range(50):  # the kernel tears a PID namespace down asynchronously
-        if not sandbox_processes():
-            break
+    deadline = time.monotonic() + 60  # the kernel tears a PID namespace down asynchronously (slowly under load)
+    while sandbox_processes() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert sandbox_processes() == []  # no fork, daemon or bomb outlived the grading
     assert result.sandbox.level == iso.level and result.sandbox.via == iso.via
