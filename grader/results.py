@@ -19,6 +19,7 @@ class Status(enum.StrEnum):
     ERROR = "error"                      # it raised, crashed, broke a rule, or could not be run
     TIMEOUT = "timeout"
     NOT_IMPLEMENTED = "not_implemented"  # the stub is still there
+    BANNED = "banned"                    # it used a banned operation (found by the scan or at run time)
 
 
 class RunStatus(enum.StrEnum):
@@ -37,7 +38,8 @@ class RunStatus(enum.StrEnum):
     def verdict(self) -> Status:
         """The task status a failed run gives."""
         return {RunStatus.NOT_IMPLEMENTED: Status.NOT_IMPLEMENTED, RunStatus.TIMEOUT: Status.TIMEOUT,
-                RunStatus.OUT_OF_BUDGET: Status.TIMEOUT, RunStatus.OK: Status.PASSED}.get(self, Status.ERROR)
+                RunStatus.OUT_OF_BUDGET: Status.TIMEOUT, RunStatus.OK: Status.PASSED,
+                RunStatus.BANNED: Status.BANNED}.get(self, Status.ERROR)
 
 
 class CheckKind(enum.StrEnum):

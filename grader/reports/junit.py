@@ -21,9 +21,9 @@ def clean(text: str) -> str:
 
 
 def counts(a: AssignmentResult) -> dict[str, int]:
-    """JUnit's counts for one assignment: a failed or unimplemented task fails, an error or timeout errs."""
+    """JUnit's counts for one assignment: a failed or unimplemented task fails, an error, timeout or ban errs."""
     failures = sum(t.status in (Status.FAILED, Status.NOT_IMPLEMENTED) for t in a.tasks)
-    errors = sum(t.status in (Status.ERROR, Status.TIMEOUT) for t in a.tasks)
+    errors = sum(t.status in (Status.ERROR, Status.TIMEOUT, Status.BANNED) for t in a.tasks)
     return {"tests": len(a.tasks), "failures": failures, "errors": errors, "skipped": 0}
 
 

@@ -8,7 +8,7 @@ from grader.results import GradingResult, Status, TaskResult
 COMMENT_LIMIT = 65536   # characters GitHub takes in one comment
 CELL_CHARS = 160        # of a diagnosis in a table cell; the full one is in the task's section
 FEEDBACK_CHARS = 1500   # of the student's output in a task's section (its end: where a traceback says why)
-ICON = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "💥", Status.TIMEOUT: "⏱️", Status.NOT_IMPLEMENTED: "⬜"}
+ICON = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "💥", Status.TIMEOUT: "⏱️", Status.NOT_IMPLEMENTED: "⬜", Status.BANNED: "🚫"}
 
 
 def _cell(text: str) -> str:

@@ -11,7 +11,7 @@ from rich.text import Text
 from grader.results import KILL_RATE_FAIL_UNDER, AssignmentAudit, ExperimentRow, GradingResult, Status
 
 STATUS_STYLE = {Status.PASSED: "green", Status.FAILED: "red", Status.ERROR: "red", Status.TIMEOUT: "magenta",
-                Status.NOT_IMPLEMENTED: "yellow"}
+                Status.NOT_IMPLEMENTED: "yellow", Status.BANNED: "red"}
 
 
 def shown_points(x: float) -> str:

@@ -51,8 +51,9 @@ def configure(device: str, threads: int, memory_mb: int) -> None:
 
 
 WATCHED = (torch, torch.Tensor, torch.nn.functional, torch.linalg, torch.testing, numpy, numpy.ndarray,
-           numpy.testing, builtins, math, os, sys, wire, banned,
-           *(sys.modules[f"grader.tasks.{name}"] for name in ("inputs", "model", "numeric", "trees")))
+           numpy.testing, builtins, math, os, sys, wire, banned, banned.bans,
+           *(sys.modules[f"grader.tasks.{name}"] for name in ("inputs", "model", "numeric", "trees")),
+           *banned.TRIPWIRE_HOLDERS)  # so a task cannot put torch's unwrapped switches back
 
 
 SYS_MODULES = ("torch", "numpy", "math", "builtins", "grader.sandbox.inside.wire", "grader.sandbox.inside.child")
@@ -260,10 +261,17 @@ def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: 
     captured = io.StringIO()
     response: dict[str, Any] = {"task": request["task"], "case": request["case"], "token": request["token"]}
     guard = banned.Guard(request["banned"], submission_root) if request.get("banned") else None
+    if guard is not None:
+        banned.wrap_foreign(guard.expansion)  # before the task: the submission's aliases of them included
+    autograd = guard is not None and guard.autograd
     torch.set_grad_enabled(False)  # global torch state an earlier task may have changed
     torch.set_default_dtype(torch.float32)
     before, threads, exit_handlers = baseline(), _thread._count(), atexit._ncallbacks()
-    with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+    escaped: list[str] = []
+    with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured), \
+            torch.inference_mode() if autograd else contextlib.nullcontext():
+        if autograd:
+            banned.push_saved_tensors()  # fires if any operation records a node for autograd
         if guard is not None:
             guard.__enter__()
         result, error = run_driver(task, m, clone(inputs))
@@ -274,6 +282,9 @@ def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: 
                 pass  # diagnosis only: a forward that fails here is graded by its own task
             except BaseException as e:  # sys.exit in the student's forward
                 result, error = _error(e), e
+        if autograd:
+            escaped = autograd_escapes(result)
+    banned.ACTIVE = None
     response.update(result)
     if error is not None and result["status"] == "error":
         tb = traceback.format_exception(type(error), error, error.__traceback__)
@@ -283,14 +294,61 @@ def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: 
     if os.getpid() != main_pid:
         os._exit(0)  # a copy forked by the submission: only the driver itself answers
     modes = pop_modes()
+    if autograd and not pop_saved_tensors_hooks():
+        escaped.append("it took the saved-tensors check off")
     if guard is not None and guard.violation is not None:
         response.update(status="banned", message=guard.violation.describe(), outputs={})
     elif guard is not None and not any(mode is guard for mode in modes):
         response.update(status="banned", message="the task switched off the banned-operation check",
                         outputs={})
+    elif escaped:
+        response.update(status="banned", outputs={},
+                        message=f"autograd is banned in this task, and {'; '.join(escaped)}")
     clean_up(response, "the task", before, threads, exit_handlers)
+    if torch.is_inference_mode_enabled() or torch.is_grad_enabled():
+        response["restart"] = True  # a switch the task left on outlives it: a fresh process for the next
+        response["restart_reason"] = "; ".join(filter(None, [response.get("restart_reason"),
+                                                             "it left autograd's switches changed"]))
     response["stdout"] = captured.getvalue()[-OUTPUT_CAP:]
     return response
+
+
+def autograd_escapes(result: dict[str, Any]) -> list[str]:
+    """Where autograd is banned, what the task left switched on, read before the inference mode ends."""
+    out = []
+    if not torch.is_inference_mode_enabled():
+        out.append("it left torch.inference_mode")
+    if torch.is_grad_enabled():
+        out.append("it switched grad mode on")
+    if not banned.saved_tensors_hook_on():
+        out.append("it replaced the saved-tensors check")
+    outputs = result.get("outputs") if isinstance(result.get("outputs"), dict) else {}
+    if any(isinstance(t, torch.Tensor) and t.requires_grad for t in _tensors(outputs)):
+        out.append("an output requires grad")
+    return out
+
+
+def _tensors(tree: Any, depth: int = 0) -> list[Any]:
+    if depth > 20:
+        return []
+    if isinstance(tree, dict):
+        return [t for v in tree.values() for t in _tensors(v, depth + 1)]
+    if isinstance(tree, (list, tuple)):
+        return [t for v in tree for t in _tensors(v, depth + 1)]
+    return [tree]
+
+
+def pop_saved_tensors_hooks() -> bool:
+    """Take every saved-tensors hook off (the check's and any the task pushed); whether the check's
+    was among them."""
+    found = False
+    for _ in range(1000):
+        top = torch._C._autograd._top_saved_tensors_default_hooks(False)
+        if not top:
+            break
+        found = found or banned.saved_tensors_hook_on()
+        banned.pop_saved_tensors()
+    return found
 
 
 def handle_import(request: dict, package: str, main_pid: int) -> dict:
@@ -328,6 +386,7 @@ def main(config: dict, bundle: str) -> None:
     requests = os.fdopen(req_fd, "rb", buffering=0)
     responses = os.fdopen(resp_fd, "wb", buffering=0)
     configure(config["device"], config.get("threads", 1), config.get("memory_mb", 4096))
+    banned.install_tripwires()  # before any submission code: a later lookup of torch's switches gets the tripwire
     submission_root = bundle + "/submission"
     main_pid = os.getpid()
     sys.path.insert(0, submission_root)
