@@ -34,6 +34,12 @@ from grader.tasks import suites
 
 TEMPLATE = Path(__file__).resolve().parent / "student_template"
 MANIFEST = ".deepgrade-export.json"  # what the export wrote, so that the next one knows what it may replace
+WORKFLOW = ".github/workflows/grade.yml"
+# What the workflow trusts, hashed at export (``sha256sum -c`` format) so that its first grading step shows an
+# edit of any of them: the grading code, the course, the frozen cases, what installs them, and the workflow.
+TRUSTED_MANIFEST = ".github/grader.sha256"
+TRUSTED_FOLDERS = ("grader/", "fixtures/")
+TRUSTED_FILES = ("course.yaml", "pyproject.toml", "constraints.txt", WORKFLOW)
 COPIED = ("dev.py", "constraints.txt")
 # The grading code the public tests and the workflow run: the top-level modules and these packages. Left out:
 # mutation testing and batch grading (they need the reference) and the rest of authoring/ (it writes from it).
@@ -79,7 +85,8 @@ class Export:
                  "authoring)",
                  "  course.yaml   without the hidden suite; README.md for students; dev.py, constraints.txt, "
                  "pyproject.toml",
-                 "  .github/workflows/grade.yml  grades every push and pull request"]
+                 "  .github/workflows/grade.yml  grades every push and pull request (advisory feedback), after "
+                 f"checking the grader against {TRUSTED_MANIFEST}"]
         if self.removed:
             lines.append(f"  removed {len(self.removed)} files of the previous export: {', '.join(self.removed)}")
         return "\n".join(lines)
@@ -111,8 +118,16 @@ def contents(course: Course, reference: Path = paths.REFERENCE, root: Path = pat
     files["pyproject.toml"] = _pyproject(root / "pyproject.toml").encode()
     files["README.md"] = readme(course).encode()
     files[".gitignore"] = (TEMPLATE / "gitignore").read_bytes()
-    files[".github/workflows/grade.yml"] = (TEMPLATE / "grade.yml").read_bytes()
+    files[WORKFLOW] = (TEMPLATE / "grade.yml").read_bytes()
+    files[TRUSTED_MANIFEST] = trusted_manifest(files)
     return files
+
+
+def trusted_manifest(files: dict[str, bytes]) -> bytes:
+    """``<sha256>  <path>`` for every file the workflow trusts (:data:`TRUSTED_FOLDERS`, :data:`TRUSTED_FILES`),
+    by path: what ``sha256sum -c`` reads, and what the workflow's verification step checks."""
+    names = sorted(n for n in files if n.startswith(TRUSTED_FOLDERS) or n in TRUSTED_FILES)
+    return "".join(f"{hashlib.sha256(files[n]).hexdigest()}  {n}\n" for n in names).encode()
 
 
 def _tree(folder: Path) -> list[Path]:

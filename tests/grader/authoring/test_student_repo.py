@@ -7,6 +7,7 @@ own files of a commit.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -361,3 +362,85 @@ def test_the_workflow_steps_grade_only_the_commit_s_assignment_files(built, solu
     cases = [c for c in ET.parse(work / "results" / "junit.xml").iter("testcase") if c.get("classname") == AID]
     assert len(cases) == len(COURSE.assignment(AID).tasks)
     assert not any(c.find("failure") is not None or c.find("error") is not None for c in cases)
+
+
+VERIFY = "Verify the grader against the export's manifest"
+
+
+def verify_step(built: Built, work: Path, summary: Path) -> subprocess.CompletedProcess:
+    """The workflow's verification step, run here as the runner runs it, on ``work/trusted`` and ``work/commit``."""
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step_script(workflow(built), VERIFY)],
+                          cwd=work, env=clean_env(GITHUB_STEP_SUMMARY=str(summary)), capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_the_manifest_covers_what_the_workflow_trusts_and_matches_the_export(built):
+    files = tree(built.clone)
+    listed = dict(reversed(line.split("  ", 1)) for line in
+                  files[student_repo.TRUSTED_MANIFEST].decode().splitlines())
+    trusted = {n for n in files if n.startswith(("grader/", "fixtures/")) and "__pycache__" not in n} | \
+        {"course.yaml", "pyproject.toml", "constraints.txt", WORKFLOW}
+    assert set(listed) == trusted
+    assert all(hashlib.sha256(files[n]).hexdigest() == digest for n, digest in listed.items())
+    assert not any(n.startswith("assignments/") for n in listed)  # the student's to edit
+    flow = workflow(built)
+    names = [s.get("name") for s in flow["jobs"]["grade"]["steps"]]
+    assert names.index(VERIFY) < names.index("Install the pinned toolchain (the CPU build of torch)") \
+        < names.index("Grade the public suite in the sandbox")  # nothing of the checkout runs before it
+
+
+@pytest.mark.parametrize("edit, named", [
+    (lambda t, c: t.joinpath("grader/judge/compare.py").write_bytes(
+        t.joinpath("grader/judge/compare.py").read_bytes() + b" "), "grader/judge/compare.py: changed since the export"),
+    (lambda t, c: t.joinpath("course.yaml").write_bytes(t.joinpath("course.yaml").read_bytes()[:-1] + b"\n\n"),
+     "course.yaml: changed since the export"),
+    (lambda t, c: _flip(t / fixtures.FOLDER / AID / "public.bin"), f"{fixtures.FOLDER}/{AID}/public.bin: changed"),
+    (lambda t, c: t.joinpath(WORKFLOW).write_text(t.joinpath(WORKFLOW).read_text() + "#"),
+     f"{WORKFLOW}: changed since the export"),
+    (lambda t, c: c.joinpath(WORKFLOW).write_text(c.joinpath(WORKFLOW).read_text() + "#"),
+     f"{WORKFLOW} of the commit graded: changed since the export"),
+    (lambda t, c: t.joinpath("grader/judge/scoring.py").unlink(), "grader/judge/scoring.py: missing"),
+    (lambda t, c: t.joinpath("grader/sitecustomize.py").write_text("x = 1\n"),
+     "grader/sitecustomize.py: added since the export"),
+    (lambda t, c: t.joinpath(student_repo.TRUSTED_MANIFEST).unlink(),
+     f"{student_repo.TRUSTED_MANIFEST} cannot be read (FileNotFoundError), so the grader cannot be verified"),
+    (lambda t, c: t.joinpath(student_repo.TRUSTED_MANIFEST).write_text("not a manifest\n"),
+     f"{student_repo.TRUSTED_MANIFEST} line 1: not '<sha256>  <path>'"),
+])
+def test_the_workflow_verifies_the_grader_and_names_a_file_edited_by_one_byte(built, tmp_path, edit, named):
+    work = tmp_path / "workspace"
+    trusted, commit = work / "trusted", work / "commit"
+    shutil.copytree(built.clone, trusted, ignore=shutil.ignore_patterns(".git"))
+    shutil.copytree(built.clone, commit, ignore=shutil.ignore_patterns(".git"))
+    summary = tmp_path / "summary.md"
+    r = verify_step(built, work, summary)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "the grader is as exported" in r.stdout and not summary.exists()
+    edit(trusted, commit)
+    r = verify_step(built, work, summary)
+    assert r.returncode == 1
+    assert r.stdout.startswith("modified grader: result not valid:\n") and named in r.stdout
+    assert f"::error title=modified grader: result not valid::" in r.stdout
+    shown = summary.read_text()
+    assert shown.startswith("## modified grader: result not valid") and named in shown
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    path.write_bytes(bytes(data))
+
+
+def test_the_workflow_needs_no_secret_and_says_its_result_is_advisory(built):
+    text = (built.clone / WORKFLOW).read_text()
+    assert "secrets." not in text and "secrets[" not in text
+    flow = workflow(built)
+    granted = [flow["permissions"]] + [job.get("permissions", {}) for job in flow["jobs"].values()]
+    assert {scope: level for p in granted for scope, level in p.items()} == \
+        {"contents": "read", "pull-requests": "write"}
+    assert "advisory feedback" in text and "uses no secrets and needs none" in text and "grader batch" in text
+    readme = (built.clone / "README.md").read_text()
+    for said in ("The workflow's result is advisory feedback, not your grade.", "this repository is yours",
+                 "modified\ngrader: result not valid", "The workflow uses no secrets and needs none",
+                 "`grader batch`"):
+        assert said in readme, said
