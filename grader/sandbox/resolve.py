@@ -127,6 +127,8 @@ def _what(obj: Any, written: str) -> str:
     module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
     if isinstance(obj, (types.MethodDescriptorType, types.WrapperDescriptorType)):
         return f"{obj.__objclass__.__module__}.{obj.__objclass__.__qualname__}.{obj.__name__}"
+    if module == "torch" and isinstance(name, str) and name.startswith("_VariableFunctionsClass."):
+        return f"torch.{obj.__name__}"  # torch's own functions, as torch spells them
     return f"{module}.{name}" if isinstance(module, str) and isinstance(name, str) else written
 
 
