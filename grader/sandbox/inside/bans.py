@@ -111,7 +111,7 @@ class _Recorder(TorchDispatchMode):
 
 def _probes() -> list[tuple]:
     x, m, i = torch.rand(2, 3), torch.rand(3, 3) + 3 * torch.eye(3), torch.rand(1, 1, 4, 4)
-    return [(x,), (x, -1), (x, x), (m,), (i,), (i, 2), (i, torch.rand(1, 1, 3, 3))]
+    return [(x,), (x, -1), (x, (3,)), (x, x), (m,), (i,), (i, 2), (i, torch.rand(1, 1, 3, 3))]
 
 
 def _aten_of_packet(name: str) -> str | None:

@@ -78,6 +78,32 @@ _AUTOGRAD_METHODS = {id(f): (f, name) for name, f in (
 _SWITCHES = {id(f): (f, name) for f, name in ((torch.Tensor.requires_grad_, "torch.Tensor.requires_grad_"),
                                               (torch._C._set_grad_enabled, "torch.set_grad_enabled"))}
 
+_CLASS_CODE: dict[int, dict[Any, str]] = {}  # id(expansion) -> code object -> banned class it belongs to
+
+
+def _class_code(expansion: bans.Expansion) -> dict[Any, str]:
+    """The code of every method of the banned torch classes (and of their torch.nn bases short of
+    ``nn.Module`` itself): a torch call these make runs the banned class, however it was reached."""
+    found = _CLASS_CODE.get(id(expansion))
+    if found is not None:
+        return found
+    found = {}
+    shared = {getattr(getattr(v, "__func__", v), "__code__", None) for v in vars(torch.nn.Module).values()}
+    for obj, entry in expansion.objects.values():
+        if not isinstance(obj, type) or not issubclass(obj, torch.nn.Module):
+            continue
+        for klass in obj.__mro__:
+            if klass is torch.nn.Module or not klass.__module__.startswith("torch.nn"):
+                continue
+            for value in vars(klass).values():
+                value = getattr(value, "__func__", value)
+                code = getattr(value, "__code__", None)
+                if code is not None and code not in shared:
+                    found.setdefault(code, entry)
+    _CLASS_CODE[id(expansion)] = found
+    return found
+
+
 def _switched_on(name: str, args: tuple, kwargs: dict) -> bool:
     if name == "torch.Tensor.requires_grad_":  # (tensor, requires_grad=True)
         return bool(args[1] if len(args) > 1 else kwargs.get("requires_grad", True))
@@ -99,6 +125,7 @@ class Guard(TorchFunctionMode):
         self.violation: Violation | None = None
         self.inference = False  # whether the task started under inference mode (what the autograd checks rely on)
         self._verdicts: dict[Any, str | None] = {}
+        self.class_code = _class_code(self.expansion)
 
     def student_line(self, depth: int = 2, direct: bool = False) -> tuple[str, int] | None:
         """The innermost line of the submission on the stack (``direct``: only if it is the caller)."""
@@ -171,6 +198,8 @@ class Guard(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if self.violation is None:
             name = self.verdict(func)
+            if name is None and self.class_code:  # a banned class's own code making the call (nn.Tanh.forward)
+                name = self.class_code.get(sys._getframe(1).f_code)
             if name is None and self.autograd:
                 name = self.autograd_use(func, args, kwargs)
             if name is not None:
