@@ -293,7 +293,33 @@ def cmd_validate(args: argparse.Namespace) -> int:
     n = sum(a.available for a in course.assignments)
     print(f"{args.course}: ok ({len(course.assignments)} assignments, {n} available, "
           f"{sum(len(a.tasks) for a in course.assignments)} tasks)")
+    if args.explain:
+        try:
+            chosen = course.select(args.explain, available=False, task_ids=True)
+        except config.SelectionError as e:
+            raise SystemExit(f"grader: {e}") from None
+        print("\n".join(explain_bans(chosen)))
     return 0
+
+
+def explain_bans(chosen: list) -> list[str]:
+    """Per task, what its banned entries cover (every spelling, grouped; the aten operations); a task
+    whose list is the same as an earlier one's says so."""
+    from grader.sandbox.inside import bans
+
+    lines, seen = [], {}
+    for cfg, only in chosen:
+        for t in cfg.tasks:
+            if only is not None and t.id not in only:
+                continue
+            if not t.banned:
+                lines.append(f"{t.id}: nothing banned")
+            elif t.banned in seen:
+                lines.append(f"{t.id}: as {seen[t.banned]}")
+            else:
+                seen[t.banned] = t.id
+                lines += [f"{t.id}:"] + bans.describe(bans.expand(t.banned))
+    return lines
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -492,6 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_audit)
 
     v = sub.add_parser("validate", help="check course.yaml and that every task has checks")
+    v.add_argument("--explain", action="append", metavar="ID",
+                   help="also print what each task's banned entries cover (an assignment or a task id; repeatable)")
     v.set_defaults(func=cmd_validate)
 
     e = sub.add_parser("export", help="a CSV for an LMS from a gradebook, or from a folder of JSON results")

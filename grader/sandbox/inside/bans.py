@@ -18,7 +18,7 @@ import importlib
 import sys
 import types
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 import torch
@@ -48,13 +48,31 @@ class Expansion:
     objects: Mapping[int, tuple[object, str]]   # id(obj) -> (obj, the entry it falls under); holds the objects alive
     aten: frozenset[str]                        # the aten operations (base names: "relu", "_softmax") covered
     autograd: bool                              # torch.autograd, torch.func or torch.Tensor.backward is banned
+    by_entry: Mapping[str, frozenset[str]] = field(default_factory=dict)  # entry -> the names it covers itself
 
     def grouped(self) -> dict[str, list[str]]:
         """entry -> the qualified names it covers, sorted (what ``grader validate --explain`` shows)."""
-        out: dict[str, set[str]] = {entry: set() for entry in self.entries}
-        for name, entry in _NAME_ENTRY.get(self.entries, {}).items():
-            out.setdefault(entry, set()).add(name)
-        return {entry: sorted(names) for entry, names in out.items()}
+        return {entry: sorted(self.by_entry.get(entry, ())) for entry in self.entries}
+
+
+def describe(expansion: Expansion, indent: str = "  ") -> list[str]:
+    """Lines saying what each entry covers: its names grouped by where they live, and its aten operations."""
+    lines = []
+    for entry, names in expansion.grouped().items():
+        aten = sorted({n.split(".")[3] for n in names if n.startswith("torch.ops.aten.")})
+        lines.append(f"{indent}{entry}: {len(names)} names" + (f"; aten: {', '.join(aten)}" if aten else ""))
+        groups: dict[str, list[str]] = {}
+        for name in names:
+            if name.startswith("torch.ops.aten."):
+                holder, attr = "torch.ops.aten", name[len("torch.ops.aten."):]
+            else:
+                holder, _, attr = name.rpartition(".")
+            groups.setdefault(holder or name, []).append(attr)
+        for holder, attrs in sorted(groups.items()):
+            lines.append(f"{indent}  {holder}: {', '.join(sorted(a for a in attrs if a))}")
+    if expansion.autograd:
+        lines.append(f"{indent}autograd: detected by behaviour (grad mode, graph recording, graph nodes)")
+    return lines
 
 
 def banned_entry(obj: object, expansion: Expansion) -> str | None:
@@ -238,23 +256,22 @@ def _other_spellings(name: str, obj: Any) -> list[str]:
     return sorted(out)
 
 
-_NAME_ENTRY: dict[tuple[str, ...], dict[str, str]] = {}
-
-
 @functools.lru_cache(maxsize=None)
 def _expand(entries: tuple[str, ...]) -> Expansion:
     names: dict[str, str] = {}
     objects: dict[int, tuple[object, str]] = {}
     aten: set[str] = set()
+    by_entry: dict[str, set[str]] = {entry: set() for entry in entries}
 
     def add(name: str, obj: Any, entry: str) -> None:
         names.setdefault(name, entry)
+        by_entry[entry].add(name)
         if obj is not None and not any(obj is e for e in EXEMPT):
             objects.setdefault(id(obj), (obj, entry))
 
     for entry in entries:
         name = base(entry)
-        names.setdefault(name, entry)
+        add(name, None, entry)
         try:
             obj = resolve(name)
         except LookupError:
@@ -277,9 +294,9 @@ def _expand(entries: tuple[str, ...]) -> Expansion:
             add(qualified, value, entry)
         for qualified, value in _aten_objects(frozenset(found)):
             add(qualified, value, entry)
-    _NAME_ENTRY[entries] = names
     autograd = any(base(e) == a or base(e).startswith(a + ".") for e in entries for a in AUTOGRAD_ENTRIES)
-    return Expansion(entries, frozenset(names), types.MappingProxyType(objects), frozenset(aten), autograd)
+    return Expansion(entries, frozenset(names), types.MappingProxyType(objects), frozenset(aten), autograd,
+                     types.MappingProxyType({entry: frozenset(covered) for entry, covered in by_entry.items()}))
 
 
 def expand(banned: Iterable[str]) -> Expansion:
