@@ -141,3 +141,24 @@ def test_the_plan_skips_what_is_graded_and_records_what_cannot_be(tmp_path):
 def test_settings_are_checked_before_anything_is_graded(assignments, device, message):
     with pytest.raises(BatchError, match=message):
         run.settle(COURSE, assignments, "public", device, "dask")
+
+
+def test_the_plan_takes_nbgrader_s_times_only_when_told_and_fails_one_it_cannot_read(tmp_path):
+    folder = tmp_path / "submitted"
+    for student in ("alice", "bob", "carol"):
+        (folder / student / A01).mkdir(parents=True)
+        (folder / student / A01 / "units.py").write_text(f"# {student}\n")
+    (folder / "alice" / A01 / "timestamp.txt").write_text("2027-02-10 10:00:00.000000 UTC")
+    (folder / "carol" / A01 / "timestamp.txt").write_text("yesterday")
+    settings = run.settle(COURSE, [A01], "public", "cpu", "local")
+    with Gradebook(tmp_path / "grades.sqlite") as book:
+        files = run.plan(folder, settings, book)
+        assert files.times == {"file_time": 3} and files.failed == []
+        told = run.plan(folder, settings, book, nbgrader=True)
+        assert told.times == {"nbgrader_collect": 1, "file_time": 1}  # bob handed nothing in through nbgrader
+        assert told.failed == [("carol", "carol/a01_neurons/timestamp.txt: cannot read the time 'yesterday' "
+                                         "(expected nbgrader's '2027-02-16 10:00:00.000000 UTC' or ISO 8601 with "
+                                         "a zone)")]
+        [alice] = [j for j in told.todo if j.student == "alice"]
+        assert alice.stamps[A01] == Stamp(dt.datetime(2027, 2, 10, 10, tzinfo=dt.timezone.utc), "nbgrader_collect",
+                                          "alice/a01_neurons/timestamp.txt")
