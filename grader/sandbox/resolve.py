@@ -15,7 +15,10 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import importlib.machinery
 import inspect
+import os
+import stat
 import sys
 import types
 from dataclasses import dataclass
@@ -33,6 +36,10 @@ ESCAPES = ("torch.ops", "torch._C", "torch._VF", "torch._ops", "torch.overrides"
            "operator.methodcaller")
 ESCAPE_BUILTINS = frozenset({"eval", "exec", "compile", "__import__", "globals", "vars", "locals", "breakpoint"})
 NAMED_BY_STRING = frozenset({"getattr", "setattr", "delattr"})  # allowed with a literal name only
+ESCAPE_ATTRIBUTES = frozenset({"__dict__", "__globals__", "__builtins__", "__subclasses__", "__getattribute__",
+                               "__code__", "__closure__", "__bases__", "__mro__", "__torch_function__",
+                               "__torch_dispatch__", "__self__", "__func__", "__wrapped__", "__loader__",
+                               "__spec__", "f_back", "f_globals", "f_locals", "gi_frame", "tb_frame"})
 LIBRARIES = frozenset({"torch", "numpy", "scipy", "sklearn"})  # imported to follow a name: no other module is
 # Modules of the escapes written in Python: a function they define is the escape wherever it is re-exported
 # (torch._C's and builtins' own functions are every torch operation and ``len``: those go by identity only).
@@ -171,7 +178,7 @@ def reach(parts: tuple[str, ...], banned: tuple[str, ...], with_bans: bool) -> t
         return None, _MISSING
     for i in range(len(parts)):
         if i:
-            if private(parts[i]) and isinstance(obj, (types.ModuleType, type)):
+            if private(parts[i]) and library and isinstance(obj, (types.ModuleType, type)):
                 owner = obj.__name__ if isinstance(obj, types.ModuleType) else _what(obj, ".".join(parts[:i]))
                 return Reach("private", parts[:i + 1], ".".join(parts[:i + 1]), owner), _MISSING
             if parts[i].startswith("__"):
@@ -185,8 +192,80 @@ def reach(parts: tuple[str, ...], banned: tuple[str, ...], with_bans: bool) -> t
     return None, obj
 
 
+def dotted(node: ast.expr) -> list[str] | None:
+    """``a.b.c`` as ``["a", "b", "c"]``; None for anything but a dotted name."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return parts[::-1]
+
+
 def is_module(obj: Any) -> bool:
     return isinstance(obj, types.ModuleType)
+
+
+class Unreadable(Exception):
+    """Why a module of the submission cannot be read as Python would import it."""
+
+
+def locate(folder: Path, module: str) -> Path | None:
+    """The file Python imports for the submission's ``module``: None where there is none; raises
+    :class:`Unreadable` where what it would import is not one regular .py file of the folder."""
+    if "." in module or "/" in module:
+        raise Unreadable("it is in a sub-folder, and the scan follows only the assignment's top-level files")
+    if os.path.isdir(folder / module) and not os.path.islink(folder / module):
+        raise Unreadable(f"there is a folder {module}/, which Python would import in its place")
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:  # looked for before .py
+        if os.path.lexists(folder / f"{module}{suffix}"):
+            raise Unreadable(f"there is compiled code, {module}{suffix}, which Python would import in its place")
+    path = folder / f"{module}.py"
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise Unreadable(f"it cannot be looked at ({e.strerror or e})") from None
+    if not stat.S_ISREG(mode):
+        raise Unreadable("it is not a regular file (a link, a folder or a device), and the sandbox leaves it out")
+    return path
+
+
+def parse(path: Path) -> ast.Module | None:
+    """``path`` parsed from its bytes, as the import compiles it (its BOM or coding line honoured, a
+    comment in any encoding ignored, as Python's tokenizer does): None where Python rejects it too
+    (importing it fails its tasks, with Python's own message); raises :class:`Unreadable` where the
+    scan cannot vouch for what Python would run."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise Unreadable(f"it cannot be opened ({e.strerror or e})") from None
+    try:
+        return _parsed(data, path.name)
+    except SyntaxError:
+        return None
+    except (RecursionError, MemoryError):
+        raise Unreadable("it is nested too deeply for the scan to parse") from None
+    except ValueError as e:
+        raise Unreadable(str(e)) from None
+
+
+def parse_or_none(path: Path) -> ast.Module | None:
+    """``path``'s tree (shared with the scan's cache), or None where it cannot be read or parsed."""
+    try:
+        return parse(path)
+    except Unreadable:
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(data: bytes, name: str) -> ast.Module:
+    """A file's tree, parsed once per content: every task of an assignment scans the same files (the
+    trees are only read)."""
+    return ast.parse(data, name)  # bytes: the BOM or coding line decides the encoding, as on import
 
 
 # Which of the submission's modules an import names: one answer for the scan and the sandbox.

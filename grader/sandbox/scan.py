@@ -18,21 +18,13 @@ from __future__ import annotations
 import ast
 import collections
 import functools
-import importlib.machinery
-import os
-import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
 from grader.sandbox import resolve
 from grader.sandbox.inside.guard import Violation, matches
-from grader.sandbox.resolve import ESCAPE_BUILTINS, ESCAPES, NAMED_BY_STRING, private
-
-ESCAPE_ATTRIBUTES = frozenset({"__dict__", "__globals__", "__builtins__", "__subclasses__", "__getattribute__",
-                               "__code__", "__closure__", "__bases__", "__mro__", "__torch_function__",
-                               "__torch_dispatch__", "__self__", "__func__", "__wrapped__", "__loader__",
-                               "__spec__", "f_back", "f_globals", "f_locals", "gi_frame", "tb_frame"})
+from grader.sandbox.resolve import ESCAPE_ATTRIBUTES, ESCAPE_BUILTINS, ESCAPES, NAMED_BY_STRING, private
 
 
 @dataclass(frozen=True)
@@ -71,64 +63,8 @@ class Reached(Violation):
         return f"{said}: {self.written} reaches {self.reached}, banned here as {self.entry}"
 
 
-class _Unreadable(Exception):
-    """Why a module of the submission cannot be read as Python would import it."""
-
-
-def _locate(folder: Path, module: str) -> Path | None:
-    """The file Python imports for the submission's ``module``: None where there is none; raises
-    :class:`_Unreadable` where what it would import is not one regular .py file of the folder."""
-    if "." in module or "/" in module:
-        raise _Unreadable("it is in a sub-folder, and the scan follows only the assignment's top-level files")
-    if os.path.isdir(folder / module) and not os.path.islink(folder / module):
-        raise _Unreadable(f"there is a folder {module}/, which Python would import in its place")
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:  # looked for before .py
-        if os.path.lexists(folder / f"{module}{suffix}"):
-            raise _Unreadable(f"there is compiled code, {module}{suffix}, which Python would import in its place")
-    path = folder / f"{module}.py"
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise _Unreadable(f"it cannot be looked at ({e.strerror or e})") from None
-    if not stat.S_ISREG(mode):
-        raise _Unreadable("it is not a regular file (a link, a folder or a device), and the sandbox leaves it out")
-    return path
-
-
-def _parse(path: Path) -> ast.Module | None:
-    """``path`` parsed from its bytes, as the import compiles it (its BOM or coding line honoured, a
-    comment in any encoding ignored, as Python's tokenizer does): None where Python rejects it too
-    (importing it fails its tasks, with Python's own message); raises :class:`_Unreadable` where the
-    scan cannot vouch for what Python would run."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise _Unreadable(f"it cannot be opened ({e.strerror or e})") from None
-    try:
-        return _parsed(data, path.name)
-    except SyntaxError:
-        return None
-    except (RecursionError, MemoryError):
-        raise _Unreadable("it is nested too deeply for the scan to parse") from None
-    except ValueError as e:
-        raise _Unreadable(str(e)) from None
-
-
-def parse_or_none(path: Path) -> ast.Module | None:
-    """``path``'s tree (shared with the scan's cache), or None where it cannot be read or parsed."""
-    try:
-        return _parse(path)
-    except _Unreadable:
-        return None
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed(data: bytes, name: str) -> ast.Module:
-    """A file's tree, parsed once per content: every task of an assignment scans the same files (the
-    trees are only read)."""
-    return ast.parse(data, name)  # bytes: the BOM or coding line decides the encoding, as on import
+_Unreadable, _locate, _parse, _parts = resolve.Unreadable, resolve.locate, resolve.parse, resolve.dotted
+parse_or_none = resolve.parse_or_none  # the sandbox's import-once step reads the files as the scan does
 
 
 def _imports(body: Iterable[ast.stmt], package: str = "") -> tuple[dict[str, str], dict[str, tuple[str, str | None]]]:
@@ -158,18 +94,6 @@ def _imports(body: Iterable[ast.stmt], package: str = "") -> tuple[dict[str, str
                     for a in sub.names:
                         names[a.asname or a.name] = f"{module}.{a.name}"
     return names, own
-
-
-def _parts(node: ast.expr) -> list[str] | None:
-    """``a.b.c`` as ``["a", "b", "c"]``; None for anything but a dotted name."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return parts[::-1]
 
 
 def _values(body: list[ast.stmt]) -> dict[str, list[ast.stmt]]:
@@ -341,7 +265,8 @@ class _Scan:
         if escape is not None:
             self.add(f, Reached(escape, f.shown, line, True, written, escape, escape))
             return True
-        where = next((i for i, p in enumerate(parts) if private(p)), None)
+        where = next((i for i, p in enumerate(parts) if private(p) and (not i or parts[0] in resolve.LIBRARIES)),
+                     None)  # a library's internals (the standard library's ways around are :data:`ESCAPES`)
         if where is not None:
             owner = ".".join(parts[:where]) or "the standard library"
             self.add(f, Reached(written, f.shown, line, True, written, ".".join(parts[:where + 1]), owner,
