@@ -1,0 +1,39 @@
+"""The Gradescope runner takes the submission's time from Gradescope's own metadata, outside what the student
+uploads, and never grades a submission as on time when that metadata is there but cannot be read."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from grader import cli
+
+
+@pytest.mark.parametrize("metadata, said", [
+    ('{"created_at": "sometime"}', "submission_metadata.json: no readable created_at (ValueError"),
+    ('{"id": 1}', "submission_metadata.json: no readable created_at (KeyError"),
+    ('{"created_at": "2027-02-21T08:00:00"}', "has no time zone"),
+    ("not json", "submission_metadata.json: no readable created_at (JSONDecodeError"),
+])
+def test_metadata_without_a_readable_time_fails_the_grading_saying_why(tmp_path, metadata, said):
+    bundle = tmp_path / "autograder.zip"
+    assert cli.main(["gradescope-bundle", str(bundle), "--assignment", "a01"]) == 0
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as z:
+        z.extractall(root / "source")
+    (root / "submission").mkdir()
+    (root / "submission" / "timestamp.txt").write_text("2027-01-01 10:00:00.000000 UTC")  # the student's: not read
+    (root / "submission_metadata.json").write_text(metadata)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env |= {"AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
+    r = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["score"] == 0 and data["tests"] == []
+    assert data["output"].startswith("Your submission could not be graded: grader: submission_metadata.json")
+    assert said in data["output"] and "so the submission's time is unknown" in data["output"]
