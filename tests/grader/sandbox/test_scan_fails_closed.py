@@ -355,7 +355,7 @@ def test_an_honest_a02_with_a_gbk_comment_gets_full_marks_and_the_trick_still_sc
     ops_in_layers(folder)
     result = grade_folder(folder)
     t = next(t for t in result.assignments[0].tasks if t.id == "a02.relu_forward")
-    assert t.score == 0 and t.status == "error"
+    assert t.score == 0 and t.status == "banned"
     assert f"torch.ops {ESCAPE} (layers.py line {line_of(folder, 'layers.py', b'ops.aten')})" in t.checks[0].message
     assert "a02.relu_forward" in lost_tasks(result) <= callers({"a02.relu_forward"})
 
@@ -385,7 +385,7 @@ def test_a_coding_line_is_read_as_python_reads_it(name, solutions, tmp_path):
     folder = variant_copy(solutions, tmp_path, name)
     result = grade_folder(folder)
     t = next(t for t in result.assignments[0].tasks if t.id == "a02.relu_forward")
-    assert t.score == 0 and t.status == "error"
+    assert t.score == 0 and t.status == "banned"
     for text in VARIANTS[name].said(folder):
         assert text in t.checks[0].message, t.checks[0].message
     assert "a02.relu_forward" in lost_tasks(result) <= callers({"a02.relu_forward"})
@@ -410,7 +410,7 @@ def test_helpers_that_hide_an_escape_or_cannot_be_followed_score_zero(solutions,
                                f"{UNFOLLOWED}fast.py is not a file of the assignment",
     }
     for tid, message in expected.items():
-        assert tasks[tid].score == 0 and tasks[tid].status == "error", (tid, tasks[tid].status)
+        assert tasks[tid].score == 0 and tasks[tid].status == "banned", (tid, tasks[tid].status)
         assert message in tasks[tid].checks[0].message, (tid, tasks[tid].checks[0].message)
     assert set(expected) <= lost_tasks(result) <= callers(set(expected))
 
