@@ -203,7 +203,8 @@ class Gradebook:
             gradings[student] = GradingResult(
                 points(sum(a.score for a in assignments)), points(sum(a.max_score for a in assignments)),
                 assignments, rows[0]["suite"], rows[0]["device"], rows[0]["source"],
-                late=Late(latest[0].isoformat(), latest[1]) if latest else None, graded_at=max(r["graded_at"] for r in rows),
+                late=Late(latest[0].isoformat(), latest[1]) if latest else None,
+                graded_at=max(r["graded_at"] for r in rows),
                 sandbox=SandboxInfo(**sandbox) if sandbox else None)
         return gradings, failed
 

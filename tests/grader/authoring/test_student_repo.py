@@ -369,9 +369,9 @@ VERIFY = "Verify the grader against the export's manifest"
 
 def verify_step(built: Built, work: Path, summary: Path) -> subprocess.CompletedProcess:
     """The workflow's verification step, run here as the runner runs it, on ``work/trusted`` and ``work/commit``."""
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step_script(workflow(built), VERIFY)],
-                          cwd=work, env=clean_env(GITHUB_STEP_SUMMARY=str(summary)), capture_output=True, text=True,
-                          timeout=120)
+    script = step_script(workflow(built), VERIFY)
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=work,
+                          env=clean_env(GITHUB_STEP_SUMMARY=str(summary)), capture_output=True, text=True, timeout=120)
 
 
 def test_the_manifest_covers_what_the_workflow_trusts_and_matches_the_export(built):
@@ -390,8 +390,9 @@ def test_the_manifest_covers_what_the_workflow_trusts_and_matches_the_export(bui
 
 
 @pytest.mark.parametrize("edit, named", [
-    (lambda t, c: t.joinpath("grader/judge/compare.py").write_bytes(
-        t.joinpath("grader/judge/compare.py").read_bytes() + b" "), "grader/judge/compare.py: changed since the export"),
+    (lambda t, c: t.joinpath("grader/judge/compare.py").write_bytes(t.joinpath("grader/judge/compare.py").read_bytes()
+                                                                    + b" "),
+     "grader/judge/compare.py: changed since the export"),
     (lambda t, c: t.joinpath("course.yaml").write_bytes(t.joinpath("course.yaml").read_bytes()[:-1] + b"\n\n"),
      "course.yaml: changed since the export"),
     (lambda t, c: _flip(t / fixtures.FOLDER / AID / "public.bin"), f"{fixtures.FOLDER}/{AID}/public.bin: changed"),

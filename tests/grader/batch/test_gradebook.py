@@ -17,7 +17,8 @@ from tests.helpers import COURSE
 
 A01 = "a01_neurons"
 KEY = Key("deepgrade 0.1.0 code abc course def", "public", "cpu")
-WHEN = Stamp(dt.datetime(2027, 2, 14, 12, tzinfo=dt.timezone.utc), "nbgrader_collect", "alice/a01_neurons/timestamp.txt")
+WHEN = Stamp(dt.datetime(2027, 2, 14, 12, tzinfo=dt.timezone.utc), "nbgrader_collect",
+             "alice/a01_neurons/timestamp.txt")
 
 
 def job(student: str, content: str = "sha256:1", stamp: Stamp = WHEN) -> Job:
