@@ -242,7 +242,7 @@ def _nbgrader_stamp(entry: Entry, aid: str) -> Stamp | None:
     assignment was not handed in through nbgrader's exchange)."""
     where = f"{entry.path.name}/{aid}/{TIMESTAMP}"
     p = entry.path / aid / TIMESTAMP
-    if p.is_symlink() or (p.exists() and not p.is_file()):
+    if p.parent.is_symlink() or p.is_symlink() or (p.exists() and not p.is_file()):
         raise SubmissionError(f"{where} is not a regular file (a link is never followed), so nbgrader's time of "
                               f"{aid} is unknown")
     if not p.is_file():

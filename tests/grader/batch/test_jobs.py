@@ -133,6 +133,8 @@ def test_nbgrader_collected_folders_take_each_assignments_time_from_where_nbgrad
     (lambda p: p.write_text("2027-02-16 10:00:00 Mars/Olympus"), "unknown time zone 'Mars/Olympus'"),
     (lambda p: p.symlink_to(p.parent.parent), "alice/a01_neurons/timestamp.txt is not a regular file"),
     (lambda p: p.mkdir(), "alice/a01_neurons/timestamp.txt is not a regular file"),
+    (lambda p: (p.parent.rename(p.parent.with_name("elsewhere")), p.parent.symlink_to("elsewhere"),
+                p.write_text("2027-02-10 10:00:00.000000 UTC")), "alice/a01_neurons/timestamp.txt is not a regular"),
 ])
 def test_nbgrader_time_that_cannot_be_read_fails_the_submission(tmp_path, make, message):
     alice = tmp_path / "alice"
