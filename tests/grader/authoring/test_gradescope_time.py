@@ -37,3 +37,27 @@ def test_metadata_without_a_readable_time_fails_the_grading_saying_why(tmp_path,
     assert data["score"] == 0 and data["tests"] == []
     assert data["output"].startswith("Your submission could not be graded: grader: submission_metadata.json")
     assert said in data["output"] and "so the submission's time is unknown" in data["output"]
+
+
+def test_a_time_the_student_uploads_is_not_gradescope_s(solutions, tmp_path):
+    """Gradescope's metadata says late; the student's own metadata and time file, uploaded with the work, say
+    on time: the penalty follows Gradescope's."""
+    bundle = tmp_path / "autograder.zip"
+    assert cli.main(["gradescope-bundle", str(bundle), "--assignment", "a01"]) == 0
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as z:
+        z.extractall(root / "source")
+    (root / "submission").mkdir()
+    for f in solutions("a01_neurons").glob("*.py"):
+        (root / "submission" / f.name).write_bytes(f.read_bytes())
+    (root / "submission" / "submission_metadata.json").write_text('{"created_at": "2027-01-01T08:00:00+00:00"}')
+    (root / "submission" / "timestamp.txt").write_text("2027-01-01 08:00:00.000000 UTC")
+    (root / "submission_metadata.json").write_text('{"created_at": "2027-03-20T08:00:00.365935+00:00"}')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env |= {"AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
+    r = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    data = json.loads((root / "results" / "results.json").read_text())
+    (late,) = [t for t in data["tests"] if t["name"] == "a01_neurons: late penalty"]
+    assert late["score"] < 0 and data["score"] < sum(t["max_score"] for t in data["tests"])
