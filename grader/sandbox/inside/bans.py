@@ -30,9 +30,9 @@ EXEMPT = (torch.no_grad,)  # lives in torch.autograd but can only switch autogra
 # Namespaces whose public callables are operations: where the other spellings of one are looked for.
 OPERATION_NAMESPACES = (("torch", torch), ("torch.Tensor", torch.Tensor), ("torch.nn.functional", torch.nn.functional),
                         ("torch.special", torch.special), ("torch.linalg", torch.linalg), ("torch.fft", torch.fft))
-# Of those, the ones small and free of global side effects enough to probe every callable of
-# (aliases under another name live here); in torch and Tensor only same-named callables are probed.
-PROBED_WHOLE = ("torch.nn.functional", "torch.special", "torch.linalg", "torch.fft")
+# Of those, the ones free of global side effects whose every callable may be an alias under another
+# name (torch.special.expit); in torch, Tensor and torch.fft only same-named callables are probed.
+PROBED_WHOLE = ("torch.nn.functional", "torch.special", "torch.linalg")
 # aten operations that move, shape or allocate data without computing: never what a ban is about.
 PLUMBING = frozenset({"to", "_to_copy", "copy", "empty", "empty_like", "empty_strided", "clone", "detach", "alias",
                       "view", "_unsafe_view", "reshape", "expand", "t", "transpose", "contiguous", "lift_fresh",
@@ -195,8 +195,7 @@ def _spellings(aten: frozenset[str], own: str) -> list[tuple[str, Any]]:
     index = _operation_index()
     keys = {_normal(op) for op in aten} | {own}
     candidates = [pair for key in keys for pair in index.get(key, [])]
-    candidates += [pair for pairs in index.values() for pair in pairs
-                   if pair[0].rsplit(".", 1)[0] in PROBED_WHOLE]
+    candidates += [pair for pair in _whole() if _may_compute(pair[1], keys)]
     seen, out = set(), []
     for qualified, value in candidates:
         if qualified in seen:
@@ -205,6 +204,40 @@ def _spellings(aten: frozenset[str], own: str) -> list[tuple[str, Any]]:
         if _operations(value, qualified.rsplit(".", 1)[1]) & aten:
             out.append((qualified, value))
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def _whole() -> tuple[tuple[str, Any], ...]:
+    return tuple(pair for pairs in _operation_index().values() for pair in pairs
+                 if pair[0].rsplit(".", 1)[0] in PROBED_WHOLE)
+
+
+def _may_compute(value: Any, keys: set[str]) -> bool:
+    """Whether ``value`` may compute one of the operations named ``keys`` (normalised), judged without
+    running it where that is certain: a built-in with a kernel of its own computes its own aten
+    operation; a Python function computes only what its code names. Anything else is probed."""
+    if isinstance(value, types.BuiltinFunctionType):
+        name = value.__name__
+        try:
+            own_kernel = torch._C._dispatch_has_kernel(f"aten::{name}") and not \
+                torch._C._dispatch_has_kernel_for_dispatch_key(f"aten::{name}", "CompositeImplicitAutograd")
+        except Exception:  # noqa: BLE001
+            own_kernel = False
+        return _normal(name) in keys if own_kernel else True
+    code = getattr(value, "__code__", None)
+    if code is None:
+        return True
+    return bool(_code_names(code) & keys)
+
+
+@functools.lru_cache(maxsize=None)
+def _code_names(code: Any) -> frozenset[str]:
+    """Every name a function's code (nested functions included) looks up, normalised."""
+    names = {_normal(n) for n in code.co_names}
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _code_names(const)
+    return frozenset(names)
 
 
 def _aten_objects(aten: frozenset[str]) -> list[tuple[str, Any]]:
@@ -225,6 +258,7 @@ def _inside(module_name: str | None, root: str) -> bool:
     return bool(module_name) and (module_name == root or module_name.startswith(root + "."))
 
 
+@functools.lru_cache(maxsize=None)
 def _module_members(root: str, module: types.ModuleType) -> list[tuple[str, Any]]:
     """The module, its submodules and every public function or class they export that is theirs:
     defined in them, in one of the package's private modules, or a built-in torch operation
@@ -286,8 +320,8 @@ def _expand(entries: tuple[str, ...]) -> Expansion:
             for qualified in _other_spellings(name, obj):
                 add(qualified, obj, entry)
             continue
-        if isinstance(obj, type):
-            continue  # a class: itself only
+        if isinstance(obj, type) or any(name == a or name.startswith(a + ".") for a in AUTOGRAD_ENTRIES):
+            continue  # a class, or autograd (judged by behaviour, not by an operation): itself only
         found = _operations(obj, name.rsplit(".", 1)[1])
         aten |= found
         for qualified, value in _spellings(frozenset(found), _normal(name.rsplit(".", 1)[1])) if found else ():

@@ -124,6 +124,7 @@ class Guard(TorchFunctionMode):
         self.root = submission_root.rstrip("/") + "/"
         self.violation: Violation | None = None
         self.inference = False  # whether the task started under inference mode (what the autograd checks rely on)
+        self.grad_off = False   # and with grad mode off
         self._verdicts: dict[Any, str | None] = {}
         self.class_code = _class_code(self.expansion)
 
@@ -149,6 +150,7 @@ class Guard(TorchFunctionMode):
     def __enter__(self):
         global ACTIVE
         self.inference = torch.is_inference_mode_enabled()
+        self.grad_off = not torch.is_grad_enabled()
         ACTIVE = self
         return super().__enter__()
 
@@ -178,7 +180,7 @@ class Guard(TorchFunctionMode):
         """What autograd ``func`` asks for, where autograd is banned; None for an ordinary call."""
         if self.inference and not torch.is_inference_mode_enabled():
             return "leaving torch.inference_mode (autograd)"
-        if torch.is_grad_enabled():
+        if self.grad_off and torch.is_grad_enabled():
             return "torch.enable_grad (autograd)"
         hit = _AUTOGRAD_METHODS.get(id(func))
         if hit is not None and hit[0] is func:

@@ -301,7 +301,7 @@ def test_the_scan_refuses_the_attacks_that_use_an_escape(solutions, honest, tmp_
     for name in names:
         t = tasks[ATTACKS[name].task]
         said = " ".join(c.message for c in t.checks)
-        assert t.status == "error" and t.score == 0, (name, t.status, said)
+        assert t.status == "banned" and t.score == 0, (name, t.status, said)
         assert f"{ESCAPES_USED[name]} is not allowed in a task with banned operations" in said, said
         assert ".py line " in said
     for tid in set(tasks) - callers({ATTACKS[n].task for n in names}):
