@@ -260,7 +260,9 @@ def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: 
     inputs = to_device(request["inputs"], device)
     captured = io.StringIO()
     response: dict[str, Any] = {"task": request["task"], "case": request["case"], "token": request["token"]}
-    guard = banned.Guard(request["banned"], submission_root) if request.get("banned") else None
+    guard = banned.Guard(request["banned"], submission_root, imported_only=True) if request.get("banned") else None
+    foreign = [name for name in banned.bans.foreign_modules(guard.banned) if name not in sys.modules] \
+        if guard is not None else []  # banned numpy/scipy objects whose module is not imported yet
     if guard is not None:
         banned.wrap_foreign(guard.expansion)  # before the task: the submission's aliases of them included
     autograd = guard is not None and guard.autograd
@@ -304,6 +306,12 @@ def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: 
     elif escaped:
         response.update(status="banned", outputs={},
                         message=f"autograd is banned in this task, and {'; '.join(escaped)}")
+    elif any(name in sys.modules for name in foreign):
+        imported = next(name for name in foreign if name in sys.modules)
+        response.update(status="banned", outputs={}, message=(
+            f"the task imported {imported} while it ran, and a banned operation of this task lives there "
+            f"({', '.join(e for e in guard.banned if e.startswith(imported + '.'))}): import it at the top of "
+            "the file, where its use can be checked"))
     clean_up(response, "the task", before, threads, exit_handlers)
     if torch.is_inference_mode_enabled() or torch.is_grad_enabled():
         response["restart"] = True  # a switch the task left on outlives it: a fresh process for the next

@@ -116,9 +116,9 @@ ACTIVE: Guard | None = None  # the guard of the task that is running, for the tr
 class Guard(TorchFunctionMode):
     """Records the first banned torch call made from the submission's code while it is active."""
 
-    def __init__(self, banned: Iterable[str], submission_root: str):
+    def __init__(self, banned: Iterable[str], submission_root: str, imported_only: bool = False):
         super().__init__()
-        self.expansion = bans.expand(banned)
+        self.expansion = bans.expand(banned, imported_only)
         self.banned = self.expansion.entries  # not ESCAPES: torch's own code calls torch._C under the student's line
         self.autograd = self.expansion.autograd
         self.root = submission_root.rstrip("/") + "/"
@@ -341,7 +341,7 @@ def _foreign(original: Any, entry: str) -> Any:
     @functools.wraps(original)
     def banned_call(*args, **kwargs):
         guard = ACTIVE
-        if guard is not None and bans.banned_entry(original, guard.expansion) is not None:
+        if guard is not None and entry in guard.expansion.entries:
             guard.flag(entry, depth=3)
         return original(*args, **kwargs)
     return banned_call

@@ -134,9 +134,11 @@ def softmax_cross_entropy(scores, y):
 
 SCIPY = {
     "a11.hungarian_match": ('''
+import scipy.optimize._lsap as _private
+
+
 def hungarian_match(cost):
-    import scipy.optimize._lsap as private
-    rows, cols = private.linear_sum_assignment(cost.detach().cpu().numpy())
+    rows, cols = _private.linear_sum_assignment(cost.detach().cpu().numpy())
     return torch.as_tensor(rows, dtype=torch.long), torch.as_tensor(cols, dtype=torch.long)
 ''', "scipy.optimize.linear_sum_assignment"),
 }
@@ -211,6 +213,20 @@ def hungarian_match(cost):
 ''', "scipy.optimize.linear_sum_assignment")}
     tasks = _graded(solutions, tmp_path, A11, attack, "detr.py")
     assert _verdicts(tasks, attack, "detr.py") == {t: "" for t in attack}
+
+
+def test_a_banned_scipy_module_imported_while_the_task_runs_ends_banned_without_the_scan(solutions, tmp_path,
+                                                                                        no_scan):
+    attack = {"a11.hungarian_match": ('''
+def hungarian_match(cost):
+    import scipy.optimize
+    rows, cols = scipy.optimize.linear_sum_assignment(cost.detach().cpu().numpy())
+    return torch.as_tensor(rows, dtype=torch.long), torch.as_tensor(cols, dtype=torch.long)
+''', "scipy.optimize.linear_sum_assignment")}
+    t = _graded(solutions, tmp_path, A11, attack, "detr.py")["a11.hungarian_match"]
+    message = " ".join(c.message for c in t.checks if not c.passed)
+    assert (t.status, t.score) == ("banned", 0.0)
+    assert "imported scipy.optimize while it ran" in message and "scipy.optimize.linear_sum_assignment" in message
 
 
 def test_the_honest_solutions_keep_full_marks_with_the_run_time_layer_alone(solutions, no_scan):
