@@ -298,28 +298,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             chosen = course.select(args.explain, available=False, task_ids=True)
         except config.SelectionError as e:
             raise SystemExit(f"grader: {e}") from None
-        print("\n".join(explain_bans(chosen)))
+        from grader.sandbox.inside import bans
+        print("\n".join(bans.explain([(t.id, t.banned) for cfg, only in chosen for t in cfg.tasks
+                                      if only is None or t.id in only])))
     return 0
-
-
-def explain_bans(chosen: list) -> list[str]:
-    """Per task, what its banned entries cover (every spelling, grouped; the aten operations); a task
-    whose list is the same as an earlier one's says so."""
-    from grader.sandbox.inside import bans
-
-    lines, seen = [], {}
-    for cfg, only in chosen:
-        for t in cfg.tasks:
-            if only is not None and t.id not in only:
-                continue
-            if not t.banned:
-                lines.append(f"{t.id}: nothing banned")
-            elif t.banned in seen:
-                lines.append(f"{t.id}: as {seen[t.banned]}")
-            else:
-                seen[t.banned] = t.id
-                lines += [f"{t.id}:"] + bans.describe(bans.expand(t.banned))
-    return lines
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

@@ -75,6 +75,22 @@ def describe(expansion: Expansion, indent: str = "  ") -> list[str]:
     return lines
 
 
+def explain(tasks: Iterable[tuple[str, tuple[str, ...]]]) -> list[str]:
+    """Per (task id, banned entries), what the entries cover (``grader validate --explain``); a task
+    whose list is an earlier one's says so."""
+    lines: list[str] = []
+    seen: dict[tuple[str, ...], str] = {}
+    for task, banned in tasks:
+        if not banned:
+            lines.append(f"{task}: nothing banned")
+        elif banned in seen:
+            lines.append(f"{task}: as {seen[banned]}")
+        else:
+            seen[banned] = task
+            lines += [f"{task}:"] + describe(expand(banned))
+    return lines
+
+
 def banned_entry(obj: object, expansion: Expansion) -> str | None:
     """The entry ``obj`` falls under, by identity; None where it is not banned."""
     hit = expansion.objects.get(id(obj))
