@@ -118,7 +118,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with progress(args.quiet, steps) as (report, _):
         result = grade(args.path, course, args.assignment, args.suite, args.device, submitted, progress=report,
-                       require_isolation=args.require_isolation, isolation_via=args.isolation_via, jobs=args.jobs)
+                       isolation=args.isolation, require_isolation=args.require_isolation,
+                       isolation_via=args.isolation_via, jobs=args.jobs)
     if result.late is not None:
         result.late = dataclasses.replace(result.late, time_source=args.time_source)
     color = args.format == "text" and not args.output and sys.stdout.isatty()
@@ -406,6 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
                                           "%(default)s; Gradescope's runner says gradescope_metadata)")
     g.add_argument("--require-isolation", choices=("process", "namespaces", "full"), metavar="LEVEL",
                    help="refuse to grade if the sandbox is weaker than LEVEL (process, namespaces, full)")
+    g.add_argument("--isolation", choices=("auto", "process", "namespaces", "full"), default="auto", metavar="LEVEL",
+                   help="grade at this level instead of the strongest the machine gives (auto), e.g. process to "
+                        "see what a machine without namespaces gets")
     g.add_argument("--isolation-via", choices=("auto", "root", "user-namespace"), default="auto",
                    help="how the namespace layers are made (default: root's way when root, else a user "
                         "namespace); user-namespace on a root machine shows what an ordinary user gets")

@@ -279,7 +279,9 @@ class _Scan:
                      if found.kind != "banned" else
                      Reached(found.reached, f.shown, line, False, written, found.reached, found.entry))
             return True
-        if value and resolve.is_module(obj):
+        # Only in code a task runs: at import a module bound as a value (a default argument, a table)
+        # costs nothing until a task uses the name, and the task's own scan follows that name there.
+        if value and banned and resolve.is_module(obj):
             self.refuse(f, written, line, f"it uses the module {obj.__name__} as a value, and the scan cannot follow "
                                           f"a module used as a value (name what you use from it: {written}.<name>)")
             return True

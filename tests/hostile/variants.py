@@ -54,12 +54,12 @@ def affine_backward(dout, cache):{_AFFINE_LEAVES}
     dx, dw = mm(dmm)
     return dx, dw, dbb.sum(0) if dbb.dim() == 2 else dbb
 '''),
-    "set_grad_enabled_backward": _a02("autograd", "relu_backward", '''
-def relu_backward(dout, cache):
-    x = cache.detach().clone()
+    "set_grad_enabled_backward": _a02("autograd", "tanh_backward", '''
+def tanh_backward(dout, cache):
+    x = torch.atanh(cache.detach().clone())
     with torch.set_grad_enabled(True):
         x.requires_grad_()
-        (torch.clamp(x, min=0.0) * dout).sum().backward()
+        (torch.tanh(x) * dout).sum().backward()
     return x.grad
 '''),
     "requires_grad_setter": _a02("autograd", "softplus_backward", '''
@@ -101,11 +101,12 @@ def softmax_cross_entropy(scores, y):
     (dscores,) = pull(torch.ones_like(value))
     return value, dscores
 '''),
-    "reexported_autograd_grad": _a02("autograd", "relu_backward", '''
-def relu_backward(dout, cache):
-    x = cache.detach().clone().requires_grad_()
+    "reexported_autograd_grad": _a02("autograd", "leaky_relu_backward", '''
+def leaky_relu_backward(dout, cache):
+    x, slope = cache
+    x = x.detach().clone().requires_grad_()
     with torch.nn.init.torch.enable_grad():
-        y = torch.clamp(x, min=0.0)
+        y = torch.where(x > 0, x, slope * x)
     return torch.nn.init.torch.autograd.grad(y, x, dout)[0]
 '''),
     "getattr_literal_chain": _a02("autograd", "softplus_backward", '''
@@ -154,11 +155,11 @@ def softmax_cross_entropy(scores, y):
         loss = -lp[T.arange(n), y].mean()
     return loss.detach(), ag.grad(loss, s)[0]
 '''),
-    "vars_lookup": _a02("autograd", "relu_backward", '''
-def relu_backward(dout, cache):
+    "vars_lookup": _a02("autograd", "softplus_backward", '''
+def softplus_backward(dout, cache):
     x = cache.detach().clone().requires_grad_()
     with vars(torch)["enable_grad"]():
-        y = torch.clamp(x, min=0.0)
+        y = torch.clamp(x, min=0.0) + torch.log1p(torch.exp(-x.abs()))
     return vars(torch)["autograd"].grad(y, x, dout)[0]
 '''),
     "dunder_import": _a02("autograd", "softplus_backward", '''
@@ -218,11 +219,11 @@ def affine_backward(dout, cache):
         out = x @ w + b
     return A.grad(out, (x, w, b), dout)
 '''),
-    "walrus_alias": _a02("autograd", "relu_backward", '''
-def relu_backward(dout, cache):
-    x = cache.detach().clone().requires_grad_()
+    "walrus_alias": _a02("autograd", "tanh_backward", '''
+def tanh_backward(dout, cache):
+    x = torch.atanh(cache.detach().clone()).requires_grad_()
     with (on := torch.enable_grad)():
-        y = torch.clamp(x, min=0.0)
+        y = torch.tanh(x)
     return (g := torch.autograd.grad)(y, x, dout)[0]
 '''),
     "class_attribute_alias": _a02("autograd", "softplus_backward", '''
@@ -245,29 +246,19 @@ def leaky_relu_backward(dout, cache, _ag=torch.autograd, _on=torch.enable_grad):
         y = torch.where(x > 0, x, slope * x)
     return _ag.grad(y, x, dout)[0]
 '''),
-    "mlp_backward_by_autograd": _a02("autograd", "mlp_backward", '''
-def mlp_backward(dout, cache):
-    grads = []
-    for activation, (x, w, b), act_cache in reversed(cache):
-        x, w, b = (t.detach().clone().requires_grad_() for t in (x, w, b))
-        with torch.enable_grad():
-            z = x @ w + b
-            if activation == "relu":
-                z = torch.clamp(z, min=0.0)
-            elif activation == "tanh":
-                z = torch.tanh(z)
-            elif activation == "sigmoid":
-                z = 1.0 / (1.0 + torch.exp(-z))
-            elif activation == "leaky_relu":
-                z = torch.where(z > 0, z, act_cache[1] * z)
-            elif activation == "softplus":
-                z = torch.clamp(z, min=0.0) + torch.log1p(torch.exp(-z.abs()))
-            z.backward(dout)
-        grads.append((w.grad, b.grad))
-        dout = x.grad
-    return grads[::-1]
-''', file="mlp.py"),
-
+    "feed_forward_by_autograd": Variant("autograd", A11, "a11.feed_forward_backward", "layers.py", '''
+def feed_forward_backward(dout, cache):
+    x, w1, w2, pre, hidden = (t.detach().clone() for t in cache)
+    b1 = torch.zeros(w1.shape[0], dtype=x.dtype).requires_grad_()
+    b2 = torch.zeros(w2.shape[0], dtype=x.dtype).requires_grad_()
+    for t in (x, w1, w2):
+        t.requires_grad_()
+    with torch.enable_grad():
+        p = x @ w1.T + b1 + (pre - x @ w1.T).detach()  # the forward's own pre-activation, as a graph
+        out = torch.where(p > 0, p, torch.zeros_like(p)) @ w2.T + b2
+        out.backward(dout)
+    return x.grad, w1.grad, b1.grad, w2.grad, b2.grad
+'''),
     # reexport: banned modules and functions reached through other modules, private names, aliases
     "ops_aten_through_init": _a02("reexport", "relu_forward", '''
 def relu_forward(x):
