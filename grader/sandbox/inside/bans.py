@@ -156,6 +156,23 @@ def _aten_of_packet(name: str) -> str | None:
         return None
 
 
+def _composite_packet(name: str) -> str | None:
+    """``name`` where torch.ops.aten has an operation of that name that only decomposes into others
+    (``log_softmax`` into ``_log_softmax``): then it is another spelling of what was traced. An
+    operation of that name with a kernel of its own is a different operation that merely shares the
+    name (``F.unfold`` computes ``im2col``; ``aten::unfold`` is ``Tensor.unfold``'s view)."""
+    packet = _aten_of_packet(name)
+    if packet is None:
+        return None
+    try:
+        overloads = getattr(torch.ops.aten, packet).overloads()
+        composite = [torch._C._dispatch_has_kernel_for_dispatch_key(
+            f"aten::{packet}" + ("" if o == "default" else f".{o}"), "CompositeImplicitAutograd") for o in overloads]
+    except Exception:  # noqa: BLE001  (an operation torch cannot describe: not counted as an alias)
+        return None
+    return packet if any(composite) else None
+
+
 @functools.lru_cache(maxsize=None)
 def _operations(obj: Any, name: str) -> frozenset[str]:
     """The aten operations (base names) that calling ``obj`` (spelled ``...name``) computes.
@@ -178,7 +195,7 @@ def _operations(obj: Any, name: str) -> frozenset[str]:
         if named:
             return frozenset(named)
         if len(computing) == 1:
-            return frozenset(computing) | frozenset(filter(None, [_aten_of_packet(name)]))
+            return frozenset(computing) | frozenset(filter(None, [_composite_packet(name)]))
         break
     packet = _aten_of_packet(name)
     return frozenset([packet]) if packet and _normal(packet) not in PLUMBING else frozenset()

@@ -29,6 +29,7 @@ def covered(entry: str, obj: object) -> bool:
                        torch.ops.aten._softmax.default]),
     ("torch.layer_norm", [torch.layer_norm, F.layer_norm, torch.native_layer_norm]),
     ("torch.nn.functional.conv2d", [F.conv2d, torch.conv2d, torch.convolution]),
+    ("torch.nn.functional.unfold", [F.unfold, torch.ops.aten.im2col.default]),
 ])
 def test_a_banned_operation_covers_each_of_its_spellings(entry, spellings):
     assert [s for s in spellings if not covered(entry, s)] == []
@@ -39,6 +40,9 @@ def test_a_banned_operation_covers_each_of_its_spellings(entry, spellings):
     ("torch.sigmoid", [torch.tanh, torch.exp, F.logsigmoid, torch.Tensor.exp_, torch.add]),
     ("torch.log_softmax", [torch.softmax, torch.logsumexp, torch.log, torch.sub]),
     ("torch.softmax", [torch.log_softmax, torch.exp, torch.sum, torch.Tensor.div_]),
+    # F.unfold computes im2col; Tensor.unfold is another operation that only shares its name (a04
+    # bans the first everywhere and the second in im2col alone)
+    ("torch.nn.functional.unfold", [torch.Tensor.unfold, torch.ops.aten.unfold.default, torch.as_strided]),
 ])
 def test_a_banned_operation_leaves_other_operations_alone(entry, others):
     assert [o for o in others if covered(entry, o)] == []
