@@ -24,6 +24,7 @@ th, td { border: 1px solid #d0d7de; padding: .3em .6em; vertical-align: top; }
 td.points { text-align: right; white-space: nowrap; } tr.total td { font-weight: 600; background: #f6f8fa; }
 .badge { border-radius: 1em; padding: .05em .6em; font-size: .85em; white-space: nowrap; }
 .passed { background: #dafbe1; } .failed, .error { background: #ffe1e1; } .timeout { background: #f3e1ff; }
+.banned { background: #ffd8b5; }
 .not_implemented { background: #fff4c2; }
 .task { border: 1px solid #d0d7de; border-radius: 6px; padding: .4em 1em 1em; margin: 1em 0; }
 .check { margin: .6em 0; } .check code { background: #f6f8fa; padding: 0 .3em; }

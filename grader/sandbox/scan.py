@@ -362,6 +362,8 @@ class _Scan:
         else:
             named = [f"{node.module}.{a.name}" for a in node.names
                      if node.module and not node.level and node.module.split(".")[0] != self.package]
+        if not banned:
+            return  # at import an import only binds names: what a task or an import-time statement does with them counts
         for qual in named:
             self.judge(f, qual, qual, node.lineno, banned, value=False)
 

@@ -62,3 +62,20 @@ def test_dev_py_pytest_runs_pytest_in_the_venv(tmp_path):
                        capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "pytest" in r.stdout + r.stderr
+
+
+def test_the_browser_step_installs_chromium_as_root_or_says_loudly_that_the_page_test_will_skip(monkeypatch, capsys):
+    ran = []
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
+    monkeypatch.setattr(dev.subprocess, "run", lambda cmd, **kw: ran.append(cmd) or subprocess.CompletedProcess(cmd, 0, "", ""))
+    monkeypatch.setattr(dev.os, "geteuid", lambda: 0)
+    dev.browser()
+    assert ran == [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]]
+    assert "WARNING" in capsys.readouterr().err  # installed, yet still not found: said, not hidden
+    ran.clear()
+    monkeypatch.setattr(dev.os, "geteuid", lambda: 1000)  # an ordinary user: nothing to install with
+    dev.browser()
+    assert ran == [] and "will SKIP and prove nothing" in capsys.readouterr().err
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/chromium" if name == "chromium" else None)
+    dev.browser()
+    assert ran == [] and capsys.readouterr().err == ""

@@ -213,7 +213,7 @@ def source(tmp_path) -> Path:
     ("sigmoid_forward", ["torch.nn.functional"], [("torch.nn.functional.softmax", 8)]),  # through a helper
     ("tanh_forward", ["torch.nn.functional.tanh"], [("torch.nn.functional.tanh", 21)]),  # getattr with a constant
     ("affine_backward", ["torch.autograd"], [("torch.autograd.grad", 26)]),
-    ("clean", ["torch.nn.functional.*", "torch.autograd"], []),  # the module itself is not under `F.*`
+    ("clean", ["torch.nn.functional.*", "torch.autograd"], [("torch.nn.functional", 31)]),  # a module as a value: refused
     ("clean", ["torch.nn.functional"], [("torch.nn.functional", 31)]),
     ("local_import", ["torch.func"], [("torch.func.grad", 35), ("torch.func.grad", 36)]),
     ("relu_forward", [], []),
@@ -277,7 +277,7 @@ def unused(x):
 @pytest.mark.parametrize("function, found", [
     ("uses_ops", [("torch.ops", 12)]),
     ("pops_the_mode", [("torch._C", 16)]),
-    ("dynamic", [("getattr", 21), ("eval", 21), ("__mro__", 21)]),
+    ("dynamic", [("getattr", 21), ("torch", 21), ("eval", 21), ("__mro__", 21)]),  # torch: a module as a value
     ("fine", []),  # a literal getattr, and an argument that happens to be called vars
     ("cross_file", [("torch.nn.functional.relu", 6, "helpers.py"), ("gc", 10, "helpers.py")]),
 ])
@@ -454,8 +454,9 @@ def test_banned_operations_score_zero_and_name_the_call_and_line(static, solutio
         "a02.tanh_forward": f"torch._C {escape} (layers.py line {line_of('_len_torch_function_stack')})"
                             if static else f"torch._C._pop_torch_function_stack {escape} (layers.py line "
                                            f"{line_of('_pop_torch_function_stack()')})",
-        "a02.affine_backward": "banned operation torch.Tensor.backward (layers.py line "
-                               f"{line_of('.backward(dout)')})" if static else
+        # the scan stops at the first banned name of the code: enable_grad is torch.autograd's
+        "a02.affine_backward": "banned operation torch.autograd.grad_mode.enable_grad (layers.py line "
+                               f"{line_of('torch.enable_grad()')})" if static else
                                "banned operation torch.Tensor.requires_grad_ (autograd) (layers.py line "
                                f"{line_of('.requires_grad_()')})",
     }
