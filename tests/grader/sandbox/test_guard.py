@@ -12,22 +12,13 @@ import pytest
 from grader.judge.pipeline import grade
 from grader.sandbox import scan
 from tests.helpers import COURSE, splice_source
+from tests.hostile.variants import VARIANTS
 
 A02, A11 = "a02_mlp_backprop", "a11_transformer"
 
 # task -> (code spliced into layers.py, what the message must name)
 AUTOGRAD = {
-    "a02.affine_backward": ('''
-def affine_backward(dout, cache):
-    x, w, b = (t.detach().clone() for t in cache)
-    with torch.enable_grad():
-        x.requires_grad_(); w.requires_grad_(); b.requires_grad_()
-        out = x @ w + b
-    dmm, dbb = out.grad_fn(dout)
-    mm = out.grad_fn.next_functions[0][0]
-    dx, dw = mm(dmm)
-    return dx, dw, dbb.sum(0) if dbb.dim() == 2 else dbb
-''', "grad"),
+    "a02.affine_backward": (VARIANTS["grad_fn_walk"].code, "grad"),
     "a02.relu_backward": ('''
 def relu_backward(dout, cache):
     x = cache.detach().clone()
@@ -59,27 +50,8 @@ def leaky_relu_backward(dout, cache):
     y.backward(dout)
     return x.grad
 ''', "grad"),
-    "a02.mse_loss": ('''
-def mse_loss(pred, target):
-    import torch.func
-
-    def loss(p):
-        d = p - target
-        return 0.5 * (d * d).sum() / p.shape[0]
-    return loss(pred), torch.func.grad(loss)(pred)
-''', ""),
-    "a02.softmax_cross_entropy": ('''
-def softmax_cross_entropy(scores, y):
-    n = scores.shape[0]
-
-    def loss(s):
-        shifted = s - s.amax(dim=1, keepdim=True)
-        lp = shifted - torch.logsumexp(shifted, dim=1, keepdim=True)
-        return -lp[torch.arange(n), y].mean()
-    value, pull = torch.nn.init.torch.func.vjp(loss, scores)
-    (dscores,) = pull(torch.ones_like(value))
-    return value, dscores
-''', ""),
+    "a02.mse_loss": (VARIANTS["func_grad"].code, ""),
+    "a02.softmax_cross_entropy": (VARIANTS["func_vjp_reexport"].code, ""),
     "a02.softplus_backward": ('''
 def softplus_backward(dout, cache):
     x = cache.detach().clone().requires_grad_()
