@@ -266,11 +266,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from grader.course import config
 
     course = config.load(args.course)
-    for key in args.ids:
-        try:
-            course.assignment(key)
-        except KeyError:
-            raise SystemExit(f"grader: unknown assignment '{key}' (see course.yaml)") from None
+    _select(course, args.ids, available=False)
     try:
         with progress(False) as (report, say):
             rows = reproduce.reproduce(course, args.ids, Path(args.plots) if args.plots else None,
@@ -367,16 +363,20 @@ def cmd_gradescope_bundle(args: argparse.Namespace) -> int:
     from grader.course import config
 
     course = config.load(args.course)
-    ids = []
-    for key in args.assignment or ():
-        try:
-            ids.append(course.assignment(key).id)
-        except KeyError:
-            raise SystemExit(f"grader: unknown assignment '{key}' (see course.yaml)") from None
+    ids = _select(course, args.assignment or (), available=False)
     names = gradescope.bundle(Path(args.out), Path(args.course), ids)
     print(f"wrote {args.out} ({len(names)} files): upload it as the Gradescope autograder"
           + (f" of {', '.join(ids)}" if ids else ""))
     return 0
+
+
+def _select(course, keys, available: bool = True) -> list[str]:
+    """The assignment ids ``keys`` name, or exit 2 with the nearest ids for one that is misspelt."""
+    from grader.course.config import SelectionError
+    try:
+        return [cfg.id for cfg, _ in course.select(keys, available=available)]
+    except SelectionError as e:
+        raise SystemExit(f"grader: {e}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ from grader.batch import executors, jobs, version
 from grader.batch.gradebook import Gradebook, Key
 from grader.batch.jobs import BatchError, Job, Outcome, SubmissionError
 from grader.batch.worker import Settings
-from grader.course.config import Course
+from grader.course.config import Course, SelectionError
 from grader.judge.cases import suite_names
 from grader.judge.pipeline import resolve_device
 from grader.sandbox import host
@@ -31,15 +31,10 @@ def settle(course: Course, assignments: list[str] | None, suite: str, device: st
     """The batch's settings, every one checked before anything is graded: the assignments exist and
     are available, the device is known. The isolation is probed by :func:`probed`."""
     suite_names(suite)
-    ids = []
-    for key in assignments or [a.id for a in course.assignments if a.available]:
-        try:
-            cfg = course.assignment(key)
-        except KeyError:
-            raise BatchError(f"unknown assignment '{key}' (see course.yaml)") from None
-        if not cfg.available:
-            raise BatchError(f"{cfg.id} is not available yet (course.yaml marks it available: false)")
-        ids.append(cfg.id)
+    try:
+        ids = [cfg.id for cfg, _ in course.select(assignments or [a.id for a in course.assignments if a.available])]
+    except SelectionError as e:
+        raise BatchError(str(e)) from None
     if executor == "dask":
         if device not in ("cpu", "cuda"):
             raise BatchError("--executor dask needs --device cpu or cuda: the workers' devices are not known here")
