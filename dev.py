@@ -72,7 +72,7 @@ def demo() -> int:
     if rc:
         return rc
     print("\n== The reference solutions ==", flush=True)
-    rc = subprocess.run([PY, "-m", "grader", "grade", solutions], cwd=ROOT).returncode
+    rc = subprocess.run([PY, "-m", "grader", "grade", solutions, "--passed-in-one-row"], cwd=ROOT).returncode
     if rc:
         return rc
     print("\n== examples/buggy_submission: a student's a02 with four bugs ==", flush=True)

@@ -123,7 +123,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if result.late is not None:
         result.late = dataclasses.replace(result.late, time_source=args.time_source)
     color = args.format == "text" and not args.output and sys.stdout.isatty()
-    _emit(render(result, args.format, color=color, seconds=time.monotonic() - started), args.output)
+    _emit(render(result, args.format, color=color, seconds=time.monotonic() - started,
+                 every_task=not args.passed_in_one_row), args.output)
     if args.fail_under is not None and 100.0 * result.fraction < args.fail_under:
         print(f"grader: score {100.0 * result.fraction:.1f}% is under --fail-under {args.fail_under:g}%",
               file=sys.stderr)
@@ -407,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
                                           "%(default)s; Gradescope's runner says gradescope_metadata)")
     g.add_argument("--require-isolation", choices=("process", "namespaces", "full"), metavar="LEVEL",
                    help="refuse to grade if the sandbox is weaker than LEVEL (process, namespaces, full)")
+    g.add_argument("--passed-in-one-row", action="store_true",
+                   help="text format: an assignment whose every task passed is one row, not one per task")
     g.add_argument("--isolation", choices=("auto", "process", "namespaces", "full"), default="auto", metavar="LEVEL",
                    help="grade at this level instead of the strongest the machine gives (auto), e.g. process to "
                         "see what a machine without namespaces gets")

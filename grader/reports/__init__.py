@@ -14,11 +14,12 @@ GRADING_FORMATS = FORMATS + ("junit", "gradescope", "markdown", "html")  # a gra
 
 def render(result: GradingResult | list[AssignmentAudit] | list[ExperimentRow] | dict[str, GradingResult],
            fmt: str, *, color: bool = False, fail_under: float = KILL_RATE_FAIL_UNDER,
-           seconds: float | None = None) -> str:
+           seconds: float | None = None, every_task: bool = True) -> str:
     """``result`` in format ``fmt``: one of :data:`GRADING_FORMATS` for a grading, of :data:`FORMATS`
     for an audit or reproduced experiments, ``csv`` for a class's gradings by student.
     ``color``: the terminal table's; ``fail_under``: the kill rate an audit's text flags;
-    ``seconds``: how long the grading took, where a format has a place for it (JUnit, Gradescope)."""
+    ``seconds``: how long the grading took, where a format has a place for it (JUnit, Gradescope);
+    ``every_task``: the terminal table's rows for tasks of an assignment that passed whole (else one row)."""
     if isinstance(result, dict):
         if fmt != "csv":
             raise ValueError(f"unknown format '{fmt}' for gradings by student (csv)")
@@ -37,7 +38,7 @@ def render(result: GradingResult | list[AssignmentAudit] | list[ExperimentRow] |
             return markdown.render(result)
         if fmt == "html":
             return html.render(result)
-        return text.render(result, color=color)
+        return text.render(result, color=color, every_task=every_task)
     if result and isinstance(result[0], AssignmentAudit):
         return text.render_audit(result, fail_under)
     return text.render_experiments(result)

@@ -31,7 +31,8 @@ def points_lines(graded: dict[str, dict[str, tuple[float, float]]]) -> list[str]
     return lines
 
 
-def render(result: GradingResult, width: int = 120, color: bool = False) -> str:
+def render(result: GradingResult, width: int = 120, color: bool = False, every_task: bool = True) -> str:
+    """The table; with ``every_task`` off, an assignment whose every task passed is one row."""
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
                       highlight=False)
@@ -46,6 +47,11 @@ def render(result: GradingResult, width: int = 120, color: bool = False) -> str:
         if a.error is not None:  # nothing of it was graded: one row, not one per task
             table.add_row(a.id, f"all {len(a.tasks)} tasks", Text(f"0/{shown_points(a.max_score)}", style="bold"),
                           Text(Status.ERROR, style=STATUS_STYLE[Status.ERROR]), a.message, end_section=True)
+            continue
+        if not every_task and a.tasks and all(t.status == Status.PASSED for t in a.tasks):
+            table.add_row(a.id, f"all {len(a.tasks)} tasks", Text(f"{shown_points(a.score)}/{shown_points(a.max_score)}",
+                                                                   style="bold"),
+                          Text(Status.PASSED, style=STATUS_STYLE[Status.PASSED]), a.message, end_section=True)
             continue
         for i, t in enumerate(a.tasks):
             failing = [c for c in t.checks if not c.passed]

@@ -20,6 +20,7 @@ import inspect
 import os
 import stat
 import sys
+import threading
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,11 +262,17 @@ def parse_or_none(path: Path) -> ast.Module | None:
         return None
 
 
+# CPython 3.11's parser keeps its recursion depth in shared state: two threads parsing at once (a
+# grading of several assignments with --jobs) can fail with "AST constructor recursion depth mismatch".
+_PARSING = threading.Lock()
+
+
 @functools.lru_cache(maxsize=256)
 def _parsed(data: bytes, name: str) -> ast.Module:
     """A file's tree, parsed once per content: every task of an assignment scans the same files (the
     trees are only read)."""
-    return ast.parse(data, name)  # bytes: the BOM or coding line decides the encoding, as on import
+    with _PARSING:
+        return ast.parse(data, name)  # bytes: the BOM or coding line decides the encoding, as on import
 
 
 # Which of the submission's modules an import names: one answer for the scan and the sandbox.
