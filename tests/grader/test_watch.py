@@ -74,11 +74,11 @@ def test_ctrl_c_stops_it_and_leaves_nothing_running(solutions, tmp_path):
             proc.send_signal(signal.SIGUSR1)  # grader watch dumps every thread's stack
             time.sleep(2)
             os.killpg(proc.pid, signal.SIGKILL)
-            pytest.fail("grader watch did not stop on Ctrl-C:\n" + proc.stdout.read()[-6000:])
+            pytest.fail("grader watch did not stop on Ctrl-C:\n" + proc.communicate(timeout=60)[0][-6000:])
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            proc.wait(timeout=60)
     for _ in range(50):
         left = [k for k in kids if _running(k)]
         if not left:

@@ -76,7 +76,9 @@ ATTACKS = {
     "shadow_library": Attack("a02.tanh_forward", "failed", "values wrong"),
     # limits: small per-task limits are set for this group below
     "infinite_loop": Attack("a02.sigmoid_backward", "timeout", "did not finish within its 2 s limit"),
-    "fork_bomb": Attack("a02.tanh_forward", "error", needs=("uid",)),
+    # a fork bomb is stopped by the process limit (error) or by the task's clock (timeout), whichever a
+    # machine reaches first: either way it scores nothing
+    "fork_bomb": Attack("a02.tanh_forward", None, needs=("uid",)),
     "memory_bomb": Attack("a02.softmax_cross_entropy", "error", "MemoryError"),
     "disk_fill": Attack("a02.mse_loss", "failed", needs=("filesystem",)),
     # at import: every task of mlp.py is attacked

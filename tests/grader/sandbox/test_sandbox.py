@@ -39,7 +39,7 @@ def test_detected_level_matches_the_machine():
     import subprocess
     may_unshare = subprocess.run([sys.executable, "-c", (
         "import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
-        "os._exit(0 if libc.unshare(0x40000000 | 0x20000000 | 0x00020000) == 0 else 1)")]).returncode == 0
+        "os._exit(0 if libc.unshare(0x40000000 | 0x20000000 | 0x00020000) == 0 else 1)")], timeout=60).returncode == 0
     if os.geteuid() != 0 or not may_unshare:
         assert BEST.level == "process" or BEST.via == "user-namespace"
     else:  # root allowed to make namespaces (CI): every layer is set up and verified from inside the probe
@@ -105,7 +105,7 @@ def test_an_ordinary_user_gets_every_layer_through_a_user_namespace():
         pytest.skip("no Python here that an ordinary user may run")
     python_path = [p for p in json.loads(subprocess.run(
         [python, "-I", "-S", "-c", "import sys, json; print(json.dumps(sys.path))"], capture_output=True,
-        text=True, preexec_fn=become, cwd="/").stdout) if Path(p).is_dir()]
+        text=True, preexec_fn=become, cwd="/", timeout=120).stdout) if Path(p).is_dir()]
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:  # not under pytest's folder: only root may enter that
         root = Path(tmp)
         bundle = sandbox._bundle(root, None, None)
@@ -121,7 +121,7 @@ def test_an_ordinary_user_gets_every_layer_through_a_user_namespace():
         if not held:
             may = subprocess.run([python, "-I", "-S", "-c", (
                 "import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
-                "os._exit(0 if libc.unshare(0x10000000) == 0 else 1)")], preexec_fn=become, cwd="/")
+                "os._exit(0 if libc.unshare(0x10000000) == 0 else 1)")], preexec_fn=become, cwd="/", timeout=60)
             if may.returncode != 0:
                 pytest.skip("this kernel lets no ordinary user make a user namespace")
         assert sorted(held) == sorted(isolation.LAYERS["full"]), out.stderr
@@ -539,7 +539,7 @@ def test_a_grader_that_is_killed_takes_its_sandboxed_children_with_it(solutions,
         kids = _descendants(grader.pid)
     finally:
         grader.send_signal(signal.SIGKILL)
-        grader.wait()
+        grader.wait(timeout=60)
     for _ in range(100):  # SIGKILL is delivered asynchronously
         alive = [k for k in kids if _running(k)]
         if not alive:

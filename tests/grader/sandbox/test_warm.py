@@ -131,7 +131,7 @@ def test_a_fork_server_that_died_is_replaced(solutions):
     server = warm.server(host._copy_child_code, host.CHILD_ENV, host._site_dirs())
     assert server is not None
     os.killpg(server.proc.pid, 9)
-    server.proc.wait()
+    server.proc.wait(timeout=60)
     result = _graded(solutions(AID), warm_children=True)
     assert result["score"] == result["max_score"] > 0
     assert warm._server is not None and warm._server is not server and warm._server.alive()
@@ -213,7 +213,7 @@ def test_the_fork_server_leaves_no_folder_behind_even_when_killed():
     server = warm.server(host._copy_child_code, host.CHILD_ENV, host._site_dirs())
     assert server is not None and not server._dir.exists()  # removed by the server once it has imported
     os.killpg(server.proc.pid, 9)
-    server.proc.wait()
+    server.proc.wait(timeout=60)
     warm.shutdown()
 
 
