@@ -4,7 +4,9 @@ CSV say so, and no process outlives the batch."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import os
 import shutil
 import sqlite3
 import zipfile
@@ -65,6 +67,9 @@ def test_a_class_with_attacks_is_graded_and_no_attack_gains_anything(solutions, 
     for i in range(len(attacks), 12):  # where a layer is missing, honest students fill the class up to 20
         shutil.copytree(solutions(AID), folder / f"honest{i:02d}" / AID)
         honest[f"honest{i:02d}"] = "solutions"
+    on_time = dt.datetime(2027, 1, 4, 12, tzinfo=dt.timezone.utc).timestamp()  # before a02's deadline
+    for entry in folder.iterdir():  # collected on time, whatever today's date: no late penalty plays a part
+        os.utime(entry, (on_time, on_time))
     tmp = short_tmp
     gradebook = tmp_path / "grades.sqlite"
     try:
