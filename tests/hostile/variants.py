@@ -12,8 +12,10 @@ no other task anything. Classes, as the threat model names them:
   private module, or an alias (module-level, local, default argument, walrus, class attribute);
 - ``operation``: the banned operation under another spelling (in-place, method, another namespace).
 
-The other classes (a late time the student wrote, a folder name a spreadsheet runs) are batch
-variants, in :data:`BATCH`.
+The other classes (a late time the student wrote, a folder name a spreadsheet runs, an edited
+student workflow) are graded through ``grader batch`` and ``grader export`` in
+tests/grader/batch/test_trusted_times_and_export.py and on an exported student repository in
+tests/grader/authoring/test_student_repo.py.
 """
 from __future__ import annotations
 
