@@ -190,3 +190,18 @@ def splice_source(target: Path, text: str) -> None:
         start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
         lines[start:node.end_lineno] = [replaced[node.name]]
     target.write_text("".join(lines) + "\n\n" + "\n\n".join(extra) + "\n")
+
+
+def run_autograder(root: Path, timeout: float = 600) -> dict:
+    """Run an unpacked Gradescope autograder (``root/source``) on ``root/submission`` as Gradescope would,
+    with this Python; returns its ``results.json``."""
+    import json
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env |= {"AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
+    r = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
+                       timeout=timeout)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return json.loads((root / "results" / "results.json").read_text())

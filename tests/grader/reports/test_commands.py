@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 import sys
 import zipfile
 
@@ -13,6 +11,7 @@ import pytest
 from grader import cli
 from grader.reports import render
 from grader.results import Status
+from tests.helpers import run_autograder
 
 
 def test_export_reads_a_folder_of_json_results(gradings, tmp_path, capsys):
@@ -56,12 +55,7 @@ def test_the_bundles_run_autograder_grades_a_folder_laid_out_like_autograder(ske
     for f in skeletons("a02_mlp_backprop").glob("*.py"):  # files uploaded as they are, not in a folder
         (root / "submission" / f.name).write_text(f.read_text())
     (root / "submission_metadata.json").write_text(json.dumps({"created_at": "2027-02-21T08:00:00.365935+00:00"}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env |= {"AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
-    r = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    data = json.loads((root / "results" / "results.json").read_text())
+    data = run_autograder(root, timeout=300)
     scored = [t for t in data["tests"] if t["max_score"] > 0]
     assert len(scored) == 17 and data["score"] == 0 == sum(t["score"] for t in data["tests"])
     assert all(t["visibility"] == "after_published" and "not implemented" in t["output"] for t in scored)
@@ -72,10 +66,8 @@ def test_the_bundles_run_autograder_grades_a_folder_laid_out_like_autograder(ske
     # a submission with nothing to grade still gets a results.json, saying why
     for f in (root / "submission").glob("*.py"):
         f.unlink()
-    r = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
-                       timeout=300)
-    data = json.loads((root / "results" / "results.json").read_text())
-    assert r.returncode == 0 and data["score"] == 0 and data["tests"] == []
+    data = run_autograder(root, timeout=300)
+    assert data["score"] == 0 and data["tests"] == []
     assert data["output"].startswith("Your submission could not be graded: grader: ")
 
 
