@@ -74,9 +74,6 @@ def _warm(best: host.Isolation, device: str) -> Row:
     if not warm.available():
         return Row(layer, False, "no pidfds or descriptor passing here: each child imports torch (about 2.5 s)",
                    "Linux 5.3 or later and Python 3.9 or later")
-    why = host.not_warm(best)
-    if why is not None:
-        return Row(layer, False, why, "grade as root (root's way forks warm children)")
     if host._warm_server(best, device) is None:
         return Row(layer, False, f"the fork server did not start, or its probe did not hold at the {best.level} "
                    "level: each child imports torch (about 2.5 s)", "the layers above, in a forked child")

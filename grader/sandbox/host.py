@@ -211,23 +211,9 @@ def _limit(memory_mb: int, cpu_s: int, device: str, nproc: int | None):
     return functools.partial(isolation.apply_limits, **_limits(memory_mb, cpu_s, device, nproc))
 
 
-def not_warm(iso: Isolation) -> str | None:
-    """Why ``iso`` gets cold children whatever the machine gives, or None.
-
-    Not yet the user-namespace way with its own PID namespace: there a submission that signals its
-    process group and every pid it sees (tests/adversarial/kill_parent) was seen to end a warm child
-    during a later, honest task of the same session, while a cold child loses only the attacked task."""
-    if iso.via == "user-namespace" and "pid" in iso.layers:
-        return ("not yet the user-namespace way: a submission that signals its process group was seen to end a "
-                "warm child in a later honest task; each child imports torch (about 2.5 s)")
-    return None
-
-
 def _warm_server(iso: Isolation, device: str) -> warm_children.ForkServer | None:
     """This process's fork server, once the isolation probe has held in a child it forked for ``iso``
     on ``device`` (checked once per server); None (cold children) where it has not or cannot run."""
-    if not_warm(iso) is not None:
-        return None
     server = warm_children.server(_copy_child_code, CHILD_ENV, _site_dirs())
     if server is None:
         return None

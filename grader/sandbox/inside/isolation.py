@@ -339,6 +339,7 @@ def enter(plan: dict) -> str:
     alive = _fork_into_pid_namespace(plan["keep_fds"]) if "pid" in layers else None
     if "pid" in layers:
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        os.setsid()  # a group of its own: kill(0) from here reaches nothing outside the namespace
     if "filesystem" in layers:
         _private_root(plan)
     bundle = SANDBOX if "filesystem" in layers else plan["bundle"]
