@@ -14,6 +14,7 @@ import _thread
 import atexit
 import builtins
 import contextlib
+import errno
 import importlib
 import inspect
 import io
@@ -30,6 +31,7 @@ from torch.overrides import _get_current_function_mode_stack
 
 import grader.tasks.inputs  # noqa: F401  (watched for patches before any suite imports it)
 from grader.sandbox.inside import guard as banned
+from grader.sandbox.inside import isolation
 from grader.sandbox.inside import wire
 from grader.tasks.model import Modules, Task
 from grader.tasks.numeric import central_difference, weighted_sum
@@ -252,7 +254,10 @@ def run_driver(task: Task, m: Modules, kw: dict,
 
 
 def _error(e: BaseException) -> dict[str, Any]:
-    return {"status": "error", "message": f"{type(e).__name__}: {e}"[:1000]}
+    message = f"{type(e).__name__}: {e}"
+    if isinstance(e, OSError) and e.errno == errno.EPERM and isolation.processes_forbidden:
+        message += " (a task may start threads but no process: fork, subprocess and multiprocessing are refused)"
+    return {"status": "error", "message": message[:1000]}
 
 
 def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: str, main_pid: int) -> dict:

@@ -62,6 +62,7 @@ SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
 CAP_VERSION_3 = 0x20080522
 
 _libc = ctypes.CDLL(None, use_errno=True)
+processes_forbidden = False  # set once :func:`forbid_new_processes` holds in this process
 
 
 class IsolationError(OSError):
@@ -210,6 +211,60 @@ def _fork_into_pid_namespace(keep: list[int]) -> int:
     return alive_r
 
 
+# The seccomp filter that forbids new processes (threads stay allowed): classic BPF over struct seccomp_data.
+_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}                  # AUDIT_ARCH_* of the native ABI
+_CLONE = {"x86_64": 56, "aarch64": 220}
+_NO_PROCESS = {"x86_64": (57, 58), "aarch64": ()}                      # fork, vfork (aarch64 has neither)
+_CLONE3 = 435                                                          # the same on both
+CLONE_THREAD = 0x00010000
+_X32_BIT = 0x40000000                                                   # x86_64's x32 ABI marks its numbers so
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+_LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_ALLOW, _ERRNO = 0x7FFF0000, 0x00050000
+EPERM, ENOSYS = 1, 38
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def no_process_filter(machine: str) -> list[tuple[int, int, int, int]]:
+    """The filter's instructions (code, jt, jf, k): clone only with CLONE_THREAD (a thread), fork and vfork
+    refused with EPERM, clone3 answered ENOSYS (its flags sit in memory a filter cannot read; the C
+    library then falls back to clone), any other ABI than the native one refused outright."""
+    if machine not in _ARCH:
+        raise IsolationError(0, f"no process filter for the {machine} architecture")
+    deny, allow = (_RET, 0, 0, _ERRNO | EPERM), (_RET, 0, 0, _ALLOW)
+    body = [(_JEQ, 0, 1, _CLONE3), (_RET, 0, 0, _ERRNO | ENOSYS)]
+    for number in _NO_PROCESS[machine]:
+        body += [(_JEQ, 0, 1, number), deny]
+    body += [(_JEQ, 1, 0, _CLONE[machine]), allow,
+             (_LD_W_ABS, 0, 0, 16),                         # args[0], low half: clone's flags
+             (_JSET, 1, 0, CLONE_THREAD), deny, allow]
+    head = [(_LD_W_ABS, 0, 0, 4), (_JEQ, 1, 0, _ARCH[machine]), deny,   # seccomp_data.arch
+            (_LD_W_ABS, 0, 0, 0)]                                        # seccomp_data.nr
+    if machine == "x86_64":
+        head += [(_JGE, 0, 1, _X32_BIT), deny]
+    return head + body
+
+
+def forbid_new_processes() -> None:
+    """From here on this process and its threads may start threads but no process (fork, vfork, spawn,
+    clone without CLONE_THREAD all fail with EPERM). Needs no_new_privs, which :func:`enter` sets first;
+    the filter is inherited and cannot be removed."""
+    code = no_process_filter(platform.machine())
+    program = (_SockFilter * len(code))(*[_SockFilter(*c) for c in code])
+    fprog = _SockFprog(len(code), program)
+    _check(_libc.prctl(ctypes.c_int(PR_SET_SECCOMP), ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(fprog),
+                       ctypes.c_ulong(0), ctypes.c_ulong(0)), "install the process filter")
+    global processes_forbidden
+    processes_forbidden = True
+
+
 def _drop_privileges(uid: int) -> None:
     os.setgroups([])
     os.setresgid(uid, uid, uid)
@@ -354,6 +409,8 @@ def enter(plan: dict) -> str:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # set after the uid change, which clears it
         if select.select([alive], [], [], 0)[0]:
             os._exit(137)  # the process left behind was killed before we could follow it
+    if "pid" in layers:
+        forbid_new_processes()  # last: nothing above may fork once it is in place
     os.chdir(bundle + "/work")
     return bundle
 

@@ -22,7 +22,7 @@ def verify(plan: dict, hidden: list[str]) -> dict[str, str]:
     if "network" in layers:
         why["network"] = _network()
     if "pid" in layers:
-        why["pid"] = "" if os.getpid() == 1 else f"the sandbox's first process is pid {os.getpid()}, not 1"
+        why["pid"] = f"the sandbox's first process is pid {os.getpid()}, not 1" if os.getpid() != 1 else _processes()
     if "uid" in layers:
         unreadable = [p for p in plan["python"] if not os.access(p, os.R_OK | os.X_OK)]
         why["uid"] = f"the sandbox's uid may not read the Python installation ({unreadable[0]})" if unreadable \
@@ -34,6 +34,30 @@ def verify(plan: dict, hidden: list[str]) -> dict[str, str]:
         # these layers would cost the GPU: the grader falls back to a weaker level, and says so
         return {layer: "the CUDA driver finds no GPU inside these layers" for layer in layers}
     return why
+
+
+def _processes() -> str:
+    """Whether a thread starts and a process does not (the filter :func:`isolation.forbid_new_processes`)."""
+    import threading
+    ran: list[bool] = []
+    thread = threading.Thread(target=ran.append, args=(True,))
+    try:
+        thread.start()
+        thread.join(10)
+    except RuntimeError as e:
+        return f"a thread did not start ({e})"
+    if not ran:
+        return "a thread did not run"
+    try:
+        pid = os.fork()
+    except PermissionError:
+        return ""
+    except OSError as e:
+        return f"starting a process failed with {e.strerror}, not as forbidden"
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return "a process could be started"
 
 
 def _network() -> str:

@@ -47,6 +47,7 @@ class Attack:
     status: str | None = None  # the status that task must end with (None: any, as long as it scores 0)
     message: str = ""          # a fragment of its diagnosis
     needs: tuple[str, ...] = ()  # isolation layers without which the attack would succeed
+    with_pid: str = ""         # a fragment of its diagnosis where the pid layer holds (no process may start)
 
 
 ATTACKS = {
@@ -69,7 +70,8 @@ ATTACKS = {
     "sys_exit_mid_task": Attack("a02.softmax_cross_entropy", "error", "SystemExit"),
     "os_exit_mid_task": Attack("a02.mse_loss", "error", "exited during this task"),
     "atexit_mid_task": Attack("a02.sigmoid_forward", "error", "an exit handler"),
-    "threads_daemons": Attack("a02.softplus_backward", "error", "the task left a thread and child processes"),
+    "threads_daemons": Attack("a02.softplus_backward", "error", "the task left a thread",
+                              with_pid="the task left a thread running"),
     "kill_parent": Attack("a02.leaky_relu_forward", needs=("pid", "uid")),
     "network": Attack("a02.mlp_backward", needs=("network",)),
     "write_results": Attack("a02.tanh_backward", "failed", needs=("filesystem",)),
@@ -77,8 +79,9 @@ ATTACKS = {
     # limits: small per-task limits are set for this group below
     "infinite_loop": Attack("a02.sigmoid_backward", "timeout", "did not finish within its 2 s limit"),
     # a fork bomb is stopped by the process limit (error) or by the task's clock (timeout), whichever a
-    # machine reaches first: either way it scores nothing
-    "fork_bomb": Attack("a02.tanh_forward", None, needs=("uid",)),
+    # machine reaches first: either way it scores nothing. Where the pid layer holds, no process starts at all
+    "fork_bomb": Attack("a02.tanh_forward", None, needs=("uid",),
+                        with_pid="a task may start threads but no process"),
     "memory_bomb": Attack("a02.softmax_cross_entropy", "error", "MemoryError"),
     "disk_fill": Attack("a02.mse_loss", "failed", needs=("filesystem",)),
     # at import: every task of mlp.py is attacked
@@ -243,6 +246,8 @@ def test_attacks_gain_nothing_and_cost_no_other_task(group, level, via, solution
             if a.status is not None:
                 assert t.status == a.status, (name, tid, t.status, said)
             assert a.message in said, (name, said)
+            if "pid" in iso.layers:
+                assert a.with_pid in said and (a.with_pid == "" or t.status == "error"), (name, t.status, said)
     spared = set(tasks) - callers(attacked)
     assert spared, group
     for tid in spared:
