@@ -777,6 +777,9 @@ class _Session:
         if reply.get("restart"):
             if response.status != RunStatus.OK:
                 self._retire()
+                left = reply.get("left")
+                if isinstance(left, list) and left and all(isinstance(x, str) for x in left):
+                    self.lost[req.task] = f"left {' and '.join(left)} running after it returned"
             else:
                 self.restart_after_task = str(reply.get("restart_reason") or "it changed the process")
                 why = f"a fresh process was started after this task: {self.restart_after_task}"

@@ -171,6 +171,7 @@ def clean_up(response: dict[str, Any], what: str, before: Watched, threads: int,
         response.update(status="error", outputs={}, message=f"{prior}; {left}" if prior else left)
     reasons = ([f"it left {' and '.join(problems)} running"] if problems else []) + \
               ([f"{', '.join(stuck[:3])} could not be put back"] if stuck else [])
+    response["left"] = problems
     response["restart"] = bool(reasons)
     response["restart_reason"] = "; ".join(reasons)
     response["patched"] = changed[:10]

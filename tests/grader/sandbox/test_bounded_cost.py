@@ -94,6 +94,23 @@ def test_an_infinite_loop_in_a_building_block_costs_one_limit(solutions, tmp_pat
     assert len(children) == 2  # the first, and one after the loop was killed
 
 
+def test_a_building_block_that_leaves_threads_running_is_run_once_not_by_each_caller(solutions, tmp_path, children):
+    spin = ("\n    import threading, time\n    for _ in range(4):\n"
+            "        threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n")
+    folder = submission(solutions, tmp_path, "layers.py", lambda text: in_body("affine_forward")(text).replace(
+        LOOP, spin, 1))
+    tasks = by_id(grade(folder, COURSE, [AID]))
+    said = tasks["a02.affine_forward"].checks[0].message
+    assert tasks["a02.affine_forward"].status == Status.ERROR and "left 4 threads running" in said, said
+    blocked = callers({"a02.affine_forward"}) - {"a02.affine_forward"}
+    for tid in blocked:
+        said = tasks[tid].checks[0].message
+        assert tasks[tid].score == 0 and said.startswith("not run: it calls a02."), said
+        assert "a02.affine_forward, which left 4 threads running after it returned" in said, said
+    assert all(t.score == t.max_score for tid, t in tasks.items() if tid not in blocked | {"a02.affine_forward"})
+    assert len(children) == 2  # the first, and one after the threads were left: no caller ran the spin again
+
+
 @pytest.mark.parametrize("hangs, message", [
     ("mlp.py", "mlp.py did not finish importing within 2 s"),
     ("layers.py", "mlp.py imports layers.py, which did not finish importing within 2 s"),
