@@ -56,6 +56,51 @@ class AssignmentError(enum.StrEnum):
     NOTEBOOK_UNREADABLE = "notebook_unreadable"  # the notebook handed in for it is not one (not JSON, not nbformat 4)
 
 
+class DiagnosisKind(enum.StrEnum):
+    """What kind of mistake a diagnosis names (stable machine names: reports count and colour by them)."""
+
+    SIGN = "sign"                        # a flipped sign: got = -expected
+    SCALE = "scale"                      # a constant factor: a sum for a mean, a missing 1/N, 2 or 1/sqrt(d)
+    TRANSPOSE = "transpose"              # the transpose (or a swapped index) of the expected array
+    AXIS = "axis"                        # along the wrong axis: a normalisation, reduction or flip over another dim
+    ORDER = "order"                      # equal blocks in the wrong order (gates, heads, halves)
+    OFF_BY_ONE = "off_by_one"            # shifted by one along an axis, or its first or last step left out
+    MISSING_TERM = "missing_term"        # a term of the result left out (a path of the gradient, a bias, a penalty)
+    MISSING_SUM = "missing_sum"          # one value per example where a sum over the batch belongs
+    KEEPDIM = "keepdim"                  # the right values with a kept (size-1) dimension
+    SHAPE = "shape"                      # another shape with as many elements: a reshape or axis mix-up
+    DTYPE = "dtype"                      # another dtype (float32 for float64)
+    PRECISION = "precision"              # the right dtype, computed at a lower precision
+    NOT_FINITE = "not_finite"            # NaN or infinity where the reference is finite
+    IN_PLACE = "in_place"                # an input changed in place
+    WRONG_INPUT = "wrong_input"          # computed from another input than the right one (the output for the input)
+    MASK = "mask"                        # a mask ignored or inverted
+    ACTIVATION = "activation"            # a wrong activation or activation derivative
+    BACKWARD = "backward"                # the backward is not the gradient of the submission's own forward
+    FORWARD = "forward"                  # the backward is the gradient of its own forward: the forward or cache is off
+    CALLED_TASK = "called_task"          # a task it calls fails too: the cause is probably there
+
+    @property
+    def is_location(self) -> bool:
+        """Whether it says where the mistake is (this backward, the forward, a called task) rather than what."""
+        return self in (DiagnosisKind.BACKWARD, DiagnosisKind.FORWARD, DiagnosisKind.CALLED_TASK)
+
+
+@dataclass
+class Diagnosis:
+    """A named hypothesis about a failed check, confirmed on the numbers (never a guess that failed)."""
+
+    kind: DiagnosisKind
+    text: str                  # for people, short; numbers, shapes and names as they are
+    confidence: float = 1.0    # in [0, 1]: the fraction of the failing cases it was confirmed on
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Diagnosis:
+        known = _known(cls, data)
+        known["kind"] = DiagnosisKind(known["kind"])
+        return cls(**known)
+
+
 @dataclass
 class ErrorMap:
     """Where a failed value check is wrong: ``|got - expected| / allowed`` over the case its message
@@ -88,6 +133,17 @@ class CheckResult:
     suite: str | None = None        # public | hidden: where the first failure was (None when passed)
     case: int | None = None         # the first failing case's index within that suite
     error_map: ErrorMap | None = None  # a failed value comparison only: where its case is wrong
+    diagnoses: list[Diagnosis] = field(default_factory=list)  # what kind of mistake it is, where the numbers say
+
+    @property
+    def said(self) -> str:
+        """The message and its diagnoses, as one line for people."""
+        if not self.diagnoses:
+            return self.message
+        return f"{self.message} ({'; '.join(d.text for d in self.diagnoses)})"
+
+    def kinds(self) -> list[DiagnosisKind]:
+        return [d.kind for d in self.diagnoses]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
@@ -95,6 +151,7 @@ class CheckResult:
         known["kind"] = CheckKind(known.get("kind", CheckKind.OUTPUT))
         if known.get("error_map") is not None:
             known["error_map"] = ErrorMap.from_dict(known["error_map"])
+        known["diagnoses"] = [Diagnosis.from_dict(d) for d in known.get("diagnoses", [])]
         return cls(**known)
 
 
