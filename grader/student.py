@@ -52,7 +52,7 @@ def graded_tasks(folder: str | Path, tasks: Iterable[str] | None = None) -> dict
 def explain(task: TaskResult) -> list[str]:
     """The task's verdict and each failing check's diagnosis, one line each."""
     lines = [f"{task.id}: {task.status}, {shown_points(task.score)}/{shown_points(task.max_score)} points"]
-    return lines + [f"  {c.name}: {c.message}" for c in task.checks if not c.passed]
+    return lines + [f"  {c.name}: {c.said}" for c in task.checks if not c.passed]
 
 
 def public_tests(test_file: str):

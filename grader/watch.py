@@ -44,7 +44,7 @@ def summary(result: GradingResult, seconds: float) -> list[str]:
         for t in a.tasks:
             lines.append(f"{MARK.get(t.status, 'FAIL')} {t.id}  {shown_points(t.score)}/{shown_points(t.max_score)}"
                          + ("" if t.status in (Status.PASSED, Status.NOT_IMPLEMENTED) else f"  {t.status}"))
-            lines += [f"       {c.name}: {c.message}" for c in t.checks if not c.passed and
+            lines += [f"       {c.name}: {c.said}" for c in t.checks if not c.passed and
                       t.status != Status.NOT_IMPLEMENTED]
     lines.append(f"public suite: {shown_points(result.score)}/{shown_points(result.max_score)} points, "
                  f"graded in {seconds:.2f} s")

@@ -102,7 +102,7 @@ def grade_named_bugs(solutions: Path, dest: Path, bugs: dict[str, tuple], group:
     assert lost_tasks(result) == set().union(*(bugs[b][3] for b in group))
     for bug in group:
         first, word = bugs[bug][4], bugs[bug][5]
-        messages = " ".join(c.message for c in tasks[first].checks if not c.passed)
+        messages = " ".join(c.said for c in tasks[first].checks if not c.passed)
         allowed = {"banned"} if "banned" in bug else ({"failed", "error"} if crash_ok else {"failed"})
         assert tasks[first].status in allowed, (bug, tasks[first].status)
         assert word in messages, (bug, messages)

@@ -29,6 +29,7 @@ class Comparison:
     max_rel_err: float | None = None
     where: list[int] | None = None
     ratio: torch.Tensor | None = None  # |got - expected| / allowed, elementwise: a failed value comparison only
+    problem: str = ""  # type | shape | dtype | not_finite | values: what failed (a failed comparison only)
 
 
 def _shape(t: torch.Size | tuple) -> str:
@@ -48,25 +49,20 @@ def compare(name: str, got: object, expected: torch.Tensor, tol: Tolerance) -> C
     if type(got) is not torch.Tensor:
         hint = " (convert with torch.as_tensor / torch.from_numpy)" if isinstance(got, Foreign) \
             and got.type_name == "numpy.ndarray" else ""
-        return Comparison(False, f"{name}: expected a torch.Tensor, got {describe(got)}{hint}")
+        return Comparison(False, f"{name}: expected a torch.Tensor, got {describe(got)}{hint}", problem="type")
     if got.shape != expected.shape:
-        hint = ""
-        if got.dim() == 2 and expected.dim() == 2 and tuple(got.shape) == tuple(expected.shape)[::-1]:
-            hint = " (transposed?)"
-        elif got.dim() == expected.dim() + 1 and tuple(got.shape[1:]) == tuple(expected.shape):
-            hint = " (one per example: a sum over the batch is missing?)"
-        elif got.numel() == expected.numel():
-            hint = " (same number of elements: a reshape or an axis mix-up?)"
-        return Comparison(False, f"{name}: shape {_shape(got.shape)}, expected {_shape(expected.shape)}{hint}")
+        return Comparison(False, f"{name}: shape {_shape(got.shape)}, expected {_shape(expected.shape)}",
+                          problem="shape")
     if got.dtype != expected.dtype:
-        return Comparison(False, f"{name}: dtype {dtype_name(got.dtype)}, expected {dtype_name(expected.dtype)}")
+        return Comparison(False, f"{name}: dtype {dtype_name(got.dtype)}, expected {dtype_name(expected.dtype)}",
+                          problem="dtype")
     if not expected.is_floating_point():
         wrong = (got != expected)
         if wrong.any():
             idx = [int(i) for i in wrong.nonzero()[0]]
             return Comparison(False, f"{name}: {int(wrong.sum())} of {got.numel()} values differ, "
                                      f"first at {idx}: got {got[tuple(idx)].item()}, expected "
-                                     f"{expected[tuple(idx)].item()}", 0.0, 0.0, idx)
+                                     f"{expected[tuple(idx)].item()}", 0.0, 0.0, idx, problem="values")
         return Comparison(True, "", 0.0, 0.0)
     g, e = got.to(torch.float64), expected.to(torch.float64)
     g_nan, e_nan = torch.isnan(g), torch.isnan(e)
@@ -76,12 +72,12 @@ def compare(name: str, got: object, expected: torch.Tensor, tol: Tolerance) -> C
         if bad.any():
             idx = [int(i) for i in bad.nonzero()[0]]
             return Comparison(False, f"{name}: NaN at {idx} ({int(bad.sum())} of {g.numel()} values are NaN "
-                                     "where the reference is finite)", None, None, idx)
-        return Comparison(False, f"{name}: a number where the reference is NaN")
+                                     "where the reference is finite)", None, None, idx, problem="not_finite")
+        return Comparison(False, f"{name}: a number where the reference is NaN", problem="values")
     if not torch.equal(g_inf, e_inf) or not torch.equal(torch.sign(g[g_inf]), torch.sign(e[e_inf])):
         idx = [int(i) for i in (g_inf ^ e_inf).nonzero()[0]] if (g_inf ^ e_inf).any() else None
         return Comparison(False, f"{name}: infinite values where the reference has none"
-                          + (f" (first at {idx})" if idx else ""), None, None, idx)
+                          + (f" (first at {idx})" if idx else ""), None, None, idx, problem="not_finite")
     finite = ~(e_nan | e_inf)
     g, e = torch.where(finite, g, 0.0), torch.where(finite, e, 0.0)
     if e.numel() == 0:
@@ -101,7 +97,7 @@ def compare(name: str, got: object, expected: torch.Tensor, tol: Tolerance) -> C
     return Comparison(False, f"{name}: {n_bad} of {e.numel()} values wrong, worst{at}: got "
                              f"{g.reshape(-1)[worst].item():.6g}, expected {e.reshape(-1)[worst].item():.6g} "
                              f"(abs err {max_abs:.3g}, allowed {float(allowed.reshape(-1)[worst]):.3g})",
-                      max_abs, max_rel, idx, torch.where(err == 0, 0.0, err / allowed))
+                      max_abs, max_rel, idx, torch.where(err == 0, 0.0, err / allowed), problem="values")
 
 
 def _unravel(flat: int, shape: tuple[int, ...]) -> list[int]:

@@ -7,8 +7,10 @@ from typing import Any
 
 import torch
 
+from grader.judge import hypotheses
 from grader.judge.compare import Tolerance, close
-from grader.results import Status, TaskResult
+from grader.judge.hypotheses import Pair
+from grader.results import Diagnosis, DiagnosisKind, Status, TaskResult
 from grader.sandbox.runner import Response
 from grader.tasks.model import Suite, Task
 from grader.tasks.trees import leaf_tensors
@@ -49,16 +51,35 @@ def modified_inputs(task: Task, inputs: dict, flags: Any) -> str:
     return f"inputs_unchanged: {task.function} changed an input tensor in place {advice}"
 
 
-def own_gradient_note(name: str, first: Response) -> str:
-    """Say whether the student's backward is at least the gradient of the student's own forward."""
+def kinds_of(problem: str, pairs: list[Pair], tol: Tolerance) -> list[Diagnosis]:
+    """What the failing cases' numbers say of a failed check, by what failed (see :mod:`hypotheses`)."""
+    if not pairs:
+        return []
+    if problem == "values":
+        return hypotheses.value_diagnoses(pairs, tol)
+    if problem == "shape":
+        return hypotheses.shape_diagnoses(pairs, tol)
+    if problem == "dtype":
+        return hypotheses.dtype_diagnosis(pairs[0].got, pairs[0].expected)
+    if problem == "not_finite":
+        return [Diagnosis(DiagnosisKind.NOT_FINITE, "")]  # the message says where
+    return []
+
+
+def own_gradient(name: str, first: Response, found: list[Diagnosis]) -> list[Diagnosis]:
+    """Whether the student's backward is at least the gradient of the student's own forward: where the
+    mistake is. Never "the forward" when the numbers say precision or dtype (those are the backward's own)."""
     own = first.own_gradient.get(name)
     got = first.outputs.get(name)
     if type(own) is not torch.Tensor or type(got) is not torch.Tensor or own.shape != got.shape:
-        return ""
+        return []
     finite_diff = Tolerance(1e-5, 1e-6) if got.dtype == torch.float64 else Tolerance(5e-2, 5e-3)
     if close(got, own, finite_diff):
-        return " (it matches the gradient of your own forward, so the forward pass or its cache is wrong)"
-    return " (your backward does not match the gradient of your own forward)"
+        if any(d.kind in (DiagnosisKind.PRECISION, DiagnosisKind.DTYPE) for d in found):
+            return []
+        return [Diagnosis(DiagnosisKind.FORWARD,
+                          "it matches the gradient of your own forward, so the forward pass or its cache is wrong")]
+    return [Diagnosis(DiagnosisKind.BACKWARD, "your backward does not match the gradient of your own forward")]
 
 
 def note_failed_calls(suite: Suite, tasks: list[TaskResult]) -> None:
@@ -72,4 +93,4 @@ def note_failed_calls(suite: Suite, tasks: list[TaskResult]) -> None:
         if t.blocked_by and not already_said:
             which = "which fails its own checks" if len(t.blocked_by) == 1 else "which fail their own checks"
             first = next(c for c in t.checks if not c.passed)  # said once per task, where it is read first
-            first.message += f" (it calls {', '.join(t.blocked_by)}, {which})"
+            first.diagnoses.append(Diagnosis(DiagnosisKind.CALLED_TASK, f"it calls {', '.join(t.blocked_by)}, {which}"))

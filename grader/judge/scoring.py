@@ -8,7 +8,8 @@ from grader.course.policy import tolerance
 from grader.judge import diagnose
 from grader.judge.cases import Case
 from grader.judge.compare import Comparison, Tolerance, compare, error_map
-from grader.results import CheckKind, CheckResult, RunStatus, Status, TaskResult, points
+from grader.judge.hypotheses import Pair
+from grader.results import CheckKind, CheckResult, Diagnosis, DiagnosisKind, RunStatus, Status, TaskResult, points
 from grader.sandbox.inside.wire import Foreign
 from grader.sandbox.runner import Response
 from grader.tasks.model import Task
@@ -67,32 +68,37 @@ def _check(course: Course, task: Task, name: str, cases: list[Case], expected: l
            replies: list[Response], device: str) -> CheckResult:
     """One output, gradient or property over every case that has it: the first failure speaks for it."""
     kind = kind_of(task, name)
-    first_fail: tuple[int, Comparison] | None = None
+    failures: list[tuple[int, Comparison, object, torch.Tensor]] = []  # case, comparison, got, expected
     max_abs = max_rel = 0.0
     for k, (exp, reply) in enumerate(zip(expected, replies)):
         if name not in exp:
             continue
         ref = exp[name]
         got = reply.outputs.get(name, Foreign("nothing", "no such output was returned"))
-        c = compare(name, got, ref, Tolerance(*tolerance(course, ref, device)))
+        tol = Tolerance(*tolerance(course, ref, device))
+        c = compare(name, got, ref, tol)
         if c.max_abs_err is not None:
             max_abs = max(max_abs, c.max_abs_err)
             max_rel = max(max_rel, c.max_rel_err or 0.0)
-        if not c.passed and first_fail is None:
-            first_fail = (k, c)
-    if first_fail is None:  # where the worst element is matters only to a failure
+        if not c.passed:
+            failures.append((k, c, got, ref))
+    if not failures:  # where the worst element is matters only to a failure
         return CheckResult(name, True, max_abs, max_rel, "", kind)
-    k, c = first_fail
+    k, c, got, ref = failures[0]
     case = cases[k]
     if kind == CheckKind.PROPERTY:
         message = f"property: {case.label}: {diagnose.modified_inputs(task, case.inputs, replies[k].outputs.get(name))}"
-        return CheckResult(name, False, None, None, message, kind, c.where, case.suite, case.index)
+        return CheckResult(name, False, None, None, message, kind, c.where, case.suite, case.index,
+                           diagnoses=[Diagnosis(DiagnosisKind.IN_PLACE, "")])
     message = f"{'backward' if kind == CheckKind.GRADIENT else 'forward'}: {case.label}: {c.message}"
+    found = diagnose.kinds_of(c.problem, [(Pair(g, e, cases[j].inputs)) for j, f, g, e in failures
+                                          if f.problem == c.problem and type(g) is torch.Tensor],
+                              Tolerance(*tolerance(course, ref, device)))
     if kind == CheckKind.GRADIENT:  # only from the case it talks about: another case says nothing of this one
-        message += diagnose.own_gradient_note(name, replies[k])
+        found += diagnose.own_gradient(name, replies[k], found)
     # A failure's error sizes and place are those of the case its message describes.
     return CheckResult(name, False, c.max_abs_err, c.max_rel_err, message, kind, c.where, case.suite, case.index,
-                       None if c.ratio is None else error_map(c.ratio))
+                       None if c.ratio is None else error_map(c.ratio), found)
 
 
 def _earned(max_points: float, checks: list[CheckResult]) -> float:

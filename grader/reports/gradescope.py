@@ -18,7 +18,7 @@ OUTPUT_CHARS = 8000  # of one test's output: the diagnoses come first, then the 
 
 
 def _diagnoses(t: TaskResult, checks: list[CheckResult]) -> list[str]:
-    lines = [f"{c.name}: {c.message}" for c in checks]
+    lines = [f"{c.name}: {c.said}" for c in checks]
     if t.blocked_by:
         lines.append(f"it calls {', '.join(t.blocked_by)}, which fail(s) too: the cause is probably there")
     return lines

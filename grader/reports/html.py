@@ -27,6 +27,7 @@ td.points { text-align: right; white-space: nowrap; } tr.total td { font-weight:
 .banned { background: #ffd8b5; }
 .not_implemented { background: #fff4c2; }
 .task { border: 1px solid #d0d7de; border-radius: 6px; padding: .4em 1em 1em; margin: 1em 0; }
+.kind { background: #e8e0ff; border-radius: .3em; padding: 0 .3em; font-size: .85em; }
 .check { margin: .6em 0; } .check code { background: #f6f8fa; padding: 0 .3em; }
 .heatmap { display: block; margin: .5em 0; max-width: 100%; }
 pre { background: #f6f8fa; padding: .8em; overflow-x: auto; font-size: 13px; }
@@ -87,7 +88,10 @@ def heatmap_figure(check: CheckResult, error_map: ErrorMap):
 
 
 def _check(check: CheckResult) -> list[str]:
-    out = [f'<div class="check"><code>{_e(check.name)}</code> ({_e(check.kind)}): {_e(check.message)}']
+    out = [f'<div class="check"><code>{_e(check.name)}</code> ({_e(check.kind)}): {_e(check.said)}']
+    kinds = [d.kind for d in check.diagnoses if not d.kind.is_location]
+    if kinds:
+        out.append(" " + " ".join(f'<span class="kind">{_e(k.value.replace("_", " "))}</span>' for k in kinds))
     if check.max_abs_err is not None:
         out.append(f"<br>max abs error {check.max_abs_err:.3g}, max rel error {check.max_rel_err or 0.0:.3g}")
     if check.error_map is not None and is_single_value(check.error_map):
@@ -140,7 +144,7 @@ def render(result: GradingResult) -> str:
         out.append('<table class="tasks"><tr><th>task</th><th>points</th><th>status</th><th>diagnosis</th></tr>')
         for t in a.tasks:
             failing = [c for c in t.checks if not c.passed]
-            first = f"{failing[0].name}: {failing[0].message}" if failing else ""
+            first = f"{failing[0].name}: {failing[0].said}" if failing else ""
             name = f'<a href="#{_e(t.id)}">{_e(t.id)}</a>' if t.status != Status.PASSED else _e(t.id)
             out.append(f"<tr><td>{name}</td><td class=\"points\">{shown_points(t.score)}/{shown_points(t.max_score)}"
                        f"</td><td>{_badge(t.status)}</td><td>{_e(first)}</td></tr>")

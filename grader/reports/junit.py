@@ -32,11 +32,11 @@ def _testcase(parent: ET.Element, a: AssignmentResult, t: TaskResult) -> None:
     failing = [c for c in t.checks if not c.passed]
     if t.status == Status.FAILED:
         for c in failing:
-            ET.SubElement(case, "failure", message=clean(c.message), type=f"{c.kind}").text = clean(
-                f"{c.name}: {c.message}")
+            ET.SubElement(case, "failure", message=clean(c.said), type=f"{c.kind}").text = clean(
+                f"{c.name}: {c.said}")
     elif t.status != Status.PASSED:
         tag = "failure" if t.status == Status.NOT_IMPLEMENTED else "error"
-        message = failing[0].message if failing else t.status.value
+        message = failing[0].said if failing else t.status.value
         ET.SubElement(case, tag, message=clean(message), type=t.status.value).text = clean(
             "\n".join([message] + ([f"calls failing tasks: {', '.join(t.blocked_by)}"] if t.blocked_by else [])))
     out = [f"points: {shown_points(t.score)}/{shown_points(t.max_score)}", *t.notes]

@@ -30,7 +30,7 @@ def _section(t: TaskResult) -> list[str]:
              ""]
     failing = [c for c in t.checks if not c.passed]
     shown = failing if t.status == Status.FAILED else failing[:1]  # a run that broke says the same for every check
-    lines += [f"- **{c.name}**: {' '.join(c.message.split())}" for c in shown]
+    lines += [f"- **{c.name}**: {' '.join(c.said.split())}" for c in shown]
     if t.blocked_by:
         lines.append(f"- calls {', '.join(f'`{b}`' for b in t.blocked_by)}, which fail(s) too: look there first")
     lines += [f"- note: {n}" for n in t.notes]
@@ -55,7 +55,7 @@ def full(result: GradingResult) -> str:
         lines += ["| task | points | status | diagnosis |", "| --- | ---: | --- | --- |"]
         for t in a.tasks:
             failing = [c for c in t.checks if not c.passed]
-            diagnosis = f"{failing[0].name}: {failing[0].message}" if failing else ""
+            diagnosis = f"{failing[0].name}: {failing[0].said}" if failing else ""
             lines.append(f"| `{t.id}` | {shown_points(t.score)}/{shown_points(t.max_score)} | {ICON[t.status]} "
                          f"{t.status.value} | {_cell(diagnosis)} |")
         lines.append(f"| **total** | **{shown_points(a.score)}/{shown_points(a.max_score)}** | | "

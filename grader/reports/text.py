@@ -55,7 +55,7 @@ def render(result: GradingResult, width: int = 120, color: bool = False, every_t
             continue
         for i, t in enumerate(a.tasks):
             failing = [c for c in t.checks if not c.passed]
-            diagnosis = failing[0].message if failing else ""
+            diagnosis = failing[0].said if failing else ""
             if len(failing) > 1 and t.status == Status.FAILED:
                 diagnosis += f" (+{len(failing) - 1} more)"
             table.add_row(a.id if i == 0 else "", t.id, f"{shown_points(t.score)}/{shown_points(t.max_score)}",

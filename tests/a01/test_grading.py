@@ -55,4 +55,4 @@ def test_each_seeded_bug_loses_only_its_task(group, solutions, tmp_path):
     assert lost_tasks(result) == {BUGS[n][3] for n in names}
     for t in result.assignments[0].tasks:
         if t.id in lost_tasks(result):
-            assert t.status == "failed" and any(not c.passed and c.message for c in t.checks)
+            assert t.status == "failed" and any(not c.passed and c.said for c in t.checks)

@@ -3,18 +3,22 @@ from __future__ import annotations
 
 import pytest
 
+from grader.results import DiagnosisKind as K
 from tests.helpers import grade_folder, seeded_bugs
 
 AID = "a02_mlp_backprop"
-# (file, old, new, task, check, what its message must say, what it must not say)
+# (file, old, new, task, check, the diagnosis kind it must carry, a kind it must not carry)
 BUGS = [
     ("layers.py", "db = dout.sum(dim=0)  # (M,)", "db = dout  # (M,)", "a02.affine_backward", "db",
-     "(one per example: a sum over the batch is missing?)", "gradient of your own forward"),
+     K.MISSING_SUM, K.FORWARD),
     ("layers.py", "dw = x.T @ dout  # (D, M)", "dw = dout.T @ x  # (D, M)", "a02.affine_backward", "dw",
-     "(transposed?)", ""),
+     K.TRANSPOSE, None),
     ("layers.py", "dx = dout * (x > 0).to(dout.dtype)", "dx = dout * (x >= 0).to(dout.dtype) * 2",
-     "a02.relu_backward", "dx", "(your backward does not match the gradient of your own forward)", ""),
+     "a02.relu_backward", "dx", K.BACKWARD, None),
 ]
+# The same output shape from a kept dimension and from a missing sum when the batch is one example:
+# that case decides neither, the others tell them apart.
+KEEPDIM = [("layers.py", "db = dout.sum(dim=0)  # (M,)", "db = dout.sum(dim=0, keepdim=True)  # (M,)")]
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +29,19 @@ def graded(solutions, tmp_path_factory):
 
 @pytest.mark.parametrize("bug", BUGS, ids=[f"{b[3]}.{b[4]}" for b in BUGS])
 def test_each_seeded_bug_gets_its_diagnosis(bug, graded):
-    _, _, _, task, check, says, never = bug
+    _, _, _, task, check, kind, never = bug
     result = next(c for c in graded[task].checks if c.name == check)
-    assert not result.passed and says in result.message, result.message
-    if never:
-        assert never not in result.message, result.message
+    assert not result.passed and kind in result.kinds(), result.said
+    assert never is None or never not in result.kinds(), result.said
     assert result.suite == "public" and result.case is not None  # the case it talks about
+
+
+def test_a_kept_dimension_is_told_apart_from_a_missing_sum_though_a_batch_of_one_shows_both(solutions, tmp_path):
+    folder = seeded_bugs(solutions(AID), tmp_path, KEEPDIM)
+    task = next(t for a in grade_folder(folder, suite="all").assignments for t in a.tasks
+                if t.id == "a02.affine_backward")
+    db = next(c for c in task.checks if c.name == "db")
+    assert db.kinds() == [K.KEEPDIM], db.said
 
 
 def test_a_failed_checks_error_sizes_are_those_of_the_case_its_message_describes(graded):

@@ -56,11 +56,11 @@ def test_seeded_bug_loses_only_the_affected_tasks(bug, solutions, tmp_path):
     assert lost_tasks(result) == affected
     tasks = {t.id: t for t in result.assignments[0].tasks}
     first = sorted(affected)[0] if len(affected) == 1 else next(a for a in sorted(affected) if a != "a02.mlp_backward")
-    messages = " ".join(c.message for c in tasks[first].checks if not c.passed)
+    messages = " ".join(c.said for c in tasks[first].checks if not c.passed)
     assert tensor in messages
     assert tasks[first].status == "failed" and 0 <= tasks[first].score < tasks[first].max_score
     if "a02.mlp_backward" in affected and first != "a02.mlp_backward":
-        dependent = " ".join(c.message for c in tasks["a02.mlp_backward"].checks if not c.passed)
+        dependent = " ".join(c.said for c in tasks["a02.mlp_backward"].checks if not c.passed)
         assert f"it calls {first}" in dependent or first in dependent
 
 
@@ -72,14 +72,14 @@ def test_diagnosis_tells_forward_from_backward_and_checks_own_gradient(solutions
     tasks = {t.id: t for t in grade_folder(folder).assignments[0].tasks}
     assert tasks["a02.tanh_forward"].checks[0].message.startswith("forward:")
     assert tasks["a02.tanh_backward"].status == "failed"
-    back = tasks["a02.tanh_backward"].checks[0].message
+    back = tasks["a02.tanh_backward"].checks[0].said
     assert back.startswith("backward:")
     assert "it calls a02.tanh_forward" in back
     # The sign bug gives a backward that is not the gradient of the student's own forward.
     folder = seeded_bug(solutions(AID), tmp_path, "layers.py",
                         "    dx = dout * (1.0 - out * out)\n", "    dx = dout * (out * out - 1.0)\n")
     tasks = {t.id: t for t in grade_folder(folder).assignments[0].tasks}
-    assert "does not match the gradient of your own forward" in tasks["a02.tanh_backward"].checks[0].message
+    assert "does not match the gradient of your own forward" in tasks["a02.tanh_backward"].checks[0].said
 
 
 def replace_function(folder: Path, file: str, name: str, new_body: str) -> None:
@@ -133,7 +133,7 @@ def test_bad_answers_cost_only_their_tasks(solutions, tmp_path):
         task = tasks[f"a02.{name}"]
         assert task.status == status, (name, task.status, task.checks[0].message)
         assert task.score == 0
-        assert message in " ".join(c.message for c in task.checks), (name, task.checks[0].message)
+        assert message in " ".join(c.said for c in task.checks), (name, task.checks[0].message)
     # everything that neither was broken nor calls a broken function still has full marks
     untouched = {"a02.tanh_backward", "a02.leaky_relu_backward", "a02.softmax_cross_entropy", "a02.sgd_step"}
     for tid in untouched:

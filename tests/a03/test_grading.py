@@ -49,5 +49,5 @@ def test_seeded_bug_loses_only_the_affected_tasks(bug, solutions, tmp_path):
     tasks = {t.id: t for t in result.assignments[0].tasks}
     operator = next((a for a in affected if a not in COMPOSITES), None)
     if operator is not None and "a03.next_generation" in affected:
-        note = " ".join(c.message for c in tasks["a03.next_generation"].checks if not c.passed)
+        note = " ".join(c.said for c in tasks["a03.next_generation"].checks if not c.passed)
         assert f"it calls {operator}" in note

@@ -72,10 +72,10 @@ def test_seeded_bugs_lose_only_their_tasks(group, solutions, tmp_path):
     assert lost_tasks(result) == set(affected)
     tasks = {t.id: t for t in result.assignments[0].tasks}
     for task_id, word in affected.items():
-        messages = " ".join(c.message for c in tasks[task_id].checks if not c.passed)
+        messages = " ".join(c.said for c in tasks[task_id].checks if not c.passed)
         assert tasks[task_id].status != "passed" and word in messages, (task_id, messages)
     for task_id in LENET & set(affected):
         culprits = [t for t in affected if t not in LENET]
         if culprits:  # a composite that fails because a layer fails says which one
-            messages = " ".join(c.message for c in tasks[task_id].checks if not c.passed)
+            messages = " ".join(c.said for c in tasks[task_id].checks if not c.passed)
             assert "it calls" in messages and any(c in messages for c in culprits), (task_id, messages)

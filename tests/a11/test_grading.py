@@ -128,7 +128,7 @@ def test_diagnoses_name_the_tensor_and_banned_calls(solutions, tmp_path):
     tasks = {t.id: t for t in result.assignments[0].tasks}
     assert lost_tasks(result) == own
     assert "banned operation torch.nn.functional.layer_norm" in " ".join(
-        c.message for c in tasks["a11.layer_norm_forward"].checks)
+        c.said for c in tasks["a11.layer_norm_forward"].checks)
     for task, tensor in (("a11.attention_backward", "dv"), ("a11.channel_attention_backward", "dw_c")):
         failed = [c for c in tasks[task].checks if not c.passed]
         assert [c.name for c in failed] == [tensor], (task, [(c.name, c.message) for c in failed])

@@ -19,7 +19,7 @@ def test_solutions_score_full_marks_on_every_suite(aid, graded_solutions):
     tasks = result.assignments[0].tasks
     assert [t.id for t in tasks] == [t.id for t in config.tasks]
     for task in tasks:
-        assert task.status == "passed", (task.id, [c.message for c in task.checks if not c.passed])
+        assert task.status == "passed", (task.id, [c.said for c in task.checks if not c.passed])
         assert task.checks and all(c.passed for c in task.checks)
         assert "inputs_unchanged" in {c.name for c in task.checks}
         assert any(c.kind != "property" and c.max_abs_err is not None for c in task.checks)

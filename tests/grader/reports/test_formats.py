@@ -11,7 +11,7 @@ import pytest
 from grader.reports import GRADING_FORMATS, html, markdown, render
 from grader.reports.markdown import COMMENT_LIMIT
 from grader.reports.text import shown_points
-from grader.results import GradingResult, Status
+from grader.results import CheckResult, GradingResult, Status
 
 KINDS = ("solutions", "buggy", "broken")
 
@@ -104,10 +104,11 @@ def test_junit_fits_the_schema_and_counts_what_the_json_counts(kind, gradings):
             assert case.get("name") == t["id"]
             failed = [c for c in t["checks"] if not c["passed"]]
             if t["status"] == "failed":  # one failure per failed check, with its diagnosis
-                assert [f.get("message") for f in case.findall("failure")] == [c["message"] for c in failed]
+                assert [f.get("message") for f in case.findall("failure")] == \
+                    [CheckResult.from_dict(c).said for c in failed]
             elif t["status"] != "passed":
                 (only,) = case.findall("error" if t["status"] in ("error", "timeout") else "failure")
-                assert only.get("type") == t["status"] and only.get("message") == failed[0]["message"]
+                assert only.get("type") == t["status"] and only.get("message") == CheckResult.from_dict(failed[0]).said
             else:
                 assert not case.findall("failure") and not case.findall("error")
 

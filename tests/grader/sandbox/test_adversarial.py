@@ -241,7 +241,7 @@ def test_attacks_gain_nothing_and_cost_no_other_task(group, level, via, solution
         a = ATTACKS[name]
         for tid in (MLP_TASKS if group.startswith("import_") else {a.task}):
             t = tasks[tid]
-            said = " ".join(c.message for c in t.checks)
+            said = " ".join(c.said for c in t.checks)
             assert t.score == 0, (name, tid, t.status, said)
             if a.status is not None:
                 assert t.status == a.status, (name, tid, t.status, said)
@@ -307,7 +307,7 @@ def test_the_scan_refuses_the_attacks_that_use_an_escape(solutions, honest, tmp_
     tasks = {t.id: t for t in result.assignments[0].tasks}
     for name in names:
         t = tasks[ATTACKS[name].task]
-        said = " ".join(c.message for c in t.checks)
+        said = " ".join(c.said for c in t.checks)
         assert t.status == "banned" and t.score == 0, (name, t.status, said)
         assert f"{ESCAPES_USED[name]} is not allowed in a task with banned operations" in said, said
         assert ".py line " in said

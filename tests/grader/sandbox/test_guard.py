@@ -135,7 +135,7 @@ def _verdicts(tasks: dict, attacks: dict[str, tuple[str, str]], file: str) -> di
     out = {}
     for task, (_, named) in attacks.items():
         t = tasks[task]
-        message = " ".join(c.message for c in t.checks if not c.passed)
+        message = " ".join(c.said for c in t.checks if not c.passed)
         wrong = []
         if (t.status, t.score) != ("banned", 0.0):
             wrong.append(f"{t.status} {t.score}")
@@ -196,7 +196,7 @@ def hungarian_match(cost):
     return torch.as_tensor(rows, dtype=torch.long), torch.as_tensor(cols, dtype=torch.long)
 ''', "scipy.optimize.linear_sum_assignment")}
     t = _graded(solutions, tmp_path, A11, attack, "detr.py")["a11.hungarian_match"]
-    message = " ".join(c.message for c in t.checks if not c.passed)
+    message = " ".join(c.said for c in t.checks if not c.passed)
     assert (t.status, t.score) == ("banned", 0.0)
     assert "imported scipy.optimize while it ran" in message and "scipy.optimize.linear_sum_assignment" in message
 

@@ -373,7 +373,7 @@ def test_a_file_python_refuses_fails_its_tasks_with_pythons_message(encoding, so
     assert not python_imports(folder.parent, f"{AID}.layers")
     result = grade_folder(folder)
     for t in result.assignments[0].tasks:  # every a02 task imports layers.py (mlp.py does)
-        said = " ".join(c.message for c in t.checks)
+        said = " ".join(c.said for c in t.checks)
         assert t.score == 0 and t.status == "error", (t.id, t.status, said)
         assert re.search(r"layers\.py(, which)? could not be imported: SyntaxError: ", said), (t.id, said)
         assert ("can't decode byte 0xd6" if encoding == "GBK" else "cannot contain null bytes") in said, said
