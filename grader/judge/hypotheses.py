@@ -48,6 +48,8 @@ def value_diagnoses(pairs: list[Pair], tol: Tolerance) -> list[Diagnosis]:
     for kind, relation in RELATIONS:
         texts = [relation(p, tol) for p in pairs]
         if all(t is not None for t in texts):
+            if kind == K.SCALE and pairs[0].expected.numel() < 3 and len({_source(t) for t in texts}) != 1:
+                continue  # a few numbers: the factor must come from the same place in every case
             found.append(Diagnosis(kind, str(texts[0])))
             if kind in DECISIVE:
                 break  # a sign flip is also "a factor of -1": say the plainest once
@@ -101,7 +103,16 @@ def _factor(p: Pair, tol: Tolerance) -> str | None:
     c = float((g * e).sum()) / norm
     if abs(c - 1) < 1e-6 or abs(c + 1) < 1e-6 or abs(c) < 1e-9 or not close(g, c * e, tol):
         return None
-    return f"a constant factor: got = {c:.4g} x expected{_name_factor(c, p.inputs)}"
+    named = _name_factor(c, p.inputs)
+    if e.numel() < 3 and not named:
+        return None  # any wrong number is some multiple of a single right one: only a named factor says more
+    return f"a constant factor: got = {c:.4g} x expected{named}"
+
+
+def _source(text: str | None) -> str:
+    """Where a named factor comes from (``x.shape[0]``, or ``2``), whatever its value in one case."""
+    named = (text or "").rpartition("(")[2]
+    return named.rpartition(" the size ")[2] if " the size " in named else named
 
 
 def _name_factor(c: float, inputs: dict) -> str:

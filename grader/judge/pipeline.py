@@ -17,9 +17,10 @@ from typing import Callable
 import torch
 
 from grader.course.config import AssignmentConfig, Course, SelectionError, TaskConfig
-from grader.course.policy import late_penalty
-from grader.judge import diagnose, fixtures
+from grader.course.policy import late_penalty, tolerance
+from grader.judge import diagnose, fixtures, near_miss
 from grader.judge.cases import Case, GradingError, check_suite, computed_cases, suite_names
+from grader.judge.compare import Tolerance, compare
 from grader.judge.scoring import score_task
 from grader.judge.submission import assignment_named, open_submission
 from grader.results import (AssignmentError, AssignmentResult, CheckKind, CheckResult, GradingResult, Late,
@@ -154,6 +155,7 @@ def grade_assignment(folder: Path | None, course: Course, cfg: AssignmentConfig,
     explained = explain(plan, runner, budget, tasks)
     if explained:
         tasks = score(plan, course, device, tasks, explained)
+    near_misses(plan, course, device, tasks)
     diagnose.note_failed_calls(suite, tasks)
     ran_out = budget.what if any(r.status == RunStatus.OUT_OF_BUDGET for r in plan.responses.values()) else None
     result = AssignmentResult(cfg.id, points(sum(t.score for t in tasks)), points(cfg.max_score), tasks,
@@ -247,6 +249,37 @@ def explain(plan: Plan, runner: Runner, budget: Budget, tasks: list[TaskResult])
             plan.responses[key] = dataclasses.replace(plan.responses[key], own_gradient=response.own_gradient)
             noted.add(key[0])
     return noted
+
+
+def near_misses(plan: Plan, course: Course, device: str, tasks: list[TaskResult]) -> None:
+    """For a failed check whose numbers fit no relation: which of the reference's one-edit mutants
+    behaves like the submission (:mod:`grader.judge.near_miss`), within about a second per task. Not
+    for a task whose called tasks fail too (the cause is there), nor where the reference is absent."""
+    if not near_miss.available(plan.cfg.id):
+        return
+    failed = {t.id for t in tasks if t.status != Status.PASSED}
+    for t in tasks:
+        task = plan.suite.tasks[t.id]
+        if t.status != Status.FAILED or failed & set(task.calls):
+            continue
+        stop = time.monotonic() + near_miss.BUDGET_S
+        for c in t.checks:
+            if c.passed or c.kind == CheckKind.PROPERTY or any(not d.kind.is_location for d in c.diagnoses):
+                continue
+            failing, tol = [], None
+            for k, case in enumerate(plan.cases[t.id]):
+                ref = plan.expected[t.id][k].get(c.name)
+                response = plan.responses[(t.id, k)]
+                got = response.outputs.get(c.name) if response.status == RunStatus.OK else None
+                if ref is None or type(got) is not torch.Tensor:
+                    continue
+                tol = Tolerance(*tolerance(course, ref, device))
+                if not compare(c.name, got, ref, tol).passed:
+                    failing.append(near_miss.Failing(case.inputs, got))
+            left = stop - time.monotonic()
+            if tol is None or left <= 0:
+                continue
+            c.diagnoses[:0] = near_miss.diagnose(plan.cfg.id, task, c.name, failing, tol, left)
 
 
 def score(plan: Plan, course: Course, device: str, before: list[TaskResult] | None = None,

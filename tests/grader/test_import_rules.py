@@ -16,7 +16,8 @@ RULES = [
     ("sandbox/inside", THIRD_PARTY_IN_CHILD | {"grader.tasks", "grader.sandbox.inside"}, None),
     # matplotlib draws the HTML page's heatmaps (imported where they are drawn, so other formats never load it)
     ("reports", {"rich", "matplotlib", "grader.results", "grader.reports"}, None),
-    ("judge", None, {"grader.reports", "grader.authoring", "grader.quality", "grader.batch"}),
+    # the judge runs the reference's own near misses (quality's mutants, in process) for diagnoses, never the audit
+    ("judge", None, {"grader.reports", "grader.authoring", "grader.quality.audit", "grader.batch"}),
     # a batch grades through the judge and records data; it renders nothing and needs no authoring or audit
     ("batch", None, {"grader.reports", "grader.authoring", "grader.quality", "grader.cli"}),
 ]
@@ -58,6 +59,12 @@ def violations(grader_dir: Path) -> list[str]:
 
 def test_the_grader_keeps_its_import_rules():
     assert violations(GRADER) == []
+
+
+def test_what_the_judge_takes_from_the_quality_room_never_reaches_back_to_the_judge():
+    for name in ("mutate.py", "inprocess.py"):
+        path = GRADER / "quality" / name
+        assert not [n for _, n in imports(path, "grader.quality") if _under(n, {"grader.judge", "grader.quality"})], name
 
 
 def test_a_broken_rule_is_reported_with_its_file_and_line(tmp_path):
