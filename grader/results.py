@@ -138,9 +138,8 @@ class CheckResult:
     @property
     def said(self) -> str:
         """The message and its diagnoses, as one line for people."""
-        if not self.diagnoses:
-            return self.message
-        return f"{self.message} ({'; '.join(d.text for d in self.diagnoses)})"
+        texts = [d.text for d in self.diagnoses if d.text]
+        return f"{self.message} ({'; '.join(texts)})" if texts else self.message
 
     def kinds(self) -> list[DiagnosisKind]:
         return [d.kind for d in self.diagnoses]

@@ -10,7 +10,7 @@ import torch
 from grader.judge import hypotheses
 from grader.judge.compare import Tolerance, close
 from grader.judge.hypotheses import Pair
-from grader.results import Diagnosis, DiagnosisKind, Status, TaskResult
+from grader.results import CheckKind, Diagnosis, DiagnosisKind, Status, TaskResult
 from grader.sandbox.runner import Response
 from grader.tasks.model import Suite, Task
 from grader.tasks.trees import leaf_tensors
@@ -83,13 +83,23 @@ def own_gradient(name: str, first: Response, found: list[Diagnosis]) -> list[Dia
 
 
 def note_failed_calls(suite: Suite, tasks: list[TaskResult]) -> None:
-    """A task that fails while a task it calls fails too: record it, and say so; the cause is probably there."""
+    """A task that fails while a task it calls fails too: record it, and say so once; the cause is
+    probably there, so what its own numbers seemed to say is dropped (a forward's bug is reported on
+    the forward), and an input changed in place is put down to the called task that changes it."""
     by_id = {t.id: t for t in tasks}
     for t in tasks:
         if t.status not in (Status.FAILED, Status.ERROR):
             continue
         already_said = bool(t.blocked_by)  # not run because of one of them: its message says so
         t.blocked_by = [c for c in suite.tasks[t.id].calls if c in by_id and by_id[c].status != Status.PASSED]
+        for check in t.checks if t.blocked_by else []:
+            check.diagnoses = []
+            changers = [c for c in t.blocked_by if any(k.kind == CheckKind.PROPERTY and not k.passed
+                                                       for k in by_id[c].checks)]
+            if check.kind == CheckKind.PROPERTY and not check.passed and changers:
+                check.message = (f"property: inputs_unchanged: an input was changed in place by {changers[0]}, "
+                                 "which it calls")
+                already_said = already_said or next(c for c in t.checks if not c.passed) is check
         if t.blocked_by and not already_said:
             which = "which fails its own checks" if len(t.blocked_by) == 1 else "which fail their own checks"
             first = next(c for c in t.checks if not c.passed)  # said once per task, where it is read first

@@ -74,13 +74,18 @@ def kind_of(m: mutate.Mutant) -> K | None:
     if m.operator == "swap":
         if d.startswith("operands of "):
             return {"-": K.SIGN, "@": K.TRANSPOSE}.get(d.split()[2])
-        return K.MASK if d.endswith(" of where swapped") else K.WRONG_INPUT
+        return K.MASK if _edited_line(m).count("where(") else K.WRONG_INPUT  # where(c, a, b): a mask inverted
     if m.operator == "term":
         return _deleted_term(d)
     if m.operator == "delete":
         line = d.removeprefix("statement deleted: ")
         return K.MASK if "mask" in line.lower() else K.MISSING_TERM if ("+=" in line or "-=" in line) else None
     return KINDS.get(m.operator)
+
+
+def _edited_line(m: mutate.Mutant) -> str:
+    lines = m.source.splitlines()
+    return lines[m.line - 1] if 0 < m.line <= len(lines) else ""
 
 
 def _deleted_term(description: str) -> K | None:

@@ -274,7 +274,7 @@ def swap(node: ast.AST, ctx: _Context) -> Iterator[tuple[str, ast.AST]]:
                 continue
             new = copy.deepcopy(node)
             new.args[i], new.args[i + 1] = new.args[i + 1], new.args[i]
-            yield f"arguments {_src(args[i])} and {_src(args[i + 1])} of {_call_name(node)} swapped", new
+            yield f"arguments {_src(args[i])} and {_src(args[i + 1])} swapped", new
     if isinstance(node, ast.BinOp) and type(node.op) in (ast.Sub, ast.Div, ast.MatMult, ast.Pow):
         new = copy.deepcopy(node)
         new.left, new.right = new.right, new.left
