@@ -10,8 +10,9 @@ are tried the likeliest kind of edit first (a sign, a term, a statement, an axis
 transpose, ..., another variable last) and the first that fits is said. The text names the
 kind of edit, never the solution's code.
 
-Costs only failures: at most :data:`BUDGET_S` of wall clock per failed task, in the grader's
-main thread (the time limit on a mutant that loops is a signal); elsewhere (a thread of
+Costs only failures: at most :data:`MAX_MUTANTS` mutants and :data:`BUDGET_S` of this process's
+CPU time per failed task (CPU rather than wall clock, so a loaded machine tries the same
+mutants and says the same), in the grader's main thread (the time limit on a mutant that loops is a signal); elsewhere (a thread of
 ``--jobs``) and where the reference is not at hand (a student repository) it is skipped.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ import functools
 import itertools
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -31,7 +33,8 @@ from grader.quality import inprocess, mutate
 from grader.results import Diagnosis, DiagnosisKind as K
 from grader.tasks.model import Task
 
-BUDGET_S = 1.0
+MAX_MUTANTS = 250  # tried per failed task at most, the likeliest first
+BUDGET_S = 1.0     # CPU seconds per failed task: the same mutants are tried however loaded the machine is
 MAX_CASES = 3
 
 # What a mutant's edit means, by operator (and, for an arithmetic swap, by the symbols swapped).
@@ -57,8 +60,9 @@ PACKAGES = itertools.count()
 
 @dataclass(frozen=True)
 class Failing:
-    """A failing case of one check: the case's inputs and what the submission returned."""
+    """A failing case of one check: the case's index and inputs, and what the submission returned."""
 
+    case: int
     inputs: dict
     got: torch.Tensor
 
@@ -106,12 +110,15 @@ def _deleted_term(description: str) -> K | None:
     return None
 
 
-@functools.lru_cache(maxsize=16)
-def _mutants(aid: str) -> dict[str, list[mutate.Mutant]]:
-    """The assignment's mutants by task, the likeliest operators first."""
+@functools.lru_cache(maxsize=64)
+def _mutants(aid: str, module: str) -> dict[str, list[mutate.Mutant]]:
+    """The mutants of one file of the assignment's reference, by task, the likeliest operators first."""
+    path = paths.REFERENCE / aid / (module.replace(".", "/") + ".py")
+    found = mutate.mutants_of_file(path.read_text(encoding="utf-8"), aid.split("_", 1)[0],
+                                   path.relative_to(paths.REFERENCE / aid).as_posix(), module,
+                                   mutate.OPERATORS + mutate.EXTRA_OPERATORS)
     by_task: dict[str, list[mutate.Mutant]] = {}
-    for m in sorted(mutate.mutants(paths.REFERENCE / aid, mutate.OPERATORS + mutate.EXTRA_OPERATORS), key=lambda m: ORDER.index(m.operator)
-                    if m.operator in ORDER else len(ORDER)):
+    for m in sorted(found, key=lambda m: ORDER.index(m.operator) if m.operator in ORDER else len(ORDER)):
         if kind_of(m) is not None:
             by_task.setdefault(m.task, []).append(m)
     return by_task
@@ -126,44 +133,56 @@ def available(aid: str) -> bool:
     return (paths.REFERENCE / aid).is_dir() and threading.current_thread() is threading.main_thread()
 
 
-def diagnose(aid: str, task: Task, name: str, failing: list[Failing], tol: Tolerance,
-             budget_s: float = BUDGET_S) -> list[Diagnosis]:
-    """The kind the mutants that behave like the submission agree on (nothing where they disagree,
-    where none does, or where fewer than two failing cases can say)."""
-    failing = [f for f in failing if type(f.got) is torch.Tensor][:MAX_CASES]
-    if len(failing) < 2 or not available(aid):
-        return []
-    stop = time.monotonic() + budget_s
-    for m in _mutants(aid).get(task.id, []):
-        left = stop - time.monotonic()
-        if left <= 0:
+def diagnose(aid: str, task: Task, failing: dict[str, list[Failing]], tols: dict[str, Tolerance],
+             budget_s: float = BUDGET_S) -> dict[str, list[Diagnosis]]:
+    """For each check of ``task`` (name -> its failing cases), the kind of the first mutant that behaves
+    like the submission on them (nothing where none does, or where fewer than two failing cases can
+    say). Each mutant runs once per case, for every check at once."""
+    wanted = {name: [f for f in cases if type(f.got) is torch.Tensor][:MAX_CASES] for name, cases in failing.items()}
+    wanted = {name: cases for name, cases in wanted.items() if len(cases) >= 2}
+    found: dict[str, list[Diagnosis]] = {}
+    if not wanted or not available(aid):
+        return found
+    stop = time.process_time() + budget_s
+    for m in _mutants(aid, task.module).get(task.id, [])[:MAX_MUTANTS]:
+        left = stop - time.process_time()
+        if left <= 0 or len(found) == len(wanted):
             break
-        if _behaves_like(aid, task, name, m, failing, tol, left):
+        for name in _behaves_like(aid, task, m, {n: c for n, c in wanted.items() if n not in found}, tols, left):
             kind = kind_of(m)
             assert kind is not None
-            return [Diagnosis(kind, WORDS[kind])]  # the likeliest edit that fits: the first found
-    return []
+            found[name] = [Diagnosis(kind, WORDS[kind])]  # the likeliest edit that fits: the first found
+    return found
 
 
-def _behaves_like(aid: str, task: Task, name: str, m: mutate.Mutant, failing: list[Failing], tol: Tolerance,
-                  left: float) -> bool:
+def _behaves_like(aid: str, task: Task, m: mutate.Mutant, wanted: dict[str, list[Failing]],
+                  tols: dict[str, Tolerance], left: float) -> list[str]:
+    """The checks of ``wanted`` on whose failing cases mutant ``m`` returns what the submission did."""
     modules = dict(_sources(aid))
     file, _ = modules[m.module]
     modules[m.module] = (file, m.source)
     package = f"_near_miss_{next(PACKAGES)}"
     loaded = inprocess.FINDER.load(package, modules, label=" (mutant)")
+    outputs: dict[int, dict] = {}
+    matched = []
     try:
-        with inprocess.time_limit(left):
-            for f in failing:
-                response, _ = inprocess.run_case(task, loaded, f.inputs, 0)
-                out = response.outputs.get(name) if response.outputs else None
-                if type(out) is not torch.Tensor or out.shape != f.got.shape or \
-                        not close(out.to(torch.float64), f.got.to(torch.float64), tol):
-                    return False
-        return True
+        with inprocess.time_limit(left, cpu=True), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a mutant's own deprecation warnings are nobody's concern
+            for name, cases in wanted.items():
+                for f in cases:
+                    if f.case not in outputs:
+                        response, _ = inprocess.run_case(task, loaded, f.inputs, 0)
+                        outputs[f.case] = response.outputs or {}
+                    out = outputs[f.case].get(name)
+                    if type(out) is not torch.Tensor or out.shape != f.got.shape or \
+                            not close(out.to(torch.float64), f.got.to(torch.float64), tols[name]):
+                        break
+                else:
+                    matched.append(name)
     except inprocess.Timeout:
-        return False
+        return []
     except Exception:  # noqa: BLE001  (a mutant that crashes behaves like no submission that returned values)
-        return False
+        return matched
     finally:
         inprocess.FINDER.unload(package)
+    return matched

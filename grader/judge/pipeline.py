@@ -262,24 +262,23 @@ def near_misses(plan: Plan, course: Course, device: str, tasks: list[TaskResult]
         task = plan.suite.tasks[t.id]
         if t.status != Status.FAILED or failed & set(task.calls):
             continue
-        stop = time.monotonic() + near_miss.BUDGET_S
+        failing: dict[str, list[near_miss.Failing]] = {}
+        tols: dict[str, Tolerance] = {}
         for c in t.checks:
             if c.passed or c.kind == CheckKind.PROPERTY or any(not d.kind.is_location for d in c.diagnoses):
                 continue
-            failing, tol = [], None
             for k, case in enumerate(plan.cases[t.id]):
                 ref = plan.expected[t.id][k].get(c.name)
                 response = plan.responses[(t.id, k)]
                 got = response.outputs.get(c.name) if response.status == RunStatus.OK else None
                 if ref is None or type(got) is not torch.Tensor:
                     continue
-                tol = Tolerance(*tolerance(course, ref, device))
-                if not compare(c.name, got, ref, tol).passed:
-                    failing.append(near_miss.Failing(case.inputs, got))
-            left = stop - time.monotonic()
-            if tol is None or left <= 0:
-                continue
-            c.diagnoses[:0] = near_miss.diagnose(plan.cfg.id, task, c.name, failing, tol, left)
+                tols[c.name] = Tolerance(*tolerance(course, ref, device))
+                if not compare(c.name, got, ref, tols[c.name]).passed:
+                    failing.setdefault(c.name, []).append(near_miss.Failing(k, case.inputs, got))
+        found = near_miss.diagnose(plan.cfg.id, task, failing, tols) if failing else {}
+        for c in t.checks:
+            c.diagnoses[:0] = found.get(c.name, [])
 
 
 def score(plan: Plan, course: Course, device: str, before: list[TaskResult] | None = None,
