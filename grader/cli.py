@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from grader import paths
 from grader.reports import FORMATS, GRADING_FORMATS, render
-from grader.results import KILL_RATE_FAIL_UNDER, GradingResult
+from grader.results import KILL_RATE_FAIL_UNDER, AssignmentError, GradingResult
 
 if TYPE_CHECKING:
     from grader.batch.jobs import Outcome
@@ -125,6 +125,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     color = args.format == "text" and not args.output and sys.stdout.isatty()
     _emit(render(result, args.format, color=color, seconds=time.monotonic() - started,
                  every_task=not args.passed_in_one_row), args.output)
+    unreadable = [a for a in result.assignments if a.error == AssignmentError.NOTEBOOK_UNREADABLE]
+    if unreadable:  # the same input exits the same way whether or not --assignment named it
+        print(f"grader: {unreadable[0].message}", file=sys.stderr)
+        return 2
     if args.fail_under is not None and 100.0 * result.fraction < args.fail_under:
         print(f"grader: score {100.0 * result.fraction:.1f}% is under --fail-under {args.fail_under:g}%",
               file=sys.stderr)
@@ -147,6 +151,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         settings = run.settle(course, args.assignment, args.suite, args.device, args.executor,
                               args.require_isolation, args.isolation_via)
+        if not Path(args.submissions).is_dir():  # before the gradebook: a typo creates nothing
+            raise BatchError(f"{args.submissions}: no such folder")
         with Gradebook(Path(args.gradebook)) as book:
             planned = run.plan(Path(args.submissions), settings, book, args.force, args.times == "nbgrader")
             pool, settings = run.launch(args.executor, args.jobs or os.cpu_count() or 1, settings, planned,
@@ -350,13 +356,13 @@ def _export_gradebook(path: Path, output: str | None) -> int:
             gradings, failed = book.gradings()
     except BatchError as e:
         raise SystemExit(f"grader: {e}") from None
-    for row in failed:
-        print(f"grader: not in the CSV: {row['student']} {row['assignment']} failed to grade: {row['error']}",
-              file=sys.stderr)
     if not gradings:
-        raise SystemExit(f"grader: {path}: no graded submissions in the gradebook")
+        raise SystemExit(f"grader: {path}: no submissions in the gradebook")
     _emit(render(gradings, "csv"), output)
-    return 0
+    for row in failed:
+        print(f"grader: not graded (a row without a score): {row['student']} {row['assignment']}: {row['error']}",
+              file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_gradescope_bundle(args: argparse.Namespace) -> int:

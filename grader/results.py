@@ -54,6 +54,7 @@ class AssignmentError(enum.StrEnum):
     FOLDER_MISSING = "folder_missing"
     FILES_MISSING = "files_missing"    # the folder holds none of the assignment's files
     NOTEBOOK_UNREADABLE = "notebook_unreadable"  # the notebook handed in for it is not one (not JSON, not nbformat 4)
+    GRADING_FAILED = "grading_failed"  # a batch could not grade it (its worker crashed or raised): see the gradebook
 
 
 class DiagnosisKind(enum.StrEnum):

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from grader.batch.jobs import BatchError, Job, Outcome
-from grader.results import AssignmentResult, GradingResult, Late, SandboxInfo, points
+from grader.results import AssignmentError, AssignmentResult, GradingResult, Late, SandboxInfo, points
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -154,6 +154,9 @@ class Gradebook:
                 if a is None:
                     row.update(status="failed", error=outcome.error or f"{aid} is not in the grading",
                                detail=outcome.detail)
+                elif a.get("error"):  # nothing of it could be graded (a notebook that does not read): no score
+                    row.update(status="failed", error=not_graded(a), result=json.dumps(a), sandbox=sandbox)
+                    a = None
                 else:
                     result = AssignmentResult.from_dict(a)
                     row.update(status="graded", raw_score=result.raw_score, late_penalty=result.late_penalty,
@@ -189,17 +192,16 @@ class Gradebook:
         by_student: dict[str, list[dict[str, Any]]] = {}
         failed = []
         for row in self.submissions():
-            if row["status"] == "graded":
-                by_student.setdefault(row["student"], []).append(row)
-            else:
+            by_student.setdefault(row["student"], []).append(row)
+            if row["status"] != "graded":
                 failed.append(row)
         gradings = {}
         for student, rows in by_student.items():
-            assignments = [AssignmentResult.from_dict(json.loads(r["result"])) for r in rows]
+            assignments = [_assignment(r) for r in rows]
             stamps = [(dt.datetime.fromisoformat(r["submitted_at"]), r["time_source"])
                       for r in rows if r["submitted_at"]]
             latest = max(stamps, key=lambda s: s[0]) if stamps else None
-            sandbox = json.loads(rows[0]["sandbox"]) if rows[0]["sandbox"] else None
+            sandbox = next((json.loads(r["sandbox"]) for r in rows if r["sandbox"]), None)
             gradings[student] = GradingResult(
                 points(sum(a.score for a in assignments)), points(sum(a.max_score for a in assignments)),
                 assignments, rows[0]["suite"], rows[0]["device"], rows[0]["source"],
@@ -207,6 +209,20 @@ class Gradebook:
                 graded_at=max(r["graded_at"] for r in rows),
                 sandbox=SandboxInfo(**sandbox) if sandbox else None)
         return gradings, failed
+
+
+def _assignment(row: dict[str, Any]) -> AssignmentResult:
+    """A submissions row as the assignment's result: a failed one keeps its reason and has no score."""
+    if row["status"] == "graded":
+        return AssignmentResult.from_dict(json.loads(row["result"]))
+    stored = AssignmentResult.from_dict(json.loads(row["result"])) if row["result"] else None
+    return AssignmentResult(row["assignment"], 0.0, stored.max_score if stored else 0.0,
+                            error=stored.error if stored else AssignmentError.GRADING_FAILED, message=row["error"])
+
+
+def not_graded(assignment: dict[str, Any]) -> str:
+    """Why an assignment of a grading could not be graded, in one line (its ``error`` and message)."""
+    return f"{assignment['error']}: {assignment.get('message') or 'not graded'}"
 
 
 def _now() -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from grader.batch import executors, jobs, version
-from grader.batch.gradebook import Gradebook, Key
+from grader.batch.gradebook import Gradebook, Key, not_graded
 from grader.batch.jobs import BatchError, Job, Outcome, SubmissionError
 from grader.batch.worker import Settings
 from grader.course.config import Course, SelectionError
@@ -128,6 +129,7 @@ class Summary:
     times: dict[str, int] = field(default_factory=dict)           # time source -> assignments it timed
     seconds: float = 0.0
     peak_mb: dict[str, float] = field(default_factory=dict)        # worker -> its peak resident memory
+    scores: dict[str, tuple[float, list[float]]] = field(default_factory=dict)  # assignment -> (max, the class's)
 
     @property
     def per_minute(self) -> float:
@@ -146,6 +148,8 @@ class Summary:
         if self.peak_mb:
             lines.append(f"peak memory of a worker process: {max(self.peak_mb.values()):.0f} MiB "
                          f"({_count(len(self.peak_mb), 'worker')})")
+        for aid, (top, scores) in sorted(self.scores.items()):
+            lines.append(f"{aid}: {_distribution(top, scores)}")
         if self.times:
             lines.append("submission times from: " + ", ".join(
                 f"{source} ({_count(n, 'assignment')})" for source, n in sorted(self.times.items())))
@@ -164,6 +168,8 @@ def execute(planned: Plan, book: Gradebook, executor: executors.Executor, settin
         summary.done += 1
         if outcome.graded:
             summary.graded.append((outcome.student, outcome.seconds))
+            summary.failed += [(outcome.student, f"{a['id']}: {not_graded(a)}")
+                               for a in outcome.result["assignments"] if a.get("error") and a["id"] in ids]
         else:
             summary.failed.append((outcome.student, outcome.error))
         if outcome.worker:
@@ -171,6 +177,10 @@ def execute(planned: Plan, book: Gradebook, executor: executors.Executor, settin
         if advance is not None:
             advance(outcome)
     summary.seconds = time.monotonic() - started
+    for row in book.submissions():
+        if row["status"] == "graded" and row["assignment"] in ids:
+            top, scores = summary.scores.get(row["assignment"], (row["max_score"], []))
+            summary.scores[row["assignment"]] = (max(top, row["max_score"]), scores + [row["score"]])
     return summary
 
 
@@ -188,6 +198,18 @@ def batch(folder: Path, gradebook: Path, course: Course, assignments: list[str] 
             return execute(planned, book, pool, settings, advance)
         finally:
             pool.close()
+
+
+def _distribution(top: float, scores: list[float], bins: int = 5) -> str:
+    """The class's scores in one line: how many, mean, median, and a count per fifth of the maximum."""
+    if not scores:
+        return "no graded submissions"
+    counts = [0] * bins
+    for score in scores:
+        counts[min(bins - 1, int(bins * score / top)) if top > 0 else 0] += 1
+    edges = [f"{100 * k // bins}-{100 * (k + 1) // bins}%: {n}" for k, n in enumerate(counts)]
+    return (f"{_count(len(scores), 'graded submission')} in the gradebook, mean {statistics.mean(scores):.2f} / "
+            f"{top:g}, median {statistics.median(scores):g}; " + ", ".join(edges))
 
 
 def _count(n: int, noun: str) -> str:

@@ -19,19 +19,23 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib.util
 import itertools
 import threading
 import time
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
 from grader import paths
 from grader.judge.compare import Tolerance, close
-from grader.quality import inprocess, mutate
 from grader.results import Diagnosis, DiagnosisKind as K
 from grader.tasks.model import Task
+
+if TYPE_CHECKING:
+    from grader.quality.mutate import Mutant
 
 MAX_MUTANTS = 250  # tried per failed task at most, the likeliest first
 BUDGET_S = 1.0     # CPU seconds per failed task: the same mutants are tried however loaded the machine is
@@ -67,7 +71,7 @@ class Failing:
     got: torch.Tensor
 
 
-def kind_of(m: mutate.Mutant) -> K | None:
+def kind_of(m: Mutant) -> K | None:
     """The kind of mistake a mutant's edit is, where one kind fits it; None where its edit could be
     several (a factor left out of a product may be a mask, an activation's derivative or a scale)."""
     d = m.description
@@ -87,7 +91,7 @@ def kind_of(m: mutate.Mutant) -> K | None:
     return KINDS.get(m.operator)
 
 
-def _edited_line(m: mutate.Mutant) -> str:
+def _edited_line(m: Mutant) -> str:
     lines = m.source.splitlines()
     return lines[m.line - 1] if 0 < m.line <= len(lines) else ""
 
@@ -111,13 +115,14 @@ def _deleted_term(description: str) -> K | None:
 
 
 @functools.lru_cache(maxsize=64)
-def _mutants(aid: str, module: str) -> dict[str, list[mutate.Mutant]]:
+def _mutants(aid: str, module: str) -> dict[str, list[Mutant]]:
     """The mutants of one file of the assignment's reference, by task, the likeliest operators first."""
+    from grader.quality import mutate
     path = paths.REFERENCE / aid / (module.replace(".", "/") + ".py")
     found = mutate.mutants_of_file(path.read_text(encoding="utf-8"), aid.split("_", 1)[0],
                                    path.relative_to(paths.REFERENCE / aid).as_posix(), module,
                                    mutate.OPERATORS + mutate.EXTRA_OPERATORS)
-    by_task: dict[str, list[mutate.Mutant]] = {}
+    by_task: dict[str, list[Mutant]] = {}
     for m in sorted(found, key=lambda m: ORDER.index(m.operator) if m.operator in ORDER else len(ORDER)):
         if kind_of(m) is not None:
             by_task.setdefault(m.task, []).append(m)
@@ -126,11 +131,15 @@ def _mutants(aid: str, module: str) -> dict[str, list[mutate.Mutant]]:
 
 @functools.lru_cache(maxsize=16)
 def _sources(aid: str) -> dict[str, tuple[str, str]]:
+    from grader.quality import inprocess
     return inprocess.package_sources(paths.REFERENCE / aid)
 
 
 def available(aid: str) -> bool:
-    return (paths.REFERENCE / aid).is_dir() and threading.current_thread() is threading.main_thread()
+    """Where near misses can be looked for: the reference and the mutation code at hand (not in a student
+    repository, which ships neither), on the main thread (a looping mutant is stopped by a signal)."""
+    return (paths.REFERENCE / aid).is_dir() and importlib.util.find_spec("grader.quality") is not None and \
+        threading.current_thread() is threading.main_thread()
 
 
 def diagnose(aid: str, task: Task, failing: dict[str, list[Failing]], tols: dict[str, Tolerance],
@@ -155,9 +164,10 @@ def diagnose(aid: str, task: Task, failing: dict[str, list[Failing]], tols: dict
     return found
 
 
-def _behaves_like(aid: str, task: Task, m: mutate.Mutant, wanted: dict[str, list[Failing]],
+def _behaves_like(aid: str, task: Task, m: Mutant, wanted: dict[str, list[Failing]],
                   tols: dict[str, Tolerance], left: float) -> list[str]:
     """The checks of ``wanted`` on whose failing cases mutant ``m`` returns what the submission did."""
+    from grader.quality import inprocess
     modules = dict(_sources(aid))
     file, _ = modules[m.module]
     modules[m.module] = (file, m.source)

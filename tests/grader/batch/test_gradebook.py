@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import shutil
 import sqlite3
 
 import pytest
@@ -103,12 +104,14 @@ def test_export_writes_the_lms_csv_and_names_what_failed(tmp_path, capsys):
         book.record(job("bob"), graded("bob", {"a01.x": 2.0, "a01.y": 2.0}, 0.0), [A01], KEY)
         book.record(job("carol"), Outcome("carol", error="carol.txt is not a folder, a .zip or a notebook (.ipynb)"),
                     [A01], KEY)
-    assert cli.main(["export", str(path)]) == 0
+    assert cli.main(["export", str(path)]) == 1  # a row without a score: the exit code says so
     out, err = capsys.readouterr()
-    assert out == ("student,assignment,raw score,late penalty,final score\n"
-                   "alice,a01_neurons,3,0.6,2.4\nbob,a01_neurons,4,0,4\n")
-    assert err == "grader: not in the CSV: carol a01_neurons failed to grade: carol.txt is not a folder, a .zip or " \
-                  "a notebook (.ipynb)\n"
+    assert out == ("student,assignment,status,raw score,late penalty,final score,max score,reason\n"
+                   "alice,a01_neurons,graded,3,0.6,2.4,4,\nbob,a01_neurons,graded,4,0,4,4,\n"
+                   'carol,a01_neurons,not graded,,,,,"grading_failed: carol.txt is not a folder, a .zip or a '
+                   'notebook (.ipynb)"\n')
+    assert err == "grader: not graded (a row without a score): carol a01_neurons: carol.txt is not a folder, a .zip " \
+                  "or a notebook (.ipynb)\n"
     assert cli.main(["export", str(tmp_path / "missing.sqlite")]) == 2
 
 
@@ -163,3 +166,44 @@ def test_the_plan_takes_nbgrader_s_times_only_when_told_and_fails_one_it_cannot_
         [alice] = [j for j in told.todo if j.student == "alice"]
         assert alice.stamps[A01] == Stamp(dt.datetime(2027, 2, 10, 10, tzinfo=dt.timezone.utc), "nbgrader_collect",
                                           "alice/a01_neurons/timestamp.txt")
+
+
+def test_a_notebook_that_does_not_read_is_not_graded_anywhere_and_never_a_zero(solutions, tmp_path, capsys):
+    """A truncated notebook beside an honest folder: the gradebook says failed with the reason and holds
+    no score, the summary names it, the batch and the export exit 1, the CSV row has a reason, no score."""
+    folder = tmp_path / "class"
+    shutil.copytree(solutions(A01), folder / "ana" / A01)
+    (folder / "ben").mkdir()
+    (folder / "ben" / f"{A01}.ipynb").write_text('{"cells": [{"cell_type": "code", "source": "%%writefile')
+    book = tmp_path / "grades.sqlite"
+    assert cli.main(["batch", str(folder), "--gradebook", str(book), "--assignment", A01, "-q"]) == 1
+    summary = capsys.readouterr().out
+    assert "ben: a01_neurons: notebook_unreadable:" in summary and "cannot be read" in summary
+    with sqlite3.connect(book) as db:
+        rows = {r[0]: r[1:] for r in db.execute("SELECT student, status, score, error FROM submissions")}
+        assert db.execute("SELECT COUNT(*) FROM grades WHERE student = 'ben'").fetchone()[0] == 0
+    assert rows["ana"][:2] == ("graded", COURSE.assignment(A01).max_score)
+    assert rows["ben"][:2] == ("failed", None) and rows["ben"][2].startswith("notebook_unreadable: ")
+    assert cli.main(["export", str(book)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    ben = next(line for line in out if line.startswith("ben,"))
+    assert ben.startswith(f"ben,{A01},not graded,,,,") and "notebook_unreadable" in ben
+
+
+def test_a_batch_of_a_folder_that_is_not_there_creates_nothing(tmp_path, capsys):
+    book = tmp_path / "grades.sqlite"
+    assert cli.main(["batch", str(tmp_path / "clas"), "--gradebook", str(book), "-q"]) == 2
+    assert "clas: no such folder" in capsys.readouterr().err and not book.exists()
+
+
+def test_the_summary_gives_each_assignments_scores_mean_median_and_spread(solutions, skeletons, tmp_path, capsys):
+    folder = tmp_path / "class"
+    for student in ("ana", "ben"):
+        shutil.copytree(solutions(A01), folder / student / A01)
+    shutil.copytree(skeletons(A01), folder / "cy" / A01)
+    top = COURSE.assignment(A01).max_score
+    assert cli.main(["batch", str(folder), "--gradebook", str(tmp_path / "g.sqlite"), "--assignment", A01]) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith(f"{A01}: "))
+    assert f"3 graded submissions in the gradebook, mean {2 * top / 3:.2f} / {top:g}, median {top:g}" in line
+    assert "0-20%: 1" in line and "80-100%: 2" in line

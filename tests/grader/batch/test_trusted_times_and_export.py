@@ -70,10 +70,11 @@ def test_a_late_zip_is_late_with_or_without_its_own_time_and_hostile_names_expor
     assert set(by_student) == {"'" + name for name in HOSTILE} | {"stamped", "plain"}
     for row in cells[1:]:
         assert not row[0].startswith(("=", "+", "-", "@", "\t")) and row[1] == AID
-        for number in row[2:]:
+        assert row[2] == "graded" and row[7] == ""
+        for number in row[3:7]:
             float(number)  # the scores stay numbers, never quoted text
-    assert by_student["'-1"][2:] == ["0", "0", "0"]
-    assert by_student["stamped"][3] == by_student["plain"][3] != "0"
+    assert by_student["'-1"][3:7] == ["0", "0", "0", "23"]  # the maximum of the tasks graded
+    assert by_student["stamped"][4] == by_student["plain"][4] != "0"
 
     # the same gradings as a folder of STUDENT.json results, the other way into the export
     with Gradebook(gradebook, create=False) as book:

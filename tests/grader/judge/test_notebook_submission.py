@@ -197,7 +197,8 @@ def test_an_unreadable_notebook_is_an_error_for_its_assignment_only(solutions, t
     out = tmp_path / "result.json"
     code = cli.main(["grade", str(tmp_path / "sub"), "--assignment", "a01", "--assignment", "a02", "-q",
                      "--format", "json", "--output", str(out)])
-    assert code == 0
+    assert code == 2  # as without --assignment: the input could not be read
+    assert "a01_neurons.ipynb cannot be read" in capsys.readouterr().err
     a01, a02 = json.loads(out.read_text())["assignments"]
     assert a01["error"] == "notebook_unreadable" and a01["score"] == 0
     assert a01["message"] == (f"{A01}.ipynb cannot be read: not valid JSON (line 1, column 44: Unterminated string "

@@ -22,8 +22,8 @@ def test_export_reads_a_folder_of_json_results(gradings, tmp_path, capsys):
     out = tmp_path / "grades.csv"
     assert cli.main(["export", str(results), "--output", str(out)]) == 0
     lines = out.read_text().splitlines()
-    assert lines[0] == "student,assignment,raw score,late penalty,final score"
-    assert lines[1:] == ["al,a02_mlp_backprop,2,0,2", "bea,a02_mlp_backprop,20.875,4.175,16.7"]
+    assert lines[0] == "student,assignment,status,raw score,late penalty,final score,max score,reason"
+    assert lines[1:] == ["al,a02_mlp_backprop,graded,2,0,2,6,", "bea,a02_mlp_backprop,graded,20.875,4.175,16.7,30,"]
     (results / "notes.json").write_text('{"score": 1}')
     assert cli.main(["export", str(results)]) == 2
     assert "notes.json: not a grading's JSON report" in capsys.readouterr().err

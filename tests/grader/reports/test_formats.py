@@ -239,5 +239,5 @@ def test_csv_has_a_row_per_student_and_assignment(gradings):
     text = render({"zoe": gradings["buggy"], "adam": gradings["solutions"]}, "csv")
     lines = text.splitlines()
     assert lines[0] == ",".join(csv.HEADER)
-    assert lines[1] == "adam,a02_mlp_backprop,30,0,30"
-    assert lines[2] == "zoe,a02_mlp_backprop,20.875,4.175,16.7"  # 20% off for two started days late
+    assert lines[1] == "adam,a02_mlp_backprop,graded,30,0,30,30,"
+    assert lines[2] == "zoe,a02_mlp_backprop,graded,20.875,4.175,16.7,30,"  # 20% off for two started days late
