@@ -174,12 +174,14 @@ def _blocks(p: Pair, tol: Tolerance) -> str | None:
     return None
 
 
+def _axes(t: torch.Tensor, at_least: int = 2):
+    """Each axis of ``t`` with at least ``at_least`` entries, and its length."""
+    return [(axis, n) for axis, n in enumerate(t.shape) if n >= at_least]
+
+
 def _shifted(p: Pair, tol: Tolerance) -> str | None:
     e, g = p.expected, p.got
-    for axis in range(e.dim()):
-        n = e.shape[axis]
-        if n < 3:
-            continue
+    for axis, n in _axes(e, 3):
         for step, words in ((1, "one step later"), (-1, "one step earlier")):
             a = g.narrow(axis, step if step > 0 else 0, n - 1)
             b = e.narrow(axis, 0 if step > 0 else 1, n - 1)
@@ -191,10 +193,7 @@ def _shifted(p: Pair, tol: Tolerance) -> str | None:
 def _one_end_wrong(p: Pair, tol: Tolerance) -> str | None:
     """Right everywhere but the first or the last slice of one axis: a loop one step short."""
     e, g = p.expected, p.got
-    for axis in range(e.dim()):
-        n = e.shape[axis]
-        if n < 3:
-            continue
+    for axis, n in _axes(e, 3):
         for end, rest_start, words in ((n - 1, 0, "last"), (0, 1, "first")):
             rest = close(g.narrow(axis, rest_start, n - 1), e.narrow(axis, rest_start, n - 1), tol)
             if rest and not close(g.narrow(axis, end, 1), e.narrow(axis, end, 1), tol):
@@ -206,10 +205,7 @@ def _one_end_wrong(p: Pair, tol: Tolerance) -> str | None:
 def _only_last_right(p: Pair, tol: Tolerance) -> str | None:
     """Right only at the last step of an axis: what flows back from later steps is missing."""
     e, g = p.expected, p.got
-    for axis in range(e.dim()):
-        n = e.shape[axis]
-        if n < 3:
-            continue
+    for axis, n in _axes(e, 3):
         last_right = close(g.narrow(axis, n - 1, 1), e.narrow(axis, n - 1, 1), tol)
         if last_right and all(not close(g.narrow(axis, k, 1), e.narrow(axis, k, 1), tol) for k in range(n - 1)):
             return f"right only at the last step along axis {axis}: what flows back from later steps is missing"
