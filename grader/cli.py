@@ -119,7 +119,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     with progress(args.quiet, steps) as (report, _):
         result = grade(args.path, course, args.assignment, args.suite, args.device, submitted, progress=report,
                        isolation=args.isolation, require_isolation=args.require_isolation,
-                       isolation_via=args.isolation_via, jobs=args.jobs)
+                       isolation_via=args.isolation_via, jobs=args.jobs, every=args.every_assignment)
     if result.late is not None:
         result.late = dataclasses.replace(result.late, time_source=args.time_source)
     color = args.format == "text" and not args.output and sys.stdout.isatty()
@@ -424,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "namespace); user-namespace on a root machine shows what an ordinary user gets")
     g.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="assignments graded at once, each in its own sandboxed child (default: %(default)s)")
+    g.add_argument("--every-assignment", action="store_true",
+                   help="grade every available assignment, those not in the submission at zero (default: the "
+                        "ones it holds, the others listed once as not handed in)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     g.set_defaults(func=cmd_grade)
 

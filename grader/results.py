@@ -234,6 +234,7 @@ class GradingResult:
     device: str
     submission: str
     not_available: list[str] = field(default_factory=list)
+    not_handed_in: list[str] = field(default_factory=list)  # available, absent from the submission, left out
     late: Late | None = None
     graded_at: str = ""  # the only field that differs between two gradings of one submission
     sandbox: SandboxInfo | None = None

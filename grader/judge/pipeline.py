@@ -49,7 +49,8 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
           suite: str = "public", device: str = "cpu", submitted_at: dt.datetime | None = None,
           progress: Callable[[str], None] | None = None, isolation: str = "auto",
           require_isolation: str | None = None, isolation_via: str = "auto",
-          runner: Runner | None = None, tasks: set[str] | None = None, jobs: int = 1) -> GradingResult:
+          runner: Runner | None = None, tasks: set[str] | None = None, jobs: int = 1,
+          every: bool = False) -> GradingResult:
     """Grade ``submission``: a folder laid out like ``assignments/``, one assignment's folder, either
     of them one level down (a repository), or a .zip of any of these; a notebook (``.ipynb``) stands
     in for an assignment's ``.py`` files (:mod:`grader.judge.submission`).
@@ -60,7 +61,9 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
     layers are made (``auto``, ``root`` or ``user-namespace``). ``tasks``: grade only these task
     ids (default: all); the others are not planned, run or reported. ``jobs``: how many assignments
     are graded at once (each in its own sandboxed child; the grader's side of one overlaps the
-    children of the others); the report is the same, in course order.
+    children of the others); the report is the same, in course order. Without ``assignments``, the
+    available assignments the submission holds are graded and the others listed as not handed in
+    (``not_handed_in``, outside the total); ``every`` grades them all, the absent ones at zero.
     """
     suite_names(suite)
     fixtures.require_public(course, suite)
@@ -75,6 +78,9 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
     available = [a for a in selected if a.available]
     files = {a.id: sorted({t.module for t in suites.load(a.id).tasks.values()}) for a in available}
     with open_submission(path, available, bool(assignments), files) as located:
+        absent = [] if assignments or every else \
+            [a.id for a in available if located.folders[a.id] is None and a.id not in located.problems]
+        available = [a for a in available if a.id not in absent]
         sandbox_info = None
         if runner is None:
             try:
@@ -102,7 +108,7 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
     return GradingResult(
         score=points(sum(a.score for a in results)), max_score=points(sum(a.max_score for a in results)),
         assignments=results, suite=suite, device=device, submission=path.name,
-        not_available=[a.id for a in selected if not a.available],
+        not_available=[a.id for a in selected if not a.available], not_handed_in=absent,
         late=Late(submitted_at.isoformat()) if submitted_at else None,
         graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), sandbox=sandbox_info)
 

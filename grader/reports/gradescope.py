@@ -85,6 +85,8 @@ def render(result: GradingResult, seconds: float | None = None) -> str:
         lines += [f"{a.id}: {a.message}" for a in result.assignments if a.error is not None]
     if result.not_available:
         lines.append(f"not yet available (not graded): {', '.join(result.not_available)}")
+    if result.not_handed_in:
+        lines.append(f"not in this submission (not graded): {', '.join(result.not_handed_in)}")
     data = {"score": result.score, "output": "\n".join(lines), "stdout_visibility": "hidden",
             "tests": tests(result)}
     if seconds is not None:

@@ -157,6 +157,8 @@ def render(result: GradingResult) -> str:
                     out += _task(t)
     if result.not_available:
         out.append(f"<p>Not yet available (not graded): {_e(', '.join(result.not_available))}</p>")
+    if result.not_handed_in:
+        out.append(f"<p>Not in this submission (not graded): {_e(', '.join(result.not_handed_in))}</p>")
     if result.sandbox is not None:
         out.append(f'<p class="meta">sandbox: {_e(result.sandbox.describe())}</p>')
     out.append("</body></html>")

@@ -63,6 +63,8 @@ def full(result: GradingResult) -> str:
         lines.append("")
     if result.not_available:
         lines += [f"Not yet available (not graded): {', '.join(result.not_available)}", ""]
+    if result.not_handed_in:
+        lines += [f"Not in this submission (not graded): {', '.join(result.not_handed_in)}", ""]
     failed = [t for a in result.assignments if a.error is None for t in a.tasks if t.status != Status.PASSED]
     if failed:
         lines += ["### What went wrong", ""]

@@ -70,6 +70,8 @@ def render(result: GradingResult, width: int = 120, color: bool = False, every_t
         console.print(f"submitted at {result.late.submitted_at} (time from {result.late.time_source})")
     if result.not_available:
         console.print(f"not yet available (not graded): {', '.join(result.not_available)}")
+    if result.not_handed_in:
+        console.print(f"not in this submission (not graded, not in the total): {', '.join(result.not_handed_in)}")
     return buf.getvalue()
 
 

@@ -205,3 +205,22 @@ def test_an_unreadable_notebook_is_an_error_for_its_assignment_only(solutions, t
                               f"starting at): was it saved completely?")
     assert {t["status"] for t in a01["tasks"]} == {"error"}
     assert a02["error"] is None and a02["score"] == a02["max_score"] == 30
+
+
+def test_a_partial_submission_is_graded_for_what_it_holds_and_says_once_what_it_lacks(solutions, tmp_path, capsys):
+    shutil.copytree(solutions(AID), tmp_path / "sub" / AID)
+    out = tmp_path / "result.json"
+    assert cli.main(["grade", str(tmp_path / "sub"), "-q", "--format", "json", "--output", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert [a["id"] for a in data["assignments"]] == [AID] and data["score"] == data["max_score"] == 30
+    others = [a.id for a in COURSE.assignments if a.available and a.id != AID]
+    assert data["not_handed_in"] == others
+    assert cli.main(["grade", str(tmp_path / "sub"), "-q"]) == 0
+    text = " ".join(capsys.readouterr().out.split())  # the terminal table wraps long lines
+    assert text.count("not in this submission (not graded, not in the total): " + ", ".join(others)) == 1
+    assert "not found in the submission" not in text  # no row per absent assignment
+    assert cli.main(["grade", str(tmp_path / "sub"), "-q", "--every-assignment", "--format", "json", "--output",
+                     str(out)]) == 0
+    every = json.loads(out.read_text())
+    assert every["not_handed_in"] == [] and every["max_score"] == sum(a.max_score for a in COURSE.assignments
+                                                                      if a.available)
