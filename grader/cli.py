@@ -290,8 +290,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from grader.judge.cases import suite_mismatches
     from grader.tasks import suites
 
-    course = config.load(args.course)
-    problems = [p for a in course.assignments if a.available for p in suite_mismatches(course, a, suites.load(a.id))]
+    course, problems = config.load_partly(args.course)  # the file's errors and the suites' together, in one run
+    problems += [p for a in course.assignments if a.available and a.id in suites.available()
+                 for p in suite_mismatches(course, a, suites.load(a.id))]
     if problems:
         raise config.ConfigError(*problems)
     n = sum(a.available for a in course.assignments)

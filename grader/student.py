@@ -38,7 +38,7 @@ def graded_tasks(folder: str | Path, tasks: Iterable[str] | None = None) -> dict
     together, in one run, and only they.
     """
     folder = Path(folder).resolve()
-    course = config.load(paths.COURSE)
+    course = _course()
     ids = [t.id for t in course.assignment(folder.name).tasks]
     wanted = ids if tasks is None else [i for i in ids if i in set(tasks)]
     done = _graded.setdefault((str(folder), _fingerprint(folder)), {})
@@ -47,6 +47,14 @@ def graded_tasks(folder: str | Path, tasks: Iterable[str] | None = None) -> dict
         result = grade(folder, course, [folder.name], suite="public", device="cpu", tasks=missing)
         done.update((t.id, t) for t in result.tasks())
     return {i: done[i] for i in wanted}
+
+
+def _course() -> config.Course:
+    """course.yaml, or a test failure that says what is wrong with it (every error, no traceback)."""
+    try:
+        return config.load(paths.COURSE)
+    except config.ConfigError as e:
+        pytest.fail("course.yaml cannot be read:\n" + "\n".join(str(m) for m in e.args), pytrace=False)
 
 
 def explain(task: TaskResult) -> list[str]:
@@ -58,7 +66,7 @@ def explain(task: TaskResult) -> list[str]:
 def public_tests(test_file: str):
     """A parametrised pytest test, one case per task of the assignment holding ``test_file``."""
     folder = str(Path(test_file).resolve().parent)
-    assignment = config.load(paths.COURSE).assignment(Path(folder).name)
+    assignment = _course().assignment(Path(folder).name)
 
     @pytest.mark.parametrize("task_id", [t.id for t in assignment.tasks])
     def test_task(task_id: str, request: pytest.FixtureRequest) -> None:

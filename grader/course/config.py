@@ -184,9 +184,11 @@ class _Node:
             else:
                 errors.add(_Node(k, self.path, self.file).error(problem))
         missing = [k for k in required if k not in out]
-        if missing:
+        if missing and errors is None:
             raise self.error(f"missing key '{missing[0]}'")
-        return out
+        for k in missing:  # each said once; what needs it then finds it reported already
+            errors.add(self.error(f"missing key '{k}'"))  # type: ignore[union-attr]
+        return _Known(out) if missing else out
 
     def sequence(self) -> list["_Node"]:
         if not isinstance(self.node, yaml.SequenceNode):
@@ -303,6 +305,17 @@ def _deadline(node: _Node) -> dt.datetime:
     return value
 
 
+class _Known(dict):
+    """A mapping read with some required keys missing: asking for one raises an error already reported."""
+
+    def __missing__(self, key: str):
+        raise _Reported()
+
+
+class _Reported(Exception):
+    """A step that needs what an error already reported: it is skipped, and says nothing more."""
+
+
 class _Errors:
     """Collects every error of a file, so one run of the validator reports them all."""
 
@@ -317,6 +330,8 @@ class _Errors:
             return step()
         except ConfigError as e:
             self.messages.extend(e.errors)
+            return fallback
+        except _Reported:
             return fallback
 
 
@@ -434,6 +449,15 @@ DEFAULT_LIMITS = Limits(60.0, 4096)  # stands in while the file's own limits are
 
 def parse(text: str, file: str = "course.yaml") -> Course:
     """The course in ``text``; every error in it at once, each naming its line and key."""
+    course, messages = read(text, file)
+    if messages:
+        raise ConfigError(*messages)
+    return course
+
+
+def read(text: str, file: str = "course.yaml") -> tuple[Course, list[str]]:
+    """What of the course in ``text`` could be read, and every error found on the way (a file that is
+    not YAML at all raises). ``grader validate`` adds the suites' own mismatches to these."""
     errors = _Errors()
     top = _compose(text, file).mapping(("course", "devices", "tolerances", "limits", "suites", "assignments"),
                                        ("late_policy", "budgets"), errors)
@@ -447,14 +471,20 @@ def parse(text: str, file: str = "course.yaml") -> Course:
         else DEFAULT_BUDGETS
     seen: dict[str, str] = {}
     assignments = [errors.attempt(lambda anode=anode: _assignment(anode, limits, seen, errors))
-                   for anode in errors.attempt(top["assignments"].sequence, [])]
-    if errors.messages:
-        raise ConfigError(*errors.messages)
+                   for anode in errors.attempt(lambda: top["assignments"].sequence(), [])]
     return Course(name, devices, tolerances, limits, suites, late or LatePolicy(0.0, 0.0, 0.0),
-                  tuple(a for a in assignments if a is not None), Path(file), budgets)
+                  tuple(a for a in assignments if a is not None), Path(file), budgets), errors.messages
 
 
 def load(path: str | Path) -> Course:
+    course, messages = load_partly(path)
+    if messages:
+        raise ConfigError(*messages)
+    return course
+
+
+def load_partly(path: str | Path) -> tuple[Course, list[str]]:
+    """:func:`read` of the file at ``path``."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -462,4 +492,5 @@ def load(path: str | Path) -> Course:
         raise ConfigError(f"{p}: no such file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{p}: cannot read: {e}") from None
-    return dataclasses.replace(parse(text, str(p)), path=p)
+    course, messages = read(text, str(p))
+    return dataclasses.replace(course, path=p), messages

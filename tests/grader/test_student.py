@@ -89,3 +89,15 @@ def test_pytest_k_grades_only_the_selected_task(tmp_path):
     assert "1 passed" in r.stdout
     asked = [json.loads(line) for line in Path(tmp_path / "asked.jsonl").read_text().splitlines()]
     assert asked == [[TASK]]
+
+
+def test_a_broken_course_yaml_fails_the_public_tests_with_every_error_and_no_traceback(tmp_path, monkeypatch):
+    from grader import paths, student
+    broken = tmp_path / "course.yaml"
+    broken.write_text(paths.COURSE.read_text().replace("course:", "cours:", 1).replace("devices:", "devics:", 1))
+    monkeypatch.setattr(paths, "COURSE", broken)
+    with pytest.raises(pytest.fail.Exception) as failed:
+        student.public_tests(str(paths.ROOT / "assignments" / "a02_mlp_backprop" / "test_public.py"))
+    said = str(failed.value)
+    assert said.startswith("course.yaml cannot be read:") and "cours" in said and "devics" in said, said
+    assert not failed.value.pytrace

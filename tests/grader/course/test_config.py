@@ -163,3 +163,16 @@ def test_validate_names_the_line_of_a_task_the_suite_does_not_check(tmp_path, ca
     assert f"{target}:{line}: a02.sgd_stepp: no checks in grader/tasks/suites/a02_mlp_backprop.py" in err
     assert "checks tasks course.yaml does not list: a02.sgd_step" in err
     assert "grader: 2 errors" in err
+
+
+def test_validate_reports_the_files_errors_and_the_suites_mismatches_in_one_run(tmp_path, capsys):
+    from grader import cli, paths
+    bad = tmp_path / "course.yaml"
+    bad.write_text(paths.COURSE.read_text().replace("course:", "cours:", 1)
+                   .replace("devices:", "devics:", 1).replace("a02.affine_backward", "a02.afine_backward", 1))
+    assert cli.main(["--course", str(bad), "validate"]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("grader: 6 errors\n"), said
+    for fragment in ("unknown key 'cours'", "unknown key 'devics'", "missing key 'course'", "missing key 'devices'",
+                     "a02.afine_backward: no checks in", "does not list: a02.affine_backward"):
+        assert fragment in said, (fragment, said)
