@@ -34,9 +34,37 @@ def sh(*cmd: str | Path) -> None:
     subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True, stdout=sys.stderr)
 
 
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"  # PyTorch's index of CPU-only builds
+
+
+def torch_build() -> str:
+    """``cpu`` (the default) or ``cuda``: ``DEEPGRADE_TORCH=cuda python3 dev.py setup`` takes the CUDA build
+    for a machine with an NVIDIA GPU (on Linux, PyPI's torch is that build; about 5 GB installed)."""
+    build = os.environ.get("DEEPGRADE_TORCH", "cpu").lower()
+    if build not in ("cpu", "cuda"):
+        sys.exit(f"DEEPGRADE_TORCH must be cpu or cuda, not {build!r}")
+    return build
+
+
+def torch_first() -> list[str] | None:
+    """The command that installs the CPU build of torch alone, before the rest (None: no step needed).
+
+    On Linux, PyPI's torch wheel is the CUDA build, which pulls several GB of NVIDIA libraries;
+    PyTorch's CPU index has the same version as ``2.13.0+cpu``, which the pin ``torch==2.13.0``
+    admits and pip prefers. Only torch is looked up there (``--no-deps``, few retries), so where
+    that index cannot be reached pip goes on with the configured one at once. macOS and Windows
+    wheels on PyPI are CPU builds already."""
+    if not sys.platform.startswith("linux") or torch_build() == "cuda":
+        return None
+    pin = next(line.strip() for line in (ROOT / "constraints.txt").read_text().splitlines()
+               if line.strip().startswith("torch=="))
+    return [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "--no-deps", "--retries", "1",
+            "--timeout", "20", "--extra-index-url", CPU_INDEX, pin]
+
+
 def digest() -> str:
-    """What .venv was installed from: the pins and the project's dependencies."""
-    pins = (ROOT / "constraints.txt").read_bytes() + (ROOT / "pyproject.toml").read_bytes()
+    """What .venv was installed from: the pins, the project's dependencies and the torch build."""
+    pins = (ROOT / "constraints.txt").read_bytes() + (ROOT / "pyproject.toml").read_bytes() + torch_build().encode()
     return hashlib.sha256(pins).hexdigest()
 
 
@@ -50,13 +78,17 @@ def setup() -> None:
         sys.exit(f"Python 3.11+ is needed, this is {sys.version.split()[0]}")
     if up_to_date():
         return
-    say("Setting up .venv with the pinned toolchain (CPU build of torch 2.13.0 and the rest, about 1.6 GB "
-        "installed): this takes a few minutes the first time, and is skipped afterwards.")
+    say(f"Setting up .venv with the pinned toolchain ({torch_build().upper()} build of torch and the rest; the CPU "
+        "build is about 1.6 GB installed, DEEPGRADE_TORCH=cuda takes the CUDA one): this takes a few minutes "
+        "the first time, and is skipped afterwards.")
     if not PY.exists():
-        say("[1/2] creating .venv")
+        say("[1/3] creating .venv")
         sh(sys.executable, "-m", "venv", VENV)
-    say("[2/2] installing the packages of constraints.txt: pip lists each one, then installs them all "
-        "(torch takes longest)")
+    first = torch_first()
+    if first is not None:
+        say("[2/3] installing torch's CPU build (from PyTorch's CPU index where it can be reached)")
+        sh(*first)
+    say("[3/3] installing the packages of constraints.txt: pip lists each one, then installs them all")
     sh(PY, "-m", "pip", "install", "--disable-pip-version-check", "-c", "constraints.txt", "-e", ".[test]")
     (VENV / ".installed").write_text(digest())
     say(".venv is ready")

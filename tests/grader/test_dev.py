@@ -38,14 +38,27 @@ def test_setup_says_what_it_does_and_shows_pip_at_work(tmp_path, monkeypatch, ca
     out, err = capsys.readouterr()
     assert out == ""  # all of it on stderr: the command it sets up for keeps stdout
     assert "1.6 GB" in err and "a few minutes the first time" in err
-    assert "[1/2] creating .venv" in err and "[2/2] installing" in err
-    pip = next(cmd for cmd in ran if "pip" in cmd)
-    assert "-q" not in pip  # pip's own progress shows
+    assert "[1/3] creating .venv" in err and "[3/3] installing" in err
+    pips = [cmd for cmd in ran if "pip" in cmd]
+    assert all("-q" not in pip for pip in pips)  # pip's own progress shows
+    if sys.platform.startswith("linux"):  # torch's CPU build first, alone, then the rest under the same pin
+        assert "[2/3] installing torch's CPU build" in err
+        assert pips[0][-5:] == ["--timeout", "20", "--extra-index-url", dev.CPU_INDEX, "torch==2.13.0"]
+        assert "--no-deps" in pips[0] and "-c" in pips[1] and "constraints.txt" in pips[1]
     assert (tmp_path / ".venv" / ".installed").read_text() == dev.digest()
     ran.clear()
     monkeypatch.setattr(dev, "PY", tmp_path / ".venv" / ".installed")  # any file: "installed"
     dev.setup()
     assert ran == []  # up to date: silent
+
+
+def test_the_cuda_build_is_a_documented_switch_and_switching_reinstalls(monkeypatch):
+    cpu = dev.digest()
+    monkeypatch.setenv("DEEPGRADE_TORCH", "cuda")
+    assert dev.torch_first() is None and dev.digest() != cpu  # PyPI's own torch, and .venv is set up again
+    monkeypatch.setenv("DEEPGRADE_TORCH", "rocm")
+    with pytest.raises(SystemExit, match="DEEPGRADE_TORCH must be cpu or cuda"):
+        dev.torch_build()
 
 
 @needs_venv
