@@ -68,7 +68,8 @@ BUG_GROUPS = {
          "    scores = (n - x @ prototypes.T) / 2  # (N, M)\n", "a08.hamming_net"),  # wrong sign
         ("som.py", "decay(*lr, t, steps)", "decay(*lr, t + 1, steps)", "a08.som_train"),  # off by one
         ("competitive.py", "    w = w.clone()\n    w[c] =", "    w[c] =", "a08.competitive_update"),  # in place
-        ("rbf.py", "torch.linalg.lstsq(phi, y)", "torch.linalg.lstsq(phi[1:], y[1:])", "a08.rbf_least_squares"),
+        ("rbf.py", "torch.linalg.lstsq(phi, y, driver=\"gelsd\")",
+         "torch.linalg.lstsq(phi[1:], y[1:], driver=\"gelsd\")", "a08.rbf_least_squares"),
         ("rbf.py", "        w = w + lr * phi[n]", "        w = w - lr * phi[n]", "a08.rbf_delta_epoch"),  # sign
     ],
 }
