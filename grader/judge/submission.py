@@ -81,7 +81,8 @@ def open_submission(path: Path, wanted: list[AssignmentConfig], named: bool,
             sub.folders[only] = root  # a folder of its files, under another name
         _notebooks_for(sub, wanted, files or {}, own=bool(only and named) or (given and len(wanted) == 1))
         if wanted and all(f is None for f in sub.folders.values()) and not sub.problems:
-            raise GradingError(_nothing_in_notebook(path) if given else _nothing_found(path, root, wanted))
+            raise GradingError(_nothing_in_notebook(path, named) if given else
+                               _nothing_found(path, root, wanted, named, files or {}))
     except BaseException:
         sub.close()
         raise
@@ -220,17 +221,24 @@ def _shown(p: Path) -> str:
     return p.name + (" (a symbolic link, never followed)" if p.is_symlink() else "/" if p.is_dir() else "")
 
 
-def _nothing_found(path: Path, root: Path, wanted: list[AssignmentConfig]) -> str:
+def _nothing_found(path: Path, root: Path, wanted: list[AssignmentConfig], named: bool,
+                   files: dict[str, list[str]]) -> str:
+    """Why nothing of ``wanted`` is in ``path``. Where the assignment was named (a Gradescope upload, a
+    workflow), the reader is a student who cannot pass options: say what to hand in, never a flag."""
     if root.is_symlink():
         return f"{path} is a symbolic link, never followed (it could point at the reference): give the folder itself"
     held = sorted(_shown(p) for p in root.iterdir())[:12] if root.is_dir() else []
     expected = ", ".join(f"{c.id}/" for c in wanted[:4]) + (" ..." if len(wanted) > 4 else "")
     holds = f"it holds {', '.join(held)}" if held else "it is empty"
+    if named:
+        modules = sorted({f"{m}.py" for c in wanted for m in files.get(c.id, [])})
+        return (f"no assignment found in {path.name} ({holds}); hand in the folder {expected} or its files"
+                + (f" ({', '.join(modules)})" if modules else ""))
     return (f"no assignment found in {path} ({holds}); expected a folder named {expected}, at the top or one "
             f"level down, or the assignment's files with --assignment")
 
 
-def _nothing_in_notebook(path: Path) -> str:
+def _nothing_in_notebook(path: Path, named: bool = False) -> str:
     try:
         found = notebook.read(path)
     except notebook.NotebookError as e:
@@ -238,7 +246,8 @@ def _nothing_in_notebook(path: Path) -> str:
     written = sorted(found.files)
     what = f"its %%writefile cells write {', '.join(written[:4])}" if written else "it has no %%writefile cell"
     return (f"no assignment found in {path.name} ({what}); the course's notebooks write each module with a cell "
-            f"starting `%%writefile <assignment>/<module>.py`; or name the assignment with --assignment")
+            f"starting `%%writefile <assignment>/<module>.py`" + ("" if named else
+                                                                  "; or name the assignment with --assignment"))
 
 
 def _unzip(archive: Path, dest: Path) -> None:

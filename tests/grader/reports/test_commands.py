@@ -69,6 +69,9 @@ def test_the_bundles_run_autograder_grades_a_folder_laid_out_like_autograder(ske
     data = run_autograder(root, timeout=300)
     assert data["score"] == 0 and data["tests"] == []
     assert data["output"].startswith("Your submission could not be graded: grader: ")
+    # what the student can do about it, and no option of a command they never run
+    assert "hand in the folder a02_mlp_backprop/ or its files (layers.py, mlp.py)" in data["output"], data["output"]
+    assert " --" not in data["output"]
 
 
 class Terminal(io.StringIO):
