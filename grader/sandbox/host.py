@@ -652,22 +652,24 @@ class _Session:
 
     def _out_of_budget(self, req: Request) -> Response | None:
         if self.budget is not None and time.monotonic() >= self.budget.deadline:
-            return Response(req.task, req.case, RunStatus.OUT_OF_BUDGET, before_run=True,
-                            message=f"not run: {self.budget.describe()} ran out before this task")
+            why = f"{self.budget.describe()} ran out before this task"
+            return Response(req.task, req.case, RunStatus.OUT_OF_BUDGET, before_run=True, reason=why,
+                            message=f"not run: {why}")
         return None
 
     def _blocked(self, req: Request) -> Response | None:
         """Not run at all: a task it calls already timed out, crashed or could not be run."""
         for called in req.calls:
             if called in self.lost:
+                why = f"it calls {called}, which {self.lost[called]}"
                 return Response(req.task, req.case, RunStatus.BLOCKED, before_run=True, blocked_by=called,
-                                message=f"not run: it calls {called}, which {self.lost[called]}")
+                                reason=why, message=f"not run: {why}")
         return None
 
     def _note_lost(self, response: Response) -> None:
         """Remember a task that never finished, so the tasks that call it are not run to find out again."""
         if response.before_run:
-            self.lost[response.task] = "was not run: " + response.message.removeprefix("not run: ")
+            self.lost[response.task] = "was not run: " + (response.reason or response.message)
             return
         why = {RunStatus.TIMEOUT: f"did not finish within its {self.limits[response.task].time_s:g} s limit",
                RunStatus.CRASHED: "made the sandboxed process exit"}.get(response.status)
@@ -691,7 +693,7 @@ class _Session:
                 status, phrase, detail = problem
                 who = f"{req.module}.py" if module == req.module else f"{req.module}.py imports {module}.py, which"
                 return Response(req.task, req.case, status, message=f"{who} {phrase}", stdout=detail,
-                                before_run=True)
+                                before_run=True, reason=f"{who} {phrase}")
         return None
 
     def _import(self, module: str, limit: float) -> tuple[RunStatus, str, str] | None:

@@ -58,13 +58,14 @@ class Response:
     note: str = ""                      # how it was run, when that is news (a patched library put back)
     before_run: bool = False            # the verdict came before any case ran (blocked, out of budget, import)
     blocked_by: str = ""                # the called task whose failure stopped this one before it ran
+    reason: str = ""                    # before_run: why, as a clause ("it calls a02.x, which ..."), as data
     time_s: float = 0.0                 # wall time the request took in the runner (no process start-up)
 
     def same_for(self, request: Request) -> Response:
         """This verdict for another case of the same task (the rest of a task that already failed)."""
         return Response(request.task, request.case, self.status, message=self.message,
                         traceback=self.traceback, stdout=self.stdout, signature=self.signature,
-                        before_run=self.before_run, blocked_by=self.blocked_by)
+                        before_run=self.before_run, blocked_by=self.blocked_by, reason=self.reason)
 
 
 class Runner(Protocol):
