@@ -44,7 +44,7 @@ from grader.quality.inprocess import (FINDER, PACKAGES, InProcessRunner, Timeout
 from grader.quality.mutate import MIN_PER_TASK, OPERATORS, Mutant, mutants
 from grader.quality.mutate import sample as sample_of
 from grader.results import (AlternativeAudit, AssignmentAudit, AuditSample, Counts, MutantOutcome, RunStatus,
-                            TaskAudit)
+                            Status, TaskAudit)
 from grader.sandbox import scan
 from grader.sandbox.runner import Request
 from grader.tasks import suites
@@ -207,8 +207,11 @@ def _tasks_for(plan: _Plan, mutant: Mutant) -> list[str]:
     return [mutant.task] if mutant.task in suite.tasks else list(suite.tasks)
 
 
-def _judge(index: int) -> tuple[int, str, str]:
-    """Grade one mutant: (index, killed | survived | equivalent, how)."""
+Verdict = tuple[int, str, str, bool]  # (index, killed | survived | equivalent, how, killed by an error)
+
+
+def _judge(index: int) -> Verdict:
+    """Grade one mutant: its :data:`Verdict`."""
     plan = _PLAN
     assert plan is not None
     mutant = plan.mutants[index]
@@ -229,7 +232,7 @@ def _judge(index: int) -> tuple[int, str, str]:
         FINDER.unload(name)
 
 
-def _verdict(plan: _Plan, index: int, m: Modules, tasks: list[str], limit: float) -> tuple[int, str, str]:
+def _verdict(plan: _Plan, index: int, m: Modules, tasks: list[str], limit: float) -> Verdict:
     """Killed at the first case that loses points; otherwise survived or equivalent by the extra seeds."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a mutant's deprecation warnings are not news
@@ -240,15 +243,15 @@ def _verdict(plan: _Plan, index: int, m: Modules, tasks: list[str], limit: float
                     if result.score < result.max_score:
                         failed = next((c for c in result.checks if not c.passed), None)
                         how = result.status + (f": {failed.message}" if failed else "")
-                        return index, "killed", how[:300]
+                        return index, "killed", how[:300], result.status != Status.FAILED
         except Timeout:
-            return index, "killed", f"timeout: ran past {limit:g} s of CPU time"
+            return index, "killed", f"timeout: ran past {limit:g} s of CPU time", True
         try:  # it passed the suite: does it differ from the reference anywhere else?
             with bounded(limit * plan.extra_seeds):
                 where = next((d for t in tasks if (d := plan.differs(t, m))), "")
         except Timeout:
             where = f"the extra cases ran past {limit * plan.extra_seeds:g} s of CPU time"
-    return (index, "survived", where[:300]) if where else (index, "equivalent", "")
+    return (index, "survived", where[:300], False) if where else (index, "equivalent", "", False)
 
 
 @contextlib.contextmanager
@@ -382,18 +385,18 @@ def _audit_alternatives(plan: _Plan, aid: str, folder: Path) -> AlternativeAudit
 
 
 def _summarise(cfg: AssignmentConfig, only: set[str] | None, found: list[Mutant],
-               verdicts: list[tuple[int, str, str]], alternatives: AlternativeAudit | None,
+               verdicts: list[Verdict], alternatives: AlternativeAudit | None,
                sample: AuditSample | None = None) -> AssignmentAudit:
     prefix = cfg.prefix + "."
     order = [t.id for t in cfg.tasks]
     by_task: dict[str, TaskAudit] = {t: TaskAudit(t) for t in order if only is None or t in only}
-    for index, status, how in sorted(verdicts):
+    for index, status, how, by_error in sorted(verdicts):
         mu = found[index]
         if not mu.task.startswith(prefix):
             continue
         t = by_task.setdefault(mu.task, TaskAudit(mu.task))
         outcome = MutantOutcome(mu.task, mu.file, mu.line, mu.operator, mu.description, status, how, mu.diff)
-        t.add(Counts(mu.task, **{status: 1}, killed_by_error=int(status == "killed" and not how.startswith("failed"))))
+        t.add(Counts(mu.task, **{status: 1}, killed_by_error=int(by_error)))
         if status == "survived":
             t.survivors.append(outcome)
         elif status == "equivalent":
