@@ -17,18 +17,17 @@ import sys
 import threading
 import time
 import traceback
+import dataclasses
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 import torch
 
 from grader.batch import jobs, version
-from grader.batch.jobs import Job, Outcome, Stamp, SubmissionError
+from grader.batch.jobs import Job, Outcome, SubmissionError
 from grader.course.config import Course
-from grader.course.policy import late_penalty
 from grader.judge.cases import remember_expected
-from grader.judge.pipeline import GradingError, grade, penalise
-from grader.results import GradingResult, Late, points
+from grader.judge.pipeline import GradingError, grade
 from grader.sandbox import host
 
 PARENT_POLL_S = 1.0  # how often a pool worker checks that its coordinator is still there
@@ -80,10 +79,13 @@ def grade_job(job: Job, settings: Settings) -> Outcome:
             raise WorkerMismatch(f"this worker's grader differs from the coordinator's ({own}, not {settings.code}): "
                                  "install the same checkout on every machine")
         runner = runner_for(settings)
+        times = {aid: stamp.at for aid, stamp in job.stamps.items() if stamp.at is not None}
         with jobs.opened(job) as path:
             result = grade(path, settings.course, list(settings.assignments) if settings.assignments else None,
-                           settings.suite, settings.device, runner=runner)
-        penalise_late(result, settings.course, job.stamps)
+                           settings.suite, settings.device, times, runner=runner)
+        if result.late is not None:  # each assignment was penalised by its own time; say where the latest came from
+            latest = max((s for s in job.stamps.values() if s.at is not None), key=lambda s: s.at)
+            result.late = dataclasses.replace(result.late, time_source=latest.source)
         result.sandbox = runner.iso.info()
         return Outcome(job.student, result.to_dict(), seconds=time.monotonic() - started, worker=_where(),
                        peak_mb=peak_mb())
@@ -93,19 +95,6 @@ def grade_job(job: Job, settings: Settings) -> Outcome:
     except Exception as e:
         return Outcome(job.student, error=f"grading raised {type(e).__name__}: {e}", detail=traceback.format_exc(),
                        seconds=time.monotonic() - started, worker=_where(), peak_mb=peak_mb())
-
-
-def penalise_late(result: GradingResult, course: Course, stamps: dict[str, Stamp]) -> None:
-    """Each assignment's late penalty from its own time (nbgrader times each assignment apart), as
-    ``grader grade --submitted-at`` applies it."""
-    for a in result.assignments:
-        stamp = stamps.get(a.id)
-        if stamp is not None and stamp.at is not None:
-            penalise(a, late_penalty(course.late_policy, course.assignment(a.id).deadline, stamp.at))
-    result.score = points(sum(a.score for a in result.assignments))
-    timed = [s for s in stamps.values() if s.at is not None]
-    latest = max(timed, key=lambda s: s.at) if timed else None
-    result.late = Late(latest.at.isoformat(), latest.source) if latest else None
 
 
 def peak_mb() -> float:

@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import torch
 
@@ -46,7 +46,8 @@ def resolve_device(device: str) -> str:
 
 
 def grade(submission: str | Path, course: Course, assignments: list[str] | None = None,
-          suite: str = "public", device: str = "cpu", submitted_at: dt.datetime | None = None,
+          suite: str = "public", device: str = "cpu",
+          submitted_at: dt.datetime | Mapping[str, dt.datetime] | None = None,
           progress: Callable[[str], None] | None = None, isolation: str = "auto",
           require_isolation: str | None = None, isolation_via: str = "auto",
           runner: Runner | None = None, tasks: set[str] | None = None, jobs: int = 1,
@@ -97,7 +98,7 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
                                       located.problems.get(cfg.id))
             if cfg.id in located.notes:  # graded from a notebook: say so, and what of it was run
                 result.message = "; ".join(m for m in (located.notes[cfg.id], result.message) if m)
-            penalise(result, late_penalty(course.late_policy, cfg.deadline, submitted_at))
+            penalise(result, late_penalty(course.late_policy, cfg.deadline, time_of(submitted_at, cfg.id)))
             return result
 
         if jobs > 1 and len(available) > 1:
@@ -109,8 +110,19 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
         score=points(sum(a.score for a in results)), max_score=points(sum(a.max_score for a in results)),
         assignments=results, suite=suite, device=device, submission=path.name,
         not_available=[a.id for a in selected if not a.available], not_handed_in=absent,
-        late=Late(submitted_at.isoformat()) if submitted_at else None,
+        late=_late(submitted_at, [a.id for a in results]),
         graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), sandbox=sandbox_info)
+
+
+def time_of(submitted_at: dt.datetime | Mapping[str, dt.datetime] | None, aid: str) -> dt.datetime | None:
+    """When assignment ``aid`` was handed in: one time for all, or each assignment's own (nbgrader's)."""
+    return submitted_at.get(aid) if isinstance(submitted_at, Mapping) else submitted_at
+
+
+def _late(submitted_at: dt.datetime | Mapping[str, dt.datetime] | None, ids: list[str]) -> Late | None:
+    """The time the late policy was applied to: the one given, or the latest of the assignments graded."""
+    times = [t for t in (time_of(submitted_at, aid) for aid in ids) if t is not None]
+    return Late(max(times).isoformat()) if times else None
 
 
 def _select(course: Course, path: Path, assignments: list[str] | None) -> list[AssignmentConfig]:

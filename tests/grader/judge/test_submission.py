@@ -46,7 +46,7 @@ def test_nothing_found_says_what_is_there_and_what_was_expected(tmp_path):
     (tmp_path / "a2").mkdir()
     with pytest.raises(GradingError) as e:
         locate(tmp_path)
-    assert "it holds a2/, notes.txt" in str(e.value) and "expected a folder named a02_mlp_backprop/" in str(e.value)
+    assert "it holds a2/, notes.txt" in str(e.value) and "hand in the folder a02_mlp_backprop/" in str(e.value)
     (tmp_path / "empty").mkdir()
     with pytest.raises(GradingError, match="it is empty"):
         locate(tmp_path / "empty")
