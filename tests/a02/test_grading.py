@@ -165,9 +165,11 @@ def test_missing_folder_is_reported_and_other_assignments_still_graded(tmp_path,
     with pytest.raises(GradingError, match="no assignment found in .*course \\(it is empty\\)"):
         grade(tmp_path / "course", COURSE)  # nothing of the course at all: said, not graded as zero
     shutil.copytree(solutions(AID), tmp_path / "course" / AID)
-    result = grade(tmp_path / "course", COURSE)
+    result = grade(tmp_path / "course", COURSE)  # what it holds is graded; the others are named once
+    assert [a.id for a in result.assignments] == [AID] and "a01_neurons" in result.not_handed_in
+    result = grade(tmp_path / "course", COURSE, every=True)  # every assignment: a missing one scores zero
     graded = {a.id: a for a in result.assignments}
-    assert graded[AID].score == graded[AID].max_score
+    assert graded[AID].score == graded[AID].max_score and result.not_handed_in == []
     a01 = graded["a01_neurons"]
     assert a01.score == 0 and "folder a01_neurons/ not found" in a01.message
     assert {t.status for t in a01.tasks} == {"error"}
