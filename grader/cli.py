@@ -366,6 +366,28 @@ def _export_gradebook(path: Path, output: str | None) -> int:
     return 1 if failed else 0
 
 
+def cmd_insights(args: argparse.Namespace) -> int:
+    from grader.insights import InsightsError, analyse
+    from grader.reports.insights import render_html, render_json
+
+    if args.format == "html" and not args.output:
+        raise SystemExit("grader: --format html writes a page: give it a file with --output FILE")
+    if not 0.0 <= args.flag_above <= 1.0:
+        raise SystemExit(f"grader: --flag-above is a score in [0, 1], not {args.flag_above:g}")
+    with progress(args.quiet) as (step, say):
+        try:
+            found = analyse(Path(args.gradebook), Path(args.submissions) if args.submissions else None,
+                            args.assignment, Path(args.skeletons), flag_above=args.flag_above, top=args.top,
+                            step=step)
+        except InsightsError as e:
+            raise SystemExit(f"grader: {e}") from None
+        data = found.to_dict()
+        _emit(render_html(data) if args.format == "html" else render_json(data), args.output)
+        if args.output:
+            say(f"wrote {args.output}")
+    return 0
+
+
 def cmd_gradescope_bundle(args: argparse.Namespace) -> int:
     from grader.authoring import gradescope
     from grader.course import config
@@ -527,6 +549,26 @@ def build_parser() -> argparse.ArgumentParser:
                         "grader grade --format json")
     e.add_argument("--output", metavar="FILE", help="write the CSV here instead of stdout")
     e.set_defaults(func=cmd_export)
+
+    ins = sub.add_parser("insights", help="an instructor's view of a gradebook: scores at a glance, a misconception "
+                                          "map, similar submissions")
+    ins.add_argument("gradebook", metavar="GRADEBOOK", help="the SQLite gradebook grader batch wrote (read, never "
+                                                            "written)")
+    ins.add_argument("--submissions", metavar="DIR",
+                     help="the class's submissions folder grader batch graded: compare the students' code")
+    ins.add_argument("--assignment", action="append", metavar="ID", help="only this assignment (repeatable)")
+    ins.add_argument("--format", choices=("html", "json"), default="html",
+                     help="html (a page, needs --output) or json; default: %(default)s")
+    ins.add_argument("--output", metavar="FILE", help="write it here instead of stdout")
+    ins.add_argument("--skeletons", default=str(paths.ASSIGNMENTS), metavar="DIR",
+                     help="where the released skeletons are (DIR/<id>/), excluded from similarity as boilerplate "
+                          "(default: %(default)s)")
+    ins.add_argument("--flag-above", type=float, default=0.4, metavar="SCORE",
+                     help="a pair scoring at least this (in [0, 1]) is similar, worth a look (default: %(default)s)")
+    ins.add_argument("--top", type=int, default=25, metavar="N",
+                     help="pairs listed per assignment, every flagged one included (default: %(default)s)")
+    ins.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    ins.set_defaults(func=cmd_insights)
 
     b = sub.add_parser("gradescope-bundle", help="write the Gradescope autograder zip")
     b.add_argument("out", metavar="OUT.zip")

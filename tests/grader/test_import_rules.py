@@ -20,6 +20,9 @@ RULES = [
     ("judge", None, {"grader.reports", "grader.authoring", "grader.quality.audit", "grader.batch"}),
     # a batch grades through the judge and records data; it renders nothing and needs no authoring or audit
     ("batch", None, {"grader.reports", "grader.authoring", "grader.quality", "grader.cli"}),
+    # insights read a gradebook and submissions' files: they render nothing, grade nothing, run no submission
+    ("insights", None, {"grader.reports", "grader.authoring", "grader.quality", "grader.cli", "grader.sandbox",
+                        "grader.judge.pipeline"}),
 ]
 
 
