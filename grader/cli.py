@@ -566,7 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--flag-above", type=float, default=0.4, metavar="SCORE",
                      help="a pair scoring at least this (in [0, 1]) is similar, worth a look (default: %(default)s)")
     ins.add_argument("--top", type=int, default=25, metavar="N",
-                     help="pairs listed per assignment, every flagged one included (default: %(default)s)")
+                     help="similar pairs listed per assignment, highest first (default: %(default)s)")
     ins.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     ins.set_defaults(func=cmd_insights)
 

@@ -123,7 +123,8 @@ class Similarity:
     compared: int                 # students whose code was fingerprinted
     no_own_code: list[str]        # nothing beyond the skeleton (an untouched skeleton): never paired
     skipped: list[Skipped]        # what could not be read, and why
-    pairs: list[Pair]             # ranked, highest score first; at most ``top``, every flagged one included
+    pairs: list[Pair]             # ranked, highest score first; at most ``top``
+    flagged: int                  # pairs worth a look in all (more than ``pairs`` lists, where ``top`` cut them)
     pairs_compared: int           # every pair of students with own code
     flag_above: float             # a pair scoring at least this is flagged
     min_shared: int               # ... and sharing at least this many fingerprints

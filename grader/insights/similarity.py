@@ -29,7 +29,7 @@ NOISE = 20        # copydetect's noise threshold: shorter matches (in normalised
 GUARANTEE = 24    # ... and its guarantee threshold: a match this long is always found (window 5)
 FLAG_ABOVE = 0.4  # a pair scoring at least this is worth a look
 MIN_SHARED = 12   # ... if it shares at least this many fingerprints (a few lines alike is no sign)
-TOP = 25          # pairs listed per assignment (every flagged one is, whatever this says)
+TOP = 25          # pairs listed per assignment, highest first (how many more are flagged is said)
 MAX_FILE_BYTES = 1_000_000
 CONTEXT_LINES = 3  # lines around the matching regions in a pair's side-by-side view
 
@@ -147,7 +147,7 @@ def _filtered(text: str) -> str:
 def compare(codes: list[Code], skeleton: Path | None, skipped: list[Skipped], *, flag_above: float = FLAG_ABOVE,
             min_shared: int = MIN_SHARED, top: int = TOP, noise: int = NOISE, guarantee: int = GUARANTEE,
             step: Callable[[str], None] | None = None) -> Similarity:
-    """Every pair of ``codes`` scored, the ``top`` highest (and every flagged one) kept, ranked."""
+    """Every pair of ``codes`` scored; the ``top`` highest kept, ranked, and how many are flagged in all."""
     import numpy as np
     from copydetect.detector import compare_files
     from scipy import sparse
@@ -172,6 +172,7 @@ def compare(codes: list[Code], skeleton: Path | None, skipped: list[Skipped], *,
             cols.append(columns.setdefault(h, len(columns)))
     n = len(prints)
     pairs: list[Pair] = []
+    flagged_total = 0
     if n >= 2:
         matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(n, len(columns)))
         shared = (matrix @ matrix.T).toarray()
@@ -180,15 +181,14 @@ def compare(codes: list[Code], skeleton: Path | None, skipped: list[Skipped], *,
         upper = np.triu(np.ones((n, n), dtype=bool), 1) & (shared > 0)
         i_idx, j_idx = np.nonzero(upper)
         values = scores[i_idx, j_idx]
-        order = np.lexsort((j_idx, i_idx, -values))  # highest first; ties by the students' order
-        for rank, k in enumerate(order):
+        flagged_total = int(np.count_nonzero((values >= flag_above) & (shared[i_idx, j_idx] >= min_shared)))
+        order = np.lexsort((j_idx, i_idx, -values))[:top]  # highest first; ties by the students' order
+        for k in order:
             i, j = int(i_idx[k]), int(j_idx[k])
             score, common = float(values[k]), int(shared[i, j])
             flagged = score >= flag_above and common >= min_shared
-            if rank >= top and not flagged:
-                break
             pairs.append(_pair(prints[i], prints[j], round(score, 4), common, flagged, compare_files))
-    return Similarity(compared=len(codes), no_own_code=no_own, skipped=skipped, pairs=pairs,
+    return Similarity(compared=len(codes), no_own_code=no_own, skipped=skipped, pairs=pairs, flagged=flagged_total,
                       pairs_compared=n * (n - 1) // 2, flag_above=flag_above, min_shared=min_shared, noise=noise,
                       guarantee=guarantee, boilerplate=str(skeleton) if skeleton is not None else "",
                       seconds=round(time.perf_counter() - started, 3))

@@ -184,7 +184,8 @@ def _similarity(aid: str, sim: dict[str, Any] | None, note: str) -> list[str]:
         out.append(f'<p class="note">No skeleton of {_e(aid)} was found: nothing was excluded as boilerplate, so '
                    "the skeleton's own docstrings and signatures count as shared code.</p>")
     if flagged:
-        out.append(f"<p><b>{len(flagged)} pair(s) similar, worth a look.</b></p>")
+        more = f" (the first {len(flagged)} shown: raise --top to list more)" if sim["flagged"] > len(flagged) else ""
+        out.append(f"<p><b>{sim['flagged']} pair(s) similar, worth a look</b>{more}.</p>")
     else:
         out.append("<p>No pair is similar enough to be worth a look.</p>")
     if sim["pairs"]:
