@@ -225,9 +225,24 @@ def _missing_input_term(p: Pair, tol: Tolerance) -> str | None:
             continue
         c = float((rest * t).sum()) / norm
         if abs(c) > 1e-9 and close(g + c * t, e, tol):
-            what = path if math.isclose(c, 1, rel_tol=1e-6) else f"{c:.4g} x {path}"
-            return f"a term is missing: got + {what} = expected"
+            factor = _scalar_named(abs(c), p.inputs)
+            what = _shown(path) if math.isclose(abs(c), 1, rel_tol=1e-6) else f"{factor} x {_shown(path)}"
+            return f"a term is missing: got {'+' if c > 0 else '-'} {what} = expected"
     return None
+
+
+def _shown(path: str) -> str:
+    """A leaf's path as Python indexes it: ``grads.0.1`` -> ``grads[0][1]``."""
+    head, *rest = path.split(".")
+    return head + "".join(f"[{k}]" if k.isdigit() else f".{k}" for k in rest)
+
+
+def _scalar_named(value: float, inputs: dict) -> str:
+    """``value`` by the name of the input number it equals (a learning rate, a decay), else the number."""
+    for name, v in inputs.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isclose(value, abs(v), rel_tol=1e-9):
+            return name
+    return f"{value:.4g}"
 
 
 def _missing_broadcast_term(p: Pair, tol: Tolerance) -> str | None:
