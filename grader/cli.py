@@ -370,6 +370,8 @@ def cmd_insights(args: argparse.Namespace) -> int:
     from grader.insights import InsightsError, analyse
     from grader.reports.insights import render_html, render_json
 
+    if not Path(args.gradebook).is_file():  # the first thing to say: nothing else matters without it
+        raise SystemExit(f"grader: {args.gradebook}: no such gradebook (grader batch writes one)")
     if args.format == "html" and not args.output:
         raise SystemExit("grader: --format html writes a page: give it a file with --output FILE")
     if not 0.0 <= args.flag_above <= 1.0:

@@ -109,6 +109,8 @@ def test_clear_errors_and_the_gradebook_left_as_it_was(classroom, tmp_path, caps
 
     assert "no such gradebook" in fails(str(tmp_path / "nothing.sqlite"))
     assert not (tmp_path / "nothing.sqlite").exists()
+    assert cli.main(["insights", str(tmp_path / "nothing.sqlite"), "-q"]) == 2  # before the --output it needs
+    assert "no such gradebook" in capsys.readouterr().err
     text = tmp_path / "notes.txt"
     text.write_text("not a database\n" * 100)
     assert "not a gradebook" in fails(str(text))
