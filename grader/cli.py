@@ -57,10 +57,12 @@ def progress(quiet: bool, total: int | None = None) -> Iterator[tuple[Callable[[
 
 
 @contextlib.contextmanager
-def batch_progress(quiet: bool, total: int) -> Iterator[Callable[[Outcome], None] | None]:
+def batch_progress(quiet: bool, total: int, in_flight: Callable[[], list[tuple[str, float]]] | None = None
+                   ) -> Iterator[Callable[[Outcome], None] | None]:
     """``advance(outcome)`` for a batch: in a terminal a rich bar on stderr with the submissions done,
-    their rate per minute and the time left, gone when the batch ends; None (nothing shown) when
-    stderr is not a terminal or with ``quiet``."""
+    their rate per minute (from the batch's start, once a submission is done and a second has passed),
+    the time left, and what is being graded now and for how long (``in_flight``: the executor's); gone
+    when the batch ends; None (nothing shown) when stderr is not a terminal or with ``quiet``."""
     if quiet or not sys.stderr.isatty() or not total:
         yield None
         return
@@ -70,19 +72,28 @@ def batch_progress(quiet: bool, total: int) -> Iterator[Callable[[Outcome], None
     from rich.text import Text
 
     class PerMinute(ProgressColumn):
-        """Submissions a minute: rich's speed columns count bytes per second."""
+        """Submissions a minute since the batch began: never from one interval between two outcomes."""
 
         def render(self, task: Task) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text(f"{60 * speed:.1f}/min" if speed else "-/min")
+            elapsed = task.elapsed or 0.0
+            return Text(f"{60 * task.completed / elapsed:.1f}/min" if task.completed and elapsed >= 1 else "-/min")
+
+    class InFlight(ProgressColumn):
+        """What is being graded now, the longest first, and for how long."""
+
+        def render(self, task: Task) -> Text:
+            now = time.monotonic()
+            busy = sorted(in_flight() if in_flight else [], key=lambda s: s[1])
+            shown = ", ".join(f"{student} {now - started:.0f} s" for student, started in busy[:3])
+            return Text(f"grading {shown}" + (f" +{len(busy) - 3}" if len(busy) > 3 else "") if busy else "")
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), PerMinute(),
-                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True),
-                  transient=True) as bar:
+                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), InFlight(),
+                  console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("grading", total=total)
 
         def advance(outcome: Outcome) -> None:
-            bar.update(task, advance=1, description=f"{outcome.student}: {'graded' if outcome.graded else 'failed'}")
+            bar.update(task, advance=1, description=f"last: {outcome.student} {'graded' if outcome.graded else 'failed'}")
         yield advance
 
 
@@ -158,7 +169,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             pool, settings = run.launch(args.executor, args.jobs or os.cpu_count() or 1, settings, planned,
                                         args.scheduler)
             try:
-                with batch_progress(args.quiet, len(planned.todo)) as advance:
+                with batch_progress(args.quiet, len(planned.todo), pool.in_flight) as advance:
                     summary = run.execute(planned, book, pool, settings, advance)
             finally:
                 pool.close()

@@ -40,6 +40,10 @@ class Executor(Protocol):
         """Stop every worker this executor started (a grading in progress is abandoned)."""
         ...
 
+    def in_flight(self) -> list[tuple[str, float]]:
+        """The students being graded now, each with when its grading was handed out (time.monotonic())."""
+        ...
+
 
 @dataclass
 class _Worker:
@@ -79,6 +83,9 @@ class LocalPool:
     def start(self, jobs: int) -> None:
         while len(self.pool) < min(self.workers, jobs):
             self._start()
+
+    def in_flight(self) -> list[tuple[str, float]]:
+        return [(w.job.student, w.started) for w in list(self.pool) if w.job is not None]
 
     def run(self, jobs: Iterable[Job], settings: Settings) -> Iterator[Outcome]:
         pending = iter(jobs)
@@ -157,6 +164,7 @@ class DaskCluster:
             raise BatchError("--executor dask needs Dask distributed: pip install -c constraints.txt -e .[dask]") \
                 from None
         self.cluster = None
+        self.sent: dict[str, tuple[str, float]] = {}  # future key -> (student, when handed out)
         try:
             if scheduler:
                 self.client = Client(scheduler, timeout="30s")
@@ -172,6 +180,10 @@ class DaskCluster:
     def start(self, jobs: int) -> None:
         """Nothing to wait for: Dask's workers run on their own, and take jobs as they come."""
 
+    def in_flight(self) -> list[tuple[str, float]]:
+        """Handed to the cluster and not back yet (some may still wait there for a free worker)."""
+        return list(self.sent.values())
+
     def run(self, jobs_: Iterable[Job], settings: Settings) -> Iterator[Outcome]:
         from distributed import as_completed
 
@@ -180,6 +192,7 @@ class DaskCluster:
         pending = iter(jobs_)
         running = as_completed()
         by_key: dict[str, Job] = {}
+        self.sent = {}
 
         def submit() -> bool:
             job = next(pending, None)
@@ -188,6 +201,7 @@ class DaskCluster:
             future = self.client.submit(worker.grade_job, jobs.pack(job), shared, pure=False,
                                         key=f"grade-{job.student}-{job.content_hash[-12:]}-{time.monotonic_ns()}")
             by_key[future.key] = job
+            self.sent[future.key] = (job.student, time.monotonic())
             running.add(future)
             return True
 
@@ -196,6 +210,7 @@ class DaskCluster:
                 break
         for future in running:
             job = by_key.pop(future.key)
+            self.sent.pop(future.key, None)
             try:
                 outcome = future.result()
             except Exception as e:  # the task itself failed: its worker died more often than Dask retries

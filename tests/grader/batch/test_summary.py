@@ -3,6 +3,7 @@ and a summary at the end."""
 from __future__ import annotations
 
 import sys
+import time
 
 from grader import cli
 from grader.batch.jobs import Outcome
@@ -33,10 +34,21 @@ def test_the_progress_bar_shows_the_rate_and_time_left_in_a_terminal_only(monkey
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     with cli.batch_progress(True, 3) as advance:
         assert advance is None  # -q
-    with cli.batch_progress(False, 3) as advance:
+    busy = [("dan", time.monotonic() - 42.0)]  # what the executor says is being graded now
+    with cli.batch_progress(False, 3, lambda: busy) as advance:
         for student in ("alice", "bob"):
             advance(Outcome(student, result={}))
         advance(Outcome("carol", error="carol.zip is not a readable .zip archive"))
     shown = capsys.readouterr()
     assert shown.out == ""
-    assert "3/3" in shown.err and "/min" in shown.err and "ETA" in shown.err and "carol: failed" in shown.err
+    assert "3/3" in shown.err and "/min" in shown.err and "ETA" in shown.err and "last: carol failed" in shown.err
+    assert "grading dan 42 s" in shown.err  # what is in flight and for how long, not only the last one done
+    assert "-/min" in shown.err  # three outcomes within a second: no rate from so short a time
+
+
+def test_a_local_pool_says_what_it_is_grading_and_since_when():
+    from grader.batch.executors import LocalPool, _Worker
+    from grader.batch.jobs import Job
+    pool = LocalPool(2)
+    pool.pool = [_Worker(None, None, Job("ann", "ann", "folder", "0" * 64), 10.0), _Worker(None, None)]
+    assert pool.in_flight() == [("ann", 10.0)]
