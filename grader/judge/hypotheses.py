@@ -40,20 +40,19 @@ Relation = Callable[[Pair, Tolerance], "str | None"]  # the diagnosis text where
 
 
 def value_diagnoses(pairs: list[Pair], tol: Tolerance) -> list[Diagnosis]:
-    """The relations that hold on every one of ``pairs`` (same shape and dtype, finite), at least two."""
+    """The first relation, in :data:`RELATIONS`' order, that holds on every one of ``pairs`` (same shape
+    and dtype, finite; at least two): one plain reading of the numbers (a sign flip is also "a factor
+    of -1", and is said once, as a sign)."""
     pairs = [_as64(p) for p in pairs[:MAX_CASES]]
     if len(pairs) < 2:
         return []
-    found: list[Diagnosis] = []
     for kind, relation in RELATIONS:
         texts = [relation(p, tol) for p in pairs]
         if all(t is not None for t in texts):
             if kind == K.SCALE and pairs[0].expected.numel() < 3 and len({_source(t) for t in texts}) != 1:
                 continue  # a few numbers: the factor must come from the same place in every case
-            found.append(Diagnosis(kind, str(texts[0])))
-            if kind in DECISIVE:
-                break  # a sign flip is also "a factor of -1": say the plainest once
-    return found
+            return [Diagnosis(kind, str(texts[0]))]
+    return []
 
 
 def shape_diagnoses(pairs: list[Pair], tol: Tolerance) -> list[Diagnosis]:
@@ -122,9 +121,9 @@ def _name_factor(c: float, inputs: dict) -> str:
         for axis, size in enumerate(t.shape):
             if size > 1 and size not in sizes:
                 sizes[size] = f"{path}.shape[{axis}]"
-    candidates = [(2.0, "2", "2")] + [(float(s), f"{s}", f"{s}, the size {w}") for s, w in sizes.items()] + \
-        [(math.sqrt(s), f"sqrt({s})", f"sqrt({s}), {s} the size {w}") for s, w in sizes.items()]
-    for value, short, long in candidates:
+    candidates = [(2.0, "2")] + [(float(s), f"{s}, the size {w}") for s, w in sizes.items()] + \
+        [(math.sqrt(s), f"sqrt({s}), {s} the size {w}") for s, w in sizes.items()]
+    for value, long in candidates:
         if math.isclose(c, value, rel_tol=1e-6):
             return f" ({long})"
         if math.isclose(c, 1 / value, rel_tol=1e-6):
@@ -289,7 +288,7 @@ def _precision(p: Pair, tol: Tolerance) -> str | None:
         if close(p.got, p.expected, FLOAT32) else None
 
 
-# Tried in order; a decisive one stops the search (one plain reading rather than two of the same numbers).
+# Tried in order; the first that holds is the answer (one plain reading rather than two of the same numbers).
 RELATIONS: list[tuple[K, Relation]] = [
     (K.PRECISION, _precision),
     (K.SIGN, _sign),
@@ -304,7 +303,6 @@ RELATIONS: list[tuple[K, Relation]] = [
     (K.MISSING_TERM, _missing_broadcast_term),
     (K.AXIS, _wrong_axis),
 ]
-DECISIVE = set(K)  # every relation here reads the numbers completely: the first that holds is the answer
 
 
 def _batch_of_one(inputs: dict) -> bool:
