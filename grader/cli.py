@@ -1,101 +1,25 @@
-"""The ``grader`` command: a thin layer over the typed API (grade, batch, release, reproduce, validate, audit, export,
-gradescope-bundle, sandbox)."""
+"""The ``grader`` command: argument parsing and dispatch over the typed API, one ``cmd_*`` per command
+(grade, batch, watch, sandbox, release, reproduce, audit, validate, export, insights, gradescope-bundle).
+
+What the commands show while they work is :mod:`grader.reports.progress`; what they print is rendered
+in :mod:`grader.reports`."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import datetime as dt
 import faulthandler
-import json
 import os
 import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
 
 from grader import paths
 from grader.reports import FORMATS, GRADING_FORMATS, render
-from grader.results import KILL_RATE_FAIL_UNDER, AssignmentError, GradingResult
-
-if TYPE_CHECKING:
-    from grader.batch.jobs import Outcome
-
-
-@contextlib.contextmanager
-def progress(quiet: bool, total: int | None = None) -> Iterator[tuple[Callable[[str], None] | None,
-                                                                        Callable[[str], None]]]:
-    """``(step, say)`` for a long command. ``step`` reports what it is doing: in a terminal a rich
-    progress bar on stderr (``total`` steps, or an open-ended bar), gone when the command ends;
-    None (nothing shown) when stderr is not a terminal (a log, a pipe) or with ``quiet``. ``say``
-    prints a line that stays (a file the command wrote), above the bar if there is one."""
-    def plain(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    if quiet or not sys.stderr.isatty():
-        yield None, plain
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn()]
-    columns += [MofNCompleteColumn()] if total else []
-    with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("starting", total=total)
-        started = False
-
-        def step(message: str) -> None:
-            nonlocal started
-            bar.update(task, description=message, advance=1 if started else 0)
-            started = True
-
-        def say(message: str) -> None:
-            bar.console.print(message, highlight=False, markup=False)
-        yield step, say
-
-
-@contextlib.contextmanager
-def batch_progress(quiet: bool, total: int, in_flight: Callable[[], list[tuple[str, float]]] | None = None
-                   ) -> Iterator[Callable[[Outcome], None] | None]:
-    """``advance(outcome)`` for a batch: in a terminal a rich bar on stderr with the submissions done,
-    their rate per minute (from the batch's start, once a submission is done and a second has passed),
-    the time left, and what is being graded now and for how long (``in_flight``: the executor's); gone
-    when the batch ends; None (nothing shown) when stderr is not a terminal or with ``quiet``."""
-    if quiet or not sys.stderr.isatty() or not total:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, Task,
-                               TextColumn, TimeElapsedColumn, TimeRemainingColumn)
-    from rich.text import Text
-
-    class PerMinute(ProgressColumn):
-        """Submissions a minute since the batch began: never from one interval between two outcomes."""
-
-        def render(self, task: Task) -> Text:
-            elapsed = task.elapsed or 0.0
-            return Text(f"{60 * task.completed / elapsed:.1f}/min" if task.completed and elapsed >= 1 else "-/min")
-
-    class InFlight(ProgressColumn):
-        """What is being graded now, the longest first, and for how long."""
-
-        def render(self, task: Task) -> Text:
-            now = time.monotonic()
-            busy = sorted(in_flight() if in_flight else [], key=lambda s: s[1])
-            shown = ", ".join(f"{student} {now - started:.0f} s" for student, started in busy[:3])
-            return Text(f"grading {shown}" + (f" +{len(busy) - 3}" if len(busy) > 3 else "") if busy else "")
-
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), PerMinute(),
-                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), InFlight(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("grading", total=total)
-
-        def advance(outcome: Outcome) -> None:
-            bar.update(task, advance=1, description=f"last: {outcome.student} {'graded' if outcome.graded else 'failed'}")
-        yield advance
-
+from grader.reports.progress import batch_progress, progress
+from grader.results import KILL_RATE_FAIL_UNDER, AssignmentError, UnreadableReports, read_reports
 
 def _emit(text: str, output: str | None) -> None:
     if output:
@@ -198,10 +122,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from grader.sandbox import doctor, host
+    from grader.sandbox import doctor, levels
 
     sys.stdout.write(doctor.render(doctor.rows(args.device, args.isolation_via),
-                                   host.detect(args.device, args.isolation_via)))
+                                   levels.detect(args.device, args.isolation_via)))
     return 0
 
 
@@ -211,37 +135,21 @@ def cmd_release(args: argparse.Namespace) -> int:
 
     course = config.load(args.course)
     ids = [a.id for a in course.assignments if (paths.REFERENCE / a.id).is_dir()]
-    for aid in ids:
-        declared = set(release.tasks_in(paths.REFERENCE / aid, aid.split("_", 1)[0]))
-        configured = {t.id for t in course.assignment(aid).tasks}
-        if configured - declared:
-            raise SystemExit(f"grader: {aid}: tasks in course.yaml with no solution block in reference/: "
-                             f"{', '.join(sorted(configured - declared))}")
+    release.check_solved(paths.REFERENCE, {aid: {t.id for t in course.assignment(aid).tasks} for aid in ids})
     if args.student_repo:
         return _student_repo(args, course)
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
             problems = release.out_of_sync(paths.REFERENCE, paths.ASSIGNMENTS, ids, Path(tmp))
         if problems:
-            print("assignments/ is out of sync with reference/:", file=sys.stderr)
-            for p in problems:
-                print(f"  {p}", file=sys.stderr)
-            if release.edited(paths.REFERENCE, paths.ASSIGNMENTS, ids):
-                print("It holds implemented solutions. If they are yours, they are safe: this check changes "
-                      "nothing and is for the course's authors.\nGrade your work with "
-                      "`python3 dev.py pytest assignments/<id>`.", file=sys.stderr)
-            else:
-                print("Course authors: regenerate it with `grader release`.", file=sys.stderr)
+            sys.stderr.write(release.out_of_sync_advice(
+                problems, bool(release.edited(paths.REFERENCE, paths.ASSIGNMENTS, ids))))
             return 1
         print(f"assignments/ is in sync with reference/ ({len(ids)} assignments)")
         return 0
     if args.notebooks:
         from grader.authoring import notebooks
-        made = notebooks.write(course, paths.REFERENCE, Path(args.notebooks), ids)
-        print(f"wrote {len(made.notebooks)} nbgrader source notebooks to {Path(args.notebooks) / 'source'}"
-              + (f"; kept {made.config}, which differs from the one release writes (delete it to have that one)"
-                 if made.config_kept else f" and {made.config}")
-              + f": {args.notebooks} is an nbgrader course directory (run nbgrader there)")
+        print(notebooks.write(course, paths.REFERENCE, Path(args.notebooks), ids).describe(Path(args.notebooks)))
         return 0
     if args.solutions:
         written = release.release(paths.REFERENCE, Path(args.solutions), ids, solutions=True)
@@ -250,12 +158,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     try:
         written = release.release(paths.REFERENCE, Path(args.out), ids, force=args.force)
     except release.WorkWouldBeLost as e:
-        print(f"grader: release would overwrite work in {args.out}, so nothing was written:", file=sys.stderr)
-        for edit in e.edits:
-            print(f"  {edit}", file=sys.stderr)
-        print("Students: your files are untouched, and you never need `grader release`. Course authors: "
-              "move this work elsewhere, or release into another folder with --out; --force discards it.",
-              file=sys.stderr)
+        sys.stderr.write(e.advice(args.out))
         return 2
     print(f"wrote {len(written)} skeletons to {args.out}")
     return 0
@@ -267,13 +170,10 @@ def _student_repo(args: argparse.Namespace, course) -> int:
     if args.force or args.check or args.solutions or args.notebooks:
         raise SystemExit("grader: --student-repo goes alone: it never overwrites what it did not write, so --force "
                          "does not apply")
-    out = Path(args.student_repo)
     try:
-        export = student_repo.write(out, course)
+        export = student_repo.write(Path(args.student_repo), course)
     except student_repo.StudentRepoRefused as e:
-        print(f"grader: release --student-repo would lose work in {out}, so nothing was written:", file=sys.stderr)
-        for line in e.found:
-            print(f"  {line}", file=sys.stderr)
+        sys.stderr.write(e.advice())
         return 2
     print(export.describe())
     return 0
@@ -344,16 +244,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if folder.is_file():
         return _export_gradebook(folder, args.output)
-    if not folder.is_dir():
-        raise SystemExit(f"grader: {folder}: no such folder")
-    gradings: dict[str, GradingResult] = {}
-    for path in sorted(folder.glob("*.json")):
-        try:
-            gradings[path.stem] = GradingResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
-            raise SystemExit(f"grader: {path}: not a grading's JSON report ({type(e).__name__}: {e})") from None
-    if not gradings:
-        raise SystemExit(f"grader: {folder}: no .json results (write them with grader grade --format json)")
+    try:
+        gradings = read_reports(folder)
+    except UnreadableReports as e:
+        raise SystemExit(f"grader: {e}") from None
     _emit(render(gradings, "csv"), args.output)
     return 0
 
@@ -422,6 +316,32 @@ def _select(course, keys, available: bool = True) -> list[str]:
         raise SystemExit(f"grader: {e}") from None
 
 
+def _add_selection(parser: argparse.ArgumentParser, suite: str = "public") -> None:
+    """What is graded and where: the flags ``grade`` and ``batch`` share (``--suite`` also ``audit``'s)."""
+    parser.add_argument("--assignment", action="append", metavar="ID", help="grade only this one (repeatable)")
+    parser.add_argument("--suite", choices=("public", "hidden", "all"), default=suite)
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    parser.add_argument("--require-isolation", choices=("process", "namespaces", "full"), metavar="LEVEL",
+                        help="refuse to grade if the sandbox is weaker than LEVEL (process, namespaces, full)")
+    _add_isolation_via(parser)
+
+
+def _add_isolation_via(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--isolation-via", choices=("auto", "root", "user-namespace"), default="auto",
+                        help="how the namespace layers are made (default: root's way when root, else a user "
+                             "namespace); user-namespace on a root machine shows what an ordinary user gets")
+
+
+def _add_report(parser: argparse.ArgumentParser, formats: tuple[str, ...], help: str | None = None) -> None:
+    """``--format`` and ``--output``: how a command's result is rendered and where it goes."""
+    parser.add_argument("--format", choices=formats, default="text", help=help)
+    parser.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
 def build_parser() -> argparse.ArgumentParser:
     try:
         from grader.quality.mutate import EXTRA_OPERATORS, MIN_PER_TASK, OPERATORS
@@ -435,35 +355,26 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="grade a submission laid out like assignments/")
     g.add_argument("path", help="the submission: a course folder, one assignment's folder, a .zip of either, or "
                                 "a notebook (.ipynb; a notebook also stands in for a folder's .py files)")
-    g.add_argument("--assignment", action="append", metavar="ID", help="grade only this one (repeatable)")
-    g.add_argument("--suite", choices=("public", "hidden", "all"), default="public")
-    g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
-    g.add_argument("--format", choices=GRADING_FORMATS, default="text",
-                   help="text (a table), json, junit (XML), gradescope (results.json), markdown (a pull-request "
-                        "comment), html (a page, needs --output); default: %(default)s")
-    g.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    _add_selection(g)
+    _add_report(g, GRADING_FORMATS, "text (a table), json, junit (XML), gradescope (results.json), markdown (a "
+                                    "pull-request comment), html (a page, needs --output); default: %(default)s")
     g.add_argument("--fail-under", type=float, metavar="PERCENT",
                    help="exit 1 if the score is under this percentage of the maximum")
     g.add_argument("--submitted-at", metavar="ISO8601", help="apply the late policy for this submission time")
     g.add_argument("--time-source", choices=("option", "gradescope_metadata", "nbgrader_collect", "file_time"),
                    default="option", help="where --submitted-at was read, recorded in the report (default: "
                                           "%(default)s; Gradescope's runner says gradescope_metadata)")
-    g.add_argument("--require-isolation", choices=("process", "namespaces", "full"), metavar="LEVEL",
-                   help="refuse to grade if the sandbox is weaker than LEVEL (process, namespaces, full)")
     g.add_argument("--passed-in-one-row", action="store_true",
                    help="text format: an assignment whose every task passed is one row, not one per task")
     g.add_argument("--isolation", choices=("auto", "process", "namespaces", "full"), default="auto", metavar="LEVEL",
                    help="grade at this level instead of the strongest the machine gives (auto), e.g. process to "
                         "see what a machine without namespaces gets")
-    g.add_argument("--isolation-via", choices=("auto", "root", "user-namespace"), default="auto",
-                   help="how the namespace layers are made (default: root's way when root, else a user "
-                        "namespace); user-namespace on a root machine shows what an ordinary user gets")
     g.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="assignments graded at once, each in its own sandboxed child (default: %(default)s)")
     g.add_argument("--every-assignment", action="store_true",
                    help="grade every available assignment, those not in the submission at zero (default: the "
                         "ones it holds, the others listed once as not handed in)")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    _add_quiet(g)
     g.set_defaults(func=cmd_grade)
 
     bt = sub.add_parser("batch", help="grade a class's submissions in parallel into a resumable SQLite gradebook")
@@ -477,17 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--scheduler", metavar="ADDRESS",
                     help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (default with dask: a local cluster)")
     bt.add_argument("--force", action="store_true", help="grade every submission again, even those already graded")
-    bt.add_argument("--assignment", action="append", metavar="ID", help="grade only this one (repeatable)")
-    bt.add_argument("--suite", choices=("public", "hidden", "all"), default="public")
-    bt.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
-    bt.add_argument("--require-isolation", choices=("process", "namespaces", "full"), metavar="LEVEL",
-                    help="refuse to grade if the sandbox is weaker than LEVEL (process, namespaces, full)")
-    bt.add_argument("--isolation-via", choices=("auto", "root", "user-namespace"), default="auto",
-                    help="how the namespace layers are made (as for grade)")
+    _add_selection(bt)
     bt.add_argument("--times", choices=("files", "nbgrader"), default="files",
                     help="where submission times come from: files (each entry's modification time, the default) "
                          "or nbgrader (SUBMISSIONS is nbgrader's submitted/: <student>/<assignment>/timestamp.txt)")
-    bt.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
+    _add_quiet(bt)
     bt.set_defaults(func=cmd_batch)
 
     w = sub.add_parser("watch", help="grade an assignment's public suite now and after every change (warm)")
@@ -500,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     sb = sub.add_parser("sandbox", help="what the sandbox gives here: each layer, whether it holds, why not, how "
                                         "to enable it")
     sb.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    sb.add_argument("--isolation-via", choices=["auto", "root", "user-namespace"], default="auto")
+    _add_isolation_via(sb)
     sb.set_defaults(func=cmd_sandbox)
 
     r = sub.add_parser("release", help="regenerate assignments/ from reference/")
@@ -521,8 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     x = sub.add_parser("reproduce", help="run an assignment's experiments against the published numbers")
     x.add_argument("ids", nargs="*", metavar="ID")
-    x.add_argument("--format", choices=FORMATS, default="text")
-    x.add_argument("--output", metavar="FILE")
+    _add_report(x, FORMATS)
     x.add_argument("--plots", metavar="DIR", help="write the experiments' figures as PNG here (each path is printed)")
     x.add_argument("--submission", metavar="DIR",
                    help="run the experiments.py of this folder (laid out like assignments/) on its own functions, "
@@ -531,8 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("audit", help="mutation-test the grading suites and grade the alternative solutions")
     a.add_argument("ids", nargs="*", metavar="ID", help="assignments or tasks (default: every available one)")
-    a.add_argument("--format", choices=FORMATS, default="text")
-    a.add_argument("--output", metavar="FILE")
+    _add_report(a, FORMATS)
     a.add_argument("--suite", choices=("public", "hidden", "all"), default="all",
                    help="the cases a mutant must pass to survive (default: %(default)s)")
     a.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: %(default)s)")
@@ -548,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
                         f"than one per operator that applies to it and {MIN_PER_TASK} in all; chosen by a stable "
                         "hash, so the same mutants on every machine and run; the report says it is a sample "
                         "and of how many (alternatives are still graded in full)")
-    a.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    _add_quiet(a)
     a.set_defaults(func=cmd_audit)
 
     v = sub.add_parser("validate", help="check course.yaml and that every task has checks")
@@ -580,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a pair scoring at least this (in [0, 1]) is similar, worth a look (default: %(default)s)")
     ins.add_argument("--top", type=int, default=25, metavar="N",
                      help="similar pairs listed per assignment, highest first (default: %(default)s)")
-    ins.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    _add_quiet(ins)
     ins.set_defaults(func=cmd_insights)
 
     b = sub.add_parser("gradescope-bundle", help="write the Gradescope autograder zip")

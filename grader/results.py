@@ -7,7 +7,9 @@ message. Messages are for people.
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 
@@ -265,6 +267,25 @@ class GradingResult:
 @dataclass(frozen=True)
 class ExperimentRow:
     """One reproduced quantity of an assignment's experiments, beside its published value."""
+class UnreadableReports(ValueError):
+    """A folder of JSON reports that cannot be read back: no such folder, none in it, or one that is not a grading."""
+
+
+def read_reports(folder: Path) -> dict[str, GradingResult]:
+    """The gradings in a folder of ``STUDENT.json`` reports (``grader grade --format json``), by student."""
+    if not folder.is_dir():
+        raise UnreadableReports(f"{folder}: no such folder")
+    gradings: dict[str, GradingResult] = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            gradings[path.stem] = GradingResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise UnreadableReports(f"{path}: not a grading's JSON report ({type(e).__name__}: {e})") from None
+    if not gradings:
+        raise UnreadableReports(f"{folder}: no .json results (write them with grader grade --format json)")
+    return gradings
+
+
 
     assignment: str
     quantity: str

@@ -77,6 +77,12 @@ class CourseDirectory:
     config: Path           # DIR/nbgrader_config.py
     config_kept: bool      # one that differs was there already: left as it was (the instructor's own)
 
+    def describe(self, folder: Path) -> str:
+        return (f"wrote {len(self.notebooks)} nbgrader source notebooks to {folder / 'source'}"
+                + (f"; kept {self.config}, which differs from the one release writes (delete it to have that one)"
+                   if self.config_kept else f" and {self.config}")
+                + f": {folder} is an nbgrader course directory (run nbgrader there)")
+
 
 def config_text(course: Course) -> str:
     """``nbgrader_config.py``: the course's key, and a cell timeout that lets the first grade cell

@@ -32,6 +32,14 @@ class WorkWouldBeLost(ReleaseError):
         super().__init__("release would overwrite work, so nothing was written: " + "; ".join(edits))
         self.edits = edits
 
+    def advice(self, out: str) -> str:
+        """What ``grader release`` says when it refused to write into ``out``: each edit, then who should do what."""
+        return "\n".join([f"grader: release would overwrite work in {out}, so nothing was written:"]
+                         + [f"  {edit}" for edit in self.edits]
+                         + ["Students: your files are untouched, and you never need `grader release`. Course "
+                            "authors: move this work elsewhere, or release into another folder with --out; --force "
+                            "discards it."]) + "\n"
+
 
 @dataclass(frozen=True)
 class Block:
@@ -96,6 +104,16 @@ def tasks_in(reference_dir: Path, prefix: str) -> list[str]:
             if b.task not in found:
                 found.append(b.task)
     return found
+
+
+def check_solved(reference_root: Path, configured: dict[str, set[str]]) -> None:
+    """Refuse (:class:`ReleaseError`) an assignment whose ``configured`` tasks (by assignment id, as
+    course.yaml lists them) include one with no solution block under ``reference_root``."""
+    for aid, tasks in configured.items():
+        unsolved = tasks - set(tasks_in(reference_root / aid, aid.split("_", 1)[0]))
+        if unsolved:
+            raise ReleaseError(f"{aid}: tasks in course.yaml with no solution block in reference/: "
+                               f"{', '.join(sorted(unsolved))}")
 
 
 def render_assignment(reference_dir: Path, target: Path, solutions: bool) -> None:
@@ -221,6 +239,18 @@ def out_of_sync(reference_root: Path, assignments_root: Path, assignment_ids: li
         if assignments_root.is_dir() else []
     problems.extend(f"not generated from reference/: assignments/{name}/" for name in extra)
     return problems
+
+
+def out_of_sync_advice(problems: list[str], work_in_it: bool) -> str:
+    """What ``release --check`` says when ``problems`` (from :func:`out_of_sync`) were found: each one,
+    then what to do, which depends on whether the skeletons hold implemented solutions (``work_in_it``)."""
+    lines = ["assignments/ is out of sync with reference/:"] + [f"  {p}" for p in problems]
+    if work_in_it:
+        lines.append("It holds implemented solutions. If they are yours, they are safe: this check changes nothing "
+                     "and is for the course's authors.\nGrade your work with `python3 dev.py pytest assignments/<id>`.")
+    else:
+        lines.append("Course authors: regenerate it with `grader release`.")
+    return "\n".join(lines) + "\n"
 
 
 def _deep(cmp: filecmp.dircmp) -> None:

@@ -61,6 +61,11 @@ class StudentRepoRefused(ReleaseError):
         super().__init__(f"{out}: would lose work, so nothing was written: " + "; ".join(found))
         self.out, self.found = out, found
 
+    def advice(self) -> str:
+        """What ``grader release --student-repo`` says when it refused: each file it would lose."""
+        return "\n".join([f"grader: release --student-repo would lose work in {self.out}, so nothing was written:"]
+                         + [f"  {line}" for line in self.found]) + "\n"
+
 
 @dataclass(frozen=True)
 class Export:

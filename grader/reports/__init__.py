@@ -1,7 +1,8 @@
 """Renderers of results, one module per format, in one registry every command uses.
 
 A renderer reads only :mod:`grader.results` (a grading, an audit, reproduced experiments, a
-class's gradings); it never grades and never parses a message.
+class's gradings); it never grades and never parses a message. What a long command shows while it
+works (a progress bar on stderr) is :mod:`grader.reports.progress`.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from grader import cli
+from grader.reports.progress import batch_progress
 from grader.batch.jobs import Outcome
 from grader.batch.run import Summary
 
@@ -28,14 +28,14 @@ def test_the_summary_says_what_was_graded_what_failed_and_why_and_what_was_slow(
 
 
 def test_the_progress_bar_shows_the_rate_and_time_left_in_a_terminal_only(monkeypatch, capsys):
-    with cli.batch_progress(False, 3) as advance:
+    with batch_progress(False, 3) as advance:
         assert advance is None  # stderr is not a terminal here
     monkeypatch.setenv("TERM", "xterm")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    with cli.batch_progress(True, 3) as advance:
+    with batch_progress(True, 3) as advance:
         assert advance is None  # -q
     busy = [("dan", time.monotonic() - 42.0)]  # what the executor says is being graded now
-    with cli.batch_progress(False, 3, lambda: busy) as advance:
+    with batch_progress(False, 3, lambda: busy) as advance:
         for student in ("alice", "bob"):
             advance(Outcome(student, result={}))
         advance(Outcome("carol", error="carol.zip is not a readable .zip archive"))

@@ -10,6 +10,7 @@ import pytest
 
 from grader import cli
 from grader.reports import render
+from grader.reports.progress import progress
 from grader.results import Status
 from tests.helpers import run_autograder
 
@@ -81,7 +82,7 @@ class Terminal(io.StringIO):
 
 def test_progress_is_a_bar_in_a_terminal_and_silent_elsewhere(monkeypatch):
     monkeypatch.setattr(sys, "stderr", Terminal())
-    with cli.progress(False, total=2) as (step, say):
+    with progress(False, total=2) as (step, say):
         step("grading a01_neurons")
         step("grading a02_mlp_backprop")
         say("a02_mlp_backprop: wrote plots/a02.png")
@@ -89,12 +90,12 @@ def test_progress_is_a_bar_in_a_terminal_and_silent_elsewhere(monkeypatch):
     assert "grading a02_mlp_backprop" in drawn and "\x1b[" in drawn  # drawn, then cleared
     assert "a02_mlp_backprop: wrote plots/a02.png\n" in drawn  # a line that stays
     monkeypatch.setattr(sys, "stderr", io.StringIO())
-    with cli.progress(False, total=2) as (step, say):
+    with progress(False, total=2) as (step, say):
         assert step is None  # a log or a pipe gets no progress
         say("a02_mlp_backprop: wrote plots/a02.png")
     assert sys.stderr.getvalue() == "a02_mlp_backprop: wrote plots/a02.png\n"
     monkeypatch.setattr(sys, "stderr", Terminal())
-    with cli.progress(True) as (step, _):
+    with progress(True) as (step, _):
         assert step is None
     assert sys.stderr.getvalue() == ""
 
