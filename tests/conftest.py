@@ -1,6 +1,8 @@
 """Fixtures shared by the whole suite."""
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
@@ -35,6 +37,12 @@ def per_assignment(make):
             made[aid] = make(aid)
         return made[aid]
     return get
+
+
+@pytest.fixture(scope="session", autouse=True)
+def expected_value_cache(tmp_path_factory):
+    """The tests' own cache of expected values (never the user's), inherited by the commands they run."""
+    os.environ[paths.CACHE_ENV] = str(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="session")

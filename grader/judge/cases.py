@@ -89,6 +89,11 @@ def remember_expected() -> None:
         _remembered = {}
 
 
+def memory() -> dict[tuple, Any] | None:
+    """What this process keeps of the cases it planned (None unless :func:`remember_expected` was called)."""
+    return _remembered
+
+
 def expected_outputs(task: Task, reference: Modules, inputs: dict) -> dict[str, torch.Tensor]:
     with torch.no_grad():
         out = task.run(reference, **clone(inputs))

@@ -57,13 +57,13 @@ def freeze(course: Course, cfg: AssignmentConfig, suite: Suite) -> bytes:
     tree = {"format": FORMAT, "assignment": cfg.id, "suite": SUITE, "seed": public.seed, "cases": public.cases,
             "tasks": tasks}
     data = wire.encode(tree)
-    problem = _differs(tasks, wire.decode(data)["tasks"], "")
+    problem = differs(tasks, wire.decode(data)["tasks"], "")
     if problem:
         raise ValueError(f"{cfg.id}: the public cases cannot be frozen exactly: {problem}")
     return data
 
 
-def _differs(a: Any, b: Any, where: str) -> str:
+def differs(a: Any, b: Any, where: str) -> str:
     """Where ``b`` (after the wire) is not ``a`` ("" when equal; a tuple may come back as a list)."""
     if type(a) is torch.Tensor:
         if type(b) is not torch.Tensor or a.dtype != b.dtype or a.shape != b.shape \
@@ -73,11 +73,11 @@ def _differs(a: Any, b: Any, where: str) -> str:
     if isinstance(a, dict):
         if not isinstance(b, dict) or list(a) != list(b):
             return f"{where}: the keys change"
-        return next((p for k in a if (p := _differs(a[k], b[k], f"{where}.{k}" if where else k))), "")
+        return next((p for k in a if (p := differs(a[k], b[k], f"{where}.{k}" if where else k))), "")
     if isinstance(a, (list, tuple)):
         if not isinstance(b, list) or len(a) != len(b):
             return f"{where}: the sequence changes"
-        return next((p for i, (x, y) in enumerate(zip(a, b)) if (p := _differs(x, y, f"{where}.{i}"))), "")
+        return next((p for i, (x, y) in enumerate(zip(a, b)) if (p := differs(x, y, f"{where}.{i}"))), "")
     if type(a) is not type(b) or a != b:
         return f"{where}: {type(a).__name__} {a!r:.40} comes back as {b!r:.40}"
     return ""

@@ -18,8 +18,8 @@ import torch
 
 from grader.course.config import AssignmentConfig, Course, SelectionError, TaskConfig
 from grader.course.policy import late_penalty, tolerance
-from grader.judge import diagnose, fixtures, near_miss
-from grader.judge.cases import Case, GradingError, check_suite, computed_cases, suite_names
+from grader.judge import diagnose, expected_cache, fixtures, near_miss
+from grader.judge.cases import Case, GradingError, check_suite, suite_names
 from grader.judge.compare import Tolerance, compare
 from grader.judge.scoring import score_task
 from grader.judge.submission import assignment_named, open_submission
@@ -197,8 +197,8 @@ def make_plan(plan: Plan, course: Course, which: str) -> None:
     after this step is the same either way."""
     if fixtures.present(course):
         plan.cases, plan.expected = fixtures.read(course, plan.cfg, which)
-    else:
-        plan.cases, plan.expected = computed_cases(course, plan.cfg, plan.suite, which)
+    else:  # the instructor's cache holds them once computed (expected_cache)
+        plan.cases, plan.expected = expected_cache.planned(course, plan.cfg, plan.suite, which)
 
 
 def scan_files(plan: Plan) -> None:

@@ -40,8 +40,8 @@ def test_they_read_back_as_the_public_cases_and_the_reference_s_outputs(tmp_path
     assert list(cases) == [t.id for t in CFG.tasks]
     for tid in cases:
         assert [(c.suite, c.index) for c in cases[tid]] == [("public", i) for i in range(COURSE.suites["public"].cases)]
-        assert fixtures._differs([c.inputs for c in live_cases[tid]], [c.inputs for c in cases[tid]], tid) == ""
-        assert fixtures._differs(live_expected[tid], expected[tid], tid) == ""
+        assert fixtures.differs([c.inputs for c in live_cases[tid]], [c.inputs for c in cases[tid]], tid) == ""
+        assert fixtures.differs(live_expected[tid], expected[tid], tid) == ""
 
 
 def test_a_file_frozen_from_another_seed_is_refused(tmp_path, frozen_bytes):
