@@ -18,7 +18,7 @@ from grader import paths
 from grader.course import config
 from grader.judge.pipeline import grade
 from grader.pytest_plugin import PROPERTY
-from grader.reports.text import shown_points
+from grader.reports.text import task_lines
 from grader.results import Status, TaskResult
 
 _graded: dict[tuple[str, str], dict[str, TaskResult]] = {}
@@ -57,12 +57,6 @@ def _course() -> config.Course:
         pytest.fail("course.yaml cannot be read:\n" + "\n".join(str(m) for m in e.args), pytrace=False)
 
 
-def explain(task: TaskResult) -> list[str]:
-    """The task's verdict and each failing check's diagnosis, one line each."""
-    lines = [f"{task.id}: {task.status}, {shown_points(task.score)}/{shown_points(task.max_score)} points"]
-    return lines + [f"  {c.name}: {c.said}" for c in task.checks if not c.passed]
-
-
 def public_tests(test_file: str):
     """A parametrised pytest test, one case per task of the assignment holding ``test_file``."""
     folder = str(Path(test_file).resolve().parent)
@@ -73,8 +67,7 @@ def public_tests(test_file: str):
         result = graded_tasks(folder, {task_id} | _selected(request))[task_id]
         request.node.user_properties.append((PROPERTY, (assignment.id, task_id, result.score, result.max_score)))
         if result.status != Status.PASSED:
-            lines = explain(result) + (["", result.feedback] if result.feedback else [])
-            pytest.fail("\n".join(lines), pytrace=False)
+            pytest.fail("\n".join(task_lines(result, feedback=True)), pytrace=False)
 
     return test_task
 
@@ -92,5 +85,5 @@ def check(task_id: str, folder: str | Path) -> float:
     so the notebook and ``grader grade`` give the same score.
     """
     task = graded_tasks(folder)[task_id]
-    print("\n".join(explain(task)))
+    print("\n".join(task_lines(task)))
     return task.score

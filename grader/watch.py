@@ -15,11 +15,8 @@ from typing import Callable
 from grader.course.config import Course
 from grader.judge.cases import GradingError, remember_expected
 from grader.judge.pipeline import grade
-from grader.reports.text import shown_points
-from grader.results import GradingResult, Status
+from grader.reports.text import regrade_lines
 from grader.sandbox import host
-
-MARK = {Status.PASSED: "ok  ", Status.NOT_IMPLEMENTED: "todo"}
 
 
 def fingerprint(folder: Path) -> tuple:
@@ -32,23 +29,6 @@ def fingerprint(folder: Path) -> tuple:
             continue  # removed while we looked: the next poll sees the folder as it is
         found.append((str(p.relative_to(folder)), st.st_size, st.st_mtime_ns))
     return tuple(found)
-
-
-def summary(result: GradingResult, seconds: float) -> list[str]:
-    """One line per task (its verdict and points), each failing check's diagnosis under it, and a total."""
-    lines = []
-    for a in result.assignments:
-        if a.error is not None:
-            lines.append(f"{a.id}: {a.message}")
-            continue
-        for t in a.tasks:
-            lines.append(f"{MARK.get(t.status, 'FAIL')} {t.id}  {shown_points(t.score)}/{shown_points(t.max_score)}"
-                         + ("" if t.status in (Status.PASSED, Status.NOT_IMPLEMENTED) else f"  {t.status}"))
-            lines += [f"       {c.name}: {c.said}" for c in t.checks if not c.passed and
-                      t.status != Status.NOT_IMPLEMENTED]
-    lines.append(f"public suite: {shown_points(result.score)}/{shown_points(result.max_score)} points, "
-                 f"graded in {seconds:.2f} s")
-    return lines
 
 
 def watch(folder: Path, course: Course, assignment: str | None = None, tasks: set[str] | None = None,
@@ -76,7 +56,7 @@ def watch(folder: Path, course: Course, assignment: str | None = None, tasks: se
             seen = now
             started = time.monotonic()
             result = grade(folder, course, [aid], suite="public", device="cpu", runner=runner, tasks=tasks)
-            out("\n".join(summary(result, time.monotonic() - started)))
+            out("\n".join(regrade_lines(result, time.monotonic() - started)))
             done += 1
             if runs is None or done < runs:
                 out(f"watching {folder.name}/ for changes (Ctrl-C to stop)")

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.results import KILL_RATE_FAIL_UNDER, AssignmentAudit, ExperimentRow, GradingResult, Status
+from grader.results import KILL_RATE_FAIL_UNDER, AssignmentAudit, ExperimentRow, GradingResult, Status, TaskResult
 
 STATUS_STYLE = {Status.PASSED: "green", Status.FAILED: "red", Status.ERROR: "red", Status.TIMEOUT: "magenta",
                 Status.NOT_IMPLEMENTED: "yellow", Status.BANNED: "red"}
@@ -73,6 +73,36 @@ def render(result: GradingResult, width: int = 120, color: bool = False, every_t
     if result.not_handed_in:
         console.print(f"not in this submission (not graded, not in the total): {', '.join(result.not_handed_in)}")
     return buf.getvalue()
+
+
+WATCH_MARK = {Status.PASSED: "ok  ", Status.NOT_IMPLEMENTED: "todo"}  # any other status: FAIL
+
+
+def task_lines(task: TaskResult, feedback: bool = False) -> list[str]:
+    """A task's verdict and each failing check's diagnosis, one line each (a notebook's grade cell); with
+    ``feedback``, the task's feedback after a blank line, where it has one (a pytest failure)."""
+    lines = [f"{task.id}: {task.status}, {shown_points(task.score)}/{shown_points(task.max_score)} points"]
+    lines += [f"  {c.name}: {c.said}" for c in task.checks if not c.passed]
+    return lines + (["", task.feedback] if feedback and task.feedback else [])
+
+
+def regrade_lines(result: GradingResult, seconds: float) -> list[str]:
+    """``grader watch``'s regrade: one line per task (its mark, points, and status unless it passed or is
+    still a stub), each failing check's diagnosis under it, and the public suite's total."""
+    lines = []
+    for a in result.assignments:
+        if a.error is not None:
+            lines.append(f"{a.id}: {a.message}")
+            continue
+        for t in a.tasks:
+            lines.append(f"{WATCH_MARK.get(t.status, 'FAIL')} {t.id}  "
+                         f"{shown_points(t.score)}/{shown_points(t.max_score)}"
+                         + ("" if t.status in (Status.PASSED, Status.NOT_IMPLEMENTED) else f"  {t.status}"))
+            lines += [f"       {c.name}: {c.said}" for c in t.checks if not c.passed and
+                      t.status != Status.NOT_IMPLEMENTED]
+    lines.append(f"public suite: {shown_points(result.score)}/{shown_points(result.max_score)} points, "
+                 f"graded in {seconds:.2f} s")
+    return lines
 
 
 def render_audit(results: list[AssignmentAudit], fail_under: float = KILL_RATE_FAIL_UNDER) -> str:
