@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from grader import paths  # noqa: E402
 from grader.course import config  # noqa: E402
 from grader.course.config import Limits  # noqa: E402
-from grader.sandbox import host as sandbox  # noqa: E402
+from grader.sandbox import bundle as bundles  # noqa: E402
+from grader.sandbox import levels, process, session  # noqa: E402
 from grader.sandbox.inside import isolation  # noqa: E402
 from grader.judge.pipeline import grade  # noqa: E402
 from grader.authoring.release import release  # noqa: E402
@@ -35,28 +36,28 @@ from grader.authoring.release import release  # noqa: E402
 AID = "a02_mlp_backprop"
 
 
-def child_start(level: sandbox.Isolation, submission: Path) -> float:
+def child_start(level: levels.Isolation, submission: Path) -> float:
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         root = Path(tmp)
-        bundle = sandbox._bundle(root, AID, submission)
+        bundle = bundles.make(root, AID, submission)
         start = time.perf_counter()
-        child = sandbox.Child(root, bundle, AID, "cpu", Limits(60, 4096), 120, level)
-        ready = child.receive(sandbox.STARTUP_TIMEOUT_S)
+        child = process.Child(root, bundle, AID, "cpu", Limits(60, 4096), 120, level)
+        ready = child.receive(session.STARTUP_TIMEOUT_S)
         took = time.perf_counter() - start
         child.kill()
         assert isinstance(ready, dict) and ready.get("ready"), child.output_tail()
         return took
 
 
-def bare_start(level: sandbox.Isolation) -> float:
+def bare_start(level: levels.Isolation) -> float:
     """Spawn, set the layers up, verify them and exit, without torch: the isolation's own cost."""
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
         root = Path(tmp)
-        bundle = sandbox._bundle(root, None, None)
-        plan = sandbox._plan(root, bundle, level, "cpu", [])
+        bundle = bundles.make(root, None, None)
+        plan = bundles.layout(root, bundle, level.layers, level.via, "cpu", [])
         cfg = json.dumps({"paths": [str(bundle / "_grader")], "isolation": plan, "hidden": []})
         start = time.perf_counter()
-        out = subprocess.run([sys.executable, "-I", "-S", "-c", sandbox.PROBE, cfg], capture_output=True, cwd=root)
+        out = subprocess.run([sys.executable, "-I", "-S", "-c", levels.PROBE, cfg], capture_output=True, cwd=root)
         took = time.perf_counter() - start
         assert sorted(json.loads(out.stdout)) == sorted(level.layers), out.stderr
         return took
@@ -67,12 +68,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     start = time.perf_counter()
-    best = sandbox.detect("cpu")
+    best = levels.detect("cpu")
     probe = time.perf_counter() - start
     configs = {"process": ("process", "auto")}  # label: (level, way in)
     if best.level != "process":
         for via in isolation.VIAS:
-            if sandbox.detect("cpu", via).level == best.level:
+            if levels.detect("cpu", via).level == best.level:
                 configs[f"{best.level} via {via}"] = (best.level, via)
     levels = list(configs)
     course = config.load(paths.COURSE)
@@ -89,7 +90,7 @@ def main() -> None:
                 result = grade(sub, course, [AID], isolation=level, isolation_via=via)
                 took = time.perf_counter() - t0
                 assert result.score == result.max_score, (lvl, result.score)
-                iso = sandbox.choose("cpu", level, via=via)
+                iso = levels.choose("cpu", level, via=via)
                 s = child_start(iso, sub)
                 b = statistics.median(bare_start(iso) for _ in range(5))
                 if turn:  # the first turn warms caches up

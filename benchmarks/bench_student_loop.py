@@ -25,7 +25,7 @@ from grader.authoring.release import release  # noqa: E402
 from grader.course import config  # noqa: E402
 from grader.judge.cases import remember_expected  # noqa: E402
 from grader.judge.pipeline import grade  # noqa: E402
-from grader.sandbox import host, warm  # noqa: E402
+from grader.sandbox import levels, session, warm  # noqa: E402
 
 AID = "a02_mlp_backprop"
 
@@ -37,14 +37,14 @@ def main() -> None:
     import torch
     torch.set_num_threads(1)  # as the grader's command line does
     course = config.load(paths.COURSE)
-    iso = host.detect("cpu")
+    iso = levels.detect("cpu")
     with tempfile.TemporaryDirectory(prefix="bench-loop-") as tmp:
         release(paths.REFERENCE, Path(tmp), [AID], solutions=True)
         folder = Path(tmp) / AID
-        runner = host.SandboxRunner("cpu", iso)
+        runner = session.SandboxRunner("cpu", iso)
         remember_expected()  # as grader watch does
         grade(folder, course, [AID], runner=runner)  # the first grading of a watch session
-        warm_children = host._warm_server(iso, "cpu") is not None
+        warm_children = warm.for_level(iso, "cpu") is not None
         layers = folder / "layers.py"
         loop = []
         for _ in range(args.repeat):

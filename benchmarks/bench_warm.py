@@ -32,18 +32,19 @@ from grader.course import config
 from grader.course.config import Limits
 from grader.judge.cases import remember_expected
 from grader.judge.pipeline import grade
-from grader.sandbox import host, warm
+from grader.sandbox import bundle as bundles
+from grader.sandbox import levels, process, session, warm
 
 ROOT = Path(__file__).resolve().parent.parent
 AID = "a02_mlp_backprop"
 
 
-def child_start(iso: host.Isolation, submission: Path, warm_child: bool) -> float:
+def child_start(iso: levels.Isolation, submission: Path, warm_child: bool) -> float:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         root = Path(tmp)
-        bundle = host._bundle(root, AID, submission)
+        bundle = bundles.make(root, AID, submission)
         started = time.perf_counter()
-        child = host.Child(root, bundle, AID, "cpu", Limits(60.0, 4096), 120, iso, warm_child)
+        child = process.Child(root, bundle, AID, "cpu", Limits(60.0, 4096), 120, iso, warm_child)
         ready = child.receive(120.0)
         took = time.perf_counter() - started
         child.kill()
@@ -62,14 +63,14 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     course = config.load(paths.COURSE)
-    iso = host.choose("cpu")
+    iso = levels.choose("cpu")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, "
           f"torch {torch.__version__}, load {os.getloadavg()[0]:.1f}; sandbox: {iso.describe()}")
     with tempfile.TemporaryDirectory(prefix="bench-solutions-") as tmp:
         subprocess.run([sys.executable, "-m", "grader", "release", "--solutions", tmp], check=True, cwd=ROOT,
                        stdout=subprocess.DEVNULL)
         solutions = Path(tmp)
-        warm.server(host._copy_child_code, host.CHILD_ENV, host._site_dirs())  # started once, as in a worker
+        warm.server()  # started once, as in a worker
         starts: dict[bool, list[float]] = {True: [], False: []}
         for _ in range(args.repeat):
             for w in (True, False):
@@ -82,7 +83,7 @@ def main() -> None:
         course_times: dict[str, list[float]] = {"warm": [], "warm, 2 jobs": [], "cold": []}
         for _ in range(max(1, args.repeat // 2)):
             for name in course_times:
-                runner = host.SandboxRunner("cpu", iso, warm=name != "cold")
+                runner = session.SandboxRunner("cpu", iso, warm=name != "cold")
                 started = time.perf_counter()
                 result = grade(solutions, course, suite="all", runner=runner, jobs=2 if "2 jobs" in name else 1)
                 course_times[name].append(time.perf_counter() - started)
@@ -107,7 +108,7 @@ def main() -> None:
                   f"{median_of(cli)} |")
 
         loop: list[float] = []
-        runner = host.SandboxRunner("cpu", iso)
+        runner = session.SandboxRunner("cpu", iso)
         layers = solutions / AID / "layers.py"
         remember_expected()  # as grader watch does
         grade(solutions / AID, course, [AID], runner=runner)  # the first grading of a watch session

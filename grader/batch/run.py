@@ -22,7 +22,7 @@ from grader.batch.worker import Settings
 from grader.course.config import Course, SelectionError
 from grader.judge.cases import suite_names
 from grader.judge.pipeline import resolve_device
-from grader.sandbox import host
+from grader.sandbox import levels
 
 SLOWEST = 5  # submissions the summary names as the slowest
 
@@ -52,8 +52,8 @@ def probed(settings: Settings) -> Settings:
     worker, on a machine of its own, probes its own); refused before anything is graded when the
     machine cannot give the isolation required."""
     try:
-        iso = host.choose(settings.device, "auto", settings.require_isolation, settings.isolation_via)
-    except host.IsolationRefused as e:
+        iso = levels.choose(settings.device, "auto", settings.require_isolation, settings.isolation_via)
+    except levels.IsolationRefused as e:
         raise BatchError(f"grading refused: {e}") from None
     return dataclasses.replace(settings, isolation=iso)
 

@@ -1,7 +1,7 @@
 """A batch worker's side: one warm sandbox per process, one submission graded per call, plain data back.
 
 Runs in a process of the local pool (:func:`serve`) or in a Dask worker (:func:`grade_job` is
-the task). The process keeps one :class:`grader.sandbox.host.SandboxRunner`, made at its first
+the task). The process keeps one :class:`grader.sandbox.session.SandboxRunner`, made at its first
 job and handed to every grading after it, so what the runner keeps warm serves the whole
 batch. What goes back to the coordinator is an :class:`grader.batch.jobs.Outcome`: the grading
 as ``GradingResult.to_dict()``, or why there is none. The worker never writes the gradebook.
@@ -28,7 +28,7 @@ from grader.batch.jobs import Job, Outcome, SubmissionError
 from grader.course.config import Course
 from grader.judge.cases import remember_expected
 from grader.judge.pipeline import GradingError, grade
-from grader.sandbox import host
+from grader.sandbox import levels, session
 
 PARENT_POLL_S = 1.0  # how often a pool worker checks that its coordinator is still there
 
@@ -43,7 +43,7 @@ class Settings:
     suite: str
     device: str
     code: str                            # the coordinator's version.code_version(ids)
-    isolation: host.Isolation | None = None  # probed by the coordinator, on this machine (the local pool)
+    isolation: levels.Isolation | None = None  # probed by the coordinator, on this machine (the local pool)
     require_isolation: str | None = None
     isolation_via: str = "auto"
 
@@ -52,18 +52,18 @@ class WorkerMismatch(Exception):
     """This worker's checkout grades differently from the coordinator's."""
 
 
-_runner: tuple[tuple, host.SandboxRunner] | None = None  # this process's warm sandbox, made at its first job
+_runner: tuple[tuple, session.SandboxRunner] | None = None  # this process's warm sandbox, made at its first job
 
 
-def runner_for(settings: Settings) -> host.SandboxRunner:
+def runner_for(settings: Settings) -> session.SandboxRunner:
     """The process's one sandbox runner, made at the first job (probing the isolation where the
     coordinator has not) and kept for every job after it."""
     global _runner
     wanted = (settings.device, settings.isolation, settings.require_isolation, settings.isolation_via)
     if _runner is None or _runner[0] != wanted:
-        iso = settings.isolation or host.choose(settings.device, "auto", settings.require_isolation,
+        iso = settings.isolation or levels.choose(settings.device, "auto", settings.require_isolation,
                                                 settings.isolation_via)
-        _runner = (wanted, host.SandboxRunner(settings.device, iso))
+        _runner = (wanted, session.SandboxRunner(settings.device, iso))
         remember_expected()  # every submission is graded on the same cases: the reference runs once per task
     return _runner[1]
 
@@ -89,7 +89,7 @@ def grade_job(job: Job, settings: Settings) -> Outcome:
         result.sandbox = runner.iso.info()
         return Outcome(job.student, result.to_dict(), seconds=time.monotonic() - started, worker=_where(),
                        peak_mb=peak_mb())
-    except (GradingError, SubmissionError, WorkerMismatch, host.IsolationRefused) as e:
+    except (GradingError, SubmissionError, WorkerMismatch, levels.IsolationRefused) as e:
         return Outcome(job.student, error=str(e), seconds=time.monotonic() - started, worker=_where(),
                        peak_mb=peak_mb())
     except Exception as e:

@@ -25,7 +25,7 @@ from grader.judge.scoring import score_task
 from grader.judge.submission import assignment_named, open_submission
 from grader.results import (AssignmentError, AssignmentResult, CheckKind, CheckResult, GradingResult, Late,
                             RunStatus, Status, TaskResult, points)
-from grader.sandbox import host, scan
+from grader.sandbox import levels, scan, session
 from grader.sandbox.runner import Budget, Key, Request, Response, Runner
 from grader.tasks import suites
 from grader.tasks.model import Suite, Task
@@ -85,10 +85,10 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
         sandbox_info = None
         if runner is None:
             try:
-                iso = host.choose(device, isolation, require_isolation, isolation_via)
-            except host.IsolationRefused as e:
+                iso = levels.choose(device, isolation, require_isolation, isolation_via)
+            except levels.IsolationRefused as e:
                 raise GradingError(f"grading refused: {e}") from None
-            runner, sandbox_info = host.SandboxRunner(device, iso), iso.info()
+            runner, sandbox_info = session.SandboxRunner(device, iso), iso.info()
         whole = Budget(time.monotonic() + course.budgets.submission_s, "submission", course.budgets.submission_s)
 
         def one(cfg: AssignmentConfig) -> AssignmentResult:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from grader.sandbox import host, warm
+from grader.sandbox import levels, limits, warm
 from grader.sandbox.inside import isolation
 
 USERNS_HELP = ("let ordinary users make user namespaces: `sysctl kernel.unprivileged_userns_clone=1` (Debian), "
@@ -34,8 +34,8 @@ class Row:
 
 def rows(device: str = "cpu", via: str = "auto") -> list[Row]:
     """The table's rows, probed on this machine (each layer verified from inside a child)."""
-    why = host.reasons(device, via)
-    best = host.detect(device, via)
+    why = levels.reasons(device, via)
+    best = levels.detect(device, via)
     out = []
     for layer in isolation.LAYERS["full"]:
         reason = why.get(layer, "")
@@ -54,33 +54,33 @@ def _enable(layer: str, reason: str) -> str:
     return HOW[layer]
 
 
-def _process_limit(best: host.Isolation) -> Row:
+def _process_limit(best: levels.Isolation) -> Row:
     """Whether one session's processes and threads are counted apart from its neighbours'."""
     layer = "session process limit"
     if "uid" not in best.layers:
-        return Row(layer, False, f"every sandbox counts against your own limit ({host._process_level_nproc()} "
+        return Row(layer, False, f"every sandbox counts against your own limit ({limits.process_level_nproc()} "
                    "processes and threads, shared with your other processes)", "the uid layer above")
     if best.via == "root":
-        return Row(layer, True, f"{host.NPROC} per session, under a uid of its own", "")
-    if host.own_count_per_namespace():
-        return Row(layer, True, f"{host.NPROC} per session, counted inside its own user namespace", "")
+        return Row(layer, True, f"{limits.NPROC} per session, under a uid of its own", "")
+    if limits.own_count_per_namespace():
+        return Row(layer, True, f"{limits.NPROC} per session, counted inside its own user namespace", "")
     return Row(layer, False, f"Linux {os.uname().release} counts every sandbox of a user together (5.14 and "
                "later count each user namespace apart)", "a newer kernel, or grade as root")
 
 
-def _warm(best: host.Isolation, device: str) -> Row:
+def _warm(best: levels.Isolation, device: str) -> Row:
     """Whether a fork server starts here and its probe holds at the level a grading gets."""
     layer = "warm children"
     if not warm.available():
         return Row(layer, False, "no pidfds or descriptor passing here: each child imports torch (about 2.5 s)",
                    "Linux 5.3 or later and Python 3.9 or later")
-    if host._warm_server(best, device) is None:
+    if warm.for_level(best, device) is None:
         return Row(layer, False, f"the fork server did not start, or its probe did not hold at the {best.level} "
                    "level: each child imports torch (about 2.5 s)", "the layers above, in a forked child")
     return Row(layer, True, f"forked from a fork server, its probe held at the {best.level} level", "")
 
 
-def render(table: list[Row], best: host.Isolation) -> str:
+def render(table: list[Row], best: levels.Isolation) -> str:
     """The table as text: a line per layer (layer, held, reason), how to enable it below one that does
     not hold, and the level a grading here gets."""
     width = max(len(r.layer) for r in table)

@@ -2,7 +2,7 @@
 
 The judge builds :class:`Request`s (a task, a case, its inputs) and hands them to a runner;
 the runner answers each with a :class:`Response` (outputs, or what went wrong). The judge
-does not know which runner it has: the sandbox (:class:`grader.sandbox.host.SandboxRunner`,
+does not know which runner it has: the sandbox (:class:`grader.sandbox.session.SandboxRunner`,
 for students' code) or the in-process pool of the audit
 (:class:`grader.quality.inprocess.InProcessRunner`, for the course's own mutants).
 Expected values never reach a runner.

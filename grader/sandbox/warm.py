@@ -1,6 +1,6 @@
 """Warm sandboxed children: a fork server per grader process pays for importing torch once.
 
-A cold child (:class:`grader.sandbox.host.Child` started with ``python -I -S``) spends most of
+A cold child (:class:`grader.sandbox.process.Child` started with ``python -I -S``) spends most of
 its start-up importing torch. The fork server (:mod:`grader.sandbox.inside.forkserver`) is
 started the same way, once per grader process, imports torch and the child-side code, and
 then forks one child per sandbox session on the grader's order. Each forked child takes its
@@ -20,6 +20,7 @@ no marker the grader's process holds.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import select
@@ -32,7 +33,10 @@ import tempfile
 import threading
 from pathlib import Path
 
+from grader.sandbox import bundle as bundles
+from grader.sandbox import limits
 from grader.sandbox.inside import isolation
+from grader.sandbox.levels import Isolation
 
 READY_TIMEOUT_S = 120.0
 ORDER_TIMEOUT_S = 30.0
@@ -92,28 +96,27 @@ class Forked:
 class ForkServer:
     """One fork server process and the socket that gives it orders (one order at a time)."""
 
-    def __init__(self, copy_child_code, env: dict[str, str], site_dirs: list[str]):
+    def __init__(self) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="forkserver-"))
         self.owner = os.getpid()
         self._lock = threading.Lock()
         self.verified: dict[tuple, bool] = {}  # (isolation, device) -> whether its probe held in a forked child
         bundle = self._dir / "bundle"
-        copy_child_code(bundle / "_grader" / "grader", None)
+        bundles.copy_child_code(bundle / "_grader" / "grader", None)
         (bundle / "work").mkdir()
-        for d, _, files in os.walk(self._dir):
-            os.chmod(d, 0o755)
-            for f in files:
-                os.chmod(os.path.join(d, f), 0o644)
+        bundles.readable(self._dir)
         self.bundle = str(bundle)
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._sock = mine
-        config = {"paths": [str(bundle / "_grader"), *site_dirs], "sock_fd": theirs.fileno(), "bundle": self.bundle}
+        config = {"paths": [str(bundle / "_grader"), *bundles.site_dirs()], "sock_fd": theirs.fileno(),
+                  "bundle": self.bundle}
         self.log_path = self._dir / "server.log"
         log = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", BOOT, json.dumps(config)], cwd=bundle / "work",
-                env={**env, "HOME": str(bundle / "work")}, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                env={**bundles.CHILD_ENV, "HOME": str(bundle / "work")}, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=log,
                 pass_fds=(theirs.fileno(),), start_new_session=True, close_fds=True,
                 preexec_fn=lambda: isolation._prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL))
         finally:
@@ -182,7 +185,7 @@ _server: ForkServer | None = None
 _server_lock = threading.Lock()
 
 
-def server(copy_child_code, env: dict[str, str], site_dirs: list[str]) -> ForkServer | None:
+def server() -> ForkServer | None:
     """This process's fork server, started on first use; None where it cannot run (cold children then).
 
     A process forked from one that had a server starts its own: the socket belongs to its parent.
@@ -197,10 +200,53 @@ def server(copy_child_code, env: dict[str, str], site_dirs: list[str]) -> ForkSe
             _server = None
         if _server is None:
             try:
-                _server = ForkServer(copy_child_code, env, site_dirs)
+                _server = ForkServer()
             except ForkServerError:
                 return None  # cold children, with the same verdicts
         return _server
+
+
+def for_level(iso: Isolation, device: str) -> ForkServer | None:
+    """This process's fork server, once the isolation probe has held in a child it forked for ``iso``
+    on ``device`` (checked once per server); None (cold children) where it has not or cannot run."""
+    found = server()
+    if found is None:
+        return None
+    key = (iso, device)
+    if key not in found.verified:
+        found.verified[key] = probe(found, iso, device)
+    return found if found.verified[key] else None
+
+
+def probe(server: ForkServer, iso: Isolation, device: str, hidden: list[str] | None = None) -> bool:
+    """The isolation probe (:func:`grader.sandbox.levels.detect`'s), in a child forked from ``server``: every
+    layer of ``iso`` set up and verified from inside (``hidden``: what must not be readable there; default,
+    what a session hides)."""
+    with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
+        root = Path(tmp)
+        bundle = bundles.make(root, None, None)
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        log = root / "probe.log"
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        config = {"paths": [str(bundle / "_grader"), *bundles.site_dirs()],
+                  "isolation": bundles.layout(root, bundle, iso.layers, iso.via, device, [])}
+        child = None
+        try:
+            child = server.fork(config, bundles.child_env(bundle, iso.layers),
+                                limits.rlimits(4096, 60, device, limits.outer_nproc(iso.via)), (req_r, resp_w, fd),
+                                probe=bundles.hidden() if hidden is None else hidden)
+            child.wait(30)
+            why = json.loads(log.read_bytes() or b"{}")
+        except (ForkServerError, subprocess.TimeoutExpired, ValueError, OSError):
+            if child is not None and child.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(child.pid, signal.SIGKILL)
+            return False
+        finally:
+            for end in (fd, req_r, req_w, resp_r, resp_w):
+                os.close(end)
+    return isinstance(why, dict) and set(why) == set(iso.layers) and not any(why.values())
 
 
 def shutdown() -> None:

@@ -1,6 +1,6 @@
 """The sandboxed side of grading: runs a submission's functions on inputs sent by the grader.
 
-Started by :mod:`grader.sandbox.host` as ``python -I -S`` in a fresh directory holding copies
+Started by :mod:`grader.sandbox.process` as ``python -I -S`` in a fresh directory holding copies
 of ``grader/sandbox/inside/`` (this folder), ``grader/tasks/`` with one suite module, and the
 submission. It reads requests (task id, case, inputs, banned names, a token) from one
 pipe and writes one response per request to another: the token, the outputs (tensors only)

@@ -15,7 +15,7 @@ import nbformat
 
 from grader import cli, paths
 from grader.authoring.notebooks import build
-from grader.sandbox.host import detect
+from grader.sandbox.levels import detect
 from tests.grader.batch.common import leftovers, run_batch
 from tests.grader.sandbox.test_adversarial import ATTACKS, ATTACKS_DIR, Listener, callers, splice
 from tests.helpers import COURSE, grade_folder

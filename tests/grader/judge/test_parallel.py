@@ -5,18 +5,18 @@ import shutil
 import threading
 
 from grader.judge.pipeline import grade
-from grader.sandbox import host
+from grader.sandbox import levels, session
 from tests.helpers import COURSE, comparable
 
 IDS = ["a01_neurons", "a03_neuroevolution", "a13_graphs"]
 
 
-class CountingRunner(host.SandboxRunner):
+class CountingRunner(session.SandboxRunner):
     """The sandbox, noting how many assignments it runs at the same time; with ``meet``, the first
     ``meet`` runs wait for each other (so that they overlap, however fast each one is)."""
 
     def __init__(self, meet: int = 0):
-        super().__init__("cpu", host.detect("cpu"))
+        super().__init__("cpu", levels.detect("cpu"))
         self.now = self.most = self.calls = 0
         self.lock = threading.Lock()
         self.meet = threading.Barrier(meet, timeout=120) if meet else None

@@ -28,7 +28,8 @@ import pytest
 from grader import paths
 from grader.tasks import suites
 from grader.judge.pipeline import GradingError, grade
-from grader.sandbox.host import _sandbox_uid, choose, detect
+from grader.sandbox.bundle import sandbox_uid
+from grader.sandbox.levels import choose, detect
 from tests.helpers import COURSE, ordinary_command, ordinary_python, ordinary_user, splice_source
 
 AID = "a02_mlp_backprop"
@@ -198,7 +199,7 @@ class Listener:
 
 def sandbox_processes() -> list[int]:
     """Processes still running under a uid this test process gave its sandboxes (either way in)."""
-    low = _sandbox_uid() // 64 * 64
+    low = sandbox_uid() // 64 * 64
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():

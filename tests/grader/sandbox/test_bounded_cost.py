@@ -13,7 +13,7 @@ import pytest
 from grader.course.config import Budgets
 from grader.judge.pipeline import grade
 from grader.results import Status
-from grader.sandbox import host
+from grader.sandbox import process, session
 from tests.grader.sandbox.test_adversarial import callers
 from tests.helpers import COURSE
 
@@ -35,12 +35,12 @@ def children(monkeypatch):
     """How many sandboxed processes the grading started."""
     started = []
 
-    class Counted(host.Child):
+    class Counted(process.Child):
         def __init__(self, *args, **kwargs):
             started.append(1)
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(host, "Child", Counted)
+    monkeypatch.setattr(session, "Child", Counted)
     return started
 
 

@@ -23,7 +23,7 @@ import pytest
 from grader import paths
 from grader.judge.pipeline import grade
 from grader.quality.inprocess import InProcessRunner
-from grader.sandbox.host import detect
+from grader.sandbox.levels import detect
 from tests.helpers import COURSE, callers, splice_source
 from tests.hostile.variants import VARIANTS, Variant
 

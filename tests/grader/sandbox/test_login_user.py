@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import doctor, host
+from grader.sandbox import doctor, levels, limits
 from grader.sandbox.inside import isolation
 from tests.grader.sandbox.test_adversarial import ATTACKS, ATTACKS_DIR, callers, splice
 from tests.helpers import COURSE, grade_folder, ordinary_command
@@ -211,18 +211,18 @@ def test_a_login_user_with_supplementary_groups_grades_at_full_isolation_beside_
 
 # What the probe says, and a machine without namespaces.
 
-def refused_user_namespaces(iso: host.Isolation, device: str) -> dict[str, str]:
+def refused_user_namespaces(iso: levels.Isolation, device: str) -> dict[str, str]:
     return {layer: "setting the layers up failed: [Errno 1] unshare a user namespace: Operation not permitted"
             for layer in iso.layers}
 
 
 def test_a_refusal_quotes_the_failing_layers_reason_and_the_table_says_how_to_enable_it(monkeypatch):
-    monkeypatch.setattr(host, "_probe_report", refused_user_namespaces)
-    monkeypatch.setattr(host, "_said", [True])  # said already: this test is about the refusal
-    host.detect.cache_clear()
+    monkeypatch.setattr(levels, "_probe_report", refused_user_namespaces)
+    monkeypatch.setattr(levels, "_said", [True])  # said already: this test is about the refusal
+    levels.detect.cache_clear()
     try:
-        with pytest.raises(host.IsolationRefused) as refused:
-            host.choose("cpu", require="full")
+        with pytest.raises(levels.IsolationRefused) as refused:
+            levels.choose("cpu", require="full")
         said = str(refused.value)
         assert "network: setting the layers up failed: [Errno 1] unshare a user namespace: Operation not " \
                "permitted" in said and "filesystem: setting" in said and "grader sandbox" in said, said
@@ -232,16 +232,16 @@ def test_a_refusal_quotes_the_failing_layers_reason_and_the_table_says_how_to_en
             assert rows[layer].enable == doctor.USERNS_HELP
         assert not rows["session process limit"].held
     finally:
-        host.detect.cache_clear()
+        levels.detect.cache_clear()
 
 
 def test_without_namespaces_the_grader_says_so_once_and_grades_at_the_process_level(monkeypatch, capsys):
-    monkeypatch.setattr(host, "platform_gap", lambda: "this platform (darwin) has no Linux namespaces")
-    monkeypatch.setattr(host, "_said", [])
-    host.detect.cache_clear()
+    monkeypatch.setattr(levels, "platform_gap", lambda: "this platform (darwin) has no Linux namespaces")
+    monkeypatch.setattr(levels, "_said", [])
+    levels.detect.cache_clear()
     try:
-        assert host.detect("cpu") == host.Isolation("process", ())
-        assert host.detect("cpu", "user-namespace") == host.Isolation("process", ())
+        assert levels.detect("cpu") == levels.Isolation("process", ())
+        assert levels.detect("cpu", "user-namespace") == levels.Isolation("process", ())
         said = capsys.readouterr().err.splitlines()
         assert said == ["grader: grading at the process level only: network: this platform (darwin) has no Linux "
                         "namespaces; pid: this platform (darwin) has no Linux namespaces; uid: this platform "
@@ -254,7 +254,7 @@ def test_without_namespaces_the_grader_says_so_once_and_grades_at_the_process_le
         assert result.sandbox.level == "process" and result.score == result.max_score
         assert capsys.readouterr().err == ""  # once per process
     finally:
-        host.detect.cache_clear()
+        levels.detect.cache_clear()
 
 
 def _solutions_folder() -> Path:
@@ -314,4 +314,4 @@ def test_a_login_users_batch_with_a_fork_bomb_beside_three_honest_submissions_lo
             assert score == top, (task, status)  # the bomb costs its own task and its callers only
     # No process starts in a session: the user's processes and threads never exceed what the batch
     # itself runs (coordinator, workers, their fork servers and children), far below one session's limit.
-    assert peak[0] <= host.NPROC, peak[0]
+    assert peak[0] <= limits.NPROC, peak[0]

@@ -13,7 +13,8 @@ import torch
 
 from grader import cli, paths
 from grader.course import config
-from grader.sandbox import host as sandbox
+from grader.sandbox import bundle as bundles
+from grader.sandbox import levels
 from grader.sandbox import scan as banned
 from grader.sandbox.inside import guard, isolation
 from grader.judge.pipeline import GradingError, grade
@@ -23,7 +24,7 @@ from tests.helpers import COURSE, comparable, grade_folder, lost_tasks, ordinary
 from tests.grader.sandbox.test_adversarial import ATTACKS_DIR, callers, splice
 
 AID = "a02_mlp_backprop"
-BEST = sandbox.detect("cpu")
+BEST = levels.detect("cpu")
 
 
 def test_levels_are_ordered_by_their_layers():
@@ -51,18 +52,18 @@ def test_detected_level_matches_the_machine():
 
 
 def test_a_weaker_machine_is_refused_when_isolation_is_required(monkeypatch, solutions):
-    monkeypatch.setattr(sandbox, "detect", lambda device="cpu", via="auto": sandbox.Isolation("process", ()))
+    monkeypatch.setattr(levels, "detect", lambda device="cpu", via="auto": levels.Isolation("process", ()))
     with pytest.raises(GradingError, match="--require-isolation full: this machine gives only process isolation"):
         grade(solutions(AID), COURSE, [AID], require_isolation="full")
-    with pytest.raises(sandbox.IsolationRefused, match="asked for, but this machine gives only"):
-        sandbox.choose("cpu", "namespaces")
-    assert sandbox.choose("cpu", "auto", "process").level == "process"
-    with pytest.raises(sandbox.IsolationRefused, match="unknown isolation level"):
-        sandbox.choose("cpu", "auto", "sealed")
+    with pytest.raises(levels.IsolationRefused, match="asked for, but this machine gives only"):
+        levels.choose("cpu", "namespaces")
+    assert levels.choose("cpu", "auto", "process").level == "process"
+    with pytest.raises(levels.IsolationRefused, match="unknown isolation level"):
+        levels.choose("cpu", "auto", "sealed")
 
 
 def test_cli_refuses_below_the_required_level(monkeypatch, solutions, capsys):
-    monkeypatch.setattr(sandbox, "detect", lambda device="cpu", via="auto": sandbox.Isolation("process", ()))
+    monkeypatch.setattr(levels, "detect", lambda device="cpu", via="auto": levels.Isolation("process", ()))
     code = cli.main(["grade", str(solutions(AID)), "-q", "--require-isolation", "namespaces"])
     assert code == 2
     assert "grading refused: --require-isolation namespaces" in capsys.readouterr().err
@@ -71,20 +72,20 @@ def test_cli_refuses_below_the_required_level(monkeypatch, solutions, capsys):
 def test_a_lower_level_than_available_can_be_chosen_but_not_below_the_requirement():
     if BEST.level == "process":
         pytest.skip("only the process level here")
-    assert sandbox.choose("cpu", "process") == sandbox.Isolation("process", ())
-    with pytest.raises(sandbox.IsolationRefused, match="below the required"):
-        sandbox.choose("cpu", "process", BEST.level)
+    assert levels.choose("cpu", "process") == levels.Isolation("process", ())
+    with pytest.raises(levels.IsolationRefused, match="below the required"):
+        levels.choose("cpu", "process", BEST.level)
     try:  # a level below the best is probed too: it may not hold where the best does
-        lower = sandbox.choose("cpu", "namespaces")
-    except sandbox.IsolationRefused as e:
+        lower = levels.choose("cpu", "namespaces")
+    except levels.IsolationRefused as e:
         assert "does not hold on this machine" in str(e)
     else:
         assert lower.level == "namespaces" and lower.via == BEST.via
-    with pytest.raises(sandbox.IsolationRefused, match="unknown way to isolate"):
-        sandbox.choose("cpu", via="setuid")
+    with pytest.raises(levels.IsolationRefused, match="unknown way to isolate"):
+        levels.choose("cpu", via="setuid")
 
 
-@pytest.mark.skipif(BEST.via != "root" or sandbox.detect("cpu", "user-namespace").level != "full",
+@pytest.mark.skipif(BEST.via != "root" or levels.detect("cpu", "user-namespace").level != "full",
                     reason="needs root and user namespaces")
 def test_root_can_grade_the_way_an_ordinary_user_does(solutions):
     result = grade(solutions(AID), COURSE, [AID], isolation_via="user-namespace")
@@ -108,14 +109,14 @@ def test_an_ordinary_user_gets_every_layer_through_a_user_namespace():
         text=True, preexec_fn=become, cwd="/", timeout=120).stdout) if Path(p).is_dir()]
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:  # not under pytest's folder: only root may enter that
         root = Path(tmp)
-        bundle = sandbox._bundle(root, None, None)
-        iso = sandbox.Isolation("full", isolation.LAYERS["full"], "user-namespace")
-        plan = sandbox._plan(root, bundle, iso, "cpu", [])
+        bundle = bundles.make(root, None, None)
+        iso = levels.Isolation("full", isolation.LAYERS["full"], "user-namespace")
+        plan = bundles.layout(root, bundle, iso.layers, iso.via, "cpu", [])
         prefix = str(Path(python_path[0]).parent) if python_path else "/usr"
-        plan.update(uid=uid, python=python_path, binds=[*sandbox.SYSTEM_DIRS, prefix])
+        plan.update(uid=uid, python=python_path, binds=[*bundles.SYSTEM_DIRS, prefix])
         hidden = [str(paths.REFERENCE), str(paths.COURSE)]
         cfg = {"paths": [str(bundle / "_grader")], "isolation": plan, "hidden": hidden}
-        out = subprocess.run([python, "-I", "-S", "-c", sandbox.PROBE, json.dumps(cfg)], capture_output=True,
+        out = subprocess.run([python, "-I", "-S", "-c", levels.PROBE, json.dumps(cfg)], capture_output=True,
                              text=True, cwd=root, timeout=60, preexec_fn=become)
         held = [layer for layer, why in json.loads(out.stdout or "{}").items() if not why]
         if not held:
@@ -126,12 +127,12 @@ def test_an_ordinary_user_gets_every_layer_through_a_user_namespace():
                 pytest.skip("this kernel lets no ordinary user make a user namespace")
         assert sorted(held) == sorted(isolation.LAYERS["full"]), out.stderr
         why = json.loads(subprocess.run(  # the control: a path it does show is seen, and said
-            [python, "-I", "-S", "-c", sandbox.PROBE, json.dumps({**cfg, "hidden": hidden + [prefix]})],
+            [python, "-I", "-S", "-c", levels.PROBE, json.dumps({**cfg, "hidden": hidden + [prefix]})],
             capture_output=True, text=True, cwd=root, timeout=60, preexec_fn=become).stdout or "{}")
         assert why["filesystem"] == f"{prefix} is readable inside" and not why["uid"]
 
 
-WAYS = [via for via in isolation.VIAS if "filesystem" in sandbox.detect("cpu", via).layers]
+WAYS = [via for via in isolation.VIAS if "filesystem" in levels.detect("cpu", via).layers]
 
 
 @pytest.mark.skipif(not WAYS, reason="needs the file-system layer")
@@ -141,17 +142,18 @@ def test_an_installed_copy_of_the_reference_is_hidden_too(via, tmp_path, monkeyp
     site = tmp_path / "site-packages"  # as `pip install .` would leave it: reference/ beside torch
     (site / "reference" / AID).mkdir(parents=True)
     (site / "reference" / AID / "layers.py").write_text("SOLUTION = 'leaked'\n")
-    real = sandbox._site_dirs()
-    monkeypatch.setattr(sandbox, "_site_dirs", lambda: [*real, str(site)])
+    real = bundles.site_dirs()
+    monkeypatch.setattr(bundles, "site_dirs", lambda: [*real, str(site)])
     root = tmp_path / "run"
     root.mkdir()
-    bundle = sandbox._bundle(root, None, None)
-    plan = sandbox._plan(root, bundle, sandbox.detect("cpu", via), "cpu", [])
+    bundle = bundles.make(root, None, None)
+    best = levels.detect("cpu", via)
+    plan = bundles.layout(root, bundle, best.layers, best.via, "cpu", [])
     assert str(site) in plan["binds"] and str(site / "reference") in plan["hide"]
 
     def held(plan: dict) -> list[str]:
         cfg = {"paths": [str(bundle / "_grader")], "isolation": plan, "hidden": [str(site / "reference")]}
-        out = subprocess.run([sys.executable, "-I", "-S", "-c", sandbox.PROBE, json.dumps(cfg)],
+        out = subprocess.run([sys.executable, "-I", "-S", "-c", levels.PROBE, json.dumps(cfg)],
                              capture_output=True, cwd=root, timeout=60)
         return [layer for layer, why in json.loads(out.stdout).items() if not why]
 
@@ -497,7 +499,7 @@ def test_grading_twice_gives_identical_json_apart_from_the_timestamp(level, solu
 def test_cuda_runs_are_graded_under_the_same_isolation(solutions):
     result = grade_folder(solutions(AID), device="cuda")
     assert result.score == result.max_score
-    assert result.sandbox.level == sandbox.detect("cuda").level
+    assert result.sandbox.level == levels.detect("cuda").level
 
 
 def _descendants(pid: int) -> set[int]:

@@ -13,7 +13,7 @@ import pytest
 
 from grader import paths
 from grader.quality.audit import ALTERNATIVES, apply_alternatives
-from grader.sandbox import host, resolve, scan
+from grader.sandbox import resolve, scan, session
 from grader.tasks import suites
 from tests.helpers import COURSE
 
@@ -96,5 +96,5 @@ def test_the_sandbox_imports_what_the_scan_follows(tmp_path):
     (folder / "b.py").write_text("from a02_mlp_backprop import c\n")
     (folder / "c.py").write_text("x = 1\n")
     (folder / "d.py").write_bytes(b"# \xd6\xd0\xce\xc4\ng = 1\n")  # a GBK comment: Python reads it
-    assert host._local_imports(folder, "a") == ["c", "b", "d", "a"]
+    assert session._local_imports(folder, "a") == ["c", "b", "d", "a"]
     assert resolve.own_modules(scan.ast.parse("from a02_mlp_backprop import c").body[0], AID) == ["c"]

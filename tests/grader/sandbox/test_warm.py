@@ -17,7 +17,8 @@ import pytest
 
 from grader.course.config import Limits
 from grader.judge.cases import make_cases
-from grader.sandbox import host, warm
+from grader.sandbox import bundle as bundles
+from grader.sandbox import levels, process, session, warm
 from grader.sandbox.runner import Request
 from grader.tasks import suites
 from tests.helpers import COURSE, comparable, grade_folder
@@ -78,7 +79,7 @@ def _run_scanner(folder: Path) -> list[str]:
     """Run the scanning task once in a fresh sandboxed session; the lines it printed."""
     task = suites.load(AID).tasks[TASK]
     case = make_cases(COURSE, task, "public")[0]
-    runner = host.SandboxRunner("cpu", host.detect("cpu"))
+    runner = session.SandboxRunner("cpu", levels.detect("cpu"))
     responses = runner.run(folder, AID, [Request(TASK, 0, case.inputs, module=task.module)],
                            {TASK: Limits(120.0, 4096)})
     response = responses[(TASK, 0)]
@@ -121,14 +122,14 @@ def test_warm_and_cold_children_give_the_same_report(solutions):
 
 def _graded(folder: Path, warm_children: bool) -> dict:
     from grader.judge.pipeline import grade
-    runner = host.SandboxRunner("cpu", host.detect("cpu"), warm=warm_children)
+    runner = session.SandboxRunner("cpu", levels.detect("cpu"), warm=warm_children)
     result = grade(folder, COURSE, [AID], runner=runner)
-    result.sandbox = host.detect("cpu").info()
+    result.sandbox = levels.detect("cpu").info()
     return result.to_dict()
 
 
 def test_a_fork_server_that_died_is_replaced(solutions):
-    server = warm.server(host._copy_child_code, host.CHILD_ENV, host._site_dirs())
+    server = warm.server()
     assert server is not None
     os.killpg(server.proc.pid, 9)
     server.proc.wait(timeout=60)
@@ -146,7 +147,7 @@ def test_without_a_fork_server_children_start_cold(solutions, monkeypatch):
 
 
 def test_no_process_is_left_after_shutdown():
-    server = warm.server(host._copy_child_code, host.CHILD_ENV, host._site_dirs())
+    server = warm.server()
     assert server is not None
     pid = server.proc.pid
     warm.shutdown()
@@ -154,36 +155,36 @@ def test_no_process_is_left_after_shutdown():
     assert sys.modules["grader.sandbox.warm"]._server is None
 
 
-def _levels() -> list[host.Isolation]:
+def _levels() -> list[levels.Isolation]:
     """Every level this machine gives, each way it gives it."""
-    best = host.detect("cpu")
-    found = [best, host.Isolation("process", ())]
-    if best.via == "root" and host.detect("cpu", "user-namespace").level != "process":
-        found.append(host.detect("cpu", "user-namespace"))
+    best = levels.detect("cpu")
+    found = [best, levels.Isolation("process", ())]
+    if best.via == "root" and levels.detect("cpu", "user-namespace").level != "process":
+        found.append(levels.detect("cpu", "user-namespace"))
     return found
 
 
 @pytest.mark.parametrize("iso", _levels(), ids=lambda iso: f"{iso.level}-{iso.via}")
 def test_the_isolation_probe_holds_in_a_forked_child(iso):
-    server = warm.server(host._copy_child_code, host.CHILD_ENV, host._site_dirs())
+    server = warm.server()
     assert server is not None
-    assert host._probe_warm(server, iso, "cpu")
+    assert warm.probe(server, iso, "cpu")
 
 
 def test_a_probe_that_does_not_hold_in_a_forked_child_fails():
-    best = host.detect("cpu")
+    best = levels.detect("cpu")
     if "filesystem" not in best.layers:
         pytest.skip("needs the file-system layer")
-    server = warm.server(host._copy_child_code, host.CHILD_ENV, host._site_dirs())
-    assert not host._probe_warm(server, best, "cpu", hidden=[host._site_dirs()[0]])  # bound, never hidden
+    server = warm.server()
+    assert not warm.probe(server, best, "cpu", hidden=[bundles.site_dirs()[0]])  # bound, never hidden
 
 
 def test_where_the_probe_fails_in_a_forked_child_children_start_cold(solutions, monkeypatch):
     warm.shutdown()
-    monkeypatch.setattr(host, "_probe_warm", lambda server, iso, device: False)
+    monkeypatch.setattr(warm, "probe", lambda server, iso, device: False)
     started = []
-    real = host.subprocess.Popen
-    monkeypatch.setattr(host.subprocess, "Popen", lambda *a, **k: started.append(a) or real(*a, **k))
+    real = process.subprocess.Popen
+    monkeypatch.setattr(process.subprocess, "Popen", lambda *a, **k: started.append(a) or real(*a, **k))
     result = _graded(solutions(AID), warm_children=True)
     assert result["score"] == result["max_score"] > 0
     assert any("grader.sandbox.inside.child" in a[0][-2] for a in started)  # children started cold
@@ -201,8 +202,8 @@ def test_a_forked_child_that_does_not_start_is_followed_by_a_cold_one(solutions,
 
     monkeypatch.setattr(warm.ForkServer, "fork", broken)
     started = []
-    real = host.subprocess.Popen
-    monkeypatch.setattr(host.subprocess, "Popen", lambda *a, **k: started.append(a) or real(*a, **k))
+    real = process.subprocess.Popen
+    monkeypatch.setattr(process.subprocess, "Popen", lambda *a, **k: started.append(a) or real(*a, **k))
     result = _graded(solutions(AID), warm_children=True)
     assert result["score"] == result["max_score"] > 0
     assert any("grader.sandbox.inside.child" in a[0][-2] for a in started)  # the cold ones that followed
@@ -210,7 +211,7 @@ def test_a_forked_child_that_does_not_start_is_followed_by_a_cold_one(solutions,
 
 def test_the_fork_server_leaves_no_folder_behind_even_when_killed():
     warm.shutdown()
-    server = warm.server(host._copy_child_code, host.CHILD_ENV, host._site_dirs())
+    server = warm.server()
     assert server is not None and not server._dir.exists()  # removed by the server once it has imported
     os.killpg(server.proc.pid, 9)
     server.proc.wait(timeout=60)

@@ -1,0 +1,354 @@
+"""The sandbox's :class:`grader.sandbox.runner.Runner`: a submission's tasks run in sandboxed children
+(:mod:`grader.sandbox.process`), one request at a time, each with a fresh token the answer must echo.
+
+A task that hangs or kills its process costs that task only, and a fresh child carries on with
+the rest; each of the submission's modules is imported once under its own limit before a task
+uses it; a task that calls a task already lost is not run.
+"""
+from __future__ import annotations
+
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from grader.course.config import Limits
+from grader.results import RunStatus
+from grader.sandbox import bundle as bundles
+from grader.sandbox import warm as warm_children
+from grader.sandbox.inside import wire
+from grader.sandbox.levels import Isolation, detect
+from grader.sandbox.process import OUTPUT_TAIL, Child
+from grader.sandbox.runner import Budget, Key, Request, Response
+
+STARTUP_TIMEOUT_S = 120.0
+RETIRE_TIMEOUT_S = 5.0   # a child told to stop has this long to exit on its own
+SPARE_AFTER_S = 3.0      # a request still running this long gets a spare process started beside it
+
+
+class SandboxRunner:
+    """The :class:`grader.sandbox.runner.Runner` for students' code: sandboxed children, one task at a time.
+
+    What a submission does wrong costs it, not the grader: each module is imported once under
+    its own budget before a task uses it, so a module that hangs or crashes at import costs one
+    limit and the tasks that need it fail at once; a task that calls a task that already timed
+    out or crashed fails at once; a patched library is put back in place rather than paid for
+    with a fresh process; and a ``budget`` bounds the whole assignment.
+    A task's first failing case ends the task (the rest would not change its score). A reply
+    that comes twice for one token (a forked process or a forged message) fails the task it
+    claims to answer; the request that met it is sent again to a fresh process.
+    """
+
+    def __init__(self, device: str = "cpu", iso: Isolation | None = None, warm: bool = True):
+        self.device = device
+        self.iso = iso if iso is not None else detect(device)
+        self.warm = warm  # children forked from this process's fork server (see grader.sandbox.warm)
+
+    def run(self, submission: Path, assignment: str, requests: list[Request],
+            limits: dict[str, Limits], budget: Budget | None = None) -> dict[Key, Response]:
+        by_task: dict[str, list[Request]] = {}
+        for r in requests:
+            by_task.setdefault(r.task, []).append(r)
+        with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+            session = _Session(Path(tmp), submission, assignment, self.device, self.iso, limits, by_task, budget,
+                               self.warm)
+            try:
+                for reqs in by_task.values():
+                    session.run_task(reqs)
+            finally:
+                session.close()
+        return session.results
+
+
+class _Session:
+    """One assignment's requests in sandboxed children: a fresh child whenever the last one is gone."""
+
+    def __init__(self, root: Path, submission: Path, assignment: str, device: str, iso: Isolation,
+                 limits: dict[str, Limits], by_task: dict[str, list[Request]], budget: Budget | None,
+                 warm: bool = False):
+        self.root, self.assignment, self.device, self.iso, self.warm = root, assignment, device, iso, warm
+        self.limits, self.by_task, self.budget = limits, by_task, budget
+        self.memory = max((limits[t].memory_mb for t in by_task), default=0)
+        self.cpu_budget = int(sum(limits[t].time_s for t in by_task)) + 60
+        self.bundle = bundles.make(root, assignment, submission)
+        self.child: Child | None = None
+        self.spare: Child | None = None         # started beside a slow request, used by the next start
+        self.answered: dict[str, Request] = {}  # tokens the current child has answered
+        self.results: dict[Key, Response] = {}
+        self.lost: dict[str, str] = {}          # task -> why it never finished (timed out, crashed, blocked)
+        self.modules: dict[str, tuple[RunStatus, str, str] | None] = {}  # None: imports; else why not, detail
+        self.imports: dict[str, list[str]] = {}  # module -> the submission's modules it needs, those first
+        self.restart_after_task = ""            # the child must go before the next task, and why
+        self.start_failure = ""                 # what the last child that did not start printed
+
+    def run_task(self, reqs: list[Request]) -> None:
+        """Every case of one task, each under the task's one wall-clock budget."""
+        first = reqs[0]
+        limit = self.limits[first.task].time_s
+        stop = self._out_of_budget(first) or self._module_problem(first, limit) or self._blocked(first)
+        if stop is not None:
+            self._fill(reqs, stop)
+            self._note_lost(stop)
+            return
+        deadline: float | None = None
+        k, retried = 0, False
+        while k < len(reqs):
+            req = reqs[k]
+            if self.child is None:
+                started = time.monotonic()
+                if not self._start():
+                    self._fill(reqs[k:], self._not_started(req))
+                    return
+                if deadline is not None:  # a fresh process mid-task: its start is not the task's time
+                    deadline += time.monotonic() - started
+            if deadline is None:
+                deadline = time.monotonic() + limit
+            token = secrets.token_hex(16)
+            asked = time.monotonic()
+            reply = self._ask(req, token, self._until(deadline))
+            took = time.monotonic() - asked
+            if isinstance(reply, dict) and reply.get("token") == token and \
+                    reply.get("task") == req.task and reply.get("case") == req.case:
+                response = self._accept(req, reply, token)
+                response.time_s = took
+                if response.status != RunStatus.OK:
+                    self._fill(reqs[k + 1:], response)
+                    break
+                k += 1
+                continue
+            if isinstance(reply, dict) and reply.get("token") in self.answered and not retried:
+                self._answered_twice(self.answered[reply["token"]])
+                self._drop_child()
+                retried = True
+                continue  # the same request again, in a fresh process
+            self._lose(reqs[k:], reply, limit, deadline)
+            self.results[(req.task, req.case)].time_s = took
+            break
+        if self.restart_after_task:
+            self._retire()
+
+    def _until(self, deadline: float) -> float:
+        """The task's deadline, or the budget's where that comes first."""
+        return min(deadline, self.budget.deadline) if self.budget is not None else deadline
+
+    def _out_of_budget(self, req: Request) -> Response | None:
+        if self.budget is not None and time.monotonic() >= self.budget.deadline:
+            why = f"{self.budget.describe()} ran out before this task"
+            return Response(req.task, req.case, RunStatus.OUT_OF_BUDGET, before_run=True, reason=why,
+                            message=f"not run: {why}")
+        return None
+
+    def _blocked(self, req: Request) -> Response | None:
+        """Not run at all: a task it calls already timed out, crashed or could not be run."""
+        for called in req.calls:
+            if called in self.lost:
+                why = f"it calls {called}, which {self.lost[called]}"
+                return Response(req.task, req.case, RunStatus.BLOCKED, before_run=True, blocked_by=called,
+                                reason=why, message=f"not run: {why}")
+        return None
+
+    def _note_lost(self, response: Response) -> None:
+        """Remember a task that never finished, so the tasks that call it are not run to find out again."""
+        if response.before_run:
+            self.lost[response.task] = "was not run: " + (response.reason or response.message)
+            return
+        why = {RunStatus.TIMEOUT: f"did not finish within its {self.limits[response.task].time_s:g} s limit",
+               RunStatus.CRASHED: "made the sandboxed process exit"}.get(response.status)
+        if why is not None:
+            self.lost[response.task] = why
+
+    def _module_problem(self, req: Request, limit: float) -> Response | None:
+        """Import the task's module and what it imports from the submission, each once under its own
+        budget; a module that hung, crashed or left something running stops every task that needs it."""
+        if not req.module:
+            return None
+        if req.module not in self.imports:
+            self.imports[req.module] = _local_imports(self.bundle / "submission" / self.assignment, req.module)
+        for module in self.imports[req.module]:
+            if module not in self.modules:
+                if self.child is None and not self._start():
+                    return self._not_started(req)
+                self.modules[module] = self._import(module, limit)
+            problem = self.modules[module]
+            if problem is not None:
+                status, phrase, detail = problem
+                who = f"{req.module}.py" if module == req.module else f"{req.module}.py imports {module}.py, which"
+                return Response(req.task, req.case, status, message=f"{who} {phrase}", stdout=detail,
+                                before_run=True, reason=f"{who} {phrase}")
+        return None
+
+    def _import(self, module: str, limit: float) -> tuple[RunStatus, str, str] | None:
+        """Import ``module`` in the running child: None if it imports cleanly, else (status, why, detail)."""
+        assert self.child is not None
+        token = secrets.token_hex(16)
+        started = time.monotonic()
+        deadline = self._until(started + limit)
+        ok = self.child.send_message({"import": module, "token": token}, deadline)
+        reply: Any = self._wait(deadline) if ok else \
+            (TimeoutError() if self.child.proc.poll() is None else EOFError())
+        if isinstance(reply, dict) and reply.get("token") == token and reply.get("import") == module:
+            if reply.get("restart"):
+                self._retire()
+            if reply.get("status") == "error":  # it raised (a syntax error, a missing package) or left something
+                shown = bundles.shown(str(reply.get("message", "")), str(self.bundle))[:1000]
+                return RunStatus.ERROR, f"could not be imported: {shown}", \
+                    bundles.shown(str(reply.get("traceback", "")), str(self.bundle))[-OUTPUT_TAIL:]
+            return None
+        tail = self.child.output_tail()
+        self._drop_child()
+        if isinstance(reply, TimeoutError):
+            if self.budget is not None and time.monotonic() >= self.budget.deadline and \
+                    time.monotonic() - started < limit:
+                return RunStatus.OUT_OF_BUDGET, f"was still importing when {self.budget.describe()} ran out", tail
+            return RunStatus.TIMEOUT, f"did not finish importing within {limit:g} s", tail
+        if isinstance(reply, EOFError):
+            return RunStatus.CRASHED, "made the sandboxed process exit while it was imported", tail
+        return RunStatus.ERROR, "was being imported when the sandboxed process answered out of turn", tail
+
+    def _new_child(self, warm: bool | None = None) -> Child:
+        limit = max((lim.time_s for lim in self.limits.values()), default=60.0)
+        return Child(self.root, self.bundle, self.assignment, self.device, Limits(limit, self.memory),
+                     self.cpu_budget, self.iso, self.warm if warm is None else warm)
+
+    def _start(self) -> bool:
+        """A fresh child, ready to take requests: the spare if one was started, else a new one. A forked
+        child that does not start (the machine briefly out of processes while a killed tree is torn
+        down) is followed by one cold child before the task is given up."""
+        self.restart_after_task = ""
+        self.child, self.spare = (self.spare or self._new_child()), None
+        self.answered = {}
+        ready = self.child.receive(STARTUP_TIMEOUT_S)
+        if not (isinstance(ready, dict) and ready.get("ready")) and isinstance(self.child.proc, warm_children.Forked):
+            self._drop_child()
+            self.child = self._new_child(warm=False)
+            ready = self.child.receive(STARTUP_TIMEOUT_S)
+        if isinstance(ready, dict) and ready.get("ready"):
+            return True
+        self.start_failure = self.child.output_tail()
+        self._drop_child()
+        return False
+
+    def _not_started(self, req: Request) -> Response:
+        return Response(req.task, req.case, RunStatus.CRASHED, stdout=self.start_failure,
+                        message="the sandboxed process did not start")
+
+    def _ask(self, req: Request, token: str, deadline: float) -> Any:
+        assert self.child is not None
+        if not self.child.send(req, token, deadline):
+            return TimeoutError() if self.child.proc.poll() is None else EOFError()
+        return self._wait(deadline)
+
+    def _wait(self, deadline: float) -> Any:
+        """The child's answer by ``deadline``. One that is slow in coming may never come (a loop, a hang),
+        and its process would then be replaced: a spare starts beside it, so the replacement costs
+        no start-up on top of the limit."""
+        assert self.child is not None
+        soon = min(deadline, time.monotonic() + SPARE_AFTER_S)
+        reply = self.child.receive(soon - time.monotonic())
+        if isinstance(reply, TimeoutError) and time.monotonic() < deadline:
+            if self.spare is None:
+                self.spare = self._new_child()
+            reply = self.child.receive(deadline - time.monotonic())
+        return reply
+
+    def _accept(self, req: Request, reply: dict, token: str) -> Response:
+        """Record a proper answer. A task that left something running ends here, and so does its
+        process; one whose library patch could not be put back keeps its process to the task's end."""
+        response = _response(req, reply, str(self.bundle))
+        self.results[(req.task, req.case)] = response
+        self.answered[token] = req
+        if reply.get("restart"):
+            if response.status != RunStatus.OK:
+                self._retire()
+                left = reply.get("left")
+                if isinstance(left, list) and left and all(isinstance(x, str) for x in left):
+                    self.lost[req.task] = f"left {' and '.join(left)} running after it returned"
+            else:
+                self.restart_after_task = str(reply.get("restart_reason") or "it changed the process")
+                why = f"a fresh process was started after this task: {self.restart_after_task}"
+                response.note = f"{response.note}; {why}" if response.note else why
+        return self.results[(req.task, req.case)]
+
+    def _lose(self, rest: list[Request], reply: Any, limit: float, deadline: float) -> None:
+        """The child hung, died or spoke out of turn: this task is lost, the rest carry on."""
+        assert self.child is not None
+        tail = self.child.output_tail()
+        self._drop_child()
+        status, message = _failure(reply, limit)
+        if status == RunStatus.TIMEOUT and self.budget is not None and self._until(deadline) < deadline:
+            status, message = RunStatus.OUT_OF_BUDGET, f"{self.budget.describe()} ran out during this task"
+        response = Response(rest[0].task, rest[0].case, status, message=message, stdout=tail)
+        self._fill(rest, response)
+        self._note_lost(response)
+
+    def _retire(self) -> None:
+        """Close the child's requests and let it exit; an answer that still comes is a second one."""
+        child, self.child = self.child, None
+        self.restart_after_task = ""
+        if child is None:
+            return
+        child.close_requests()
+        extra = child.receive(RETIRE_TIMEOUT_S)
+        child.kill()
+        if isinstance(extra, dict) and extra.get("token") in self.answered:
+            self._answered_twice(self.answered[extra["token"]])
+
+    def _drop_child(self) -> None:
+        self.restart_after_task = ""
+        if self.child is not None:
+            self.child.kill()
+            self.child = None
+
+    def _answered_twice(self, req: Request) -> None:
+        self._fill([r for r in self.by_task[req.task] if r.case >= req.case], Response(
+            req.task, req.case, RunStatus.ERROR,
+            message="the task answered twice (a forked process or a forged message); only the grader's own "
+                    "driver may answer"))
+
+    def _fill(self, reqs: list[Request], first: Response) -> None:
+        """The same verdict for each of ``reqs`` (the remaining cases of a task that already failed)."""
+        for r in reqs:
+            self.results[(r.task, r.case)] = first.same_for(r)
+
+    def close(self) -> None:
+        self._retire()
+        if self.spare is not None:
+            self.spare.kill()
+            self.spare = None
+
+
+def _local_imports(folder: Path, module: str) -> list[str]:
+    """``module`` and the assignment's modules it imports, directly or not, those first (read, not run):
+    the scan's own answer (:func:`grader.sandbox.resolve.local_imports`)."""
+    from grader.sandbox import resolve, scan
+    return resolve.local_imports(folder, module, scan.parse_or_none)
+
+
+def _failure(reply: Any, time_s: float) -> tuple[RunStatus, str]:
+    if isinstance(reply, TimeoutError):
+        return RunStatus.TIMEOUT, f"the task did not finish within its {time_s:g} s limit"
+    if isinstance(reply, wire.WireError):
+        return RunStatus.ERROR, f"the sandboxed process sent a malformed answer ({reply})"
+    if isinstance(reply, dict):
+        return RunStatus.ERROR, "the sandboxed process answered out of turn (or without the request's token)"
+    return RunStatus.CRASHED, ("the sandboxed process exited during this task (sys.exit, os._exit, a crash or a "
+                               "resource limit)")
+
+
+def _response(req: Request, reply: dict, bundle: str) -> Response:
+    status = reply.get("status")
+    if status not in ("ok", "not_implemented", "error", "banned"):
+        return Response(req.task, req.case, RunStatus.ERROR, message=f"unknown status {status!r}")
+    outputs = reply.get("outputs") if isinstance(reply.get("outputs"), dict) else {}
+    own = reply.get("own_gradient") if isinstance(reply.get("own_gradient"), dict) else {}
+    sig = reply.get("signature")
+    patched = reply.get("patched") if isinstance(reply.get("patched"), list) else []
+    note = (f"it replaced {', '.join(str(x) for x in patched)}; the grader put "
+            f"{'it' if len(patched) == 1 else 'them'} back (answers are compared outside the sandbox)"
+            if patched else "")
+    return Response(req.task, req.case, RunStatus(status), outputs=outputs, own_gradient=own,
+                    message=bundles.shown(str(reply.get("message", "")), bundle)[:1000],
+                    traceback=bundles.shown(str(reply.get("traceback", "")), bundle)[-OUTPUT_TAIL:],
+                    stdout=bundles.shown(str(reply.get("stdout", "")), bundle)[-OUTPUT_TAIL:],
+                    signature=[str(s) for s in sig] if isinstance(sig, list) else None, note=note[:500])
