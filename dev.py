@@ -90,6 +90,8 @@ def setup() -> None:
         sh(*first)
     say("[3/3] installing the packages of constraints.txt: pip lists each one, then installs them all")
     sh(PY, "-m", "pip", "install", "--disable-pip-version-check", "-c", "constraints.txt", "-e", ".[test]")
+    say("compiling the feedback's translations (grader/locale/*/LC_MESSAGES/deepgrade.po, with Babel)")
+    sh(PY, "-m", "grader.i18n", "compile")
     (VENV / ".installed").write_text(digest())
     say(".venv is ready")
 
@@ -112,25 +114,47 @@ def demo() -> int:
                           cwd=ROOT).returncode
 
 
-def browser() -> None:
-    """Chromium, which the HTML report's test draws the page with: installed where this machine lets
-    us (root with apt-get), else said loudly, since that one test then skips and proves nothing."""
+def has_browser() -> bool:
     import shutil
-    if shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome"):
+    return any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
+
+
+def has_cjk_font() -> bool:
+    """Whether fontconfig knows a font with Chinese glyphs (without one, Chinese text draws as empty boxes)."""
+    try:
+        found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return found.returncode == 0 and bool(found.stdout.strip())
+
+
+def browser() -> None:
+    """Chromium, which the HTML report's test draws the page with, and a CJK font (Noto CJK), without which
+    a Chinese page draws empty boxes: installed where this machine lets us (root with apt-get), else said
+    loudly, since the tests that draw pages then skip and prove nothing."""
+    import shutil
+    wanted = [cmd for ok, cmd in ((has_browser(), ["chromium"]),
+                                  (has_cjk_font(), ["--no-install-recommends", "fonts-noto-cjk"])) if not ok]
+    if not wanted:
         return
     if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        say("Installing Chromium (Debian's package) for the HTML report's test: once, about a minute")
+        say(f"Installing {' and '.join(cmd[-1] for cmd in wanted)} (Debian's packages) for the tests that draw the "
+            "HTML report: once, about a minute")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        for cmd in [["apt-get", "update", "-qq"]] + [["apt-get", "install", "-y", "-qq", *w] for w in wanted]:
             done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
             if done.returncode:
                 say(f"{' '.join(cmd)} failed: {done.stderr.strip()[-500:]}")
                 break
-        if shutil.which("chromium"):
-            return
-    say("WARNING: Chromium is not installed and could not be installed here, so the HTML report's test "
-        "(tests/grader/reports/test_html_in_chromium.py) will SKIP and prove nothing. Install it "
-        "(Debian: apt-get install chromium) to run it.")
+    if not has_browser():
+        say("WARNING: Chromium is not installed and could not be installed here, so the HTML report's test "
+            "(tests/grader/reports/test_html_in_chromium.py) will SKIP and prove nothing. Install it "
+            "(Debian: apt-get install chromium) to run it.")
+    if not has_cjk_font():
+        say("WARNING: no font with Chinese glyphs is installed and none could be installed here, so a Chinese "
+            "report (--lang zh_CN) draws empty boxes in this machine's browsers, and the test that checks it "
+            "(tests/grader/reports/test_html_in_chromium.py) will SKIP and prove nothing. Install one "
+            "(Debian: apt-get install --no-install-recommends fonts-noto-cjk) to run it.")
 
 
 def test(extra: list[str]) -> int:

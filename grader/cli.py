@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader import paths
+from grader import i18n, paths
 from grader.reports import FORMATS, GRADING_FORMATS, render
 from grader.reports.progress import batch_progress, progress
 from grader.results import KILL_RATE_FAIL_UNDER, AssignmentError, UnreadableReports, read_reports
@@ -491,7 +491,28 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--assignment", action="append", metavar="ID",
                    help="grade only this assignment (repeatable): the submission may then be its files as uploaded")
     b.set_defaults(func=cmd_gradescope_bundle)
+    _add_language(sub)
     return p
+
+
+def _add_language(sub: argparse._SubParsersAction) -> None:
+    """``--lang`` on every command: the language of what students read (diagnoses, reports, messages)."""
+    for parser in sub.choices.values():
+        parser.add_argument("--lang", choices=i18n.LANGUAGES, metavar="LANG",
+                            help="the feedback's language: en or zh_CN (default: LC_ALL, LC_MESSAGES or LANG where "
+                                 "they name one, else course.yaml's language, else en)")
+
+
+def language(args: argparse.Namespace) -> str:
+    """``--lang``, else the environment's language, else course.yaml's (read only when it decides)."""
+    from grader.course import config
+    if args.lang or i18n.from_environment():
+        return i18n.choose(args.lang)
+    try:
+        course, _ = config.load_partly(args.course)
+    except (config.ConfigError, ValueError):  # the command itself says what is wrong with it
+        return i18n.choose()
+    return i18n.choose(None, course.language)
 
 
 REFERENCE_COMMANDS = ("release", "audit", "gradescope-bundle", "batch")  # the instructors': they need reference/
@@ -511,7 +532,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     torch.set_num_threads(1)  # the grader's own tensors are tiny; a thread pool only adds waiting
     try:
-        return args.func(args)
+        with i18n.using(language(args)):
+            return args.func(args)
     except ConfigError as e:
         if len(e.errors) > 1:
             print(f"grader: {len(e.errors)} errors", file=sys.stderr)

@@ -24,10 +24,24 @@ def points_of(reports: list[Any]) -> dict[str, dict[str, tuple[float, float]]]:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001  (pytest's hook signature)
-    from grader.reports.text import points_lines  # only when a run ends: pytest's start stays as cheap as it was
     reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])]
     graded = points_of(reports)
     if graded:
-        terminalreporter.section("points")
-        for line in points_lines(graded):
-            terminalreporter.write_line(line)
+        from grader import i18n  # only when a run ends: pytest's start stays as cheap as it was
+        from grader.reports.text import points_lines
+        with i18n.using(_language()):
+            terminalreporter.section(i18n._("points"))
+            for line in points_lines(graded):
+                terminalreporter.write_line(line)
+
+
+def _language() -> str:
+    """The environment's language, else course.yaml's (the same choice the public tests made)."""
+    from grader import i18n, paths
+    from grader.course import config
+    if i18n.from_environment() is None:
+        try:
+            return i18n.choose(None, config.load(paths.COURSE).language)
+        except config.ConfigError:  # the public tests already failed saying why
+            pass
+    return i18n.choose()

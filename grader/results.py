@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from grader.i18n import _
+
 
 class Status(enum.StrEnum):
     """A task's verdict."""
@@ -142,7 +144,8 @@ class CheckResult:
     def said(self) -> str:
         """The message and its diagnoses, as one line for people."""
         texts = [d.text for d in self.diagnoses if d.text]
-        return f"{self.message} ({'; '.join(texts)})" if texts else self.message
+        return _("{message} ({diagnoses})", message=self.message, diagnoses=_("; ").join(texts)) if texts \
+            else self.message
 
     def kinds(self) -> list[DiagnosisKind]:
         return [d.kind for d in self.diagnoses]

@@ -8,7 +8,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import functools
 import importlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,8 @@ BANNED_NAME = re.compile(r"^(torch|numpy|scipy|sklearn)(\.[A-Za-z_][A-Za-z0-9_]*
 
 
 class SelectionError(LookupError):
-    """An assignment or task id that course.yaml does not have, or an assignment not available yet."""
+    """An assignment or task id that course.yaml does not have, an assignment not available yet, or a device
+    that cannot be graded on."""
 
 
 class ConfigError(ValueError):
@@ -83,6 +86,11 @@ class AssignmentConfig:
     deadline: dt.datetime | None
     tasks: tuple[TaskConfig, ...]
     line: int = 0  # where course.yaml declares it
+    title_zh: str = ""  # its title in Simplified Chinese, as the course notes name the topic
+
+    def title_in(self, lang: str) -> str:
+        """The title a reader of ``lang`` sees (English where no translation is given)."""
+        return self.title_zh if lang == "zh_CN" and self.title_zh else self.title
 
     @property
     def prefix(self) -> str:
@@ -132,6 +140,23 @@ class Course:
             whole = before is None or task is None
             chosen[cfg.id] = (cfg, None if whole else before | {task})
         return list(chosen.values())
+
+    def device(self, name: str, here: bool = True) -> str:
+        """The device ``name`` grades on: ``auto`` is CUDA where this machine has it, else the CPU. Raises
+        :class:`SelectionError` for an unknown device, one course.yaml does not list, or (``here``: the
+        grading runs on this machine) CUDA where this machine has none."""
+        if name not in ("auto", *DEVICES):
+            raise SelectionError(f"unknown device '{name}' ({', '.join(DEVICES)} or auto)")
+        if here and name != "cpu":
+            import torch  # only to ask for CUDA: the CPU needs no torch in this process
+
+            if name == "auto":
+                name = "cuda" if torch.cuda.is_available() else "cpu"
+            elif not torch.cuda.is_available():
+                raise SelectionError(f"--device {name} was asked for, but CUDA is not available here")
+        if name not in self.devices:
+            raise SelectionError(f"device '{name}' is not among course.yaml's devices ({', '.join(self.devices)})")
+        return name
 
     def _nearest(self, key: str, task_ids: bool) -> str:
         names = [n for a in self.assignments for n in (a.id, a.prefix)] + \
@@ -260,8 +285,37 @@ def _limits(node: _Node, default: Limits | None) -> Limits:
     return Limits(float(time_s), int(memory))
 
 
+NAMES_FORMAT = "deepgrade-names/1"
+
+
 def resolves(name: str) -> bool:
-    """Whether a banned name (``torch.nn.functional.relu``, ``torch.autograd.*``) names a real object."""
+    """Whether a banned name (``torch.nn.functional.relu``, ``torch.autograd.*``) names a real object.
+
+    The answers are kept in the cache folder for the installed libraries' versions (:mod:`grader.cache`):
+    once a name was looked up, loading the course imports none of the libraries it names."""
+    known = _known_names()
+    if name not in known:
+        known[name] = _resolves(name)
+        where = cache.folder()
+        if where is not None:
+            cache.write(where / "names.json", NAMES_FORMAT, cache.versions(), json.dumps(known).encode())
+    return known[name]
+
+
+@functools.lru_cache(maxsize=1)
+def _known_names() -> dict[str, bool]:
+    where = cache.folder()
+    body = cache.read(where / "names.json", NAMES_FORMAT, cache.versions()) if where is not None else None
+    try:
+        table = json.loads(body) if body is not None else {}
+    except ValueError:
+        table = None
+    if not isinstance(table, dict) or not all(type(v) is bool for v in table.values()):
+        return {}
+    return table
+
+
+def _resolves(name: str) -> bool:
     parts = name.removesuffix(".*").split(".")
     for cut in range(len(parts), 0, -1):  # the longest importable prefix, then attributes
         try:
@@ -410,7 +464,7 @@ def _late_policy(node: _Node) -> LatePolicy:
 
 
 def _assignment(anode: _Node, limits: Limits, seen: dict[str, str], errors: _Errors) -> AssignmentConfig:
-    a = anode.mapping(("id", "title"), ("available", "deadline", "tasks", "banned"), errors)
+    a = anode.mapping(("id", "title"), ("title_zh", "available", "deadline", "tasks", "banned"), errors)
     aid = a["id"].scalar(str, lambda v: None if ASSIGNMENT_ID.match(v) else
                          f"'{v}' is not an assignment id like a02_mlp_backprop")
     prefix = aid.split("_", 1)[0]
@@ -424,8 +478,9 @@ def _assignment(anode: _Node, limits: Limits, seen: dict[str, str], errors: _Err
     tasks = [errors.attempt(lambda tnode=tnode: _task(tnode, prefix, limits, common, seen, errors))
              for tnode in (errors.attempt(a["tasks"].sequence, []) if "tasks" in a else [])]
     deadline = errors.attempt(lambda: _deadline(a["deadline"])) if "deadline" in a else None
+    title_zh = errors.attempt(lambda: a["title_zh"].scalar(str), "") if "title_zh" in a else ""
     return AssignmentConfig(aid, errors.attempt(lambda: a["title"].scalar(str), ""), available, deadline,
-                            tuple(t for t in tasks if t is not None), anode.line)
+                            tuple(t for t in tasks if t is not None), anode.line, title_zh)
 
 
 def _task(tnode: _Node, prefix: str, limits: Limits, common: tuple[str, ...], seen: dict[str, str],

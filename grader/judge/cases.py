@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from grader.course.config import AssignmentConfig, Course
+from grader.i18n import _
 from grader.tasks.model import Modules, Suite, Task, case_generator
 from grader.tasks.trees import clone
 
@@ -26,7 +27,8 @@ class Case:
 
     @property
     def label(self) -> str:
-        return f"{self.suite} case {self.index}"
+        return _("public case {index}", index=self.index) if self.suite == "public" else \
+            _("hidden case {index}", index=self.index)
 
 
 def suite_names(which: str) -> tuple[str, ...]:

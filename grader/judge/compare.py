@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
+from grader.i18n import _
 from grader.results import ErrorMap
 from grader.sandbox.inside.wire import Foreign, dtype_name
 
@@ -41,28 +42,30 @@ def describe(value: object) -> str:
         return value.describe()
     if value is None:
         return "None"
-    return f"a {type(value).__name__} ({value!r:.60})"
+    return _("a {type} ({value})", type=type(value).__name__, value=format(repr(value), ".60"))
 
 
 def compare(name: str, got: object, expected: torch.Tensor, tol: Tolerance) -> Comparison:
     """Check ``got`` against ``expected``; the message names the tensor and what is wrong."""
     if type(got) is not torch.Tensor:
-        hint = " (convert with torch.as_tensor / torch.from_numpy)" if isinstance(got, Foreign) \
+        hint = _(" (convert with torch.as_tensor / torch.from_numpy)") if isinstance(got, Foreign) \
             and got.type_name == "numpy.ndarray" else ""
-        return Comparison(False, f"{name}: expected a torch.Tensor, got {describe(got)}{hint}", problem="type")
+        return Comparison(False, _("{name}: expected a torch.Tensor, got {got}", name=name, got=describe(got)) + hint,
+                          problem="type")
     if got.shape != expected.shape:
-        return Comparison(False, f"{name}: shape {_shape(got.shape)}, expected {_shape(expected.shape)}",
-                          problem="shape")
+        return Comparison(False, _("{name}: shape {got}, expected {expected}", name=name, got=_shape(got.shape),
+                                   expected=_shape(expected.shape)), problem="shape")
     if got.dtype != expected.dtype:
-        return Comparison(False, f"{name}: dtype {dtype_name(got.dtype)}, expected {dtype_name(expected.dtype)}",
-                          problem="dtype")
+        return Comparison(False, _("{name}: dtype {got}, expected {expected}", name=name, got=dtype_name(got.dtype),
+                                   expected=dtype_name(expected.dtype)), problem="dtype")
     if not expected.is_floating_point():
         wrong = (got != expected)
         if wrong.any():
             idx = [int(i) for i in wrong.nonzero()[0]]
-            return Comparison(False, f"{name}: {int(wrong.sum())} of {got.numel()} values differ, "
-                                     f"first at {idx}: got {got[tuple(idx)].item()}, expected "
-                                     f"{expected[tuple(idx)].item()}", 0.0, 0.0, idx, problem="values")
+            return Comparison(False, _("{name}: {wrong} of {n} values differ, first at {at}: got {got}, expected "
+                                       "{expected}", name=name, wrong=int(wrong.sum()), n=got.numel(), at=idx,
+                                       got=got[tuple(idx)].item(), expected=expected[tuple(idx)].item()),
+                              0.0, 0.0, idx, problem="values")
         return Comparison(True, "", 0.0, 0.0)
     g, e = got.to(torch.float64), expected.to(torch.float64)
     g_nan, e_nan = torch.isnan(g), torch.isnan(e)
@@ -71,13 +74,14 @@ def compare(name: str, got: object, expected: torch.Tensor, tol: Tolerance) -> C
         bad = g_nan & ~e_nan
         if bad.any():
             idx = [int(i) for i in bad.nonzero()[0]]
-            return Comparison(False, f"{name}: NaN at {idx} ({int(bad.sum())} of {g.numel()} values are NaN "
-                                     "where the reference is finite)", None, None, idx, problem="not_finite")
-        return Comparison(False, f"{name}: a number where the reference is NaN", problem="values")
+            return Comparison(False, _("{name}: NaN at {at} ({bad} of {n} values are NaN where the reference is "
+                                       "finite)", name=name, at=idx, bad=int(bad.sum()), n=g.numel()),
+                              None, None, idx, problem="not_finite")
+        return Comparison(False, _("{name}: a number where the reference is NaN", name=name), problem="values")
     if not torch.equal(g_inf, e_inf) or not torch.equal(torch.sign(g[g_inf]), torch.sign(e[e_inf])):
         idx = [int(i) for i in (g_inf ^ e_inf).nonzero()[0]] if (g_inf ^ e_inf).any() else None
-        return Comparison(False, f"{name}: infinite values where the reference has none"
-                          + (f" (first at {idx})" if idx else ""), None, None, idx, problem="not_finite")
+        return Comparison(False, _("{name}: infinite values where the reference has none", name=name)
+                          + (_(" (first at {at})", at=idx) if idx else ""), None, None, idx, problem="not_finite")
     finite = ~(e_nan | e_inf)
     g, e = torch.where(finite, g, 0.0), torch.where(finite, e, 0.0)
     if e.numel() == 0:
@@ -93,11 +97,15 @@ def compare(name: str, got: object, expected: torch.Tensor, tol: Tolerance) -> C
     if float(excess.reshape(-1)[worst]) <= 0:
         return Comparison(True, "", max_abs, max_rel, idx)
     n_bad = int((excess > 0).sum())
-    at = f" at {idx}" if idx else ""
-    return Comparison(False, f"{name}: {n_bad} of {e.numel()} values wrong, worst{at}: got "
-                             f"{g.reshape(-1)[worst].item():.6g}, expected {e.reshape(-1)[worst].item():.6g} "
-                             f"(abs err {max_abs:.3g}, allowed {float(allowed.reshape(-1)[worst]):.3g})",
-                      max_abs, max_rel, idx, torch.where(err == 0, 0.0, err / allowed), problem="values")
+    values = dict(name=name, wrong=n_bad, n=e.numel(), at=idx, got=f"{g.reshape(-1)[worst].item():.6g}",
+                  expected=f"{e.reshape(-1)[worst].item():.6g}", err=f"{max_abs:.3g}",
+                  allowed=f"{float(allowed.reshape(-1)[worst]):.3g}")
+    message = _("{name}: {wrong} of {n} values wrong, worst at {at}: got {got}, expected {expected} (abs err {err}, "
+                "allowed {allowed})", **values) if idx else \
+        _("{name}: {wrong} of {n} values wrong, worst: got {got}, expected {expected} (abs err {err}, allowed "
+          "{allowed})", **values)
+    return Comparison(False, message, max_abs, max_rel, idx, torch.where(err == 0, 0.0, err / allowed),
+                      problem="values")
 
 
 def _unravel(flat: int, shape: tuple[int, ...]) -> list[int]:

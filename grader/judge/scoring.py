@@ -5,6 +5,7 @@ import torch
 
 from grader.course.config import Course
 from grader.course.policy import tolerance
+from grader.i18n import _
 from grader.judge import diagnose
 from grader.judge.cases import Case
 from grader.judge.compare import Comparison, Tolerance, compare, error_map
@@ -56,7 +57,7 @@ def _failed_run(aid: str, task: Task, max_points: float, names: list[str], case:
         message, where = failed.message, (None, None)
     else:
         note = diagnose.signature_note(aid, task, failed.signature) if failed.status == RunStatus.ERROR else ""
-        message = f"{case.label}: {failed.message}{note}"
+        message = _("{case}: {message}", case=case.label, message=failed.message) + note
     checks = [CheckResult(n, False, message=message, kind=kind_of(task, n), suite=where[0], case=where[1])
               for n in names]
     feedback = "\n".join(s for s in (failed.traceback, failed.stdout) if s)
@@ -87,10 +88,12 @@ def _check(course: Course, task: Task, name: str, cases: list[Case], expected: l
     k, c, got, ref = failures[0]
     case = cases[k]
     if kind == CheckKind.PROPERTY:
-        message = f"property: {case.label}: {diagnose.modified_inputs(task, case.inputs, replies[k].outputs.get(name))}"
+        message = _("property: {case}: {what}", case=case.label,
+                    what=diagnose.modified_inputs(task, case.inputs, replies[k].outputs.get(name)))
         return CheckResult(name, False, None, None, message, kind, c.where, case.suite, case.index,
                            diagnoses=[Diagnosis(DiagnosisKind.IN_PLACE, "")])
-    message = f"{'backward' if kind == CheckKind.GRADIENT else 'forward'}: {case.label}: {c.message}"
+    message = _("backward: {case}: {message}", case=case.label, message=c.message) if kind == CheckKind.GRADIENT \
+        else _("forward: {case}: {message}", case=case.label, message=c.message)
     found = diagnose.kinds_of(c.problem, [(Pair(g, e, cases[j].inputs)) for j, f, g, e in failures
                                           if f.problem == c.problem and type(g) is torch.Tensor],
                               Tolerance(*tolerance(course, ref, device)))

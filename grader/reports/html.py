@@ -11,7 +11,8 @@ import html
 import io
 import math
 
-from grader.reports.text import shown_points
+from grader.i18n import N_, _, current
+from grader.reports.text import sandbox_words, shown_points, status_word, suite_words
 from grader.results import CheckResult, ErrorMap, GradingResult, Status, TaskResult
 
 STYLE = """
@@ -33,6 +34,13 @@ td.points { text-align: right; white-space: nowrap; } tr.total td { font-weight:
 pre { background: #f6f8fa; padding: .8em; overflow-x: auto; font-size: 13px; }
 summary { cursor: pointer; color: #0969da; }
 """
+# A Chinese page names the CJK fonts of each system before the generic family, which may have no CJK glyphs.
+STYLE_ZH = """
+body { font-family: system-ui, "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
+       "WenQuanYi Micro Hei", sans-serif; }
+"""
+HTML_LANG = {"en": "en", "zh_CN": "zh-CN"}
+KIND_WORDS = {"output": N_("output"), "gradient": N_("gradient"), "property": N_("property")}
 
 
 def _e(text: object) -> str:
@@ -40,7 +48,7 @@ def _e(text: object) -> str:
 
 
 def _badge(status: Status) -> str:
-    return f'<span class="badge {_e(status.value)}">{_e(status.value.replace("_", " "))}</span>'
+    return f'<span class="badge {_e(status.value)}">{_e(status_word(status).replace("_", " "))}</span>'
 
 
 def heatmap_png(check: CheckResult, error_map: ErrorMap) -> bytes:
@@ -88,19 +96,21 @@ def heatmap_figure(check: CheckResult, error_map: ErrorMap):
 
 
 def _check(check: CheckResult) -> list[str]:
-    out = [f'<div class="check"><code>{_e(check.name)}</code> ({_e(check.kind)}): {_e(check.said)}']
+    out = [f'<div class="check"><code>{_e(check.name)}</code> ({_e(_(KIND_WORDS[check.kind.value]))}): {_e(check.said)}']
     kinds = [d.kind for d in check.diagnoses if not d.kind.is_location]
     if kinds:
         out.append(" " + " ".join(f'<span class="kind">{_e(k.value.replace("_", " "))}</span>' for k in kinds))
     if check.max_abs_err is not None:
-        out.append(f"<br>max abs error {check.max_abs_err:.3g}, max rel error {check.max_rel_err or 0.0:.3g}")
+        out.append("<br>" + _e(_("max abs error {abs}, max rel error {rel}", abs=format(check.max_abs_err, ".3g"),
+                                  rel=format(check.max_rel_err or 0.0, ".3g"))))
     if check.error_map is not None and is_single_value(check.error_map):
         ratio = check.error_map.values[0][0] if check.error_map.values and check.error_map.values[0] else 0.0
-        out.append(f"<br>|got - expected| / allowed = {ratio:.3g} ({'within' if ratio <= 1 else 'beyond'} "
-                   "tolerance)")
+        out.append("<br>" + _e(_("|got - expected| / allowed = {ratio} (within tolerance)", ratio=format(ratio, ".3g"))
+                               if ratio <= 1 else
+                               _("|got - expected| / allowed = {ratio} (beyond tolerance)", ratio=format(ratio, ".3g"))))
     elif check.error_map is not None:
         data = base64.b64encode(heatmap_png(check, check.error_map)).decode("ascii")
-        out.append(f'<img class="heatmap" alt="heatmap of the error of {_e(check.name)}" '
+        out.append(f'<img class="heatmap" alt="{_e(_("heatmap of the error of {name}", name=check.name))}" '
                    f'src="data:image/png;base64,{data}">')
     return out + ["</div>"]
 
@@ -112,25 +122,30 @@ def _task(t: TaskResult) -> list[str]:
     for c in failing if t.status == Status.FAILED else failing[:1]:  # a broken run says the same for every check
         out += _check(c)
     if t.blocked_by:
-        out.append(f"<p>It calls {_e(', '.join(t.blocked_by))}, which fail(s) too: look there first.</p>")
-    out += [f"<p>Note: {_e(n)}</p>" for n in t.notes]
+        out.append(f"<p>{_e(_('It calls {tasks}, which fail(s) too: look there first.', tasks=', '.join(t.blocked_by)))}"
+                   "</p>")
+    out += [f"<p>{_e(_('Note: {note}', note=n))}</p>" for n in t.notes]
     if t.feedback:
-        out.append(f"<details><summary>Your code's output or traceback</summary><pre>{_e(t.feedback)}</pre></details>")
+        summary = _("Your code's output or traceback")
+        out.append(f"<details><summary>{html.escape(summary, quote=False)}</summary><pre>{_e(t.feedback)}</pre></details>")
     return out + ["</section>"]
 
 
 def render(result: GradingResult) -> str:
     title = f"{result.submission}: {shown_points(result.score)} / {shown_points(result.max_score)}"
-    out = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
+    lang = current()
+    style = STYLE + (STYLE_ZH if lang == "zh_CN" else "")
+    out = ['<!DOCTYPE html>', f'<html lang="{HTML_LANG.get(lang, "en")}"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>", f"<h1>{_e(title)}</h1>"]
-    meta = [f"{result.suite} suite", result.device]
+           f"<title>{_e(title)}</title><style>{style}</style></head><body>", f"<h1>{_e(title)}</h1>"]
+    meta = [suite_words(result.suite), result.device]
     if result.late is not None:
-        meta.append(f"submitted at {result.late.submitted_at}")
+        meta.append(_("submitted at {time}", time=result.late.submitted_at))
     if result.graded_at:
-        meta.append(f"graded at {result.graded_at}")
+        meta.append(_("graded at {time}", time=result.graded_at))
     out.append(f'<p class="meta">{_e(", ".join(meta))}</p>')
-    out += ['<table class="assignments"><tr><th>assignment</th><th>points</th><th>late penalty</th><th>note</th></tr>']
+    out += ["<table class=\"assignments\"><tr>" + "".join(f"<th>{_e(h)}</th>" for h in (
+        _("assignment"), _("points"), _("late penalty"), _("note"))) + "</tr>"]
     for a in result.assignments:
         late = f"-{a.late_penalty:.0%}" if a.late_penalty else ""
         out.append(f'<tr><td><a href="#{_e(a.id)}">{_e(a.id)}</a></td><td class="points">'
@@ -141,25 +156,26 @@ def render(result: GradingResult) -> str:
         out.append(f'<h2 id="{_e(a.id)}">{_e(a.id)}: {shown_points(a.score)} / {shown_points(a.max_score)}</h2>')
         if a.message:
             out.append(f"<p>{_e(a.message)}</p>")
-        out.append('<table class="tasks"><tr><th>task</th><th>points</th><th>status</th><th>diagnosis</th></tr>')
+        out.append("<table class=\"tasks\"><tr>" + "".join(f"<th>{_e(h)}</th>" for h in (
+            _("task"), _("points"), _("status"), _("diagnosis"))) + "</tr>")
         for t in a.tasks:
             failing = [c for c in t.checks if not c.passed]
             first = f"{failing[0].name}: {failing[0].said}" if failing else ""
             name = f'<a href="#{_e(t.id)}">{_e(t.id)}</a>' if t.status != Status.PASSED else _e(t.id)
             out.append(f"<tr><td>{name}</td><td class=\"points\">{shown_points(t.score)}/{shown_points(t.max_score)}"
                        f"</td><td>{_badge(t.status)}</td><td>{_e(first)}</td></tr>")
-        late = f" (before the late penalty: {shown_points(a.raw_score)})" if a.late_penalty else ""
-        out.append(f'<tr class="total"><td>total</td><td class="points">{shown_points(a.score)}/'
+        late = _(" (before the late penalty: {raw})", raw=shown_points(a.raw_score)) if a.late_penalty else ""
+        out.append(f'<tr class="total"><td>{_e(_("total"))}</td><td class="points">{shown_points(a.score)}/'
                    f"{shown_points(a.max_score)}</td><td></td><td>{_e(late.strip())}</td></tr></table>")
         if a.error is None:
             for t in a.tasks:
                 if t.status != Status.PASSED:
                     out += _task(t)
     if result.not_available:
-        out.append(f"<p>Not yet available (not graded): {_e(', '.join(result.not_available))}</p>")
+        out.append(f"<p>{_e(_('Not yet available (not graded): {ids}', ids=', '.join(result.not_available)))}</p>")
     if result.not_handed_in:
-        out.append(f"<p>Not in this submission (not graded): {_e(', '.join(result.not_handed_in))}</p>")
+        out.append(f"<p>{_e(_('Not in this submission (not graded): {ids}', ids=', '.join(result.not_handed_in)))}</p>")
     if result.sandbox is not None:
-        out.append(f'<p class="meta">sandbox: {_e(result.sandbox.describe())}</p>')
+        out.append(f'<p class="meta">{_e(_("sandbox: {sandbox}", sandbox=sandbox_words(result.sandbox)))}</p>')
     out.append("</body></html>")
     return "\n".join(out) + "\n"

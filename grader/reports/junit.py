@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from grader.reports.text import shown_points
+from grader.i18n import _
+from grader.reports.text import shown_points, suite_words
 from grader.results import AssignmentResult, GradingResult, Status, TaskResult
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # no XML 1.0 document may hold these
@@ -38,8 +39,9 @@ def _testcase(parent: ET.Element, a: AssignmentResult, t: TaskResult) -> None:
         tag = "failure" if t.status == Status.NOT_IMPLEMENTED else "error"
         message = failing[0].said if failing else t.status.value
         ET.SubElement(case, tag, message=clean(message), type=t.status.value).text = clean(
-            "\n".join([message] + ([f"calls failing tasks: {', '.join(t.blocked_by)}"] if t.blocked_by else [])))
-    out = [f"points: {shown_points(t.score)}/{shown_points(t.max_score)}", *t.notes]
+            "\n".join([message] + ([_("calls failing tasks: {tasks}", tasks=", ".join(t.blocked_by))]
+                                   if t.blocked_by else [])))
+    out = [_("points: {score}/{most}", score=shown_points(t.score), most=shown_points(t.max_score)), *t.notes]
     ET.SubElement(case, "system-out").text = clean("\n".join(out))
     if t.feedback:
         ET.SubElement(case, "system-err").text = clean(t.feedback)
@@ -48,7 +50,7 @@ def _testcase(parent: ET.Element, a: AssignmentResult, t: TaskResult) -> None:
 def render(result: GradingResult, seconds: float | None = None) -> str:
     """``seconds``: how long the whole grading took (the root's ``time``); each testcase's is its task's."""
     totals = {"tests": 0, "failures": 0, "errors": 0}
-    root = ET.Element("testsuites", name=clean(f"{result.submission} ({result.suite} suite, {result.device})"))
+    root = ET.Element("testsuites", name=clean(f"{result.submission} ({suite_words(result.suite)}, {result.device})"))
     for a in result.assignments:
         n = counts(a)
         for key in totals:

@@ -2,7 +2,8 @@
 task that lost points with its diagnosis, short enough for one comment."""
 from __future__ import annotations
 
-from grader.reports.text import shown_points
+from grader.i18n import _
+from grader.reports.text import shown_points, status_word, suite_words
 from grader.results import GradingResult, Status, TaskResult
 
 COMMENT_LIMIT = 65536   # characters GitHub takes in one comment
@@ -26,48 +27,50 @@ def _fence(text: str) -> str:
 
 
 def _section(t: TaskResult) -> list[str]:
-    lines = [f"#### {ICON[t.status]} `{t.id}`: {t.status.value}, {shown_points(t.score)}/{shown_points(t.max_score)}",
+    lines = [f"#### {ICON[t.status]} `{t.id}`: " + _("{status}, {score}/{most}", status=status_word(t.status),
+                                                         score=shown_points(t.score), most=shown_points(t.max_score)),
              ""]
     failing = [c for c in t.checks if not c.passed]
     shown = failing if t.status == Status.FAILED else failing[:1]  # a run that broke says the same for every check
     lines += [f"- **{c.name}**: {' '.join(c.said.split())}" for c in shown]
     if t.blocked_by:
-        lines.append(f"- calls {', '.join(f'`{b}`' for b in t.blocked_by)}, which fail(s) too: look there first")
-    lines += [f"- note: {n}" for n in t.notes]
+        lines.append("- " + _("calls {tasks}, which fail(s) too: look there first",
+                              tasks=", ".join(f"`{b}`" for b in t.blocked_by)))
+    lines += ["- " + _("note: {note}", note=n) for n in t.notes]
     if t.feedback:
         tail = t.feedback[-FEEDBACK_CHARS:]
-        lines += ["", "<details><summary>your code's output</summary>", "", _fence(tail), "", "</details>"]
+        lines += ["", "<details><summary>" + _("your code's output") + "</summary>", "", _fence(tail), "", "</details>"]
     return lines + [""]
 
 
 def full(result: GradingResult) -> str:
     """The summary without regard to its length."""
     lines = [f"## {result.submission}: {shown_points(result.score)} / {shown_points(result.max_score)}", "",
-             f"{result.suite} suite, {result.device}"
-             + (f"; submitted at {result.late.submitted_at}" if result.late else ""), ""]
+             f"{suite_words(result.suite)}, {result.device}"
+             + (_("; submitted at {time}", time=result.late.submitted_at) if result.late else ""), ""]
     for a in result.assignments:
-        late = f", late penalty -{a.late_penalty:.0%} (before it: {shown_points(a.raw_score)})" if a.late_penalty \
-            else ""
+        late = _(", late penalty -{penalty} (before it: {raw})", penalty=format(a.late_penalty, ".0%"),
+                 raw=shown_points(a.raw_score)) if a.late_penalty else ""
         lines += [f"### {a.id}: {shown_points(a.score)} / {shown_points(a.max_score)}{late}", ""]
         if a.error is not None:
-            lines += [f"Not graded: {_cell(a.message)}", ""]
+            lines += [_("Not graded: {why}", why=_cell(a.message)), ""]
             continue
-        lines += ["| task | points | status | diagnosis |", "| --- | ---: | --- | --- |"]
+        lines += [f"| {_('task')} | {_('points')} | {_('status')} | {_('diagnosis')} |", "| --- | ---: | --- | --- |"]
         for t in a.tasks:
             failing = [c for c in t.checks if not c.passed]
             diagnosis = f"{failing[0].name}: {failing[0].said}" if failing else ""
             lines.append(f"| `{t.id}` | {shown_points(t.score)}/{shown_points(t.max_score)} | {ICON[t.status]} "
-                         f"{t.status.value} | {_cell(diagnosis)} |")
-        lines.append(f"| **total** | **{shown_points(a.score)}/{shown_points(a.max_score)}** | | "
+                         f"{status_word(t.status)} | {_cell(diagnosis)} |")
+        lines.append(f"| **{_('total')}** | **{shown_points(a.score)}/{shown_points(a.max_score)}** | | "
                      f"{_cell(a.message)} |")
         lines.append("")
     if result.not_available:
-        lines += [f"Not yet available (not graded): {', '.join(result.not_available)}", ""]
+        lines += [_("Not yet available (not graded): {ids}", ids=", ".join(result.not_available)), ""]
     if result.not_handed_in:
-        lines += [f"Not in this submission (not graded): {', '.join(result.not_handed_in)}", ""]
+        lines += [_("Not in this submission (not graded): {ids}", ids=", ".join(result.not_handed_in)), ""]
     failed = [t for a in result.assignments if a.error is None for t in a.tasks if t.status != Status.PASSED]
     if failed:
-        lines += ["### What went wrong", ""]
+        lines += ["### " + _("What went wrong"), ""]
         for t in failed:
             lines += _section(t)
     return "\n".join(lines)
@@ -78,8 +81,9 @@ def render(result: GradingResult, limit: int = COMMENT_LIMIT) -> str:
     text = full(result) + "\n"
     if len(text) <= limit:
         return text
-    note = (f"\n\n> Cut here to fit a pull-request comment ({limit:,} characters): "
-            f"{len(text):,} characters in all. `grader grade --format html` or `--format json` has the rest.\n")
+    note = "\n\n> " + _("Cut here to fit a pull-request comment ({limit} characters): {n} characters in all. "
+                         "`grader grade --format html` or `--format json` has the rest.", limit=format(limit, ","),
+                         n=format(len(text), ",")) + "\n"
     kept = text[:limit - len(note)]
     kept = kept[:kept.rfind("\n")] if "\n" in kept else kept
     if kept.count("<details>") > kept.count("</details>"):  # an open fold would swallow the note

@@ -8,10 +8,34 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.results import KILL_RATE_FAIL_UNDER, AssignmentAudit, ExperimentRow, GradingResult, Status, TaskResult
+from grader.i18n import N_, _, ngettext
+from grader.results import (KILL_RATE_FAIL_UNDER, AssignmentAudit, ExperimentRow, GradingResult, SandboxInfo, Status,
+                            TaskResult)
 
 STATUS_STYLE = {Status.PASSED: "green", Status.FAILED: "red", Status.ERROR: "red", Status.TIMEOUT: "magenta",
                 Status.NOT_IMPLEMENTED: "yellow", Status.BANNED: "red"}
+# What a status reads as for people; the machine name (JSON, gradebook) stays the status's value.
+STATUS_WORDS = {Status.PASSED: N_("passed"), Status.FAILED: N_("failed"), Status.ERROR: N_("error"),
+                Status.TIMEOUT: N_("timeout"), Status.NOT_IMPLEMENTED: N_("not_implemented"), Status.BANNED: N_("banned")}
+SUITE_WORDS = {"public": N_("public suite"), "hidden": N_("hidden suite"), "all": N_("all suite")}
+
+
+def status_word(status: Status) -> str:
+    """``failed`` in English, ``未通过`` in Chinese: a status as people read it."""
+    return _(STATUS_WORDS[status]) if status in STATUS_WORDS else str(status)
+
+
+def suite_words(suite: str) -> str:
+    """``public suite``, or its translation."""
+    return _(SUITE_WORDS[suite]) if suite in SUITE_WORDS else _("{suite} suite", suite=suite)
+
+
+def sandbox_words(sandbox: SandboxInfo) -> str:
+    """:meth:`SandboxInfo.describe` in the current language (the level, ways and layers are names)."""
+    layers = ", ".join(sandbox.layers)
+    text = _("{level} isolation via {via} ({layers})", level=sandbox.level, via=sandbox.via, layers=layers) \
+        if sandbox.via else _("{level} isolation ({layers})", level=sandbox.level, layers=layers)
+    return text + (_("; not available here: {missing}", missing=", ".join(sandbox.missing)) if sandbox.missing else "")
 
 
 def shown_points(x: float) -> str:
@@ -26,8 +50,8 @@ def points_lines(graded: dict[str, dict[str, tuple[float, float]]]) -> list[str]
     for aid in sorted(graded):
         tasks = graded[aid]
         score, most = sum(s for s, _ in tasks.values()), sum(m for _, m in tasks.values())
-        lines.append(f"{aid}: {shown_points(score)} / {shown_points(most)} points "
-                     f"({len(tasks)} task{'s' if len(tasks) != 1 else ''})")
+        lines.append(ngettext("{aid}: {score} / {most} points ({n} task)", "{aid}: {score} / {most} points ({n} tasks)",
+                              len(tasks), aid=aid, score=shown_points(score), most=shown_points(most)))
     return lines
 
 
@@ -36,42 +60,47 @@ def render(result: GradingResult, width: int = 120, color: bool = False, every_t
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
                       highlight=False)
-    table = Table(title=f"{result.submission}: {shown_points(result.score)} / {shown_points(result.max_score)} "
-                        f"({result.suite} suite, {result.device})", show_lines=False, expand=False)
-    table.add_column("assignment")
-    table.add_column("task")
-    table.add_column("points", justify="right")
-    table.add_column("status")
-    table.add_column("diagnosis", overflow="fold")
+    table = Table(title=_("{submission}: {score} / {most} ({suite}, {device})", submission=result.submission,
+                          score=shown_points(result.score), most=shown_points(result.max_score),
+                          suite=suite_words(result.suite), device=result.device), show_lines=False, expand=False)
+    table.add_column(_("assignment"))
+    table.add_column(_("task"))
+    table.add_column(_("points"), justify="right")
+    table.add_column(_("status"))
+    table.add_column(_("diagnosis"), overflow="fold")
     for a in result.assignments:
         if a.error is not None:  # nothing of it was graded: one row, not one per task
-            table.add_row(a.id, f"all {len(a.tasks)} tasks", Text(f"0/{shown_points(a.max_score)}", style="bold"),
-                          Text(Status.ERROR, style=STATUS_STYLE[Status.ERROR]), a.message, end_section=True)
+            table.add_row(a.id, _("all {n} tasks", n=len(a.tasks)), Text(f"0/{shown_points(a.max_score)}", style="bold"),
+                          Text(status_word(Status.ERROR), style=STATUS_STYLE[Status.ERROR]), a.message,
+                          end_section=True)
             continue
         if not every_task and a.tasks and all(t.status == Status.PASSED for t in a.tasks):
-            table.add_row(a.id, f"all {len(a.tasks)} tasks", Text(f"{shown_points(a.score)}/{shown_points(a.max_score)}",
-                                                                   style="bold"),
-                          Text(Status.PASSED, style=STATUS_STYLE[Status.PASSED]), a.message, end_section=True)
+            table.add_row(a.id, _("all {n} tasks", n=len(a.tasks)),
+                          Text(f"{shown_points(a.score)}/{shown_points(a.max_score)}", style="bold"),
+                          Text(status_word(Status.PASSED), style=STATUS_STYLE[Status.PASSED]), a.message,
+                          end_section=True)
             continue
         for i, t in enumerate(a.tasks):
             failing = [c for c in t.checks if not c.passed]
             diagnosis = failing[0].said if failing else ""
             if len(failing) > 1 and t.status == Status.FAILED:
-                diagnosis += f" (+{len(failing) - 1} more)"
+                diagnosis += _(" (+{n} more)", n=len(failing) - 1)
             table.add_row(a.id if i == 0 else "", t.id, f"{shown_points(t.score)}/{shown_points(t.max_score)}",
-                          Text(t.status, style=STATUS_STYLE.get(t.status, "")), diagnosis)
+                          Text(status_word(t.status), style=STATUS_STYLE.get(t.status, "")), diagnosis)
         total = f"{shown_points(a.score)}/{shown_points(a.max_score)}"
-        table.add_row("", Text("total", style="bold"), Text(total, style="bold"),
+        table.add_row("", Text(_("total"), style="bold"), Text(total, style="bold"),
                       "", a.message, end_section=True)
     console.print(table)
     if result.sandbox is not None:
-        console.print(f"sandbox: {result.sandbox.describe()}")
+        console.print(_("sandbox: {sandbox}", sandbox=sandbox_words(result.sandbox)))
     if result.late is not None:
-        console.print(f"submitted at {result.late.submitted_at} (time from {result.late.time_source})")
+        console.print(_("submitted at {time} (time from {source})", time=result.late.submitted_at,
+                        source=result.late.time_source))
     if result.not_available:
-        console.print(f"not yet available (not graded): {', '.join(result.not_available)}")
+        console.print(_("not yet available (not graded): {ids}", ids=", ".join(result.not_available)))
     if result.not_handed_in:
-        console.print(f"not in this submission (not graded, not in the total): {', '.join(result.not_handed_in)}")
+        console.print(_("not in this submission (not graded, not in the total): {ids}",
+                        ids=", ".join(result.not_handed_in)))
     return buf.getvalue()
 
 
@@ -81,7 +110,8 @@ WATCH_MARK = {Status.PASSED: "ok  ", Status.NOT_IMPLEMENTED: "todo"}  # any othe
 def task_lines(task: TaskResult, feedback: bool = False) -> list[str]:
     """A task's verdict and each failing check's diagnosis, one line each (a notebook's grade cell); with
     ``feedback``, the task's feedback after a blank line, where it has one (a pytest failure)."""
-    lines = [f"{task.id}: {task.status}, {shown_points(task.score)}/{shown_points(task.max_score)} points"]
+    lines = [_("{task}: {status}, {score}/{most} points", task=task.id, status=status_word(task.status),
+               score=shown_points(task.score), most=shown_points(task.max_score))]
     lines += [f"  {c.name}: {c.said}" for c in task.checks if not c.passed]
     return lines + (["", task.feedback] if feedback and task.feedback else [])
 
@@ -97,11 +127,11 @@ def regrade_lines(result: GradingResult, seconds: float) -> list[str]:
         for t in a.tasks:
             lines.append(f"{WATCH_MARK.get(t.status, 'FAIL')} {t.id}  "
                          f"{shown_points(t.score)}/{shown_points(t.max_score)}"
-                         + ("" if t.status in (Status.PASSED, Status.NOT_IMPLEMENTED) else f"  {t.status}"))
+                         + ("" if t.status in (Status.PASSED, Status.NOT_IMPLEMENTED) else f"  {status_word(t.status)}"))
             lines += [f"       {c.name}: {c.said}" for c in t.checks if not c.passed and
                       t.status != Status.NOT_IMPLEMENTED]
-    lines.append(f"public suite: {shown_points(result.score)}/{shown_points(result.max_score)} points, "
-                 f"graded in {seconds:.2f} s")
+    lines.append(_("public suite: {score}/{most} points, graded in {seconds} s", score=shown_points(result.score),
+                   most=shown_points(result.max_score), seconds=format(seconds, ".2f")))
     return lines
 
 
@@ -133,7 +163,8 @@ def render_audit(results: list[AssignmentAudit], fail_under: float = KILL_RATE_F
             lines.append(f"  alternatives ({', '.join(a.files)}; replacing {', '.join(a.tasks) or 'no task'}): "
                          + ("all tasks full marks" if not a.false_failures else
                             f"{len(a.false_failures)} false failure(s)"))
-            lines += [f"    false failure: {f}" for f in a.false_failures]
+            lines += [f"    false failure: {f.task}: {f.status}" + (f" ({f.check})" if f.check else "") + f": {f.message}"
+                      for f in a.false_failures]
         else:
             lines.append("  alternatives: none")
         lines.append("")

@@ -15,7 +15,8 @@ RULES = [
     ("tasks", THIRD_PARTY_IN_CHILD | {"grader.tasks"}, None),
     ("sandbox/inside", THIRD_PARTY_IN_CHILD | {"grader.tasks", "grader.sandbox.inside"}, None),
     # matplotlib draws the HTML page's heatmaps (imported where they are drawn, so other formats never load it)
-    ("reports", {"rich", "matplotlib", "grader.results", "grader.reports"}, None),
+    # and the words around the values in the reader's language (grader/i18n.py)
+    ("reports", {"rich", "matplotlib", "grader.results", "grader.reports", "grader.i18n"}, None),
     # the judge runs the reference's own near misses (quality's mutants, in process) for diagnoses, never the audit
     ("judge", None, {"grader.reports", "grader.authoring", "grader.quality.audit", "grader.batch"}),
     # a batch grades through the judge and records data; it renders nothing and needs no authoring or audit
@@ -62,6 +63,13 @@ def violations(grader_dir: Path) -> list[str]:
 
 def test_the_grader_keeps_its_import_rules():
     assert violations(GRADER) == []
+
+
+def test_the_language_module_is_the_bottom_floor():
+    """grader/i18n.py, which every floor above may use, imports nothing of the grader (Babel only for its tools)."""
+    found = [n for _, n in imports(GRADER / "i18n.py", "grader")
+             if n.split(".")[0] not in sys.stdlib_module_names and not _under(n, {"babel"})]
+    assert found == []
 
 
 def test_what_the_judge_takes_from_the_quality_room_never_reaches_back_to_the_judge():

@@ -1,0 +1,126 @@
+"""The feedback's languages: the catalogue is complete and current, its placeholders match, and the language
+is chosen the way people expect (--lang, then the environment, then course.yaml) and bound per call."""
+from __future__ import annotations
+
+import gettext
+import io
+import re
+import string
+import threading
+
+import pytest
+from babel.messages.pofile import read_po
+
+from grader import i18n
+
+LANGS = [lang for lang in i18n.LANGUAGES if lang != i18n.ENGLISH]
+
+
+def catalogue(lang: str):
+    with i18n.catalogue_path(lang).open("rb") as f:
+        return read_po(f, locale=lang, domain=i18n.DOMAIN)
+
+
+def fields(text: str) -> list[str]:
+    """The ``{placeholders}`` of a message, sorted (a translation may reorder them, never add or drop one)."""
+    return sorted(name for _, name, _, _ in string.Formatter().parse(text) if name is not None)
+
+
+def ids(messages) -> set:
+    return {m.id for m in messages if m.id}
+
+
+@pytest.fixture(scope="module")
+def template():
+    return i18n.extract()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_catalogue_holds_exactly_the_messages_of_the_code(lang, template):
+    """A message added to the code and not to the catalogue, or left in the catalogue after the code dropped
+    it, is named: run ``python -m grader.i18n update`` and translate what it adds."""
+    po = catalogue(lang)
+    assert sorted(map(str, ids(template) - ids(po))) == [], "not in the catalogue (stale: run grader.i18n update)"
+    assert sorted(map(str, ids(po) - ids(template))) == [], "in the catalogue, no longer in the code"
+    assert not po.obsolete
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_message_is_translated_with_the_same_placeholders(lang):
+    problems = []
+    for m in catalogue(lang):
+        if not m.id:
+            continue
+        singular, plural = (m.id, m.id) if isinstance(m.id, str) else m.id
+        strings = [m.string] if isinstance(m.string, str) else list(m.string)
+        if not all(strings) or m.fuzzy:
+            problems.append(f"no translation: {singular!r}")
+            continue
+        wanted = fields(plural) if isinstance(m.id, tuple) else fields(singular)
+        problems += [f"placeholders differ: {singular!r}: {fields(s)} vs {wanted}" for s in strings
+                     if set(fields(s)) != set(wanted) and set(fields(s)) != set(fields(singular))]
+        if lang == "zh_CN":  # words are translated: an entry with no Chinese in it was copied, not translated
+            problems += [f"not Chinese: {singular!r} -> {s!r}" for s in strings
+                         if not re.search(r"[\u4e00-\u9fff]", s) and re.search(r"[A-Za-z]{3}", re.sub(r"\{\w*\}", "", singular))]
+    assert problems == []
+
+
+def test_the_placeholder_check_sees_a_dropped_or_renamed_field():
+    assert fields("{name}: shape {got}, expected {expected}") == ["expected", "got", "name"]
+    assert fields("{name}：形状为 {got}") != fields("{name}: shape {got}, expected {expected}")
+    assert fields("{nom}：形状为 {got}，应为 {expected}") != fields("{name}: shape {got}, expected {expected}")
+
+
+def test_the_extraction_finds_a_new_message_the_catalogue_lacks(tmp_path):
+    """The staleness test can fail: a module with a message the catalogue does not hold is found."""
+    (tmp_path / "new.py").write_text('from grader.i18n import _\nx = _("a message nobody translated: {n}", n=1)\n')
+    extracted = ids(i18n.extract(tmp_path))
+    assert extracted == {"a message nobody translated: {n}"}
+    assert extracted - ids(catalogue("zh_CN"))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_compiled_catalogue_is_what_the_grader_reads(lang):
+    data = i18n.compiled(i18n.catalogue_path(lang))
+    assert data == i18n.compiled(i18n.catalogue_path(lang))  # deterministic: the student repository ships it
+    read = gettext.GNUTranslations(io.BytesIO(data))
+    for m in catalogue(lang):
+        if m.id and isinstance(m.id, str):
+            assert read.gettext(m.id) == m.string
+
+
+def test_english_is_the_code_s_own_text_and_chinese_is_bound_per_call():
+    message = "{name}: shape {got}, expected {expected}"
+    assert i18n.current() == "en"
+    assert i18n._(message, name="dw", got="(9, 6)", expected="(6, 9)") == "dw: shape (9, 6), expected (6, 9)"
+    with i18n.using("zh_CN"):
+        assert i18n._(message, name="dw", got="(9, 6)", expected="(6, 9)") == "dw：形状为 (9, 6)，应为 (6, 9)"
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(i18n._("failed")))  # another thread: its own language
+        thread.start()
+        thread.join()
+        assert seen == ["failed"] and i18n._("failed") == "未通过"
+    assert i18n._("failed") == "failed"
+    assert i18n.ngettext("{aid}: {score} / {most} points ({n} task)", "{aid}: {score} / {most} points ({n} tasks)",
+                         2, aid="a02", score="1", most="2") == "a02: 1 / 2 points (2 tasks)"
+
+
+@pytest.mark.parametrize("option, environ, course, expected", [
+    ("zh_CN", {"LANG": "en_US.UTF-8"}, "en", "zh_CN"),          # --lang first
+    ("en", {"LANG": "zh_CN.UTF-8"}, "zh_CN", "en"),
+    (None, {"LANG": "zh_CN.UTF-8"}, "en", "zh_CN"),             # then the environment
+    (None, {"LC_ALL": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, None, "en"),  # LC_ALL before LANG
+    (None, {"LC_MESSAGES": "zh_CN", "LANG": "en_US"}, None, "zh_CN"),
+    (None, {"LANG": "C.UTF-8"}, "zh_CN", "zh_CN"),              # C names no language: course.yaml decides
+    (None, {"LANG": "de_DE.UTF-8"}, "zh_CN", "zh_CN"),          # one not spoken here neither
+    (None, {}, None, "en"),
+    ("zh-CN", {}, None, "zh_CN"),
+    (None, {"LANG": "zh_TW.UTF-8"}, None, "en"),                # traditional Chinese is not this catalogue
+])
+def test_the_language_is_the_option_then_the_environment_then_course_yaml(option, environ, course, expected):
+    assert i18n.choose(option, course, environ) == expected
+
+
+def test_an_unknown_language_option_is_refused_naming_the_choices():
+    with pytest.raises(ValueError, match="unknown language 'fr': en or zh_CN"):
+        i18n.choose("fr", None, {})
