@@ -8,15 +8,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-import functools
 import importlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import yaml
+
+from grader import i18n
 
 DEVICES = ("cpu", "cuda")
 DTYPES = ("float64", "float32", "float16", "bfloat16")
@@ -27,8 +27,7 @@ BANNED_NAME = re.compile(r"^(torch|numpy|scipy|sklearn)(\.[A-Za-z_][A-Za-z0-9_]*
 
 
 class SelectionError(LookupError):
-    """An assignment or task id that course.yaml does not have, an assignment not available yet, or a device
-    that cannot be graded on."""
+    """An assignment or task id that course.yaml does not have, or an assignment not available yet."""
 
 
 class ConfigError(ValueError):
@@ -112,6 +111,7 @@ class Course:
     assignments: tuple[AssignmentConfig, ...]
     path: Path = field(default=Path("course.yaml"))
     budgets: Budgets = DEFAULT_BUDGETS
+    language: str | None = None  # what students read where neither --lang nor the environment chooses
 
     def assignment(self, key: str) -> AssignmentConfig:
         """Look up by full id (``a02_mlp_backprop``) or prefix (``a02``)."""
@@ -140,23 +140,6 @@ class Course:
             whole = before is None or task is None
             chosen[cfg.id] = (cfg, None if whole else before | {task})
         return list(chosen.values())
-
-    def device(self, name: str, here: bool = True) -> str:
-        """The device ``name`` grades on: ``auto`` is CUDA where this machine has it, else the CPU. Raises
-        :class:`SelectionError` for an unknown device, one course.yaml does not list, or (``here``: the
-        grading runs on this machine) CUDA where this machine has none."""
-        if name not in ("auto", *DEVICES):
-            raise SelectionError(f"unknown device '{name}' ({', '.join(DEVICES)} or auto)")
-        if here and name != "cpu":
-            import torch  # only to ask for CUDA: the CPU needs no torch in this process
-
-            if name == "auto":
-                name = "cuda" if torch.cuda.is_available() else "cpu"
-            elif not torch.cuda.is_available():
-                raise SelectionError(f"--device {name} was asked for, but CUDA is not available here")
-        if name not in self.devices:
-            raise SelectionError(f"device '{name}' is not among course.yaml's devices ({', '.join(self.devices)})")
-        return name
 
     def _nearest(self, key: str, task_ids: bool) -> str:
         names = [n for a in self.assignments for n in (a.id, a.prefix)] + \
@@ -285,37 +268,8 @@ def _limits(node: _Node, default: Limits | None) -> Limits:
     return Limits(float(time_s), int(memory))
 
 
-NAMES_FORMAT = "deepgrade-names/1"
-
-
 def resolves(name: str) -> bool:
-    """Whether a banned name (``torch.nn.functional.relu``, ``torch.autograd.*``) names a real object.
-
-    The answers are kept in the cache folder for the installed libraries' versions (:mod:`grader.cache`):
-    once a name was looked up, loading the course imports none of the libraries it names."""
-    known = _known_names()
-    if name not in known:
-        known[name] = _resolves(name)
-        where = cache.folder()
-        if where is not None:
-            cache.write(where / "names.json", NAMES_FORMAT, cache.versions(), json.dumps(known).encode())
-    return known[name]
-
-
-@functools.lru_cache(maxsize=1)
-def _known_names() -> dict[str, bool]:
-    where = cache.folder()
-    body = cache.read(where / "names.json", NAMES_FORMAT, cache.versions()) if where is not None else None
-    try:
-        table = json.loads(body) if body is not None else {}
-    except ValueError:
-        table = None
-    if not isinstance(table, dict) or not all(type(v) is bool for v in table.values()):
-        return {}
-    return table
-
-
-def _resolves(name: str) -> bool:
+    """Whether a banned name (``torch.nn.functional.relu``, ``torch.autograd.*``) names a real object."""
     parts = name.removesuffix(".*").split(".")
     for cut in range(len(parts), 0, -1):  # the longest importable prefix, then attributes
         try:
@@ -515,7 +469,7 @@ def read(text: str, file: str = "course.yaml") -> tuple[Course, list[str]]:
     not YAML at all raises). ``grader validate`` adds the suites' own mismatches to these."""
     errors = _Errors()
     top = _compose(text, file).mapping(("course", "devices", "tolerances", "limits", "suites", "assignments"),
-                                       ("late_policy", "budgets"), errors)
+                                       ("late_policy", "budgets", "language"), errors)
     name = errors.attempt(lambda: top["course"].scalar(str), "")
     devices = errors.attempt(lambda: _devices(top["devices"]), ("cpu",))
     tolerances = errors.attempt(lambda: _tolerances(top["tolerances"], devices, errors), {})
@@ -524,11 +478,13 @@ def read(text: str, file: str = "course.yaml") -> tuple[Course, list[str]]:
     late = errors.attempt(lambda: _late_policy(top["late_policy"]), None) if "late_policy" in top else None
     budgets = errors.attempt(lambda: _budgets(top["budgets"], limits), DEFAULT_BUDGETS) if "budgets" in top \
         else DEFAULT_BUDGETS
+    language = errors.attempt(lambda: top["language"].scalar(str, one_of(i18n.LANGUAGES, "language")), None) \
+        if "language" in top else None
     seen: dict[str, str] = {}
     assignments = [errors.attempt(lambda anode=anode: _assignment(anode, limits, seen, errors))
                    for anode in errors.attempt(lambda: top["assignments"].sequence(), [])]
     return Course(name, devices, tolerances, limits, suites, late or LatePolicy(0.0, 0.0, 0.0),
-                  tuple(a for a in assignments if a is not None), Path(file), budgets), errors.messages
+                  tuple(a for a in assignments if a is not None), Path(file), budgets, language), errors.messages
 
 
 def load(path: str | Path) -> Course:
