@@ -25,7 +25,7 @@ from string import Template
 
 import yaml
 
-from grader import paths
+from grader import i18n, paths
 from grader.authoring.release import ReleaseError, solution_blocks, transform
 from grader.course import config
 from grader.course.config import Course, LatePolicy
@@ -43,7 +43,7 @@ TRUSTED_FILES = ("course.yaml", "pyproject.toml", "constraints.txt", WORKFLOW)
 COPIED = ("dev.py", "constraints.txt")
 # The grading code the public tests and the workflow run: the top-level modules and these packages. Left out:
 # mutation testing and batch grading (they need the reference) and the rest of authoring/ (it writes from it).
-GRADER_SHIPPED = ("course", "judge", "reports", "sandbox", "tasks", "authoring")
+GRADER_SHIPPED = ("course", "judge", "reports", "sandbox", "tasks", "authoring", "locale")
 AUTHORING_KEPT = ("__init__.py", "release.py", "reproduce.py")  # release's stub rules; reproduce --submission
 NOT_SHIPPED = ("nbformat",)                                      # dependencies of what is left out
 CACHES = {"__pycache__", ".pytest_cache", ".hypothesis"}  # anywhere: nobody's work, neither exported nor kept
@@ -114,14 +114,17 @@ def contents(course: Course, reference: Path = paths.REFERENCE, root: Path = pat
     for src in _tree(root / "grader"):
         rel = src.relative_to(root)
         if len(rel.parts) > 2 and rel.parts[1] not in GRADER_SHIPPED \
-                or rel.parts[1] == "authoring" and rel.name not in AUTHORING_KEPT:
+                or rel.parts[1] == "authoring" and rel.name not in AUTHORING_KEPT or src.suffix == ".mo":
             continue
         files[rel.as_posix()] = src.read_bytes()
+        if rel.parts[1] == "locale" and src.suffix == ".po":  # compiled here, the same bytes at every export
+            files[rel.with_suffix(".mo").as_posix()] = i18n.compiled(src)
     for name in COPIED:
         files[name] = (root / name).read_bytes()
     files["course.yaml"] = student_course(course.path.read_text(encoding="utf-8"), str(course.path)).encode()
     files["pyproject.toml"] = _pyproject(root / "pyproject.toml").encode()
     files["README.md"] = readme(course).encode()
+    files["README.zh-CN.md"] = readme(course, "zh_CN").encode()
     files[".gitignore"] = (TEMPLATE / "gitignore").read_bytes()
     files[WORKFLOW] = (TEMPLATE / "grade.yml").read_bytes()
     files[TRUSTED_MANIFEST] = trusted_manifest(files)
@@ -209,18 +212,20 @@ def _pyproject(main: Path) -> str:
         dependencies="\n".join(f'    "{d}",' for d in deps), test=", ".join(f'"{d}"' for d in test))
 
 
-def readme(course: Course) -> str:
-    """The student README: the workflow, the public tests, and the deadlines and late policy of course.yaml."""
-    rows = [f"| `{a.id}` | {a.title} | {a.max_score:g} | {_when(a.deadline)} |"
+def readme(course: Course, lang: str = "en") -> str:
+    """The student README (``README.md``, or ``README.zh-CN.md`` for ``zh_CN``): the workflow, the public tests,
+    and the deadlines and late policy of course.yaml, with each assignment's title in that language."""
+    rows = [f"| `{a.id}` | {a.title_in(lang)} | {a.max_score:g} | {_when(a.deadline, lang)} |"
             for a in course.assignments if a.available]
-    return Template((TEMPLATE / "README.md").read_text(encoding="utf-8")).substitute(
+    template = "README.zh-CN.md" if lang == "zh_CN" else "README.md"
+    return Template((TEMPLATE / template).read_text(encoding="utf-8")).substitute(
         course=course.name, cases=course.suites["public"].cases, assignments="\n".join(rows),
-        late_policy=late_policy(course.late_policy))
+        late_policy=late_policy_zh(course.late_policy) if lang == "zh_CN" else late_policy(course.late_policy))
 
 
-def _when(deadline: dt.datetime | None) -> str:
+def _when(deadline: dt.datetime | None, lang: str = "en") -> str:
     if deadline is None:
-        return "none"
+        return "无" if lang == "zh_CN" else "none"
     offset = deadline.utcoffset() or dt.timedelta(0)
     return f"{deadline:%Y-%m-%d %H:%M} " + ("UTC" if not offset else f"UTC{deadline:%z}")
 
@@ -233,6 +238,15 @@ def late_policy(policy: LatePolicy) -> str:
         else "the deadline"
     return (f"Work handed in after {after} loses {policy.penalty_per_day:.0%} of the assignment's score for every "
             f"started day, and never more than {policy.cap:.0%} in all.")
+
+
+def late_policy_zh(policy: LatePolicy) -> str:
+    """:func:`late_policy` in Chinese, for ``README.zh-CN.md``."""
+    if not policy.penalty_per_day:
+        return "迟交不扣分。"
+    after = f"截止时间和 {policy.grace_minutes:g} 分钟的宽限期" if policy.grace_minutes else "截止时间"
+    return (f"在{after}之后提交的作业，每开始一天扣除该作业得分的 {policy.penalty_per_day:.0%}，"
+            f"总共最多扣除 {policy.cap:.0%}。")
 
 
 def leaks(files: dict[str, bytes], reference: Path = paths.REFERENCE) -> list[str]:

@@ -124,3 +124,27 @@ def test_the_language_is_the_option_then_the_environment_then_course_yaml(option
 def test_an_unknown_language_option_is_refused_naming_the_choices():
     with pytest.raises(ValueError, match="unknown language 'fr': en or zh_CN"):
         i18n.choose("fr", None, {})
+
+
+def test_each_assignment_has_a_chinese_title_and_its_skeleton_names_its_section_of_the_notes_in_both_languages():
+    import ast
+
+    from grader import paths
+    from grader.course import config
+    course = config.load(paths.COURSE)
+    for a in course.assignments:
+        assert re.search(r"[\u4e00-\u9fff]", a.title_zh), a.id
+        assert a.title_in("zh_CN") == a.title_zh and a.title_in("en") == a.title
+        doc = ast.get_docstring(ast.parse((paths.ASSIGNMENTS / a.id / "__init__.py").read_text(encoding="utf-8")))
+        assert re.search(r"^The section of the course notes it follows: \w", doc, re.M), a.id
+        assert re.search(r"^课程讲义中对应的章节：[\u4e00-\u9fffA-Za-z]", doc, re.M), a.id
+
+
+def test_course_yaml_s_language_is_checked(tmp_path):
+    from grader import paths
+    from grader.course import config
+    text = paths.COURSE.read_text(encoding="utf-8").replace("\nlanguage: en\n", "\nlanguage: fr\n")
+    with pytest.raises(config.ConfigError, match=r"course.yaml:\d+: language: unknown language 'fr' "
+                                                 r"\(expected one of: en, zh_CN\)"):
+        config.parse(text)
+    assert config.parse(text.replace("\nlanguage: fr\n", "\nlanguage: zh_CN\n")).language == "zh_CN"

@@ -167,6 +167,34 @@ def test_the_fresh_clone_fails_its_public_tests_with_the_skeleton_and_passes_the
     assert 'a02.affine_forward: not_implemented, 0/' in r.stdout
 
 
+def test_it_has_a_chinese_readme_with_each_assignment_s_chinese_title_and_the_late_policy_in_chinese(built):
+    readme = (built.clone / "README.zh-CN.md").read_text(encoding="utf-8")
+    assert "[English](README.md)" in readme and "[简体中文](README.zh-CN.md)" in (built.clone / "README.md").read_text()
+    for a in COURSE.assignments:
+        assert a.title_zh and f"| `{a.id}` | {a.title_zh} | {a.max_score:g} | {a.deadline:%Y-%m-%d %H:%M} UTC |" in readme
+    late = COURSE.late_policy
+    assert f"每开始一天扣除该作业得分的 {late.penalty_per_day:.0%}，总共最多扣除 {late.cap:.0%}。" in readme
+    assert "LANG=zh_CN.UTF-8 python3 dev.py pytest assignments/a02_mlp_backprop" in readme
+
+
+def test_its_public_tests_report_in_chinese_under_a_chinese_locale(built, tmp_path):
+    """``LANG=zh_CN.UTF-8 pytest`` in a fresh clone: every verdict, diagnosis and the points summary are in
+    Chinese, from the catalogue the export compiled; the same run under ``LANG=C.UTF-8`` is in English."""
+    python = student_python(built.clone, tmp_path)
+    selected = ["assignments/a02_mlp_backprop", "-k", "affine_forward or softmax_cross_entropy", "-p", "no:cacheprovider"]
+    zh = subprocess.run([str(python), "-m", "pytest", *selected], cwd=built.clone,
+                        env=clean_env(LANG="zh_CN.UTF-8"), capture_output=True, text=True, timeout=900)
+    en = subprocess.run([str(python), "-m", "pytest", *selected], cwd=built.clone,
+                        env=clean_env(LANG="C.UTF-8"), capture_output=True, text=True, timeout=900)
+    assert zh.returncode == en.returncode == 1, zh.stdout[-3000:] + zh.stderr[-3000:]
+    assert "a02.affine_forward：未实现，0/2 分" in zh.stdout, zh.stdout[-3000:]
+    assert "a02.softmax_cross_entropy：未实现，0/3 分" in zh.stdout
+    assert re.search(r"^a02_mlp_backprop：0 / 5 分（2 个任务）$", zh.stdout, re.M), zh.stdout[-2000:]
+    assert "a02.affine_forward: not_implemented, 0/2 points" in en.stdout
+    assert re.search(r"^a02_mlp_backprop: 0 / 5 points \(2 tasks\)$", en.stdout, re.M)
+    assert "未实现" not in en.stdout
+
+
 def test_frozen_cases_grade_exactly_as_the_reference_does(built, solutions, skeletons):
     """The same submission, graded from the fixtures and from the reference: the same result, field for field."""
     frozen = config.load(built.export / "course.yaml")
