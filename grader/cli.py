@@ -198,12 +198,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from grader.course import config
-    from grader.judge.cases import suite_mismatches
+    from grader.judge.cases import suite_mismatches, suite_tasks
     from grader.tasks import suites
 
     course, problems = config.load_partly(args.course)  # the file's errors and the suites' together, in one run
     problems += [p for a in course.assignments if a.available and a.id in suites.available()
-                 for p in suite_mismatches(course, a, suites.load(a.id))]
+                 for p in suite_mismatches(course, a, suite_tasks(a.id) or [])]
     if problems:
         raise config.ConfigError(*problems)
     n = sum(a.available for a in course.assignments)
@@ -516,11 +516,12 @@ def language(args: argparse.Namespace) -> str:
 
 
 REFERENCE_COMMANDS = ("release", "audit", "gradescope-bundle", "batch")  # the instructors': they need reference/
+TENSOR_FREE_COMMANDS = ("validate", "export")  # they import no torch (nor does --help)
 
 
 def main(argv: list[str] | None = None) -> int:
     from grader.course.config import ConfigError
-    from grader.judge.pipeline import GradingError
+    from grader.judge.cases import GradingError
     from grader.authoring.release import ReleaseError
 
     args = build_parser().parse_args(argv)
@@ -529,8 +530,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"grader: {args.command} needs the course's reference/, which this repository does not hold (a "
               "student repository: grade your work with `grader grade` or pytest)", file=sys.stderr)
         return 2
-    import torch
-    torch.set_num_threads(1)  # the grader's own tensors are tiny; a thread pool only adds waiting
+    if args.command not in TENSOR_FREE_COMMANDS:
+        import torch
+        torch.set_num_threads(1)  # the grader's own tensors are tiny; a thread pool only adds waiting
     try:
         with i18n.using(language(args)):
             return args.func(args)

@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 import torch
 
 from grader import paths
-from tests.helpers import grade_folder, solutions_copy, skeleton_copy
+
+# The tests' own cache folder (never the user's), set before tests.helpers loads the course; the commands
+# the tests run inherit it.
+CACHE_FOLDER = tempfile.mkdtemp(prefix="deepgrade-test-cache-")
+os.environ[paths.CACHE_ENV] = CACHE_FOLDER
+
+from tests.helpers import grade_folder, solutions_copy, skeleton_copy  # noqa: E402
 
 # The expected values are computed in the test process on tiny tensors: one thread is faster,
 # and two test workers must not oversubscribe two cores (torch's pool then spins and stalls).
@@ -17,6 +25,10 @@ torch.set_num_threads(1)
 # A full-size experiment (-m slow) runs for far longer than pyproject's per-test timeout, which is
 # sized for the default suite; it keeps a limit only against a hang.
 SLOW_TIMEOUT_S = 4 * 3600
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(CACHE_FOLDER, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -37,12 +49,6 @@ def per_assignment(make):
             made[aid] = make(aid)
         return made[aid]
     return get
-
-
-@pytest.fixture(scope="session", autouse=True)
-def expected_value_cache(tmp_path_factory):
-    """The tests' own cache of expected values (never the user's), inherited by the commands they run."""
-    os.environ[paths.CACHE_ENV] = str(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="session")

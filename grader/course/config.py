@@ -8,7 +8,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import functools
 import importlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from grader import i18n
+from grader import cache, i18n
 
 DEVICES = ("cpu", "cuda")
 DTYPES = ("float64", "float32", "float16", "bfloat16")
@@ -268,8 +270,37 @@ def _limits(node: _Node, default: Limits | None) -> Limits:
     return Limits(float(time_s), int(memory))
 
 
+NAMES_FORMAT = "deepgrade-names/1"
+
+
 def resolves(name: str) -> bool:
-    """Whether a banned name (``torch.nn.functional.relu``, ``torch.autograd.*``) names a real object."""
+    """Whether a banned name (``torch.nn.functional.relu``, ``torch.autograd.*``) names a real object.
+
+    The answers are kept in the cache folder for the installed libraries' versions (:mod:`grader.cache`):
+    once a name was looked up, loading the course imports none of the libraries it names."""
+    known = _known_names()
+    if name not in known:
+        known[name] = _resolves(name)
+        where = cache.folder()
+        if where is not None:
+            cache.write(where / "names.json", NAMES_FORMAT, cache.versions(), json.dumps(known).encode())
+    return known[name]
+
+
+@functools.lru_cache(maxsize=1)
+def _known_names() -> dict[str, bool]:
+    where = cache.folder()
+    body = cache.read(where / "names.json", NAMES_FORMAT, cache.versions()) if where is not None else None
+    try:
+        table = json.loads(body) if body is not None else {}
+    except ValueError:
+        table = None
+    if not isinstance(table, dict) or not all(type(v) is bool for v in table.values()):
+        return {}
+    return table
+
+
+def _resolves(name: str) -> bool:
     parts = name.removesuffix(".*").split(".")
     for cut in range(len(parts), 0, -1):  # the longest importable prefix, then attributes
         try:

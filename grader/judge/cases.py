@@ -1,16 +1,27 @@
-"""The cases a task is graded on: inputs from seeds the grader controls, and the reference's outputs."""
+"""The cases a task is graded on: inputs from seeds the grader controls, and the reference's outputs.
+
+Importing it imports no torch: :class:`GradingError` and the suites' task lists serve commands that
+grade nothing (``grader validate``); torch comes with the first case planned.
+"""
 from __future__ import annotations
 
 import importlib
+import json
+import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
+from grader import cache
 from grader.course.config import AssignmentConfig, Course
 from grader.i18n import _
-from grader.tasks.model import Modules, Suite, Task, case_generator
-from grader.tasks.trees import clone
+from grader.tasks import suites
+
+if TYPE_CHECKING:
+    import torch
+
+    from grader.tasks.model import Modules, Suite, Task
+
+SUITES_FORMAT = "deepgrade-suites/1"
 
 SUITE_CHOICES = ("public", "hidden", "all")  # what a grading may ask for; "all" is both suites
 
@@ -38,6 +49,8 @@ def suite_names(which: str) -> tuple[str, ...]:
 
 
 def make_cases(course: Course, task: Task, which: str) -> list[Case]:
+    from grader.tasks.model import case_generator
+
     cases = []
     for name in suite_names(which):
         if name not in course.suites:
@@ -59,6 +72,8 @@ def computed_cases(course: Course, cfg: AssignmentConfig, suite: Suite, which: s
             raise
         raise GradingError(f"no reference/{cfg.id} to compute the expected values from, and no frozen public "
                            f"cases beside {course.path} (a student repository holds them in fixtures/)") from None
+    from grader.tasks.model import Modules
+
     reference = Modules(f"reference.{cfg.id}")
     cases: dict[str, list[Case]] = {}
     expected: dict[str, list[dict[str, torch.Tensor]]] = {}
@@ -97,6 +112,10 @@ def memory() -> dict[tuple, Any] | None:
 
 
 def expected_outputs(task: Task, reference: Modules, inputs: dict) -> dict[str, torch.Tensor]:
+    import torch
+
+    from grader.tasks.trees import clone
+
     with torch.no_grad():
         out = task.run(reference, **clone(inputs))
     for name, value in out.items():
@@ -105,13 +124,32 @@ def expected_outputs(task: Task, reference: Modules, inputs: dict) -> dict[str, 
     return out
 
 
-def suite_mismatches(course: Course, cfg: AssignmentConfig, suite: Suite) -> list[str]:
-    """Where course.yaml and the suite module disagree on an assignment's tasks, each with its line."""
+def suite_tasks(assignment: str) -> list[str] | None:
+    """The task ids the suite module of ``assignment`` declares, in order (None: it has none). Kept in the
+    cache folder for the grader's task definitions, so that once they were read no suite is imported
+    (nor torch) to list them."""
+    where = cache.folder()
+    key = {"tasks": cache.tree_digest(str(suites.SUITES_DIR.parent)), "python": sys.version}
+    body = cache.read(where / "suites.json", SUITES_FORMAT, key) if where is not None else None
+    try:
+        known = json.loads(body) if body is not None else None
+    except ValueError:
+        known = None
+    if not isinstance(known, dict) or not all(isinstance(v, list) for v in known.values()):
+        known = {aid: list(suites.load(aid).tasks) for aid in suites.available()}
+        if where is not None:
+            cache.write(where / "suites.json", SUITES_FORMAT, key, json.dumps(known).encode())
+    return known.get(assignment)
+
+
+def suite_mismatches(course: Course, cfg: AssignmentConfig, tasks: list[str]) -> list[str]:
+    """Where course.yaml and the suite module (its task ids ``tasks``) disagree on an assignment's tasks,
+    each with its line."""
     configured = {t.id: t for t in cfg.tasks}
     where = f"{course.path}:{cfg.line}: {cfg.id}"
     problems = [f"{course.path}:{t.line}: {t.id}: no checks in grader/tasks/suites/{cfg.id}.py"
-                for t in cfg.tasks if t.id not in suite.tasks]
-    extra = [t for t in suite.tasks if t not in configured]
+                for t in cfg.tasks if t.id not in tasks]
+    extra = [t for t in tasks if t not in configured]
     if extra:
         problems.append(f"{where}: grader/tasks/suites/{cfg.id}.py checks tasks course.yaml does not list: "
                         f"{', '.join(extra)}")
@@ -120,6 +158,6 @@ def suite_mismatches(course: Course, cfg: AssignmentConfig, suite: Suite) -> lis
 
 def check_suite(course: Course, cfg: AssignmentConfig, suite: Suite) -> None:
     """course.yaml and the suite module must name the same tasks."""
-    problems = suite_mismatches(course, cfg, suite)
+    problems = suite_mismatches(course, cfg, list(suite.tasks))
     if problems:
         raise GradingError("\n".join(problems))

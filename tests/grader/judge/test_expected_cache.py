@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from grader import paths
+from grader import cache as cache_folder, paths
 from grader.judge import expected_cache, fixtures
 from grader.judge.cases import computed_cases
 from grader.reports.json import render
@@ -68,7 +68,7 @@ def test_the_first_grading_computes_and_keeps_them_the_next_reads_them_back_bit_
 def test_a_folder_others_may_read_is_closed_before_hidden_cases_go_in(cache):
     cache.mkdir(mode=0o755)
     os.chmod(cache, 0o755)
-    assert expected_cache.usable_folder() == cache
+    assert cache_folder.folder() == cache
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
 
 
@@ -131,7 +131,7 @@ def test_an_entry_that_cannot_be_written_costs_time_only(cache, monkeypatch, cap
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
-    monkeypatch.setattr(expected_cache.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(cache_folder.tempfile, "mkstemp", refuse)
     planned = expected_cache.planned(COURSE, CFG, SUITE, "public")
     same_plan(computed_cases(COURSE, CFG, SUITE, "public"), planned)
     assert "cannot be written (Permission denied)" in capsys.readouterr().err

@@ -52,14 +52,15 @@ def test_assignments_graded_at_once_give_the_same_report(solutions, tmp_path):
 
 
 def test_remembered_expected_values_are_computed_once_and_grade_the_same(solutions, monkeypatch):
-    from grader.judge import cases, expected_cache
+    from grader import cache
+    from grader.judge import cases
     from grader.quality.inprocess import InProcessRunner
     aid = "a01_neurons"
     calls = []
     real = cases.expected_outputs
     monkeypatch.setattr(cases, "expected_outputs", lambda *a: calls.append(a[0].id) or real(*a))
     monkeypatch.setattr(cases, "_remembered", None)
-    monkeypatch.setattr(expected_cache, "usable_folder", lambda: None)  # this process's memory alone
+    monkeypatch.setattr(cache, "folder", lambda: None)  # this process's memory alone
     fresh = grade(solutions(aid), COURSE, [aid], suite="all", runner=InProcessRunner())
     computed = len(calls)
     cases.remember_expected()
