@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from grader import paths
+from grader import i18n, paths
 from grader.course import config
 from grader.judge.pipeline import grade
 from grader.pytest_plugin import PROPERTY
 from grader.reports.text import task_lines
 from grader.results import Status, TaskResult
 
-_graded: dict[tuple[str, str], dict[str, TaskResult]] = {}
+_graded: dict[tuple[str, str, str], dict[str, TaskResult]] = {}  # (folder, content, language)
 
 
 def _fingerprint(folder: Path) -> str:
@@ -41,12 +41,19 @@ def graded_tasks(folder: str | Path, tasks: Iterable[str] | None = None) -> dict
     course = _course()
     ids = [t.id for t in course.assignment(folder.name).tasks]
     wanted = ids if tasks is None else [i for i in ids if i in set(tasks)]
-    done = _graded.setdefault((str(folder), _fingerprint(folder)), {})
+    lang = language(course)
+    done = _graded.setdefault((str(folder), _fingerprint(folder), lang), {})
     missing = {i for i in wanted if i not in done}
     if missing:
-        result = grade(folder, course, [folder.name], suite="public", device="cpu", tasks=missing)
+        with i18n.using(lang):
+            result = grade(folder, course, [folder.name], suite="public", device="cpu", tasks=missing)
         done.update((t.id, t) for t in result.tasks())
     return {i: done[i] for i in wanted}
+
+
+def language(course: config.Course) -> str:
+    """What the student reads: the environment's language (``LANG=zh_CN.UTF-8 pytest``), else course.yaml's."""
+    return i18n.choose(None, course.language)
 
 
 def _course() -> config.Course:
@@ -67,7 +74,9 @@ def public_tests(test_file: str):
         result = graded_tasks(folder, {task_id} | _selected(request))[task_id]
         request.node.user_properties.append((PROPERTY, (assignment.id, task_id, result.score, result.max_score)))
         if result.status != Status.PASSED:
-            pytest.fail("\n".join(task_lines(result, feedback=True)), pytrace=False)
+            with i18n.using(language(_course())):
+                lines = task_lines(result, feedback=True)
+            pytest.fail("\n".join(lines), pytrace=False)
 
     return test_task
 
@@ -85,5 +94,6 @@ def check(task_id: str, folder: str | Path) -> float:
     so the notebook and ``grader grade`` give the same score.
     """
     task = graded_tasks(folder)[task_id]
-    print("\n".join(task_lines(task)))
+    with i18n.using(language(_course())):
+        print("\n".join(task_lines(task)))
     return task.score
