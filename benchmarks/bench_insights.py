@@ -2,7 +2,7 @@
 
 Makes a class of N students (default 500) in a temporary folder: each student's a02 is the
 skeleton with some of its functions written from one of three sources (the reference's solutions,
-the independent ones of tests/alternatives/, or a buggy student's of the insights tests), their
+the independent ones of grader/quality/alternatives/, or a buggy student's of the insights tests), their
 locals renamed at random, in a random order; some hand in the skeleton untouched; a few pairs are
 copies, disguised. The gradebook holds a row per student: each distinct submission kind graded once
 in process and recorded for every student who handed it in (the statistics read rows, whatever

@@ -337,11 +337,21 @@ class TaskAudit(Counts):
     equivalents: list[MutantOutcome] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class FalseFailure:
+    """A task on which an alternative implementation (a right answer) lost points, and why."""
+
+    task: str
+    status: Status    # banned: the scan refused it before it ran; otherwise the task's verdict
+    check: str = ""   # the first check that failed, where one ran
+    message: str = ""
+
+
 @dataclass
 class AlternativeAudit:
-    files: list[str]            # files under tests/alternatives/<aid>/
-    tasks: list[str]            # tasks whose function an alternative replaces
-    false_failures: list[str]   # "task: message" for each task that lost points
+    files: list[str]                    # files under grader/quality/alternatives/<aid>/
+    tasks: list[str]                    # tasks whose function an alternative replaces
+    false_failures: list[FalseFailure]  # one for each task that lost points
 
 
 @dataclass

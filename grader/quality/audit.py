@@ -1,10 +1,11 @@
 """Audit the grading suites: do they fail wrong answers (mutants) and pass right ones (alternatives)?
 
-For every available assignment, each mutant of the reference (``grader.mutate``) is graded
-against its task's suite with the grader's own cases, expected values, comparisons and
-scores (``grader.grade``). Mutants are generated from trusted code, so they run in-process
-(in a pool of forked workers) instead of the sandbox; inputs and outputs still pass through
-the wire format, so a mutant sees exactly what a sandboxed submission sees.
+For every available assignment, each mutant of the reference (:mod:`grader.quality.mutate`) is
+graded against its task's suite with the grader's own cases and expected values, through the
+judge's own run and score steps (:func:`grader.judge.pipeline.run_and_score`). Mutants are
+generated from trusted code, so they run in-process (:class:`InProcessRunner`, in a pool of
+forked workers) instead of the sandbox; inputs and outputs still pass through the wire format,
+so a mutant sees exactly what a sandboxed submission sees.
 
 A mutant that loses points is killed. One that keeps full marks is run again on extra seeds:
 if its outputs (and whatever it did to its inputs) match the reference's on all of them it is
@@ -14,14 +15,16 @@ With ``sample``, only a deterministic part of the mutants is graded (``mutate.sa
 ones everywhere, every task and operator represented) and each assignment's result says so: a
 cheap check for CI, whose kill rate is the sample's, not the whole audit's.
 
-Alternative implementations live in ``tests/alternatives/<aid>/``: each file there holds
-functions that replace the same-named ones of the reference module with the same file name
-(loops instead of vectorised code, another order of operations). They must score full marks.
+Alternative implementations live beside this module, in ``alternatives/<aid>/``: each file there
+holds functions that replace the same-named ones of the reference module with the same file name
+(loops instead of vectorised code, another order of operations). They must score full marks; a
+task they lose points on is a :class:`FalseFailure`.
 """
 from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -38,20 +41,21 @@ from grader.course.config import AssignmentConfig, Course, SelectionError, TaskC
 from grader.course.policy import tolerance
 from grader.judge.cases import Case, GradingError, check_suite, expected_outputs, make_cases
 from grader.judge.compare import Tolerance, compare
-from grader.judge.scoring import score_task
+from grader.judge.pipeline import Plan as Grading
+from grader.judge.pipeline import run_and_score
 from grader.quality.inprocess import (FINDER, PACKAGES, InProcessRunner, Timeout, package_sources, run_case,
                                       time_limit)
 from grader.quality.mutate import MIN_PER_TASK, OPERATORS, Mutant, mutants
 from grader.quality.mutate import sample as sample_of
-from grader.results import (AlternativeAudit, AssignmentAudit, AuditSample, Counts, MutantOutcome, RunStatus,
-                            Status, TaskAudit)
+from grader.results import (AlternativeAudit, AssignmentAudit, AuditSample, Counts, FalseFailure, MutantOutcome,
+                            RunStatus, Status, TaskAudit, TaskResult)
 from grader.sandbox import scan
 from grader.sandbox.runner import Request
 from grader.tasks import suites
 from grader.tasks.model import Modules, Suite, Task, case_generator
 from grader.tasks.trees import leaf_tensors
 
-ALTERNATIVES = paths.ROOT / "tests" / "alternatives"
+ALTERNATIVES = Path(__file__).resolve().parent / "alternatives"  # <aid>/<module>.py: right answers written otherwise
 EXTRA_SEEDS = 20            # extra cases a surviving mutant must match to be called equivalent
 EXTRA_SEED = 1_234_577      # their suite seed: neither the public nor the hidden one
 MIN_TIMEOUT_S = 2.0         # a mutant's CPU-time limit: this, or 20x the reference's CPU time if longer
@@ -130,39 +134,37 @@ class _Plan:
         cfg = self.assignments[self.aid(task_id)][0]
         return next(t for t in cfg.tasks if t.id == task_id)
 
-    def points(self, task_id: str) -> float:
-        return self.config(task_id).points
-
     def banned(self, task_id: str) -> tuple[str, ...]:
         return tuple(getattr(self.config(task_id), "banned", ()))
 
-    def grade(self, task_id: str, m: Modules, first_failure: bool = False):
-        """Score ``m`` on one task exactly as the grader would (the score and its checks).
+    def grade(self, task_id: str, m: Modules, first_failure: bool = False) -> TaskResult:
+        """Score ``m`` on one task as the grader does: the judge's run and score steps on its cases,
+        with the in-process runner (the score and its checks; no diagnoses, which decide nothing).
 
         With ``first_failure``, cases are scored one at a time and the first that loses points
         is returned: a check fails when any case fails, so that case alone decides the kill.
         """
-        task = self.task(task_id)
         cases, expected = self.cases[task_id]
-        aid, points, names = self.aid(task_id), self.points(task_id), self.banned(task_id)
-        cfg = self.config(task_id)
+        aid, tcfg = self.aid(task_id), self.config(task_id)
+        cfg, suite = dataclasses.replace(self.assignments[aid][0], tasks=(tcfg,)), self.assignments[aid][1]
         runner = InProcessRunner(task_limits=False)  # the audit bounds each mutant as a whole
 
-        def replies(ks: list[int]) -> list:
-            requests = [Request(task_id, k, cases[k].inputs, 0, names) for k in ks]
-            got = runner.run(m, aid, requests, {task_id: cfg.limits})
-            return [got[(task_id, k)] for k in ks]
+        def graded(ks: list[int]) -> TaskResult:
+            # the in-process runner takes the package loaded in memory where the sandbox takes a folder
+            plan = Grading(cfg, suite, m, {task_id: [cases[k] for k in ks]},  # type: ignore[arg-type]
+                           {task_id: [expected[k] for k in ks]})
+            plan.requests = [Request(task_id, i, cases[k].inputs, 0, self.banned(task_id)) for i, k in enumerate(ks)]
+            return run_and_score(plan, self.course, "cpu", runner)[0]
 
         if first_failure:
             result = None
-            for k, c in enumerate(cases):
-                result = score_task(self.course, aid, task, points, [c], [expected[k]], replies([k]), "cpu")
+            for k in range(len(cases)):
+                result = graded([k])
                 if result.score < result.max_score:
                     return result
             if result is not None:
                 return result
-        ks = list(range(len(cases)))
-        return score_task(self.course, aid, task, points, cases, expected, replies(ks), "cpu")
+        return graded(list(range(len(cases))))
 
     def extra_cases(self, task_id: str) -> list[tuple[dict, dict, dict]]:
         """(inputs, reference outputs, reference's inputs after the run) on the extra seeds."""
@@ -371,12 +373,13 @@ def _audit_alternatives(plan: _Plan, aid: str, folder: Path) -> AlternativeAudit
             found = scan.scan(files[task.module], task.function, plan.banned(task_id)) \
                 if task.module in files else []
             if found:  # the grader rejects these before running them
-                failures.append(f"{task_id}: {found[0].describe()}")
+                failures.append(FalseFailure(task_id, Status.BANNED, message=found[0].describe()))
                 continue
             result = plan.grade(task_id, m)
             if result.score < result.max_score:
                 failed = next((c for c in result.checks if not c.passed), None)
-                failures.append(f"{task_id}: {result.status}" + (f": {failed.message}" if failed else ""))
+                failures.append(FalseFailure(task_id, result.status, failed.name if failed else "",
+                                             failed.message if failed else ""))
     finally:
         FINDER.unload(name)
     replaced = [f"{prefix}.{f}" for f in alternative_functions(folder)]

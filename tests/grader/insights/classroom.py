@@ -2,7 +2,7 @@
 
 ann hands in the reference's solutions; ben hands in ann's code with every local variable renamed, the
 comments gone, the layout rewritten and the functions in reverse order; cat hands in an independent
-correct solution (tests/alternatives/, written into the skeleton as a student would); dan, eve and fay
+correct solution (grader/quality/alternatives/, written into the skeleton as a student would); dan, eve and fay
 hand in the skeleton untouched; gus, hal and ivy each implement a few tasks, in their own words, with
 seeded mistakes of known kinds. Every submission is graded in process and recorded in a gradebook as
 ``grader batch`` records it.
@@ -149,7 +149,7 @@ def alternative_bodies(py: Path) -> dict[str, str]:
 
 
 def independent(skeleton: Path, dest: Path) -> Path:
-    """The skeleton with tests/alternatives/ written into it: a correct solution written independently."""
+    """The skeleton with grader/quality/alternatives/ written into it: a correct solution written independently."""
     shutil.copytree(skeleton, dest, ignore=shutil.ignore_patterns("__pycache__"))
     for py in sorted((ALTERNATIVES / AID).glob("*.py")):
         bodies = alternative_bodies(py)

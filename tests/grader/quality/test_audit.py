@@ -23,6 +23,7 @@ from grader.judge.compare import Tolerance, compare
 from grader.quality.inprocess import Timeout
 from grader.quality.mutate import Mutant, mutants, sample
 from grader.reports import render
+from grader.results import Status
 from grader.tasks.model import Suite
 from tests.helpers import COURSE, grade_folder, lost_tasks, seeded_bug
 
@@ -149,10 +150,15 @@ def test_wrong_or_banned_alternatives_are_false_failures(tmp_path):
                                       "def tanh_forward(x):\n    return torch.nn.Tanh()(x), x\n")
     [r] = audit.audit(COURSE, ["a02.sigmoid_backward"], jobs=1, alternatives=tmp_path)
     assert r.alternatives.tasks == ["a02.tanh_forward", "a02.relu_forward"]
-    failures = dict(f.split(": ", 1) for f in r.alternatives.false_failures)
+    failures = {f.task: f for f in r.alternatives.false_failures}
     assert set(failures) >= {"a02.relu_forward", "a02.tanh_forward"}
-    assert "banned operation torch.nn.Tanh" in failures["a02.tanh_forward"]  # as the sandbox's scan says
+    banned = failures["a02.tanh_forward"]
+    assert banned.status == Status.BANNED and not banned.check  # refused by the scan, before it ran
+    assert "banned operation torch.nn.Tanh" in banned.message  # as the sandbox's scan says
+    wrong = failures["a02.relu_forward"]
+    assert wrong.status == Status.FAILED and wrong.check == "out"
     assert not r.ok
+    assert f"false failure: a02.relu_forward: failed (out): {wrong.message}" in render([r], "text")
 
 
 def test_cli_json_has_one_object_per_assignment_with_counts_and_tasks(capsys):
