@@ -267,9 +267,6 @@ class GradingResult:
         return [t for a in self.assignments for t in a.tasks]
 
 
-@dataclass(frozen=True)
-class ExperimentRow:
-    """One reproduced quantity of an assignment's experiments, beside its published value."""
 class UnreadableReports(ValueError):
     """A folder of JSON reports that cannot be read back: no such folder, none in it, or one that is not a grading."""
 
@@ -289,6 +286,9 @@ def read_reports(folder: Path) -> dict[str, GradingResult]:
     return gradings
 
 
+@dataclass(frozen=True)
+class ExperimentRow:
+    """One reproduced quantity of an assignment's experiments, beside its published value."""
 
     assignment: str
     quantity: str
