@@ -86,6 +86,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         settings = run.settle(course, args.assignment, args.suite, args.device, args.executor,
                               args.require_isolation, args.isolation_via)
+        settings = dataclasses.replace(settings, language=i18n.current())  # the workers write the same language
         if not Path(args.submissions).is_dir():  # before the gradebook: a typo creates nothing
             raise BatchError(f"{args.submissions}: no such folder")
         with Gradebook(Path(args.gradebook)) as book:

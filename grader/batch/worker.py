@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection
 
 import torch
 
+from grader import i18n
 from grader.batch import jobs, version
 from grader.batch.jobs import Job, Outcome, SubmissionError
 from grader.course.config import Course
@@ -46,6 +47,7 @@ class Settings:
     isolation: levels.Isolation | None = None  # probed by the coordinator, on this machine (the local pool)
     require_isolation: str | None = None
     isolation_via: str = "auto"
+    language: str = "en"                 # what the gradings' messages are written in (grader.i18n)
 
 
 class WorkerMismatch(Exception):
@@ -80,7 +82,7 @@ def grade_job(job: Job, settings: Settings) -> Outcome:
                                  "install the same checkout on every machine")
         runner = runner_for(settings)
         times = {aid: stamp.at for aid, stamp in job.stamps.items() if stamp.at is not None}
-        with jobs.opened(job) as path:
+        with jobs.opened(job) as path, i18n.using(settings.language):
             result = grade(path, settings.course, list(settings.assignments) if settings.assignments else None,
                            settings.suite, settings.device, times, runner=runner)
         if result.late is not None:  # each assignment was penalised by its own time; say where the latest came from

@@ -6,6 +6,7 @@ default) runs the submission; everything that decides a grade happens here, in t
 """
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as dt
 import time
@@ -102,8 +103,9 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
             return result
 
         if jobs > 1 and len(available) > 1:
+            context = contextvars.copy_context()  # each thread grades in the caller's language (grader.i18n)
             with ThreadPoolExecutor(min(jobs, len(available)), thread_name_prefix="grade") as pool:
-                results = list(pool.map(one, available))
+                results = list(pool.map(lambda cfg: context.copy().run(one, cfg), available))
         else:
             results = [one(cfg) for cfg in available]
     return GradingResult(
@@ -168,7 +170,8 @@ def grade_assignment(folder: Path | None, course: Course, cfg: AssignmentConfig,
     make_plan(plan, course, which)
     scan_files(plan)
     budget = assignment_budget(course, submission_budget)
-    tasks = run_and_score(plan, course, device, runner, budget)
+    run(plan, runner, budget)
+    tasks = score(plan, course, device)
     explained = explain(plan, runner, budget, tasks)
     if explained:
         tasks = score(plan, course, device, tasks, explained)
@@ -231,18 +234,9 @@ def _missing(folder: Path, modules: list[str]) -> str:
     return message
 
 
-def run(plan: Plan, runner: Runner, budget: Budget | None) -> None:
+def run(plan: Plan, runner: Runner, budget: Budget) -> None:
     limits = {t.id: t.limits for t in plan.cfg.tasks}
     plan.responses.update(runner.run(plan.folder, plan.cfg.id, plan.requests, limits, budget))
-
-
-def run_and_score(plan: Plan, course: Course, device: str, runner: Runner,
-                  budget: Budget | None = None) -> list[TaskResult]:
-    """Run a plan's requests and score every task of it: each task's result before any diagnosis. The
-    grading of a submission goes on to diagnose; the audit's verdict on a mutant or an alternative
-    needs only this."""
-    run(plan, runner, budget)
-    return score(plan, course, device)
 
 
 def explain(plan: Plan, runner: Runner, budget: Budget, tasks: list[TaskResult]) -> set[str]:

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from grader import paths
+from grader import i18n, paths
 from grader.judge.pipeline import grade
 from grader.results import GradingResult
 from tests.helpers import COURSE, seeded_bugs
@@ -55,3 +55,18 @@ def gradings(graded_solutions, buggy, broken) -> dict[str, GradingResult]:
 def buggy_page(buggy) -> str:
     from grader.reports import render
     return render(buggy, "html")
+
+
+@pytest.fixture(scope="session")
+def buggy_zh() -> GradingResult:
+    """The buggy example graded as a Chinese reader gets it (``--lang zh_CN``), late as :func:`buggy`."""
+    folder = paths.ROOT / "examples" / "buggy_submission" / AID
+    with i18n.using("zh_CN"):
+        return grade(folder, COURSE, [AID], suite="all", submitted_at=LATE)
+
+
+@pytest.fixture(scope="session")
+def buggy_page_zh(buggy_zh) -> str:
+    from grader.reports import render
+    with i18n.using("zh_CN"):
+        return render(buggy_zh, "html")
