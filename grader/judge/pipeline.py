@@ -170,8 +170,7 @@ def grade_assignment(folder: Path | None, course: Course, cfg: AssignmentConfig,
     make_plan(plan, course, which)
     scan_files(plan)
     budget = assignment_budget(course, submission_budget)
-    run(plan, runner, budget)
-    tasks = score(plan, course, device)
+    tasks = run_and_score(plan, course, device, runner, budget)
     explained = explain(plan, runner, budget, tasks)
     if explained:
         tasks = score(plan, course, device, tasks, explained)
@@ -234,9 +233,18 @@ def _missing(folder: Path, modules: list[str]) -> str:
     return message
 
 
-def run(plan: Plan, runner: Runner, budget: Budget) -> None:
+def run(plan: Plan, runner: Runner, budget: Budget | None) -> None:
     limits = {t.id: t.limits for t in plan.cfg.tasks}
     plan.responses.update(runner.run(plan.folder, plan.cfg.id, plan.requests, limits, budget))
+
+
+def run_and_score(plan: Plan, course: Course, device: str, runner: Runner,
+                  budget: Budget | None = None) -> list[TaskResult]:
+    """Run a plan's requests and score every task of it: each task's result before any diagnosis. The
+    grading of a submission goes on to diagnose; the audit's verdict on a mutant or an alternative
+    needs only this."""
+    run(plan, runner, budget)
+    return score(plan, course, device)
 
 
 def explain(plan: Plan, runner: Runner, budget: Budget, tasks: list[TaskResult]) -> set[str]:
