@@ -47,10 +47,13 @@ def value_diagnoses(pairs: list[Pair], tol: Tolerance) -> list[Diagnosis]:
     if len(pairs) < 2:
         return []
     for kind, relation in RELATIONS:
+        if kind == K.SCALE and pairs[0].expected.numel() < 3:
+            text = _shared_factor(pairs, tol)  # a few numbers: the factor must come from one place in every case
+            if text is not None:
+                return [Diagnosis(kind, text)]
+            continue
         texts = [relation(p, tol) for p in pairs]
         if all(t is not None for t in texts):
-            if kind == K.SCALE and pairs[0].expected.numel() < 3 and len({_source(t) for t in texts}) != 1:
-                continue  # a few numbers: the factor must come from the same place in every case
             return [Diagnosis(kind, str(texts[0]))]
     return []
 
@@ -94,7 +97,8 @@ def _sign(p: Pair, tol: Tolerance) -> str | None:
         else None
 
 
-def _factor(p: Pair, tol: Tolerance) -> str | None:
+def _constant(p: Pair, tol: Tolerance) -> float | None:
+    """c where got = c x expected (c not 0, 1 or -1), else None."""
     e, g = p.expected, p.got
     norm = float((e * e).sum())
     if norm == 0 or not _nonzero(e, tol):
@@ -102,33 +106,50 @@ def _factor(p: Pair, tol: Tolerance) -> str | None:
     c = float((g * e).sum()) / norm
     if abs(c - 1) < 1e-6 or abs(c + 1) < 1e-6 or abs(c) < 1e-9 or not close(g, c * e, tol):
         return None
-    named = _name_factor(c, p.inputs)
-    if e.numel() < 3 and not named:
-        return None  # any wrong number is some multiple of a single right one: only a named factor says more
+    return c
+
+
+def _factor(p: Pair, tol: Tolerance) -> str | None:
+    c = _constant(p, tol)
+    if c is None:
+        return None
+    named = next(iter(_named_factors(c, p.inputs).values()), "")
     return f"a constant factor: got = {c:.4g} x expected{named}"
 
 
-def _source(text: str | None) -> str:
-    """Where a named factor comes from (``x.shape[0]``, or ``2``), whatever its value in one case."""
-    named = (text or "").rpartition("(")[2]
-    return named.rpartition(" the size ")[2] if " the size " in named else named
+def _shared_factor(pairs: list[Pair], tol: Tolerance) -> str | None:
+    """For a result of one or two numbers, any wrong one of which is some multiple of the right one: a
+    factor that comes from the same place in every case (2, or the size of one axis of one input), said
+    with the first case's numbers; None where there is none."""
+    found = []
+    for p in pairs:
+        c = _constant(p, tol)
+        found.append((c, _named_factors(c, p.inputs) if c is not None else {}))
+    common = [source for source in found[0][1] if all(source in named for _, named in found[1:])]
+    if not common:
+        return None
+    c, named = found[0]
+    return f"a constant factor: got = {c:.4g} x expected{named[common[0]]}"
 
 
-def _name_factor(c: float, inputs: dict) -> str:
-    """The likely source of a factor: 2, a size of an input (a batch, a length, a width) or its square root."""
-    sizes: dict[int, str] = {}
+def _named_factors(c: float, inputs: dict) -> dict[str, str]:
+    """The likely sources of a factor, the likeliest first: 2, the size of an axis of an input (a batch, a
+    length, a width) or its square root; ``{source: text}``, the source the same whatever its value in one case
+    (``1/x.shape[0]``), the text with the numbers (`` (1/4, the size x.shape[0])``)."""
+    candidates = [("2", 2.0, "2")]
     for path, t in leaf_tensors(inputs):
         for axis, size in enumerate(t.shape):
-            if size > 1 and size not in sizes:
-                sizes[size] = f"{path}.shape[{axis}]"
-    candidates = [(2.0, "2")] + [(float(s), f"{s}, the size {w}") for s, w in sizes.items()] + \
-        [(math.sqrt(s), f"sqrt({s}), {s} the size {w}") for s, w in sizes.items()]
-    for value, long in candidates:
+            if size > 1:
+                where = f"{path}.shape[{axis}]"
+                candidates += [(where, float(size), f"{size}, the size {where}"),
+                               (f"sqrt {where}", math.sqrt(size), f"sqrt({size}), {size} the size {where}")]
+    out: dict[str, str] = {}
+    for source, value, long in candidates:
         if math.isclose(c, value, rel_tol=1e-6):
-            return f" ({long})"
-        if math.isclose(c, 1 / value, rel_tol=1e-6):
-            return f" (1/{long})"
-    return ""
+            out.setdefault(source, f" ({long})")
+        elif math.isclose(c, 1 / value, rel_tol=1e-6):
+            out.setdefault("1/" + source, f" (1/{long})")
+    return out
 
 
 def _transpose(p: Pair, tol: Tolerance) -> str | None:

@@ -1,23 +1,25 @@
 """The reference's own near misses: which one-edit mutant of the solution behaves like the submission.
 
-Where a failed check's numbers fit none of the relations of :mod:`grader.judge.hypotheses`, the
-mutants of the task's own solution block (:mod:`grader.quality.mutate`: a flipped sign, a term
-or a statement left out, another axis, a range off by one, a comparison reversed, arguments
-swapped) run on the check's failing cases, in this process (the reference is the course's own
-code). A mutant whose output agrees with what the submission returned, within the check's
-tolerance, on every failing case tried and on two at least, names the kind of the mistake; they
-are tried the likeliest kind of edit first (a sign, a term, a statement, an axis, a range, a
-transpose, ..., another variable last) and the first that fits is said. The text names the
-kind of edit, never the solution's code.
+Where a failed check's numbers fit none of the relations of :mod:`grader.judge.hypotheses`, mutants of
+the task's own solution block run on the check's failing cases, in this process (the reference is the
+course's own code): first the misconceptions declared for the task (:mod:`grader.quality.misconceptions`:
+gates in another order, a mask ignored, the scaling left out, ...), then the classic mistakes no one-token
+edit makes (an activation's derivative for another's, a range counted from one, two indices swapped),
+then the one-token edits of :mod:`grader.quality.mutate` (a flipped sign, a term or a statement left out,
+another axis, a range off by one, a transpose, a comparison reversed, arguments swapped, ..., another
+variable last). Each mutant carries the kind of mistake its edit is, where one kind fits it (the others
+are not tried). A mutant whose output agrees with what the submission returned, within the check's
+tolerance, on every failing case tried and on two at least, names the kind; the first that fits is said,
+a declared misconception in its own words, any other by its kind. The text names the mistake, never the
+solution's code.
 
-Costs only failures: at most :data:`MAX_MUTANTS` mutants and :data:`BUDGET_S` of this process's
-CPU time per failed task (CPU rather than wall clock, so a loaded machine tries the same
-mutants and says the same), in the grader's main thread (the time limit on a mutant that loops is a signal); elsewhere (a thread of
-``--jobs``) and where the reference is not at hand (a student repository) it is skipped.
+Costs only failures: at most :data:`MAX_MUTANTS` mutants and :data:`BUDGET_S` of this process's CPU time
+per failed task (CPU rather than wall clock, so a loaded machine tries the same mutants and says the
+same), in the grader's main thread (the time limit on a mutant that loops is a signal); elsewhere (a
+thread of ``--jobs``) and where the reference is not at hand (a student repository) it is skipped.
 """
 from __future__ import annotations
 
-import ast
 import functools
 import importlib.util
 import itertools
@@ -37,28 +39,25 @@ from grader.tasks.model import Task
 if TYPE_CHECKING:
     from grader.quality.mutate import Mutant
 
-MAX_MUTANTS = 250  # tried per failed task at most, the likeliest first
+MAX_MUTANTS = 2000  # tried per failed task at most, the likeliest first (the CPU budget ends most searches first)
 BUDGET_S = 1.0     # CPU seconds per failed task: the same mutants are tried however loaded the machine is
 MAX_CASES = 3
 
-# What a mutant's edit means, by operator (and, for an arithmetic swap, by the symbols swapped).
-KINDS = {"sign": K.SIGN, "term": K.MISSING_TERM, "delete": K.MISSING_TERM, "axis": K.AXIS,
-         "off-by-one": K.OFF_BY_ONE, "transpose": K.TRANSPOSE, "keepdim": K.KEEPDIM, "compare": K.MASK,
-         "swap": K.WRONG_INPUT, "in-place": K.IN_PLACE, "variable": K.WRONG_INPUT}
 WORDS = {
     K.SIGN: "it behaves like the solution with one sign flipped",
     K.MISSING_TERM: "it behaves like the solution with one term or step left out",
     K.AXIS: "it behaves like the solution with one operation taken along another axis",
     K.OFF_BY_ONE: "it behaves like the solution with one range or slice off by one",
-    K.TRANSPOSE: "it behaves like the solution with a transpose added or left out",
+    K.TRANSPOSE: "it behaves like the solution with a transpose added or left out, or two indices swapped",
     K.KEEPDIM: "it behaves like the solution with a kept dimension dropped",
     K.MASK: "it behaves like the solution with one comparison (a mask or threshold) reversed",
     K.WRONG_INPUT: "it behaves like the solution with one value used in place of another (the wrong input)",
     K.IN_PLACE: "it behaves like the solution with a value updated in place",
     K.SCALE: "it behaves like the solution with a sum and a mean swapped",
+    K.ACTIVATION: "it behaves like the solution with an activation's derivative replaced by another's, or left out",
 }
-ORDER = ("sign", "term", "delete", "axis", "off-by-one", "transpose", "keepdim", "reduction", "compare", "swap",
-         "arith", "in-place", "variable")  # the likeliest first: the budget may end the search
+ORDER = ("declared", "misconception", "sign", "term", "delete", "axis", "off-by-one", "transpose", "keepdim", "reduction",
+         "compare", "swap", "arith", "in-place", "variable")  # the likeliest first: the budget may end the search
 PACKAGES = itertools.count()
 
 
@@ -71,62 +70,26 @@ class Failing:
     got: torch.Tensor
 
 
-def kind_of(m: Mutant) -> K | None:
-    """The kind of mistake a mutant's edit is, where one kind fits it; None where its edit could be
-    several (a factor left out of a product may be a mask, an activation's derivative or a scale)."""
-    d = m.description
-    if m.operator == "arith":
-        return K.SIGN if d in ("+ -> -", "- -> +") else None
-    if m.operator == "reduction":
-        return K.SCALE if d in ("sum -> mean", "mean -> sum") else None
-    if m.operator == "swap":
-        if d.startswith("operands of "):
-            return {"-": K.SIGN, "@": K.TRANSPOSE}.get(d.split()[2])
-        return K.MASK if _edited_line(m).count("where(") else K.WRONG_INPUT  # where(c, a, b): a mask inverted
-    if m.operator == "term":
-        return _deleted_term(d)
-    if m.operator == "delete":
-        line = d.removeprefix("statement deleted: ")
-        return K.MASK if "mask" in line.lower() else K.MISSING_TERM if ("+=" in line or "-=" in line) else None
-    return KINDS.get(m.operator)
-
-
-def _edited_line(m: Mutant) -> str:
-    lines = m.source.splitlines()
-    return lines[m.line - 1] if 0 < m.line <= len(lines) else ""
-
-
-def _deleted_term(description: str) -> K | None:
-    """``term deleted: A -> B``: a summand left out is a missing term; a factor left out is a mask where the
-    factor is a comparison or a mask, else it could be anything."""
-    whole, _, kept = description.removeprefix("term deleted: ").partition(" -> ")
-    try:
-        node = ast.parse(whole, mode="eval").body
-    except SyntaxError:
-        return None
-    if not isinstance(node, ast.BinOp):
-        return None
-    if isinstance(node.op, (ast.Add, ast.Sub)):
-        return K.MISSING_TERM
-    gone = node.right if ast.unparse(node.left) == kept else node.left
-    if any(isinstance(n, ast.Compare) for n in ast.walk(gone)) or "mask" in ast.unparse(gone).lower():
-        return K.MASK
-    return None
-
-
 @functools.lru_cache(maxsize=64)
 def _mutants(aid: str, module: str) -> dict[str, list[Mutant]]:
     """The mutants of one file of the assignment's reference, by task, the likeliest operators first."""
-    from grader.quality import mutate
+    from grader.quality import misconceptions, mutate
     path = paths.REFERENCE / aid / (module.replace(".", "/") + ".py")
-    found = mutate.mutants_of_file(path.read_text(encoding="utf-8"), aid.split("_", 1)[0],
-                                   path.relative_to(paths.REFERENCE / aid).as_posix(), module,
-                                   mutate.OPERATORS + mutate.EXTRA_OPERATORS)
+    file = path.relative_to(paths.REFERENCE / aid).as_posix()
+    declared = [misconceptions.as_mutant(d, module) for d in misconceptions.DECLARED
+                if d.file == file and d.task.split(".")[0] == aid.split("_", 1)[0]]
+    found = declared + mutate.mutants_of_file(path.read_text(encoding="utf-8"), aid.split("_", 1)[0], file, module,
+                                              tuple(sorted(mutate.OPERATORS + mutate.EXTRA_OPERATORS, key=_rank)))
     by_task: dict[str, list[Mutant]] = {}
-    for m in sorted(found, key=lambda m: ORDER.index(m.operator) if m.operator in ORDER else len(ORDER)):
-        if kind_of(m) is not None:
+    for m in sorted(found, key=lambda m: _rank(m.operator)):
+        if m.kind is not None:
             by_task.setdefault(m.task, []).append(m)
     return by_task
+
+
+def _rank(operator: str) -> int:
+    """Where an operator's mutants come in the search (and which operator keeps an edit two of them make)."""
+    return ORDER.index(operator) if operator in ORDER else len(ORDER)
 
 
 @functools.lru_cache(maxsize=16)
@@ -158,9 +121,8 @@ def diagnose(aid: str, task: Task, failing: dict[str, list[Failing]], tols: dict
         if left <= 0 or len(found) == len(wanted):
             break
         for name in _behaves_like(aid, task, m, {n: c for n, c in wanted.items() if n not in found}, tols, left):
-            kind = kind_of(m)
-            assert kind is not None
-            found[name] = [Diagnosis(kind, WORDS[kind])]  # the likeliest edit that fits: the first found
+            assert m.kind is not None  # a declared misconception is said in its own words
+            found[name] = [Diagnosis(m.kind, m.description if m.operator == "declared" else WORDS[m.kind])]  # the likeliest edit that fits: the first found
     return found
 
 

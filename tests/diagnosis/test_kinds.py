@@ -143,8 +143,6 @@ def test_no_diagnosis_names_a_wrong_kind(summary):
     assert not wrong, "diagnoses that name the wrong kind:\n" + "\n".join(wrong)
 
 
-@pytest.mark.xfail(strict=True, reason="below the target: 75 of 88 (85.2%) name the true kind; no activation "
-                                       "derivative bug is named yet (benchmarks/bench_diagnosis.py prints the table)")
 def test_the_right_rate_reaches_the_target(summary):
     assert summary["right_rate"] >= TARGET, render(summary)
 

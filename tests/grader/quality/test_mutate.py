@@ -10,6 +10,7 @@ import pytest
 
 from grader import paths
 from grader.quality.mutate import MIN_PER_TASK, OPERATORS, mutants, mutants_of_file, sample
+from grader.results import DiagnosisKind as K
 from grader.authoring.release import solution_blocks
 from tests.helpers import COURSE
 
@@ -162,3 +163,55 @@ def test_past_one_per_operator_a_sample_is_spread_evenly_over_them(found):
 def test_a_sample_fraction_outside_0_to_1_is_refused(found, fraction):
     with pytest.raises(ValueError, match="fraction must be in"):
         sample(found, fraction)
+
+
+MISTAKES = '''import torch
+
+
+def g(x, out, h, dout, edge, row, col, n: int, dim: int = -1):
+    ### BEGIN SOLUTION
+    d = dout * h * (1.0 - h)
+    e = dout * (1.0 - out * out)
+    p = x.softmax(dim=dim)
+    s = torch.zeros_like(x).index_add(0, row, x[col])
+    for t in reversed(range(n)):
+        e = e + x[t]
+    k = torch.arange(0, n)
+    ### END SOLUTION
+    return d, e, p, s, k
+'''
+
+
+def test_each_mutant_carries_the_kind_of_its_edit(found):
+    kinds = {m.description: m.kind for m in found}
+    assert kinds["+ -> -"] == K.SIGN and kinds["sum -> mean"] == K.SCALE and kinds[".T dropped"] == K.TRANSPOSE
+    assert kinds["> -> >="] == K.MASK and kinds["dim 1 -> 0"] == K.AXIS and kinds["slice 1: -> 2:"] == K.OFF_BY_ONE
+    assert kinds["term deleted: x @ w.T + b -> x @ w.T"] == K.MISSING_TERM
+    assert kinds["constant 1e-08 -> 0.0"] is None  # an eps removed: no one kind of mistake
+    assert kinds["dout updated in place (.clamp_)"] == K.IN_PLACE
+    where = [m for m in found if m.operator == "swap" and "torch.clamp" in m.description]
+    assert where and all(m.kind == K.MASK for m in where)  # where(c, a, b) with a and b swapped: a mask inverted
+
+
+def test_the_classic_mistakes_are_opt_in_and_each_has_its_kind():
+    assert "misconception" not in OPERATORS
+    made = {m.description: m for m in mutants_of_file(MISTAKES, "a99", "m.py", "m", ("misconception",))}
+    expected = {
+        "derivative h * (1.0 - h) -> tanh's 1 - y^2": ("d = dout * (1.0 - h * h)", K.ACTIVATION),
+        "derivative h * (1.0 - h) -> 1 - y": ("d = dout * (1.0 - h)", K.ACTIVATION),
+        "derivative h * (1.0 - h) -> nothing": ("d = dout", K.ACTIVATION),
+        "derivative 1.0 - out * out -> the sigmoid's y(1 - y)": ("e = dout * (out * (1.0 - out))", K.ACTIVATION),
+        "derivative 1.0 - out * out -> 1 - y": ("e = dout * (1.0 - out)", K.ACTIVATION),
+        "dim=dim -> -1": ("p = x.softmax(dim=-1)", K.AXIS),
+        "dim=dim -> 0": ("p = x.softmax(dim=0)", K.AXIS),
+        "indices row and col swapped": ("s = torch.zeros_like(x).index_add(0, col, x[row])", K.TRANSPOSE),
+        "range(n) -> range(1, n) (first left out)": ("for t in reversed(range(1, n)):", K.OFF_BY_ONE),
+        "range(n) -> range(1, n + 1) (counted from one)": ("for t in reversed(range(1, n + 1)):", K.OFF_BY_ONE),
+        "torch.arange(0, n) -> torch.arange(1, n + 1) (counted from one more)": ("k = torch.arange(1, n + 1)",
+                                                                                 K.OFF_BY_ONE),
+    }
+    for description, (line, kind) in expected.items():
+        assert description in made, (description, sorted(made))
+        assert line in made[description].source and made[description].kind == kind, description
+        ast.parse(made[description].source)
+    assert all(m.kind is not None for m in made.values())
