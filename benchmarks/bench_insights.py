@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import ast
-import json
 import os
 import platform
 import random
@@ -119,8 +118,7 @@ def make_class(root: Path, n: int, seed: int = 2027) -> tuple[Path, Path, Path]:
         for student in sorted(kinds):
             kind = kinds[student]
             if kind not in graded:  # one grading per kind of submission, the first student's
-                graded[kind] = json.loads(json.dumps(grade(folder / student / AID, COURSE, [AID],
-                                                           runner=InProcessRunner()).to_dict()))
+                graded[kind] = grade(folder / student / AID, COURSE, [AID], runner=InProcessRunner())
             at = DEADLINE if rng.random() < 0.9 else DEADLINE + dt.timedelta(days=1)
             book.record(Job(student, student, "folder", f"h{student}", {AID: Stamp(at, "file_time")}),
                         Outcome(student, graded[kind], seconds=rng.uniform(2, 9)), [AID],

@@ -32,6 +32,7 @@ from grader.sandbox import levels, process, session  # noqa: E402
 from grader.sandbox.inside import isolation  # noqa: E402
 from grader.judge.pipeline import grade  # noqa: E402
 from grader.authoring.release import release  # noqa: E402
+from grader.sandbox.session import runner_for
 
 AID = "a02_mlp_backprop"
 
@@ -87,7 +88,7 @@ def main() -> None:
             for lvl in levels:
                 t0 = time.perf_counter()
                 level, via = configs[lvl]
-                result = grade(sub, course, [AID], isolation=level, isolation_via=via)
+                result = grade(sub, course, [AID], runner=runner_for("cpu", level, via=via))
                 took = time.perf_counter() - t0
                 assert result.score == result.max_score, (lvl, result.score)
                 iso = levels.choose("cpu", level, via=via)

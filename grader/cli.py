@@ -31,8 +31,11 @@ def _emit(text: str, output: str | None) -> None:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from grader.course import config
+    from grader.judge.cases import GradingError
     from grader.judge.pipeline import grade
     from grader.judge.submission import assignment_named
+    from grader.sandbox.levels import IsolationRefused
+    from grader.sandbox.session import runner_for
 
     course = config.load(args.course)
     submitted = None
@@ -50,11 +53,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
     steps = len(args.assignment) if args.assignment else \
         1 if assignment_named(Path(args.path), [a.id for a in course.assignments]) else \
         sum(a.available for a in course.assignments)  # the steps the bar counts: one per assignment graded
+    try:
+        device = course.device(args.device)
+        runner = runner_for(device, args.isolation, args.require_isolation, args.isolation_via)
+    except config.SelectionError as e:
+        raise GradingError(str(e)) from None
+    except IsolationRefused as e:
+        raise GradingError(f"grading refused: {e}") from None
     started = time.monotonic()
     with progress(args.quiet, steps) as (report, _):
-        result = grade(args.path, course, args.assignment, args.suite, args.device, submitted, progress=report,
-                       isolation=args.isolation, require_isolation=args.require_isolation,
-                       isolation_via=args.isolation_via, jobs=args.jobs, every=args.every_assignment)
+        result = grade(args.path, course, args.assignment, args.suite, device, submitted, progress=report,
+                       runner=runner, jobs=args.jobs, every=args.every_assignment)
     if result.late is not None:
         result.late = dataclasses.replace(result.late, time_source=args.time_source)
     color = args.format == "text" and not args.output and sys.stdout.isatty()

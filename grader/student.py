@@ -20,6 +20,7 @@ from grader.judge.pipeline import grade
 from grader.pytest_plugin import PROPERTY
 from grader.reports.text import task_lines
 from grader.results import Status, TaskResult
+from grader.sandbox.session import runner_for
 
 _graded: dict[tuple[str, str, str], dict[str, TaskResult]] = {}  # (folder, content, language)
 
@@ -46,7 +47,8 @@ def graded_tasks(folder: str | Path, tasks: Iterable[str] | None = None) -> dict
     missing = {i for i in wanted if i not in done}
     if missing:
         with i18n.using(lang):
-            result = grade(folder, course, [folder.name], suite="public", device="cpu", tasks=missing)
+            result = grade(folder, course, [folder.name], suite="public", device="cpu", runner=runner_for("cpu"),
+                           tasks=missing)
         done.update((t.id, t) for t in result.tasks())
     return {i: done[i] for i in wanted}
 

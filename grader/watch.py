@@ -16,7 +16,7 @@ from grader.course.config import Course
 from grader.judge.cases import GradingError, remember_expected
 from grader.judge.pipeline import grade
 from grader.reports.text import regrade_lines
-from grader.sandbox import levels, session
+from grader.sandbox.session import runner_for
 
 
 def fingerprint(folder: Path) -> tuple:
@@ -43,7 +43,7 @@ def watch(folder: Path, course: Course, assignment: str | None = None, tasks: se
     except KeyError:
         raise GradingError(f"{folder.name} is not an assignment of the course: name it with --assignment ID") \
             from None
-    runner = session.SandboxRunner("cpu", levels.choose("cpu"))
+    runner = runner_for("cpu")
     remember_expected()  # the reference runs once per task, not once per save
     seen: tuple | None = None
     done = 0

@@ -12,6 +12,7 @@ from grader import paths
 from grader.course import config
 from grader.judge.pipeline import grade
 from grader.quality.inprocess import InProcessRunner
+from grader.sandbox.session import runner_for
 from grader.tasks import suites
 from grader.tasks.numeric import central_difference, weighted_sum
 from grader.results import GradingResult, TaskResult
@@ -56,7 +57,7 @@ def grade_folder(folder: Path, suite: str = "public", device: str = "cpu", sandb
     Runner the audit uses: same pipeline, wire format, guard and diagnoses, no child process), for
     tests about what a suite catches (seeded bugs); the sandbox itself is proven by tests/grader/sandbox
     and by every assignment's sandboxed gradings of its solutions and skeleton."""
-    runner = None if sandboxed else InProcessRunner()
+    runner = runner_for(device) if sandboxed else InProcessRunner()
     return grade(folder, COURSE, [folder.name], suite=suite, device=device, runner=runner)
 
 

@@ -16,6 +16,7 @@ at all, and the next batch grades exactly those not recorded.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import sqlite3
@@ -138,9 +139,10 @@ class Gradebook:
     def record(self, job: Job, outcome: Outcome, ids: list[str], key: Key) -> None:
         """One submission's grading (or why it failed), every row of it in one transaction, replacing
         the student's earlier rows for these assignments."""
-        graded = {a["id"]: a for a in outcome.result["assignments"]} if outcome.result else {}
-        sandbox = json.dumps(outcome.result.get("sandbox")) if outcome.result else None
-        graded_at = outcome.result["graded_at"] if outcome.result else _now()
+        grading = outcome.result
+        graded = {a.id: a for a in grading.assignments} if grading else {}
+        sandbox = json.dumps(dataclasses.asdict(grading.sandbox) if grading.sandbox else None) if grading else None
+        graded_at = grading.graded_at if grading else _now()
         with self.transaction():
             for aid in ids:
                 self._forget(job.student, aid)
@@ -154,17 +156,16 @@ class Gradebook:
                 if a is None:
                     row.update(status="failed", error=outcome.error or f"{aid} is not in the grading",
                                detail=outcome.detail)
-                elif a.get("error"):  # nothing of it could be graded (a notebook that does not read): no score
-                    row.update(status="failed", error=not_graded(a), result=json.dumps(a), sandbox=sandbox)
+                elif a.error:  # nothing of it could be graded (a notebook that does not read): no score
+                    row.update(status="failed", error=not_graded(a), result=_json(a), sandbox=sandbox)
                     a = None
                 else:
-                    result = AssignmentResult.from_dict(a)
-                    row.update(status="graded", raw_score=result.raw_score, late_penalty=result.late_penalty,
-                               score=result.score, max_score=result.max_score, result=json.dumps(a), sandbox=sandbox)
+                    row.update(status="graded", raw_score=a.raw_score, late_penalty=a.late_penalty, score=a.score,
+                               max_score=a.max_score, result=_json(a), sandbox=sandbox)
                 self._insert("submissions", row)
-                for t in (a or {}).get("tasks", []):
-                    self._insert("grades", {"student": job.student, "assignment": aid, "task": t["id"],
-                                            "score": t["score"], "max_score": t["max_score"], "status": t["status"]})
+                for t in a.tasks if a is not None else []:
+                    self._insert("grades", {"student": job.student, "assignment": aid, "task": t.id,
+                                            "score": t.score, "max_score": t.max_score, "status": str(t.status)})
 
     def _forget(self, student: str, aid: str) -> None:
         self.db.execute("DELETE FROM grades WHERE student = ? AND assignment = ?", (student, aid))
@@ -220,9 +221,14 @@ def _assignment(row: dict[str, Any]) -> AssignmentResult:
                             error=stored.error if stored else AssignmentError.GRADING_FAILED, message=row["error"])
 
 
-def not_graded(assignment: dict[str, Any]) -> str:
+def not_graded(assignment: AssignmentResult) -> str:
     """Why an assignment of a grading could not be graded, in one line (its ``error`` and message)."""
-    return f"{assignment['error']}: {assignment.get('message') or 'not graded'}"
+    return f"{assignment.error}: {assignment.message or 'not graded'}"
+
+
+def _json(assignment: AssignmentResult) -> str:
+    """The assignment's result as the report's JSON has it (its "assignments" entry)."""
+    return json.dumps(dataclasses.asdict(assignment))
 
 
 def _now() -> str:

@@ -17,9 +17,10 @@ import zipfile
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Iterator
 
 from grader.course.config import Course
+from grader.results import GradingResult
 from grader.judge.submission import open_submission
 
 TIMESTAMP = "timestamp.txt"  # nbgrader's name for when a submission was handed in
@@ -81,11 +82,11 @@ class Job:
 
 @dataclass
 class Outcome:
-    """What a worker sends back for one job: plain data (the grading as ``GradingResult.to_dict()``, or
-    why there is none), never live objects."""
+    """What a worker sends back for one job: the grading (a result of plain dataclasses, which pickle), or
+    why there is none; never live objects."""
 
     student: str
-    result: dict[str, Any] | None = None  # the grading, when there is one
+    result: GradingResult | None = None  # the grading, when there is one
     error: str = ""        # why it was not graded, in one line
     detail: str = ""       # the traceback, when grading raised
     seconds: float = 0.0   # wall time in the worker

@@ -21,8 +21,8 @@ from grader.batch.jobs import BatchError, Job, Outcome, SubmissionError
 from grader.batch.worker import Settings
 from grader.course.config import Course, SelectionError
 from grader.judge.cases import suite_names
-from grader.judge.pipeline import resolve_device
-from grader.sandbox import levels
+from grader.sandbox.levels import IsolationRefused
+from grader.sandbox.session import runner_for
 
 SLOWEST = 5  # submissions the summary names as the slowest
 
@@ -32,17 +32,13 @@ def settle(course: Course, assignments: list[str] | None, suite: str, device: st
     """The batch's settings, every one checked before anything is graded: the assignments exist and
     are available, the device is known. The isolation is probed by :func:`probed`."""
     suite_names(suite)
+    if executor == "dask" and device not in ("cpu", "cuda"):
+        raise BatchError("--executor dask needs --device cpu or cuda: the workers' devices are not known here")
     try:
         ids = [cfg.id for cfg, _ in course.select(assignments or [a.id for a in course.assignments if a.available])]
+        device = course.device(device, here=executor != "dask")
     except SelectionError as e:
         raise BatchError(str(e)) from None
-    if executor == "dask":
-        if device not in ("cpu", "cuda"):
-            raise BatchError("--executor dask needs --device cpu or cuda: the workers' devices are not known here")
-    else:
-        device = resolve_device(device)
-    if device not in course.devices:
-        raise BatchError(f"device '{device}' is not among course.yaml's devices ({', '.join(course.devices)})")
     return Settings(course, tuple(assignments) if assignments else None, tuple(ids), suite, device,
                     version.code_version(tuple(ids)), None, require_isolation, isolation_via)
 
@@ -52,10 +48,10 @@ def probed(settings: Settings) -> Settings:
     worker, on a machine of its own, probes its own); refused before anything is graded when the
     machine cannot give the isolation required."""
     try:
-        iso = levels.choose(settings.device, "auto", settings.require_isolation, settings.isolation_via)
-    except levels.IsolationRefused as e:
+        runner = runner_for(settings.device, require=settings.require_isolation, via=settings.isolation_via)
+    except IsolationRefused as e:
         raise BatchError(f"grading refused: {e}") from None
-    return dataclasses.replace(settings, isolation=iso)
+    return dataclasses.replace(settings, isolation=runner.iso)
 
 
 def key(settings: Settings) -> Key:
@@ -168,8 +164,8 @@ def execute(planned: Plan, book: Gradebook, executor: executors.Executor, settin
         summary.done += 1
         if outcome.graded:
             summary.graded.append((outcome.student, outcome.seconds))
-            summary.failed += [(outcome.student, f"{a['id']}: {not_graded(a)}")
-                               for a in outcome.result["assignments"] if a.get("error") and a["id"] in ids]
+            summary.failed += [(outcome.student, f"{a.id}: {not_graded(a)}")
+                               for a in outcome.result.assignments if a.error and a.id in ids]
         else:
             summary.failed.append((outcome.student, outcome.error))
         if outcome.worker:

@@ -1,10 +1,10 @@
-"""A batch worker's side: one warm sandbox per process, one submission graded per call, plain data back.
+"""A batch worker's side: one warm sandbox per process, one submission graded per call, its result back.
 
 Runs in a process of the local pool (:func:`serve`) or in a Dask worker (:func:`grade_job` is
 the task). The process keeps one :class:`grader.sandbox.session.SandboxRunner`, made at its first
 job and handed to every grading after it, so what the runner keeps warm serves the whole
 batch. What goes back to the coordinator is an :class:`grader.batch.jobs.Outcome`: the grading
-as ``GradingResult.to_dict()``, or why there is none. The worker never writes the gradebook.
+(a :class:`grader.results.GradingResult`), or why there is none. The worker never writes the gradebook.
 """
 from __future__ import annotations
 
@@ -57,15 +57,14 @@ class WorkerMismatch(Exception):
 _runner: tuple[tuple, session.SandboxRunner] | None = None  # this process's warm sandbox, made at its first job
 
 
-def runner_for(settings: Settings) -> session.SandboxRunner:
+def warm_runner(settings: Settings) -> session.SandboxRunner:
     """The process's one sandbox runner, made at the first job (probing the isolation where the
     coordinator has not) and kept for every job after it."""
     global _runner
     wanted = (settings.device, settings.isolation, settings.require_isolation, settings.isolation_via)
     if _runner is None or _runner[0] != wanted:
-        iso = settings.isolation or levels.choose(settings.device, "auto", settings.require_isolation,
-                                                settings.isolation_via)
-        _runner = (wanted, session.SandboxRunner(settings.device, iso))
+        _runner = (wanted, session.runner_for(settings.device, require=settings.require_isolation,
+                                              via=settings.isolation_via, probed=settings.isolation))
         remember_expected()  # every submission is graded on the same cases: the reference runs once per task
     return _runner[1]
 
@@ -80,7 +79,7 @@ def grade_job(job: Job, settings: Settings) -> Outcome:
         if own != settings.code:
             raise WorkerMismatch(f"this worker's grader differs from the coordinator's ({own}, not {settings.code}): "
                                  "install the same checkout on every machine")
-        runner = runner_for(settings)
+        runner = warm_runner(settings)
         times = {aid: stamp.at for aid, stamp in job.stamps.items() if stamp.at is not None}
         with jobs.opened(job) as path, i18n.using(settings.language):
             result = grade(path, settings.course, list(settings.assignments) if settings.assignments else None,
@@ -88,8 +87,7 @@ def grade_job(job: Job, settings: Settings) -> Outcome:
         if result.late is not None:  # each assignment was penalised by its own time; say where the latest came from
             latest = max((s for s in job.stamps.values() if s.at is not None), key=lambda s: s.at)
             result.late = dataclasses.replace(result.late, time_source=latest.source)
-        result.sandbox = runner.iso.info()
-        return Outcome(job.student, result.to_dict(), seconds=time.monotonic() - started, worker=_where(),
+        return Outcome(job.student, result, seconds=time.monotonic() - started, worker=_where(),
                        peak_mb=peak_mb())
     except (GradingError, SubmissionError, WorkerMismatch, levels.IsolationRefused) as e:
         return Outcome(job.student, error=str(e), seconds=time.monotonic() - started, worker=_where(),

@@ -29,7 +29,8 @@ BANNED_NAME = re.compile(r"^(torch|numpy|scipy|sklearn)(\.[A-Za-z_][A-Za-z0-9_]*
 
 
 class SelectionError(LookupError):
-    """An assignment or task id that course.yaml does not have, or an assignment not available yet."""
+    """An assignment or task id that course.yaml does not have, an assignment not available yet, or a device
+    that cannot be graded on."""
 
 
 class ConfigError(ValueError):
@@ -142,6 +143,23 @@ class Course:
             whole = before is None or task is None
             chosen[cfg.id] = (cfg, None if whole else before | {task})
         return list(chosen.values())
+
+    def device(self, name: str, here: bool = True) -> str:
+        """The device ``name`` grades on: ``auto`` is CUDA where this machine has it, else the CPU. Raises
+        :class:`SelectionError` for an unknown device, one course.yaml does not list, or (``here``: the
+        grading runs on this machine) CUDA where this machine has none."""
+        if name not in ("auto", *DEVICES):
+            raise SelectionError(f"unknown device '{name}' ({', '.join(DEVICES)} or auto)")
+        if here and name != "cpu":
+            import torch  # only to ask for CUDA: the CPU needs no torch in this process
+
+            if name == "auto":
+                name = "cuda" if torch.cuda.is_available() else "cpu"
+            elif not torch.cuda.is_available():
+                raise SelectionError(f"--device {name} was asked for, but CUDA is not available here")
+        if name not in self.devices:
+            raise SelectionError(f"device '{name}' is not among course.yaml's devices ({', '.join(self.devices)})")
+        return name
 
     def _nearest(self, key: str, task_ids: bool) -> str:
         names = [n for a in self.assignments for n in (a.id, a.prefix)] + \

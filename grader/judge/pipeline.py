@@ -1,8 +1,9 @@
 """Grade a submission, as one list of steps per assignment: plan, scan, run, score, explain, diagnose,
 penalise.
 
-Inputs come from seeds; the reference gives the expected values; a runner (the sandbox by
-default) runs the submission; everything that decides a grade happens here, in the parent.
+Inputs come from seeds; the reference gives the expected values; the runner the caller gives (the
+sandbox, :func:`grader.sandbox.session.runner_for`) runs the submission; everything that decides a
+grade happens here, in the parent.
 """
 from __future__ import annotations
 
@@ -26,41 +27,29 @@ from grader.judge.scoring import score_task
 from grader.judge.submission import assignment_named, open_submission
 from grader.results import (AssignmentError, AssignmentResult, CheckKind, CheckResult, GradingResult, Late,
                             RunStatus, Status, TaskResult, points)
-from grader.sandbox import levels, scan, session
+from grader.sandbox import scan
 from grader.sandbox.runner import Budget, Key, Request, Response, Runner
 from grader.tasks import suites
 from grader.tasks.model import Suite, Task
 
 OWN_GRADIENT_MAX_ELEMENTS = 400  # the self-consistency diagnosis runs 2 forwards per element
 
-__all__ = ["GradingError", "grade", "grade_assignment", "resolve_device"]
-
-
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise GradingError("--device cuda was asked for, but CUDA is not available here")
-    if device not in ("cpu", "cuda"):
-        raise GradingError(f"unknown device '{device}' (cpu, cuda or auto)")
-    return device
+__all__ = ["GradingError", "grade", "grade_assignment"]
 
 
 def grade(submission: str | Path, course: Course, assignments: list[str] | None = None,
           suite: str = "public", device: str = "cpu",
           submitted_at: dt.datetime | Mapping[str, dt.datetime] | None = None,
-          progress: Callable[[str], None] | None = None, isolation: str = "auto",
-          require_isolation: str | None = None, isolation_via: str = "auto",
-          runner: Runner | None = None, tasks: set[str] | None = None, jobs: int = 1,
-          every: bool = False) -> GradingResult:
+          progress: Callable[[str], None] | None = None, *, runner: Runner,
+          tasks: set[str] | None = None, jobs: int = 1, every: bool = False) -> GradingResult:
     """Grade ``submission``: a folder laid out like ``assignments/``, one assignment's folder, either
     of them one level down (a repository), or a .zip of any of these; a notebook (``.ipynb``) stands
     in for an assignment's ``.py`` files (:mod:`grader.judge.submission`).
 
-    ``runner`` runs the submission's code (default: the sandbox at the strongest level this
-    machine gives). For the sandbox: ``isolation`` is the level to use (``auto``: the strongest);
-    ``require_isolation`` refuses to grade below a level; ``isolation_via`` is how the namespace
-    layers are made (``auto``, ``root`` or ``user-namespace``). ``tasks``: grade only these task
+    ``runner`` runs the submission's code: the sandbox for students' code
+    (:func:`grader.sandbox.session.runner_for`, which chooses its isolation level), whose isolation
+    the result reports. ``device``: as :meth:`grader.course.config.Course.device` takes it; a runner
+    made for ``auto`` runs on the device it resolves to. ``tasks``: grade only these task
     ids (default: all); the others are not planned, run or reported. ``jobs``: how many assignments
     are graded at once (each in its own sandboxed child; the grader's side of one overlaps the
     children of the others); the report is the same, in course order. Without ``assignments``, the
@@ -70,9 +59,10 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
     suite_names(suite)
     fixtures.require_public(course, suite)
     path = Path(submission)
-    device = resolve_device(device)
-    if device not in course.devices:
-        raise GradingError(f"device '{device}' is not among course.yaml's devices ({', '.join(course.devices)})")
+    try:
+        device = course.device(device)
+    except SelectionError as e:
+        raise GradingError(str(e)) from None
     selected = _select(course, path, assignments)
     unknown = set(tasks or ()) - {t.id for a in selected for t in a.tasks}
     if unknown:
@@ -83,13 +73,6 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
         absent = [] if assignments or every else \
             [a.id for a in available if located.folders[a.id] is None and a.id not in located.problems]
         available = [a for a in available if a.id not in absent]
-        sandbox_info = None
-        if runner is None:
-            try:
-                iso = levels.choose(device, isolation, require_isolation, isolation_via)
-            except levels.IsolationRefused as e:
-                raise GradingError(f"grading refused: {e}") from None
-            runner, sandbox_info = session.SandboxRunner(device, iso), iso.info()
         whole = Budget(time.monotonic() + course.budgets.submission_s, "submission", course.budgets.submission_s)
 
         def one(cfg: AssignmentConfig) -> AssignmentResult:
@@ -113,7 +96,7 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
         assignments=results, suite=suite, device=device, submission=path.name,
         not_available=[a.id for a in selected if not a.available], not_handed_in=absent,
         late=_late(submitted_at, [a.id for a in results]),
-        graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), sandbox=sandbox_info)
+        graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), sandbox=runner.sandbox)
 
 
 def time_of(submitted_at: dt.datetime | Mapping[str, dt.datetime] | None, aid: str) -> dt.datetime | None:

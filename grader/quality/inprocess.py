@@ -162,6 +162,8 @@ class InProcessRunner:
     bounds the whole run (the audit does, per mutant).
     """
 
+    sandbox = None  # trusted code runs in this process, outside any sandbox
+
     def __init__(self, task_limits: bool = True):
         self.task_limits = task_limits
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from grader.course.config import Limits
-from grader.results import RunStatus
+from grader.results import RunStatus, SandboxInfo
 
 Key = tuple[str, int]  # (task id, case index)
 
@@ -70,6 +70,8 @@ class Response:
 
 class Runner(Protocol):
     """Runs requests against one assignment of a submission; every request gets a response."""
+
+    sandbox: SandboxInfo | None  # the isolation the code runs under, as a grading reports it (None: none)
 
     def run(self, submission: Path, assignment: str, requests: list[Request],
             limits: dict[str, Limits], budget: Budget | None = None) -> dict[Key, Response]:

@@ -14,17 +14,28 @@ from pathlib import Path
 from typing import Any
 
 from grader.course.config import Limits
-from grader.results import RunStatus
+from grader.results import RunStatus, SandboxInfo
 from grader.sandbox import bundle as bundles
 from grader.sandbox import warm as warm_children
 from grader.sandbox.inside import wire
-from grader.sandbox.levels import Isolation, detect
+from grader.sandbox.levels import Isolation, choose, detect
 from grader.sandbox.process import OUTPUT_TAIL, Child
 from grader.sandbox.runner import Budget, Key, Request, Response
 
 STARTUP_TIMEOUT_S = 120.0
 RETIRE_TIMEOUT_S = 5.0   # a child told to stop has this long to exit on its own
 SPARE_AFTER_S = 3.0      # a request still running this long gets a spare process started beside it
+
+
+def runner_for(device: str, isolation: str = "auto", require: str | None = None, via: str = "auto",
+               probed: Isolation | None = None) -> SandboxRunner:
+    """The sandbox every grading of students' code runs in, on ``device`` (cpu or cuda, as
+    :meth:`grader.course.config.Course.device` resolved it): at the level ``isolation`` (``auto``: the
+    strongest this machine gives), never below ``require``, its namespace layers made ``via`` root or a
+    user namespace (``auto``: root's way where the grader is root). ``probed``: the isolation already
+    chosen on this machine (a batch's coordinator probes once for its workers). Raises
+    :class:`grader.sandbox.levels.IsolationRefused` where the machine cannot give what is asked."""
+    return SandboxRunner(device, probed if probed is not None else choose(device, isolation, require, via))
 
 
 class SandboxRunner:
@@ -44,6 +55,10 @@ class SandboxRunner:
         self.device = device
         self.iso = iso if iso is not None else detect(device)
         self.warm = warm  # children forked from this process's fork server (see grader.sandbox.warm)
+
+    @property
+    def sandbox(self) -> SandboxInfo:
+        return self.iso.info()
 
     def run(self, submission: Path, assignment: str, requests: list[Request],
             limits: dict[str, Limits], budget: Budget | None = None) -> dict[Key, Response]:

@@ -11,6 +11,7 @@ import pytest
 from grader import paths
 from grader.reports.json import render as to_json
 from grader.reports.text import render as to_text
+from grader.sandbox.session import runner_for
 from tests.helpers import COURSE, comparable, grade_folder, lost_tasks, seeded_bug, task_scores
 
 AID = "a02_mlp_backprop"
@@ -127,7 +128,7 @@ def test_bad_answers_cost_only_their_tasks(solutions, tmp_path):
             dataclasses.replace(t, limits=dataclasses.replace(t.limits, time_s=3.0)) if t.id == "a02.relu_backward" else t
             for t in a.tasks)) for a in COURSE.assignments))
     from grader.judge.pipeline import grade
-    result = grade(folder, course, [AID])
+    result = grade(folder, course, [AID], runner=runner_for("cpu"))
     tasks = {t.id: t for t in result.assignments[0].tasks}
     for name, (_, status, message) in BAD.items():
         task = tasks[f"a02.{name}"]
@@ -163,11 +164,11 @@ def test_missing_folder_is_reported_and_other_assignments_still_graded(tmp_path,
     from grader.judge.pipeline import GradingError, grade
     (tmp_path / "course").mkdir()
     with pytest.raises(GradingError, match="no assignment found in .*course \\(it is empty\\)"):
-        grade(tmp_path / "course", COURSE)  # nothing of the course at all: said, not graded as zero
+        grade(tmp_path / "course", COURSE, runner=runner_for("cpu"))  # nothing of the course at all: said, not graded as zero
     shutil.copytree(solutions(AID), tmp_path / "course" / AID)
-    result = grade(tmp_path / "course", COURSE)  # what it holds is graded; the others are named once
+    result = grade(tmp_path / "course", COURSE, runner=runner_for("cpu"))  # what it holds is graded; the others are named once
     assert [a.id for a in result.assignments] == [AID] and "a01_neurons" in result.not_handed_in
-    result = grade(tmp_path / "course", COURSE, every=True)  # every assignment: a missing one scores zero
+    result = grade(tmp_path / "course", COURSE, every=True, runner=runner_for("cpu"))  # every assignment: a missing one scores zero
     graded = {a.id: a for a in result.assignments}
     assert graded[AID].score == graded[AID].max_score and result.not_handed_in == []
     a01 = graded["a01_neurons"]

@@ -49,7 +49,7 @@ def test_each_task_is_graded_once_per_content(tmp_path, monkeypatch):
     folder = solutions_copy(tmp_path, AID)
     asked: list[set[str]] = []
 
-    def recording_grade(*args, tasks=None, **kwargs):
+    def recording_grade(*args, tasks=None, runner=None, **kwargs):  # the in-process runner, not the sandbox
         asked.append(set(tasks))
         return grade(*args, tasks=tasks, runner=InProcessRunner(), **kwargs)
 

@@ -20,6 +20,7 @@ from nbgrader.api import Gradebook
 from grader import cli
 from grader.authoring.notebooks import COURSE_ID, grade_id
 from grader.judge.pipeline import grade
+from grader.sandbox.session import runner_for
 from tests.helpers import COURSE
 
 AID = "a01_neurons"  # the smallest grading: its notebook's first grade cell grades it in about two seconds
@@ -96,7 +97,7 @@ def _full_points_and_zero_in_the_gradebook(course: Path) -> None:
 def _grader_grade_agrees(course: Path) -> None:
     """``grader grade`` reads the submitted notebooks (nbgrader's layout) and gives the scores nbgrader gave."""
     for student, expected in (("solved", COURSE.assignment(AID).max_score), ("untouched", 0.0)):
-        result = grade(course / "submitted" / student, COURSE, [AID])
+        result = grade(course / "submitted" / student, COURSE, [AID], runner=runner_for("cpu"))
         assert result.score == expected, student
         assert result.assignments[0].message.startswith(f"graded from {AID}.ipynb")
 

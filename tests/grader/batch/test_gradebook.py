@@ -31,7 +31,7 @@ def graded(student: str, scores: dict[str, float], penalty: float = 0.2) -> Outc
     raw = sum(scores.values())
     a = AssignmentResult(A01, round(raw * (1 - penalty), 4), 2.0 * len(tasks), tasks, late_penalty=penalty)
     result = GradingResult(a.score, a.max_score, [a], "public", "cpu", student, graded_at="2027-02-20T10:00:00+00:00")
-    return Outcome(student, result.to_dict(), seconds=1.5, worker="host:1")
+    return Outcome(student, result, seconds=1.5, worker="host:1")
 
 
 def test_a_grading_is_its_rows_and_a_rerun_skips_it_until_something_it_depends_on_changes(tmp_path):
@@ -74,7 +74,7 @@ def test_a_submission_is_recorded_whole_or_not_at_all(tmp_path):
     with Gradebook(tmp_path / "grades.sqlite") as book:
         book.record(job("alice"), graded("alice", {"a01.x": 2.0}), [A01], KEY)
         broken = graded("alice", {"a01.x": 1.0, "a01.y": 1.0})
-        broken.result["assignments"][0]["tasks"][1]["id"] = "a01.x"  # the same task twice: the second row fails
+        broken.result.assignments[0].tasks[1].id = "a01.x"  # the same task twice: the second row fails
         with pytest.raises(sqlite3.IntegrityError):
             book.record(job("alice", "sha256:2"), broken, [A01], KEY)
         assert [(r["content_hash"], r["score"]) for r in book.submissions()] == [("sha256:1", 1.6)]

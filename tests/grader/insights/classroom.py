@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import json
 import shutil
 import textwrap
 from dataclasses import dataclass
@@ -198,7 +197,7 @@ def make_classroom(root: Path, solutions: Path, skeleton: Path) -> Classroom:
             result = grade(path, COURSE, [AID], suite="public", device="cpu", submitted_at=at,
                            runner=_in_process())
             job = Job(student, student, "folder", f"hash-{student}", {AID: Stamp(at, "file_time")})
-            book.record(job, Outcome(student, json.loads(json.dumps(result.to_dict())), seconds=1.0 + len(student)),
+            book.record(job, Outcome(student, result, seconds=1.0 + len(student)),
                         [AID], key)
         # a submission that could not be graded: its row has a reason and no score
         (folder / "zed.zip").write_bytes(b"not a zip")

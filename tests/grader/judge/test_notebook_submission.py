@@ -16,6 +16,7 @@ from grader.judge.cases import GradingError
 from grader.judge.pipeline import grade
 from grader.judge.submission import assignment_named, open_submission
 from grader.results import AssignmentError, Status
+from grader.sandbox.session import runner_for
 from tests.helpers import COURSE, comparable
 
 AID = "a02_mlp_backprop"
@@ -178,7 +179,7 @@ def _tasks(result):
 
 def test_a_solved_notebook_grades_exactly_as_the_solutions(graded_solutions, tmp_path):
     save(solved(), tmp_path / "alice" / AID / f"{AID}.ipynb")
-    result = grade(tmp_path / "alice", COURSE, [AID], suite="all")
+    result = grade(tmp_path / "alice", COURSE, [AID], suite="all", runner=runner_for("cpu"))
     expected = graded_solutions(AID)
     assert result.score == expected.score == result.max_score
     assert _tasks(result) == _tasks(expected)
@@ -186,7 +187,7 @@ def test_a_solved_notebook_grades_exactly_as_the_solutions(graded_solutions, tmp
 
 
 def test_a_skeleton_notebook_scores_zero(tmp_path):
-    result = grade(save(skeleton(), tmp_path / f"{AID}.ipynb"), COURSE)  # named by its file: only a02 is graded
+    result = grade(save(skeleton(), tmp_path / f"{AID}.ipynb"), COURSE, runner=runner_for("cpu"))  # named by its file: only a02 is graded
     assert [a.id for a in result.assignments] == [AID] and result.score == 0 and result.max_score == 30
     assert {t.status for t in result.tasks()} == {Status.NOT_IMPLEMENTED}
 

@@ -12,6 +12,7 @@ from grader.judge.cases import GradingError
 from grader.judge.pipeline import grade
 from grader.judge.submission import open_submission
 from grader.results import AssignmentError
+from grader.sandbox.session import runner_for
 from tests.helpers import COURSE
 
 AID = "a02_mlp_backprop"
@@ -108,18 +109,18 @@ def test_an_assignment_not_available_is_refused(tmp_path, capsys):
 
 def test_renamed_folder_and_empty_folder_end_to_end(solutions, tmp_path):
     shutil.copytree(solutions(AID), tmp_path / "renamed")
-    result = grade(tmp_path / "renamed", COURSE, ["a02"])
+    result = grade(tmp_path / "renamed", COURSE, ["a02"], runner=runner_for("cpu"))
     assert result.score == result.max_score
     (tmp_path / "empty" / AID).mkdir(parents=True)
-    a = grade(tmp_path / "empty" / AID, COURSE, ["a02"]).assignments[0]
+    a = grade(tmp_path / "empty" / AID, COURSE, ["a02"], runner=runner_for("cpu")).assignments[0]
     assert a.error == AssignmentError.FILES_MISSING and a.score == 0
     assert a.message == "layers.py and mlp.py are missing from a02_mlp_backprop/"
     (tmp_path / "empty" / AID / f"{AID}.ipynb").write_text("{}")  # a notebook stands in for them: not this one
-    a = grade(tmp_path / "empty" / AID, COURSE, ["a02"]).assignments[0]
+    a = grade(tmp_path / "empty" / AID, COURSE, ["a02"], runner=runner_for("cpu")).assignments[0]
     assert a.error == AssignmentError.NOTEBOOK_UNREADABLE and a.score == 0
     assert a.message == "a02_mlp_backprop.ipynb cannot be read: JSON, but not a notebook (no 'nbformat' field)"
     shutil.copy(solutions(AID) / "layers.py", tmp_path / "empty" / AID / "layers.py")
-    tasks = {t.id: t for t in grade(tmp_path / "empty" / AID, COURSE, ["a02"]).tasks()}
+    tasks = {t.id: t for t in grade(tmp_path / "empty" / AID, COURSE, ["a02"], runner=runner_for("cpu")).tasks()}
     assert tasks["a02.mlp_forward"].checks[0].message.startswith(
         "mlp.py is missing from a02_mlp_backprop/ (it holds a02_mlp_backprop.ipynb: the grader reads .py files")
     assert tasks["a02.affine_forward"].score == tasks["a02.affine_forward"].max_score

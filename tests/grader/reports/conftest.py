@@ -10,6 +10,7 @@ import pytest
 from grader import i18n, paths
 from grader.judge.pipeline import grade
 from grader.results import GradingResult
+from grader.sandbox.session import runner_for
 from tests.helpers import COURSE, seeded_bugs
 
 AID = "a02_mlp_backprop"
@@ -36,14 +37,14 @@ def _short_limit(course, task_id: str, seconds: float):
 @pytest.fixture(scope="session")
 def buggy() -> GradingResult:
     folder = paths.ROOT / "examples" / "buggy_submission" / AID
-    return grade(folder, COURSE, [AID], suite="all", submitted_at=LATE)
+    return grade(folder, COURSE, [AID], suite="all", submitted_at=LATE, runner=runner_for("cpu"))
 
 
 @pytest.fixture(scope="session")
 def broken(solutions, tmp_path_factory) -> GradingResult:
     folder = seeded_bugs(solutions(AID), tmp_path_factory.mktemp("broken"), BROKEN)
     return grade(folder, _short_limit(COURSE, "a02.relu_backward", TIMEOUT_S), [AID], suite="all",
-                 tasks=BROKEN_TASKS)
+                 tasks=BROKEN_TASKS, runner=runner_for("cpu"))
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +63,7 @@ def buggy_zh() -> GradingResult:
     """The buggy example graded as a Chinese reader gets it (``--lang zh_CN``), late as :func:`buggy`."""
     folder = paths.ROOT / "examples" / "buggy_submission" / AID
     with i18n.using("zh_CN"):
-        return grade(folder, COURSE, [AID], suite="all", submitted_at=LATE)
+        return grade(folder, COURSE, [AID], suite="all", submitted_at=LATE, runner=runner_for("cpu"))
 
 
 @pytest.fixture(scope="session")

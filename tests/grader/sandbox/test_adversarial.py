@@ -30,6 +30,7 @@ from grader.tasks import suites
 from grader.judge.pipeline import GradingError, grade
 from grader.sandbox.bundle import sandbox_uid
 from grader.sandbox.levels import choose, detect
+from grader.sandbox.session import runner_for
 from tests.helpers import COURSE, ordinary_command, ordinary_python, ordinary_user, splice_source
 
 AID = "a02_mlp_backprop"
@@ -164,7 +165,7 @@ def fields(task) -> dict:
 
 @pytest.fixture(scope="module")
 def honest(solutions):
-    result = grade(solutions(AID), COURSE, [AID])
+    result = grade(solutions(AID), COURSE, [AID], runner=runner_for("cpu"))
     assert result.score == result.max_score
     return {t.id: fields(t) for t in result.assignments[0].tasks}
 
@@ -231,7 +232,7 @@ def test_attacks_gain_nothing_and_cost_no_other_task(group, level, via, solution
                 else:
                     (folder / link).symlink_to(target)
         course = with_limits(LIMITS.get(group, {}), MEMORY_MB.get(group))
-        result = grade(folder, course, [AID], isolation=level, isolation_via=via)
+        result = grade(folder, course, [AID], runner=runner_for("cpu", level, via=via))
     finally:
         listener.close()
     tasks = {t.id: t for t in result.assignments[0].tasks}
@@ -291,7 +292,7 @@ def test_an_assignment_folder_that_is_a_symlink_is_not_graded(tmp_path):
     (course_folder / AID).symlink_to(paths.REFERENCE / AID)  # "my solution is the reference"
     for where in (course_folder, course_folder / AID):
         with pytest.raises(GradingError, match="symbolic link, never followed"):
-            grade(where, COURSE, [AID])
+            grade(where, COURSE, [AID], runner=runner_for("cpu"))
 
 
 # What the static scan refuses, where a task has banned operations, before any of it runs.
@@ -304,7 +305,7 @@ def test_the_scan_refuses_the_attacks_that_use_an_escape(solutions, honest, tmp_
     names = list(ESCAPES_USED)  # a task each
     for name in names:
         splice(folder, ATTACKS_DIR / name, {})
-    result = grade(folder, COURSE, [AID])
+    result = grade(folder, COURSE, [AID], runner=runner_for("cpu"))
     tasks = {t.id: t for t in result.assignments[0].tasks}
     for name in names:
         t = tasks[ATTACKS[name].task]

@@ -14,6 +14,7 @@ from grader.course.config import Budgets
 from grader.judge.pipeline import grade
 from grader.results import Status
 from grader.sandbox import process, session
+from grader.sandbox.session import runner_for
 from tests.grader.sandbox.test_adversarial import callers
 from tests.helpers import COURSE
 
@@ -72,7 +73,7 @@ def test_patched_comparisons_cost_no_fresh_process(solutions, tmp_path, children
              "_torch.testing.assert_close = lambda *a, **k: None\n_real = relu_forward\n\n\n"
              "def relu_forward(x):\n    _torch.allclose = lambda *a, **k: True\n    return _real(x)\n")
     folder = submission(solutions, tmp_path, "layers.py", lambda text: text + patch)
-    result = grade(folder, COURSE, [AID])
+    result = grade(folder, COURSE, [AID], runner=runner_for("cpu"))
     assert result.score == result.max_score  # the answers are right, and judged in the parent
     assert len(children) == 1
     assert any("torch.allclose" in n and "put it back" in n for n in by_id(result)["a02.relu_forward"].notes)
@@ -80,7 +81,7 @@ def test_patched_comparisons_cost_no_fresh_process(solutions, tmp_path, children
 
 def test_an_infinite_loop_in_a_building_block_costs_one_limit(solutions, tmp_path, children):
     folder = submission(solutions, tmp_path, "layers.py", in_body("affine_forward"))
-    tasks = by_id(grade(folder, course_with(2.0), [AID]))
+    tasks = by_id(grade(folder, course_with(2.0), [AID], runner=runner_for("cpu")))
     assert tasks["a02.affine_forward"].status == Status.TIMEOUT
     blocked = callers({"a02.affine_forward"}) - {"a02.affine_forward"}
     assert blocked == {"a02.affine_backward", "a02.mlp_forward", "a02.mlp_backward"}
@@ -99,7 +100,7 @@ def test_a_building_block_that_leaves_threads_running_is_run_once_not_by_each_ca
             "        threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n")
     folder = submission(solutions, tmp_path, "layers.py", lambda text: in_body("affine_forward")(text).replace(
         LOOP, spin, 1))
-    tasks = by_id(grade(folder, COURSE, [AID]))
+    tasks = by_id(grade(folder, COURSE, [AID], runner=runner_for("cpu")))
     said = tasks["a02.affine_forward"].checks[0].message
     assert tasks["a02.affine_forward"].status == Status.ERROR and "left 4 threads running" in said, said
     blocked = callers({"a02.affine_forward"}) - {"a02.affine_forward"}
@@ -118,7 +119,7 @@ def test_a_building_block_that_leaves_threads_running_is_run_once_not_by_each_ca
 def test_a_module_that_hangs_at_import_costs_one_limit(hangs, message, solutions, tmp_path, children):
     folder = submission(solutions, tmp_path, hangs, lambda text: text.replace("\nimport torch\n",
                                                                               "\nimport torch\n" + LOOP[5:], 1))
-    tasks = by_id(grade(folder, course_with(2.0), [AID]))
+    tasks = by_id(grade(folder, course_with(2.0), [AID], runner=runner_for("cpu")))
     for tid in ("a02.mlp_forward", "a02.mlp_backward", "a02.sgd_step"):
         assert tasks[tid].status == Status.TIMEOUT and tasks[tid].checks[0].message == message
         assert tasks[tid].checks[0].case is None  # about the module, not a case
@@ -137,7 +138,7 @@ def test_the_assignment_budget_stops_a_long_grading_and_says_so(solutions, tmp_p
         return text
 
     folder = submission(solutions, tmp_path, "layers.py", edit)
-    result = grade(folder, course_with(2.0, assignment_s=10.0), [AID])
+    result = grade(folder, course_with(2.0, assignment_s=10.0), [AID], runner=runner_for("cpu"))
     a = result.assignments[0]
     assert a.ran_out == "assignment" and a.score == 0
     said = [t.checks[0].message for t in a.tasks]

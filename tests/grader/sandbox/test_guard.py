@@ -11,6 +11,7 @@ import pytest
 
 from grader.judge.pipeline import grade
 from grader.sandbox import scan
+from grader.sandbox.session import runner_for
 from tests.helpers import COURSE, splice_source
 from tests.hostile.variants import VARIANTS
 
@@ -127,7 +128,7 @@ def _graded(solutions, tmp_path: Path, aid: str, attacks: dict[str, tuple[str, s
     shutil.copytree(solutions(aid), folder, ignore=shutil.ignore_patterns("__pycache__"))
     for code, _ in attacks.values():
         splice_source(folder / file, code)
-    return {t.id: t for t in grade(folder, COURSE, [aid]).assignments[0].tasks}
+    return {t.id: t for t in grade(folder, COURSE, [aid], runner=runner_for("cpu")).assignments[0].tasks}
 
 
 def _verdicts(tasks: dict, attacks: dict[str, tuple[str, str]], file: str) -> dict[str, str]:
@@ -203,7 +204,7 @@ def hungarian_match(cost):
 
 def test_the_honest_solutions_keep_full_marks_with_the_run_time_layer_alone(solutions, no_scan):
     for aid in (A02, A11):
-        result = grade(solutions(aid), COURSE, [aid], suite="all")
+        result = grade(solutions(aid), COURSE, [aid], suite="all", runner=runner_for("cpu"))
         lost = {t.id: (t.status, [c.message[:200] for c in t.checks if not c.passed][:1])
                 for t in result.assignments[0].tasks if t.score != t.max_score}
         assert lost == {}

@@ -24,6 +24,7 @@ from grader import paths
 from grader.judge.pipeline import grade
 from grader.quality.inprocess import InProcessRunner
 from grader.sandbox.levels import detect
+from grader.sandbox.session import runner_for
 from tests.helpers import COURSE, callers, splice_source
 from tests.hostile.variants import VARIANTS, Variant
 
@@ -123,7 +124,7 @@ def _levels() -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def honest_scores(solutions):
     return per_aid(lambda aid: {t.id: (t.status, t.score) for t in
-                                grade(solutions(aid), COURSE, [aid]).assignments[0].tasks})
+                                grade(solutions(aid), COURSE, [aid], runner=runner_for("cpu")).assignments[0].tasks})
 
 
 def per_aid(make):

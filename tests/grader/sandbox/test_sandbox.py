@@ -17,9 +17,10 @@ from grader.sandbox import bundle as bundles
 from grader.sandbox import levels
 from grader.sandbox import scan as banned
 from grader.sandbox.inside import guard, isolation
-from grader.judge.pipeline import GradingError, grade
+from grader.judge.pipeline import grade
 from grader.reports.json import render as to_json
 from grader.reports.text import render as to_text
+from grader.sandbox.session import runner_for
 from tests.helpers import COURSE, comparable, grade_folder, lost_tasks, ordinary_python, ordinary_user
 from tests.grader.sandbox.test_adversarial import ATTACKS_DIR, callers, splice
 
@@ -51,10 +52,10 @@ def test_detected_level_matches_the_machine():
     assert set(d.missing) | set(BEST.layers) == set(isolation.LAYERS["full"])
 
 
-def test_a_weaker_machine_is_refused_when_isolation_is_required(monkeypatch, solutions):
+def test_a_weaker_machine_is_refused_when_isolation_is_required(monkeypatch):
     monkeypatch.setattr(levels, "detect", lambda device="cpu", via="auto": levels.Isolation("process", ()))
-    with pytest.raises(GradingError, match="--require-isolation full: this machine gives only process isolation"):
-        grade(solutions(AID), COURSE, [AID], require_isolation="full")
+    with pytest.raises(levels.IsolationRefused, match="--require-isolation full: this machine gives only process"):
+        runner_for("cpu", require="full")
     with pytest.raises(levels.IsolationRefused, match="asked for, but this machine gives only"):
         levels.choose("cpu", "namespaces")
     assert levels.choose("cpu", "auto", "process").level == "process"
@@ -88,7 +89,7 @@ def test_a_lower_level_than_available_can_be_chosen_but_not_below_the_requiremen
 @pytest.mark.skipif(BEST.via != "root" or levels.detect("cpu", "user-namespace").level != "full",
                     reason="needs root and user namespaces")
 def test_root_can_grade_the_way_an_ordinary_user_does(solutions):
-    result = grade(solutions(AID), COURSE, [AID], isolation_via="user-namespace")
+    result = grade(solutions(AID), COURSE, [AID], runner=runner_for("cpu", via="user-namespace"))
     assert result.score == result.max_score
     assert result.sandbox.via == "user-namespace" and result.sandbox.level == "full"
     assert "sandbox: full isolation via user-namespace (" in to_text(result)
@@ -477,7 +478,7 @@ def test_grading_twice_gives_identical_json_apart_from_the_timestamp(level, solu
     shutil.copytree(solutions(AID), folder)
     for name in ("sys_exit_mid_task", "tensor_subclass", "forge_response", "threads_daemons"):
         splice(folder, ATTACKS_DIR / name, {})
-    runs = [grade(folder, COURSE, [AID], isolation=level) for _ in range(2)]
+    runs = [grade(folder, COURSE, [AID], runner=runner_for("cpu", level)) for _ in range(2)]
     dumps = []
     for r in runs:
         data = json.loads(to_json(r))
