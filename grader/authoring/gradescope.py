@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 from grader import paths
+from grader.i18n import N_
 
 SOURCES = ("grader", "reference")                          # packages, copied without caches
 FILES = ("pyproject.toml", "constraints.txt", "README.md")  # what `pip install -e .` reads
@@ -74,16 +75,27 @@ cat "$log" >&2
 if [ "$status" -ne 0 ] || [ ! -s "$RESULTS" ]; then
     # Exit 2 says in one line why nothing could be graded (no assignment's files, a bad zip): say it to the student.
     "$PYTHON" - "$log" "$RESULTS" "$status" <<'EOF'
-import json, sys
+import contextlib, json, sys
+try:  # in the student's language: the environment's, else course.yaml's, as the grader chooses it
+    from grader import i18n
+    from grader.course import config
+    words = i18n.using(i18n.choose(None, config.load_partly("course.yaml")[0].language))
+    _ = i18n._
+except Exception:  # a grader or course.yaml that does not load: English, as written here
+    words, _ = contextlib.nullcontext(), lambda text, **values: text.format(**values)
 lines = [l for l in open(sys.argv[1], encoding="utf-8", errors="replace").read().splitlines() if l.strip()]
-reason = lines[-1] if lines else f"the grader stopped with status {sys.argv[3]}"
-json.dump({"score": 0.0, "output": f"Your submission could not be graded: {reason}",
-           "stdout_visibility": "hidden", "tests": []}, open(sys.argv[2], "w", encoding="utf-8"))
+with words:
+    reason = lines[-1] if lines else _("the grader stopped with status {status}", status=sys.argv[3])
+    output = _("Your submission could not be graded: {reason}", reason=reason)
+json.dump({"score": 0.0, "output": output, "stdout_visibility": "hidden", "tests": []},
+          open(sys.argv[2], "w", encoding="utf-8"))
 EOF
 fi
 rm -f "$log"
 exit 0
 """
+# What run_autograder's last step says, in the catalogue (the step translates them where the grader loads)
+SAID = (N_("the grader stopped with status {status}"), N_("Your submission could not be graded: {reason}"))
 
 
 def _add(z: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:
@@ -110,7 +122,7 @@ def bundle(out: Path, course: Path = paths.COURSE, assignments: list[str] | None
         for package in SOURCES:
             for path in sorted((paths.ROOT / package).rglob("*")):
                 rel = path.relative_to(paths.ROOT)
-                if path.is_file() and "__pycache__" not in rel.parts and path.suffix != ".pyc" \
+                if path.is_file() and "__pycache__" not in rel.parts and path.suffix not in (".pyc", ".mo") \
                         and not any(p.startswith(".") for p in rel.parts):
                     _add(z, rel.as_posix(), path.read_bytes())
                     names.append(rel.as_posix())

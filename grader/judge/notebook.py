@@ -14,6 +14,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from grader.i18n import _
+
 MAX_BYTES = 64 * 2**20  # a notebook is source code and its outputs; past this, clear the outputs
 
 
@@ -48,22 +50,22 @@ class Notebook:
 def read(path: Path) -> Notebook:
     """The notebook at ``path``; :class:`NotebookError` when it is not one the grader can read."""
     if path.stat().st_size > MAX_BYTES:
-        raise NotebookError(f"larger than {MAX_BYTES // 2**20} MiB (clear its outputs and save it again)")
+        raise NotebookError(_("larger than {n} MiB (clear its outputs and save it again)", n=MAX_BYTES // 2**20))
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise NotebookError(f"not UTF-8 text (byte {e.start}): a notebook is a JSON file") from None
+        raise NotebookError(_("not UTF-8 text (byte {at}): a notebook is a JSON file", at=e.start)) from None
     except json.JSONDecodeError as e:
-        raise NotebookError(f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}): was it saved "
-                            f"completely?") from None
+        raise NotebookError(_("not valid JSON (line {line}, column {column}: {why}): was it saved completely?",
+                              line=e.lineno, column=e.colno, why=e.msg)) from None
     if not isinstance(data, dict) or "nbformat" not in data:
-        raise NotebookError("JSON, but not a notebook (no 'nbformat' field)")
+        raise NotebookError(_("JSON, but not a notebook (no 'nbformat' field)"))
     if data["nbformat"] != 4:
-        raise NotebookError(f"nbformat {data['nbformat']!r}; the grader reads nbformat 4 (open and save it in "
-                            f"Jupyter to convert it)")
+        raise NotebookError(_("nbformat {version}; the grader reads nbformat 4 (open and save it in Jupyter to "
+                              "convert it)", version=repr(data["nbformat"])))
     cells = data.get("cells")
     if not isinstance(cells, list):
-        raise NotebookError("nbformat 4, but its 'cells' is not a list")
+        raise NotebookError(_("nbformat 4, but its 'cells' is not a list"))
     notebook = Notebook(path)
     for i, cell in enumerate(cells):
         source = _source(cell, i)
@@ -75,14 +77,14 @@ def read(path: Path) -> Notebook:
 def _source(cell: object, i: int) -> str | None:
     """A code cell's source as one string (None for other cells)."""
     if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
-        raise NotebookError(f"cell {i + 1} is not a cell (no 'cell_type')")
+        raise NotebookError(_("cell {n} is not a cell (no 'cell_type')", n=i + 1))
     if cell["cell_type"] != "code":
         return None
     source = cell.get("source")
     if isinstance(source, list) and all(isinstance(s, str) for s in source):
         return "".join(source)
     if not isinstance(source, str):
-        raise NotebookError(f"code cell {i + 1} has no text 'source'")
+        raise NotebookError(_("code cell {n} has no text 'source'", n=i + 1))
     return source
 
 

@@ -23,6 +23,7 @@ from grader.course.policy import late_penalty, tolerance
 from grader.judge import diagnose, expected_cache, fixtures, near_miss
 from grader.judge.cases import Case, GradingError, check_suite, suite_names
 from grader.judge.compare import Tolerance, compare
+from grader.i18n import _, ngettext
 from grader.judge.scoring import score_task
 from grader.judge.submission import assignment_named, open_submission
 from grader.results import (AssignmentError, AssignmentResult, CheckKind, CheckResult, GradingResult, Late,
@@ -66,7 +67,7 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
     selected = _select(course, path, assignments)
     unknown = set(tasks or ()) - {t.id for a in selected for t in a.tasks}
     if unknown:
-        raise GradingError(f"no such task in the assignments graded: {', '.join(sorted(unknown))}")
+        raise GradingError(_("no such task in the assignments graded: {tasks}", tasks=", ".join(sorted(unknown))))
     available = [a for a in selected if a.available]
     files = {a.id: sorted({t.module for t in suites.load(a.id).tasks.values()}) for a in available}
     with open_submission(path, available, bool(assignments), files) as located:
@@ -207,12 +208,13 @@ def scan_files(plan: Plan) -> None:
 def _missing(folder: Path, modules: list[str]) -> str:
     """That these modules' files are not there, and what to do about it."""
     names = [f"{m}.py" for m in modules]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    message = f"{listed} {'is' if len(names) == 1 else 'are'} missing from {folder.name}/"
+    listed = names[0] if len(names) == 1 else _("{first} and {last}", first=", ".join(names[:-1]), last=names[-1])
+    message = ngettext("{files} is missing from {folder}/", "{files} are missing from {folder}/", len(names),
+                       files=listed, folder=folder.name)
     notebooks = sorted(p.name for p in folder.glob("*.ipynb"))
     if notebooks:
-        message += (f" (it holds {notebooks[0]}: the grader reads .py files; run the notebook's cells that write "
-                    f"them, or save your functions in {listed})")
+        message += _(" (it holds {notebook}: the grader reads .py files; run the notebook's cells that write them, or "
+                     "save your functions in {files})", notebook=notebooks[0], files=listed)
     return message
 
 
@@ -316,12 +318,13 @@ def penalise(result: AssignmentResult, penalty: float) -> None:
         return
     result.late_penalty = penalty
     result.message = (result.message + " " if result.message else "") + \
-        f"late: -{penalty:.0%} of the score under the late policy"
+        _("late: -{penalty} of the score under the late policy", penalty=format(penalty, ".0%"))
     result.score = points(result.score * (1 - penalty))
 
 
 def _not_found(cfg: AssignmentConfig, problem: tuple[AssignmentError, str] | None = None) -> AssignmentResult:
-    error, message = problem or (AssignmentError.FOLDER_MISSING, f"folder {cfg.id}/ not found in the submission")
+    error, message = problem or (AssignmentError.FOLDER_MISSING,
+                                 _("folder {aid}/ not found in the submission", aid=cfg.id))
     tasks = [TaskResult(t.id, 0.0, t.points, Status.ERROR, [CheckResult("submission", False, message=message)])
              for t in cfg.tasks]
     return AssignmentResult(cfg.id, 0.0, cfg.max_score, tasks, message, error)

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from grader.course.config import AssignmentConfig
 from grader.judge import notebook
+from grader.i18n import _
 from grader.judge.cases import GradingError
 from grader.results import AssignmentError
 
@@ -63,11 +64,11 @@ def open_submission(path: Path, wanted: list[AssignmentConfig], named: bool,
     given = _is_notebook(path)
     zipped = path.is_file() and not given and zipfile.is_zipfile(path)
     if path.is_file() and not zipped and not given:
-        raise GradingError(f"{path} is a file, not a folder, a notebook or a .zip: give the folder that holds the "
-                           f"assignment (e.g. {wanted[0].id if wanted else 'a02_mlp_backprop'}/), its notebook "
-                           f"or a .zip of it")
+        raise GradingError(_("{path} is a file, not a folder, a notebook or a .zip: give the folder that holds the "
+                             "assignment (e.g. {example}/), its notebook or a .zip of it", path=path,
+                             example=wanted[0].id if wanted else "a02_mlp_backprop"))
     if not zipped and not given and not path.is_dir():
-        raise GradingError(f"no such folder: {path}")
+        raise GradingError(_("no such folder: {path}", path=path))
     unpacked = tempfile.TemporaryDirectory(prefix="submission-") if zipped else None
     root = Path(unpacked.name) if unpacked is not None else path
     sub = Submission(root, {}, unpacked)
@@ -148,7 +149,8 @@ def _pick(candidates: list[Path], aid: str, own: bool, read: Read, root: Path) -
         fits = candidates
     if len(fits) > 1:
         names = ", ".join(str(p.relative_to(root)) for p in fits)
-        raise GradingError(f"{root} holds several notebooks for {aid} ({names}): give the one to grade")
+        raise GradingError(_("{root} holds several notebooks for {aid} ({names}): give the one to grade", root=root,
+                             aid=aid, names=names))
     return fits[0] if fits else None
 
 
@@ -159,7 +161,7 @@ def _read(path: Path, read: Read) -> notebook.Notebook | notebook.NotebookError:
         except notebook.NotebookError as e:
             read[path] = e
         except OSError as e:
-            read[path] = notebook.NotebookError(f"cannot be opened ({e.strerror})")
+            read[path] = notebook.NotebookError(_("cannot be opened ({why})", why=e.strerror))
     return read[path]
 
 
@@ -168,18 +170,20 @@ def _use(sub: Submission, aid: str, path: Path, found: notebook.Notebook | noteb
     """Grade ``aid`` from the modules the notebook writes, written to a folder of its own; or say why not."""
     if isinstance(found, notebook.NotebookError):
         sub.folders[aid] = None
-        sub.problems[aid] = (AssignmentError.NOTEBOOK_UNREADABLE, f"{path.name} cannot be read: {found}")
+        sub.problems[aid] = (AssignmentError.NOTEBOOK_UNREADABLE, _("{name} cannot be read: {why}", name=path.name,
+                                                                      why=found))
         return
     written = found.modules(aid)
     if not written:
         others = sorted(found.files)
-        what = f"its %%writefile cells write {', '.join(others[:4])}" + (" ..." if len(others) > 4 else "") \
-            if others else "it has no %%writefile cell"
+        what = _("its %%writefile cells write {files}", files=", ".join(others[:4])) \
+            + (" ..." if len(others) > 4 else "") if others else _("it has no %%writefile cell")
         example = f"%%writefile {aid}/{modules[0]}.py" if modules else f"%%writefile {aid}/<module>.py"
         sub.folders[aid] = None
         sub.problems[aid] = (AssignmentError.FILES_MISSING,
-                             f"{found.path.name} writes none of {aid}'s files ({what}): the grader grades the "
-                             f"files a notebook's cells write, each cell starting `{example}`")
+                             _("{name} writes none of {aid}'s files ({what}): the grader grades the files a "
+                               "notebook's cells write, each cell starting `{example}`", name=found.path.name, aid=aid,
+                               what=what, example=example))
         return
     if sub.written is None:
         sub.written = tempfile.TemporaryDirectory(prefix="notebooks-")
@@ -189,9 +193,9 @@ def _use(sub: Submission, aid: str, path: Path, found: notebook.Notebook | noteb
         (folder / f"{module}.py").write_text(source, encoding="utf-8")
     sub.folders[aid] = folder
     lacking = [f"{m}.py" for m in modules if m not in written]
-    sub.notes[aid] = (f"graded from {found.path.name}: the files its %%writefile cells write "
-                      f"({', '.join(f'{m}.py' for m in sorted(written))}); its other cells are not run"
-                      + (f"; it writes no {', '.join(lacking)}" if lacking else ""))
+    sub.notes[aid] = (_("graded from {name}: the files its %%writefile cells write ({files}); its other cells are "
+                        "not run", name=found.path.name, files=", ".join(f"{m}.py" for m in sorted(written)))
+                      + (_("; it writes no {files}", files=", ".join(lacking)) if lacking else ""))
 
 
 def _find(root: Path, aid: str) -> Path | None:
@@ -203,8 +207,8 @@ def _find(root: Path, aid: str) -> Path | None:
         else []
     if len(below) > 1:
         places = ", ".join(f"{b.parent.name}/" for b in below)
-        raise GradingError(f"{root} holds {aid}/ in several places ({places}): "
-                           f"give the one to grade")
+        raise GradingError(_("{root} holds {aid}/ in several places ({places}): give the one to grade", root=root,
+                             aid=aid, places=places))
     return below[0] if below else None
 
 
@@ -218,7 +222,7 @@ def _holds(folder: Path, modules: list[str]) -> bool:
 
 
 def _shown(p: Path) -> str:
-    return p.name + (" (a symbolic link, never followed)" if p.is_symlink() else "/" if p.is_dir() else "")
+    return p.name + (_(" (a symbolic link, never followed)") if p.is_symlink() else "/" if p.is_dir() else "")
 
 
 def _nothing_found(path: Path, root: Path, wanted: list[AssignmentConfig], named: bool,
@@ -226,28 +230,31 @@ def _nothing_found(path: Path, root: Path, wanted: list[AssignmentConfig], named
     """Why nothing of ``wanted`` is in ``path``. Where the assignment was named (a Gradescope upload, a
     workflow), the reader is a student who cannot pass options: say what to hand in, never a flag."""
     if root.is_symlink():
-        return f"{path} is a symbolic link, never followed (it could point at the reference): give the folder itself"
+        return _("{path} is a symbolic link, never followed (it could point at the reference): give the folder "
+                 "itself", path=path)
     held = sorted(_shown(p) for p in root.iterdir())[:12] if root.is_dir() else []
     expected = ", ".join(f"{c.id}/" for c in wanted[:4]) + (" ..." if len(wanted) > 4 else "")
-    holds = f"it holds {', '.join(held)}" if held else "it is empty"
+    holds = _("it holds {names}", names=", ".join(held)) if held else _("it is empty")
     if named:
         modules = sorted({f"{m}.py" for c in wanted for m in files.get(c.id, [])})
-        return (f"no assignment found in {path.name} ({holds}); hand in the folder {expected} or its files"
+        return (_("no assignment found in {name} ({holds}); hand in the folder {expected} or its files",
+                  name=path.name, holds=holds, expected=expected)
                 + (f" ({', '.join(modules)})" if modules else ""))
-    return (f"no assignment found in {path} ({holds}); expected a folder named {expected}, at the top or one "
-            f"level down, or the assignment's files with --assignment")
+    return _("no assignment found in {path} ({holds}); expected a folder named {expected}, at the top or one level "
+             "down, or the assignment's files with --assignment", path=path, holds=holds, expected=expected)
 
 
 def _nothing_in_notebook(path: Path, named: bool = False) -> str:
     try:
         found = notebook.read(path)
     except notebook.NotebookError as e:
-        return f"{path.name} cannot be read: {e}"
+        return _("{name} cannot be read: {why}", name=path.name, why=e)
     written = sorted(found.files)
-    what = f"its %%writefile cells write {', '.join(written[:4])}" if written else "it has no %%writefile cell"
-    return (f"no assignment found in {path.name} ({what}); the course's notebooks write each module with a cell "
-            f"starting `%%writefile <assignment>/<module>.py`" + ("" if named else
-                                                                  "; or name the assignment with --assignment"))
+    what = _("its %%writefile cells write {files}", files=", ".join(written[:4])) if written \
+        else _("it has no %%writefile cell")
+    return (_("no assignment found in {name} ({what}); the course's notebooks write each module with a cell "
+              "starting `%%writefile <assignment>/<module>.py`", name=path.name, what=what)
+            + ("" if named else _("; or name the assignment with --assignment")))
 
 
 def _unzip(archive: Path, dest: Path) -> None:
@@ -256,7 +263,7 @@ def _unzip(archive: Path, dest: Path) -> None:
     with zipfile.ZipFile(archive) as z:
         members = z.infolist()
         if len(members) > ZIP_MAX_FILES:
-            raise GradingError(f"{archive}: more than {ZIP_MAX_FILES} files")
+            raise GradingError(_("{archive}: more than {n} files", archive=archive, n=ZIP_MAX_FILES))
         for m in members:
             name = PurePosixPath(m.filename)
             kind = stat.S_IFMT(m.external_attr >> 16)
@@ -266,7 +273,7 @@ def _unzip(archive: Path, dest: Path) -> None:
                 continue
             total += m.file_size
             if total > ZIP_MAX_BYTES:
-                raise GradingError(f"{archive}: unpacks to more than {ZIP_MAX_BYTES // 2**20} MiB")
+                raise GradingError(_("{archive}: unpacks to more than {n} MiB", archive=archive, n=ZIP_MAX_BYTES // 2**20))
             target = dest.joinpath(*name.parts)
             if m.is_dir():
                 target.mkdir(parents=True, exist_ok=True)

@@ -164,3 +164,25 @@ def test_assignments_graded_side_by_side_are_written_in_the_caller_s_language(tm
     failed = [c for t in result.assignments[0].tasks for c in t.checks if not c.passed]
     assert failed and all(c.message.startswith(("前向传播：公开用例", "反向传播：公开用例")) for c in failed), \
         [c.message for c in failed]
+
+
+def test_a_gradescope_submission_that_cannot_be_graded_is_told_why_in_course_yaml_s_language(tmp_path, monkeypatch):
+    import zipfile
+
+    from grader import cli
+    from tests.helpers import run_autograder
+    for var in i18n.ENVIRONMENT:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")  # names no language: course.yaml's decides
+    bundle, root = tmp_path / "autograder.zip", tmp_path / "autograder"
+    assert cli.main(["gradescope-bundle", str(bundle), "--assignment", "a02"]) == 0
+    with zipfile.ZipFile(bundle) as z:
+        assert not [n for n in z.namelist() if n.endswith(".mo")]  # compiled where it runs, from the .po it holds
+        z.extractall(root / "source")
+    course = root / "source" / "course.yaml"
+    course.write_text(course.read_text(encoding="utf-8").replace("\nlanguage: en\n", "\nlanguage: zh_CN\n"),
+                      encoding="utf-8")
+    (root / "submission").mkdir()
+    data = run_autograder(root, timeout=300)
+    assert data["output"].startswith("你的提交无法评分：grader: 在 submission 中没有找到作业（它是空的）；"
+                                     "请提交文件夹 a02_mlp_backprop/ 或其中的文件"), data["output"]
