@@ -156,11 +156,12 @@ def test_assignments_graded_side_by_side_are_written_in_the_caller_s_language(tm
 
     from grader import paths
     from grader.judge.pipeline import grade
+    from grader.sandbox.session import runner_for
     from tests.helpers import COURSE
     shutil.copytree(paths.ROOT / "examples" / "buggy_submission" / "a02_mlp_backprop", tmp_path / "a02_mlp_backprop")
     shutil.copytree(paths.ASSIGNMENTS / "a03_neuroevolution", tmp_path / "a03_neuroevolution")
     with i18n.using("zh_CN"):
-        result = grade(tmp_path, COURSE, ["a02", "a03"], jobs=2)
+        result = grade(tmp_path, COURSE, ["a02", "a03"], runner=runner_for("cpu"), jobs=2)
     failed = [c for t in result.assignments[0].tasks for c in t.checks if not c.passed]
     assert failed and all(c.message.startswith(("前向传播：公开用例", "反向传播：公开用例")) for c in failed), \
         [c.message for c in failed]
