@@ -43,7 +43,7 @@ TRUSTED_FILES = ("course.yaml", "pyproject.toml", "constraints.txt", WORKFLOW)
 COPIED = ("dev.py", "constraints.txt")
 # The grading code the public tests and the workflow run: the top-level modules and these packages. Left out:
 # mutation testing and batch grading (they need the reference) and the rest of authoring/ (it writes from it).
-GRADER_SHIPPED = ("course", "judge", "reports", "sandbox", "tasks", "authoring", "locale")
+GRADER_SHIPPED = ("course", "judge", "reports", "results", "sandbox", "tasks", "authoring", "locale")
 AUTHORING_KEPT = ("__init__.py", "release.py", "reproduce.py")  # release's stub rules; reproduce --submission
 NOT_SHIPPED = ("nbformat",)                                      # dependencies of what is left out
 CACHES = {"__pycache__", ".pytest_cache", ".hypothesis"}  # anywhere: nobody's work, neither exported nor kept

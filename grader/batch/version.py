@@ -39,7 +39,7 @@ def package_version() -> str:
 def code_hash(ids: tuple[str, ...]) -> str:
     """SHA-256 of the grading code for these assignments: the other assignments' suites and reference
     are left out, so adding an assignment regrades nothing already graded."""
-    files = [GRADER / "results.py"]
+    files = [GRADER / "results" / "grading.py"]  # the result model a score is rounded in
     for folder in DECIDING:
         for p in sorted((GRADER / folder).rglob("*.py")):
             if p.parent.name == "suites" and p.stem != "__init__" and p.stem not in ids:
