@@ -6,7 +6,7 @@ import datetime as dt
 import torch
 
 from grader.course.config import Course, LatePolicy
-from grader.sandbox.inside.wire import dtype_name
+from grader.tasks.dtypes import dtype_name
 
 
 def late_penalty(policy: LatePolicy, deadline: dt.datetime | None, submitted: dt.datetime | None) -> float:

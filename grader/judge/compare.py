@@ -11,7 +11,8 @@ import torch
 
 from grader.i18n import _
 from grader.results import ErrorMap
-from grader.sandbox.inside.wire import Foreign, dtype_name
+from grader.sandbox.inside.wire import Foreign
+from grader.tasks.dtypes import dtype_name
 
 ERROR_MAP_SIDE = 64  # a failed check's error map keeps at most this many cells a side, so reports stay small
 

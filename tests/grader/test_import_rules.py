@@ -14,6 +14,12 @@ THIRD_PARTY_IN_CHILD = {"torch", "numpy"}
 RULES = [
     ("tasks", THIRD_PARTY_IN_CHILD | {"grader.tasks"}, None),
     ("sandbox/inside", THIRD_PARTY_IN_CHILD | {"grader.tasks", "grader.sandbox.inside"}, None),
+    # the sandbox runs code and says what happened; judging what it answered is the judge's
+    ("sandbox", None, {"grader.judge", "grader.reports", "grader.authoring", "grader.quality", "grader.batch",
+                       "grader.insights", "grader.cli"}),
+    # course.yaml read and its rules applied: yaml, torch for a value's dtype (named as grader/tasks/ names it),
+    # and the bottom floor's modules; nothing that grades or runs anything
+    ("course", {"yaml", "torch", "grader.course", "grader.tasks", "grader.cache", "grader.i18n", "grader.paths"}, None),
     # matplotlib draws the HTML page's heatmaps (imported where they are drawn, so other formats never load it)
     # and the words around the values in the reader's language (grader/i18n.py)
     ("reports", {"rich", "matplotlib", "grader.results", "grader.reports", "grader.i18n"}, None),
@@ -38,8 +44,15 @@ def imports(path: Path, package: str) -> list[tuple[int, str]]:
             if node.level:
                 parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(parts + ([base] if base else []))
-            found += [(node.lineno, f"{base}.{a.name}" if node.module is None else base) for a in node.names]
+            found += [(node.lineno, f"{base}.{a.name}" if node.module is None or _is_module(f"{base}.{a.name}")
+                       else base) for a in node.names]
     return found
+
+
+def _is_module(name: str) -> bool:
+    """Whether ``name`` is one of the grader's modules or packages (``from grader import cache`` imports one)."""
+    where = paths.ROOT.joinpath(*name.split("."))
+    return name.startswith("grader.") and (where.with_suffix(".py").is_file() or where.is_dir())
 
 
 def _under(name: str, prefixes: set[str]) -> bool:
@@ -90,8 +103,10 @@ def test_a_broken_rule_is_reported_with_its_file_and_line(tmp_path):
     found = violations(copy)
     lines = len((GRADER / "tasks" / "model.py").read_text().splitlines())
     assert f"grader/tasks/model.py:{lines + 2}: grader/tasks/ may not import yaml" in found
-    assert any(p.startswith("grader/sandbox/inside/wire.py:") and p.endswith("may not import grader.judge")
+    assert any(p.startswith("grader/sandbox/inside/wire.py:") and p.endswith("may not import grader.judge.scoring")
                for p in found)
-    assert "grader/judge/cases.py:1: grader/judge/ may not import grader.reports" in found
+    assert "grader/judge/cases.py:1: grader/judge/ may not import grader.reports.text" in found
     assert "grader/reports/text.py:1: grader/reports/ may not import grader.judge.pipeline" in found
-    assert len(found) == 4
+    assert any(p.startswith("grader/sandbox/inside/wire.py:") and p.endswith("grader/sandbox/ may not import "
+                                                                           "grader.judge.scoring") for p in found)
+    assert len(found) == 5

@@ -54,7 +54,7 @@ def configure(device: str, threads: int, memory_mb: int) -> None:
 
 WATCHED = (torch, torch.Tensor, torch.nn.functional, torch.linalg, torch.testing, numpy, numpy.ndarray,
            numpy.testing, builtins, math, os, sys, wire, banned, banned.bans,
-           *(sys.modules[f"grader.tasks.{name}"] for name in ("inputs", "model", "numeric", "trees")),
+           *(sys.modules[f"grader.tasks.{name}"] for name in ("dtypes", "inputs", "model", "numeric", "trees")),
            *banned.TRIPWIRE_HOLDERS)  # so a task cannot put torch's unwrapped switches back
 
 

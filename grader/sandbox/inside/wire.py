@@ -19,15 +19,9 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+from grader.tasks.dtypes import BY_NAME, NAMES
 
-_DTYPES: dict[str, torch.dtype] = {
-    "float64": torch.float64, "float32": torch.float32, "float16": torch.float16,
-    "bfloat16": torch.bfloat16, "int64": torch.int64, "int32": torch.int32,
-    "int16": torch.int16, "int8": torch.int8, "uint8": torch.uint8, "bool": torch.bool,
-    "complex64": torch.complex64, "complex128": torch.complex128,
-}
-_NAMES = {v: k for k, v in _DTYPES.items()}
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
 
 class WireError(ValueError):
@@ -43,10 +37,6 @@ class Foreign:
 
     def describe(self) -> str:
         return f"a {self.type_name}" + (f" ({self.summary})" if self.summary else "")
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    return _NAMES.get(dtype, str(dtype).removeprefix("torch."))
 
 
 def _tensor_bytes(t: torch.Tensor) -> bytes:
@@ -69,10 +59,10 @@ def encode(tree: Any) -> bytes:
 
     def walk(x: Any) -> Any:
         if type(x) is torch.Tensor:  # exact type: subclasses are reported, never trusted
-            if x.dtype not in _NAMES:
+            if x.dtype not in NAMES:
                 return {"$foreign": f"torch.Tensor of dtype {x.dtype}", "summary": ""}
             data = _tensor_bytes(x)
-            arrays.append({"dtype": _NAMES[x.dtype], "shape": list(x.shape), "nbytes": len(data)})
+            arrays.append({"dtype": NAMES[x.dtype], "shape": list(x.shape), "nbytes": len(data)})
             buffers.append(data)
             return {"$t": len(arrays) - 1}
         if x is None or type(x) in (bool, int, str):
@@ -116,7 +106,7 @@ def decode(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> Any:
     offset = 8 + hlen
     for spec in arrays:
         try:
-            dtype = _DTYPES[spec["dtype"]]
+            dtype = BY_NAME[spec["dtype"]]
             shape = [int(s) for s in spec["shape"]]
             nbytes = int(spec["nbytes"])
         except (KeyError, TypeError, ValueError):
