@@ -527,6 +527,7 @@ def language(args: argparse.Namespace) -> str:
 
 REFERENCE_COMMANDS = ("release", "audit", "gradescope-bundle", "batch")  # the instructors': they need reference/
 TENSOR_FREE_COMMANDS = ("validate", "export")  # they import no torch (nor does --help)
+SANDBOX_COMMANDS = ("grade", "watch")  # they run students' code in this process's sandboxed children
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -540,6 +541,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"grader: {args.command} needs the course's reference/, which this repository does not hold (a "
               "student repository: grade your work with `grader grade` or pytest)", file=sys.stderr)
         return 2
+    if args.command in SANDBOX_COMMANDS:
+        from grader.sandbox import warm
+        warm.start_now()  # the fork server imports torch while this process does
     if args.command not in TENSOR_FREE_COMMANDS:
         import torch
         torch.set_num_threads(1)  # the grader's own tensors are tiny; a thread pool only adds waiting

@@ -9,14 +9,12 @@ read in messages.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import stat
 import sys
 from pathlib import Path
-
-import numpy
-import torch
 
 from grader import paths
 from grader.sandbox import limits
@@ -35,10 +33,13 @@ CHILD_PACKAGES = ("tasks", "sandbox/inside")
 
 
 def site_dirs() -> list[str]:
-    """Directories holding torch and numpy, added to the child's path without running .pth files."""
+    """Directories holding torch and numpy, added to the child's path without running .pth files (found
+    without importing either: the fork server starts before the grader imports torch)."""
     dirs = []
-    for mod in (torch, numpy):
-        d = str(Path(mod.__file__).resolve().parent.parent)
+    for name in ("torch", "numpy"):
+        module = sys.modules.get(name)
+        origin = module.__file__ if module is not None else importlib.util.find_spec(name).origin
+        d = str(Path(origin).resolve().parent.parent)
         if d not in dirs:
             dirs.append(d)
     return dirs
@@ -51,9 +52,10 @@ def binds(device: str) -> list[str]:
 
 
 def hidden() -> list[str]:
-    """What the child must not read, wherever it is installed: the reference, the grader, course.yaml (and a
-    student repository's frozen expected values)."""
-    found = [paths.REFERENCE, paths.COURSE, paths.ROOT / "fixtures", paths.ROOT / "grader", GRADER_DIR]
+    """What the child must not read, wherever it is installed: the reference, the grader, course.yaml, the
+    instructor's cache folder (it holds the hidden cases) and a student repository's frozen expected values."""
+    found = [paths.REFERENCE, paths.COURSE, paths.ROOT / "fixtures", paths.ROOT / "grader", GRADER_DIR,
+             paths.cache_dir()]
     for site in site_dirs():  # a non-editable install puts both packages in site-packages
         found += [Path(site) / "reference", Path(site) / "grader"]
     return list(dict.fromkeys(str(p) for p in found))

@@ -122,6 +122,13 @@ class ForkServer:
         finally:
             os.close(log)
             theirs.close()
+        self.ready = False  # its "ready" not read yet: it is importing torch (wait_ready)
+
+    def wait_ready(self) -> None:
+        """Wait until the server has imported torch and the child-side code (at once after the first time);
+        raises :class:`ForkServerError` (the server closed) where it did not start."""
+        if self.ready:
+            return
         self._sock.settimeout(READY_TIMEOUT_S)
         try:
             ready = json.loads(self._sock.recv(4096) or b"{}")
@@ -132,6 +139,7 @@ class ForkServer:
             self.close()
             raise ForkServerError(0, f"the fork server did not start ({ready or 'no answer'}): {tail}")
         self._sock.settimeout(ORDER_TIMEOUT_S)
+        self.ready = True
 
     def fork(self, config: dict, env: dict[str, str], limits: dict, fds: tuple[int, int, int],
              probe: list[str] | None = None) -> Forked:
@@ -170,6 +178,9 @@ class ForkServer:
         except OSError:
             pass
         if os.getpid() == self.owner:
+            if not self.ready:  # still importing, never used: nothing of it to wait for
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -198,12 +209,30 @@ def server() -> ForkServer | None:
             if _server.owner == os.getpid():
                 _server.close()
             _server = None
-        if _server is None:
+        try:
+            if _server is None:
+                _server = ForkServer()
+            _server.wait_ready()
+        except ForkServerError:
+            _server = None
+            return None  # cold children, with the same verdicts
+        return _server
+
+
+def start_now() -> None:
+    """Start this process's fork server now without waiting for it: its torch import then overlaps the
+    grader's own start (a command that will grade calls this first, before it imports torch), and
+    :func:`server` waits for it to be ready. From the thread that lives as long as the process (the
+    server is killed when the thread that started it ends)."""
+    global _server
+    if not available():
+        return
+    with _server_lock:
+        if _server is None or _server.owner != os.getpid():
             try:
                 _server = ForkServer()
             except ForkServerError:
-                return None  # cold children, with the same verdicts
-        return _server
+                _server = None
 
 
 def for_level(iso: Isolation, device: str) -> ForkServer | None:
