@@ -21,6 +21,7 @@ import yaml
 from grader import cache, i18n
 
 DEVICES = ("cpu", "cuda")
+COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's where PyYAML was built with it: the same nodes
 DTYPES = ("float64", "float32", "float16", "bfloat16")
 SUITES = ("public", "hidden")
 ASSIGNMENT_ID = re.compile(r"^a\d\d_[a-z0-9_]+$")
@@ -394,7 +395,7 @@ class _Errors:
 
 def _compose(text: str, file: str) -> _Node:
     try:
-        root_node = yaml.compose(text, Loader=yaml.SafeLoader)
+        root_node = yaml.compose(text, Loader=COMPOSER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
