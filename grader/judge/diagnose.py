@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from grader.i18n import _, ngettext
 from grader.judge import hypotheses
 from grader.judge.compare import Tolerance, close
 from grader.judge.hypotheses import Pair
@@ -20,10 +21,10 @@ def not_implemented(task: Task, stub: str) -> str:
     """A stub that still raises: this task's own, or one it calls (``waits for a02.affine_forward``)."""
     stub = stub.strip()
     if stub in ("", task.id, "NotImplementedError"):
-        return "not implemented yet"
+        return _("not implemented yet")
     if stub.startswith(task.id):
-        return f"not implemented yet: {stub}"
-    return f"waits for {stub}, which is not implemented yet"
+        return _("not implemented yet: {stub}", stub=stub)
+    return _("waits for {stub}, which is not implemented yet", stub=stub)
 
 
 def signature_note(aid: str, task: Task, signature: list[str] | None) -> str:
@@ -34,21 +35,23 @@ def signature_note(aid: str, task: Task, signature: list[str] | None) -> str:
     expected = list(inspect.signature(fn).parameters)
     if signature == expected:
         return ""
-    return (f" (your {task.function}({', '.join(signature)}) does not match the "
-            f"assignment's {task.function}({', '.join(expected)}))")
+    return _(" (your {function}({yours}) does not match the assignment's {function}({expected}))",
+             function=task.function, yours=", ".join(signature), expected=", ".join(expected))
 
 
 def modified_inputs(task: Task, inputs: dict, flags: Any) -> str:
     """Name the inputs a function changed in place, from the per-input flags of ``keeps_inputs``."""
     paths = [p for p, _ in leaf_tensors(inputs)]
-    advice = "(use out-of-place operations, or work on a .clone())"
+    advice = _("(use out-of-place operations, or work on a .clone())")
     if type(flags) is torch.Tensor and flags.dtype == torch.bool and flags.shape == (len(paths),):
         changed = [p for p, ok in zip(paths, flags.tolist()) if not ok]
         if changed:
-            return f"inputs_unchanged: {task.function} changed its input {', '.join(changed)} in place {advice}"
+            return _("inputs_unchanged: {function} changed its input {inputs} in place {advice}",
+                     function=task.function, inputs=", ".join(changed), advice=advice)
     if type(flags) is not torch.Tensor:
-        return f"inputs_unchanged: expected a torch.Tensor, got {flags!r:.60}"
-    return f"inputs_unchanged: {task.function} changed an input tensor in place {advice}"
+        return _("inputs_unchanged: expected a torch.Tensor, got {got}", got=format(repr(flags), ".60"))
+    return _("inputs_unchanged: {function} changed an input tensor in place {advice}", function=task.function,
+             advice=advice)
 
 
 def kinds_of(problem: str, pairs: list[Pair], tol: Tolerance) -> list[Diagnosis]:
@@ -78,8 +81,8 @@ def own_gradient(name: str, first: Response, found: list[Diagnosis]) -> list[Dia
         if any(d.kind in (DiagnosisKind.PRECISION, DiagnosisKind.DTYPE) for d in found):
             return []
         return [Diagnosis(DiagnosisKind.FORWARD,
-                          "it matches the gradient of your own forward, so the forward pass or its cache is wrong")]
-    return [Diagnosis(DiagnosisKind.BACKWARD, "your backward does not match the gradient of your own forward")]
+                          _("it matches the gradient of your own forward, so the forward pass or its cache is wrong"))]
+    return [Diagnosis(DiagnosisKind.BACKWARD, _("your backward does not match the gradient of your own forward"))]
 
 
 def note_failed_calls(suite: Suite, tasks: list[TaskResult]) -> None:
@@ -97,10 +100,11 @@ def note_failed_calls(suite: Suite, tasks: list[TaskResult]) -> None:
             changers = [c for c in t.blocked_by if any(k.kind == CheckKind.PROPERTY and not k.passed
                                                        for k in by_id[c].checks)]
             if check.kind == CheckKind.PROPERTY and not check.passed and changers:
-                check.message = (f"property: inputs_unchanged: an input was changed in place by {changers[0]}, "
-                                 "which it calls")
+                check.message = _("property: inputs_unchanged: an input was changed in place by {task}, which it "
+                                  "calls", task=changers[0])
                 already_said = already_said or next(c for c in t.checks if not c.passed) is check
         if t.blocked_by and not already_said:
-            which = "which fails its own checks" if len(t.blocked_by) == 1 else "which fail their own checks"
             first = next(c for c in t.checks if not c.passed)  # said once per task, where it is read first
-            first.diagnoses.append(Diagnosis(DiagnosisKind.CALLED_TASK, f"it calls {', '.join(t.blocked_by)}, {which}"))
+            first.diagnoses.append(Diagnosis(DiagnosisKind.CALLED_TASK, ngettext(
+                "it calls {tasks}, which fails its own checks", "it calls {tasks}, which fail their own checks",
+                len(t.blocked_by), tasks=", ".join(t.blocked_by))))

@@ -19,6 +19,7 @@ from typing import Callable
 
 import torch
 
+from grader.i18n import N_, _
 from grader.judge.compare import Tolerance, close
 from grader.results import Diagnosis, DiagnosisKind as K
 from grader.tasks.trees import leaf_tensors
@@ -74,10 +75,10 @@ def shape_diagnoses(pairs: list[Pair], tol: Tolerance) -> list[Diagnosis]:
 def dtype_diagnosis(got: torch.Tensor, expected: torch.Tensor) -> list[Diagnosis]:
     """Another floating dtype: say which, and whether the values are otherwise right."""
     if not (got.dtype.is_floating_point and expected.dtype.is_floating_point) or got.shape != expected.shape:
-        return [Diagnosis(K.DTYPE, f"{_dtype(got)} where {_dtype(expected)} belongs")]
+        return [Diagnosis(K.DTYPE, _("{got} where {expected} belongs", got=_dtype(got), expected=_dtype(expected)))]
     right = close(got.to(torch.float64), expected.to(torch.float64), FLOAT32)
-    return [Diagnosis(K.DTYPE, f"{_dtype(got)} where {_dtype(expected)} belongs"
-                      + (": the values are right otherwise" if right else ""))]
+    return [Diagnosis(K.DTYPE, _("{got} where {expected} belongs", got=_dtype(got), expected=_dtype(expected))
+                      + (_(": the values are right otherwise") if right else ""))]
 
 
 def _dtype(t: torch.Tensor) -> str:
@@ -93,7 +94,7 @@ def _nonzero(t: torch.Tensor, tol: Tolerance) -> bool:
 
 
 def _sign(p: Pair, tol: Tolerance) -> str | None:
-    return "a flipped sign: got = -expected" if _nonzero(p.expected, tol) and close(p.got, -p.expected, tol) \
+    return _("a flipped sign: got = -expected") if _nonzero(p.expected, tol) and close(p.got, -p.expected, tol) \
         else None
 
 
@@ -114,7 +115,7 @@ def _factor(p: Pair, tol: Tolerance) -> str | None:
     if c is None:
         return None
     named = next(iter(_named_factors(c, p.inputs).values()), "")
-    return f"a constant factor: got = {c:.4g} x expected{named}"
+    return _("a constant factor: got = {c} x expected", c=format(c, ".4g")) + named
 
 
 def _shared_factor(pairs: list[Pair], tol: Tolerance) -> str | None:
@@ -129,7 +130,7 @@ def _shared_factor(pairs: list[Pair], tol: Tolerance) -> str | None:
     if not common:
         return None
     c, named = found[0]
-    return f"a constant factor: got = {c:.4g} x expected{named[common[0]]}"
+    return _("a constant factor: got = {c} x expected", c=format(c, ".4g")) + named[common[0]]
 
 
 def _named_factors(c: float, inputs: dict) -> dict[str, str]:
@@ -141,14 +142,15 @@ def _named_factors(c: float, inputs: dict) -> dict[str, str]:
         for axis, size in enumerate(t.shape):
             if size > 1:
                 where = f"{path}.shape[{axis}]"
-                candidates += [(where, float(size), f"{size}, the size {where}"),
-                               (f"sqrt {where}", math.sqrt(size), f"sqrt({size}), {size} the size {where}")]
+                candidates += [(where, float(size), _("{size}, the size {where}", size=size, where=where)),
+                               (f"sqrt {where}", math.sqrt(size),
+                                _("sqrt({size}), {size} the size {where}", size=size, where=where))]
     out: dict[str, str] = {}
     for source, value, long in candidates:
         if math.isclose(c, value, rel_tol=1e-6):
-            out.setdefault(source, f" ({long})")
+            out.setdefault(source, _(" ({factor})", factor=long))
         elif math.isclose(c, 1 / value, rel_tol=1e-6):
-            out.setdefault("1/" + source, f" (1/{long})")
+            out.setdefault("1/" + source, _(" (1/{factor})", factor=long))
     return out
 
 
@@ -158,7 +160,8 @@ def _transpose(p: Pair, tol: Tolerance) -> str | None:
         if e.shape[i] == e.shape[j] > 1:
             swapped = e.transpose(i, j)
             if not close(swapped, e, tol) and close(g, swapped, tol):
-                return "the transpose of what is expected" if e.dim() == 2 else f"axes {i} and {j} swapped"
+                return _("the transpose of what is expected") if e.dim() == 2 else \
+                    _("axes {i} and {j} swapped", i=i, j=j)
     return None
 
 
@@ -168,7 +171,7 @@ def _reversed(p: Pair, tol: Tolerance) -> str | None:
         if e.shape[axis] > 1:
             flipped = e.flip(axis)
             if not close(flipped, e, tol) and close(g, flipped, tol):
-                return f"in reverse order along axis {axis}"
+                return _("in reverse order along axis {axis}", axis=axis)
     return None
 
 
@@ -189,8 +192,10 @@ def _blocks(p: Pair, tol: Tolerance) -> str | None:
                 order.append(match[0])
             else:
                 if sorted(order) == list(range(parts)) and order != list(range(parts)):
-                    what = "slices" if parts == n else f"{parts} blocks"
-                    return f"the {what} along axis {axis} in another order ({order} of the expected)"
+                    return _("the slices along axis {axis} in another order ({order} of the expected)", axis=axis,
+                             order=order) if parts == n else \
+                        _("the {parts} blocks along axis {axis} in another order ({order} of the expected)",
+                          parts=parts, axis=axis, order=order)
     return None
 
 
@@ -202,11 +207,12 @@ def _axes(t: torch.Tensor, at_least: int = 2):
 def _shifted(p: Pair, tol: Tolerance) -> str | None:
     e, g = p.expected, p.got
     for axis, n in _axes(e, 3):
-        for step, words in ((1, "one step later"), (-1, "one step earlier")):
+        for step, words in ((1, N_("shifted by one along axis {axis} (one step later than expected)")),
+                            (-1, N_("shifted by one along axis {axis} (one step earlier than expected)"))):
             a = g.narrow(axis, step if step > 0 else 0, n - 1)
             b = e.narrow(axis, 0 if step > 0 else 1, n - 1)
             if close(a, b, tol):
-                return f"shifted by one along axis {axis} ({words} than expected)"
+                return _(words, axis=axis)
     return None
 
 
@@ -214,11 +220,12 @@ def _one_end_wrong(p: Pair, tol: Tolerance) -> str | None:
     """Right everywhere but the first or the last slice of one axis: a loop one step short."""
     e, g = p.expected, p.got
     for axis, n in _axes(e, 3):
-        for end, rest_start, words in ((n - 1, 0, "last"), (0, 1, "first")):
+        for end, rest_start, words in ((n - 1, 0, N_("right but for the last slice along axis {axis}")),
+                                       (0, 1, N_("right but for the first slice along axis {axis}"))):
             rest = close(g.narrow(axis, rest_start, n - 1), e.narrow(axis, rest_start, n - 1), tol)
             if rest and not close(g.narrow(axis, end, 1), e.narrow(axis, end, 1), tol):
                 zero = not _nonzero(g.narrow(axis, end, 1), tol)
-                return f"right but for the {words} slice along axis {axis}" + (", left at zero" if zero else "")
+                return _(words, axis=axis) + (_(", left at zero") if zero else "")
     return None
 
 
@@ -228,7 +235,8 @@ def _only_last_right(p: Pair, tol: Tolerance) -> str | None:
     for axis, n in _axes(e, 3):
         last_right = close(g.narrow(axis, n - 1, 1), e.narrow(axis, n - 1, 1), tol)
         if last_right and all(not close(g.narrow(axis, k, 1), e.narrow(axis, k, 1), tol) for k in range(n - 1)):
-            return f"right only at the last step along axis {axis}: what flows back from later steps is missing"
+            return _("right only at the last step along axis {axis}: what flows back from later steps is missing",
+                     axis=axis)
     return None
 
 
@@ -247,7 +255,7 @@ def _missing_input_term(p: Pair, tol: Tolerance) -> str | None:
         if abs(c) > 1e-9 and close(g + c * t, e, tol):
             factor = _scalar_named(abs(c), p.inputs)
             what = _shown(path) if math.isclose(abs(c), 1, rel_tol=1e-6) else f"{factor} x {_shown(path)}"
-            return f"a term is missing: got {'+' if c > 0 else '-'} {what} = expected"
+            return _("a term is missing: got {sign} {term} = expected", sign="+" if c > 0 else "-", term=what)
     return None
 
 
@@ -273,7 +281,7 @@ def _missing_broadcast_term(p: Pair, tol: Tolerance) -> str | None:
     rest = e - g
     if not _nonzero(rest, tol) or not close(rest, rest[:1].expand_as(rest), tol):
         return None
-    return "a term that is the same for every example is missing (a bias, or the path through a mean)"
+    return _("a term that is the same for every example is missing (a bias, or the path through a mean)")
 
 
 def _invariants(t: torch.Tensor, tol: Tolerance) -> dict[tuple[str, int], bool]:
@@ -294,18 +302,21 @@ def _wrong_axis(p: Pair, tol: Tolerance) -> str | None:
     """Normalised along another axis: the sums (or means) that are constant (or zero) along one axis in
     the expected values are so along another in what came back."""
     e_inv, g_inv = _invariants(p.expected, tol), _invariants(p.got, tol)
-    for what, words in (("sum", "sums to a constant"), ("mean", "has zero mean")):
+    for what, words in (("sum", N_("normalised along axis {got} instead of axis {right} (each sums to a constant "
+                                   "along the wrong axis)")),
+                        ("mean", N_("normalised along axis {got} instead of axis {right} (each has zero mean along "
+                                    "the wrong axis)"))):
         right = [a for (w, a), held in e_inv.items() if w == what and held]
         got = [a for (w, a), held in g_inv.items() if w == what and held]
         if right and got and not set(right) & set(got):
-            return f"normalised along axis {got[0]} instead of axis {right[0]} (each {words} along the wrong axis)"
+            return _(words, got=got[0], right=right[0])
     return None
 
 
 def _precision(p: Pair, tol: Tolerance) -> str | None:
     if p.got.dtype != torch.float64 or tol.rtol >= FLOAT32.rtol:
         return None
-    return "right to float32 precision only: part of it was computed in float32" \
+    return _("right to float32 precision only: part of it was computed in float32") \
         if close(p.got, p.expected, FLOAT32) else None
 
 
@@ -340,7 +351,7 @@ def _keepdim(p: Pair, tol: Tolerance) -> tuple[bool | None, str]:
         return False, ""
     if g.shape[0] == 1 and _batch_of_one(p.inputs):
         return None, ""  # a batch of one: a missing sum would look the same
-    return True, "the right values with an extra dimension of size 1 (keepdim, or a missing squeeze)"
+    return True, _("the right values with an extra dimension of size 1 (keepdim, or a missing squeeze)")
 
 
 def _missing_sum(p: Pair, tol: Tolerance) -> tuple[bool | None, str]:
@@ -349,7 +360,7 @@ def _missing_sum(p: Pair, tol: Tolerance) -> tuple[bool | None, str]:
         return False, ""
     if g.shape[0] == 1:
         return (None, "") if _batch_of_one(p.inputs) else (False, "")
-    return True, "one value per example: their sum over the batch is what is expected"
+    return True, _("one value per example: their sum over the batch is what is expected")
 
 
 def _transposed_shape(p: Pair, tol: Tolerance) -> tuple[bool | None, str]:
@@ -357,15 +368,15 @@ def _transposed_shape(p: Pair, tol: Tolerance) -> tuple[bool | None, str]:
     if g.dim() == e.dim() >= 2 and tuple(g.shape) != tuple(e.shape):
         for perm in itertools.permutations(range(g.dim())):
             if tuple(g.shape[i] for i in perm) == tuple(e.shape) and close(g.permute(*perm), e, tol):
-                return True, "the transpose of what is expected" if g.dim() == 2 else \
-                    f"the axes in another order ({list(perm)})"
+                return True, _("the transpose of what is expected") if g.dim() == 2 else \
+                    _("the axes in another order ({order})", order=list(perm))
     return False, ""
 
 
 def _reshaped(p: Pair, tol: Tolerance) -> tuple[bool | None, str]:
     g, e = p.got, p.expected
     if g.numel() == e.numel() and tuple(g.shape) != tuple(e.shape) and close(g.reshape(e.shape), e, tol):
-        return True, "the right values in another shape (reshape it)"
+        return True, _("the right values in another shape (reshape it)")
     return False, ""
 
 

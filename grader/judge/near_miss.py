@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from grader import paths
+from grader.i18n import N_, _
 from grader.judge.compare import Tolerance, close
 from grader.results import Diagnosis, DiagnosisKind as K
 from grader.tasks.model import Task
@@ -44,17 +45,17 @@ BUDGET_S = 1.0     # CPU seconds per failed task: the same mutants are tried how
 MAX_CASES = 3
 
 WORDS = {
-    K.SIGN: "it behaves like the solution with one sign flipped",
-    K.MISSING_TERM: "it behaves like the solution with one term or step left out",
-    K.AXIS: "it behaves like the solution with one operation taken along another axis",
-    K.OFF_BY_ONE: "it behaves like the solution with one range or slice off by one",
-    K.TRANSPOSE: "it behaves like the solution with a transpose added or left out, or two indices swapped",
-    K.KEEPDIM: "it behaves like the solution with a kept dimension dropped",
-    K.MASK: "it behaves like the solution with one comparison (a mask or threshold) reversed",
-    K.WRONG_INPUT: "it behaves like the solution with one value used in place of another (the wrong input)",
-    K.IN_PLACE: "it behaves like the solution with a value updated in place",
-    K.SCALE: "it behaves like the solution with a sum and a mean swapped",
-    K.ACTIVATION: "it behaves like the solution with an activation's derivative replaced by another's, or left out",
+    K.SIGN: N_("it behaves like the solution with one sign flipped"),
+    K.MISSING_TERM: N_("it behaves like the solution with one term or step left out"),
+    K.AXIS: N_("it behaves like the solution with one operation taken along another axis"),
+    K.OFF_BY_ONE: N_("it behaves like the solution with one range or slice off by one"),
+    K.TRANSPOSE: N_("it behaves like the solution with a transpose added or left out, or two indices swapped"),
+    K.KEEPDIM: N_("it behaves like the solution with a kept dimension dropped"),
+    K.MASK: N_("it behaves like the solution with one comparison (a mask or threshold) reversed"),
+    K.WRONG_INPUT: N_("it behaves like the solution with one value used in place of another (the wrong input)"),
+    K.IN_PLACE: N_("it behaves like the solution with a value updated in place"),
+    K.SCALE: N_("it behaves like the solution with a sum and a mean swapped"),
+    K.ACTIVATION: N_("it behaves like the solution with an activation's derivative replaced by another's, or left out"),
 }
 ORDER = ("declared", "misconception", "sign", "term", "delete", "axis", "off-by-one", "transpose", "keepdim", "reduction",
          "compare", "swap", "arith", "in-place", "variable")  # the likeliest first: the budget may end the search
@@ -122,7 +123,8 @@ def diagnose(aid: str, task: Task, failing: dict[str, list[Failing]], tols: dict
             break
         for name in _behaves_like(aid, task, m, {n: c for n, c in wanted.items() if n not in found}, tols, left):
             assert m.kind is not None  # a declared misconception is said in its own words
-            found[name] = [Diagnosis(m.kind, m.description if m.operator == "declared" else WORDS[m.kind])]  # the likeliest edit that fits: the first found
+            words = m.description if m.operator == "declared" else WORDS[m.kind]  # the catalogue holds both
+            found[name] = [Diagnosis(m.kind, _(words))]  # the likeliest edit that fits: the first found
     return found
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grader import paths
+from grader.i18n import N_
 from grader.results import DiagnosisKind as K
 from grader.quality.mutate import Mutant
 
@@ -33,22 +34,22 @@ class Misconception:
 
 DECLARED: tuple[Misconception, ...] = (
     Misconception("a05.dropout_backward", "layers.py", "dx = dout if mask is None else dout * mask", "dx = dout",
-                  K.MASK, "it behaves like a dropout whose mask is not applied in the backward"),
+                  K.MASK, N_("it behaves like a dropout whose mask is not applied in the backward")),
     Misconception("a09.lstm_step_forward", "lstm.py", "ai, af, ag, ao = a.chunk(4, dim=1)",
                   "ai, af, ao, ag = a.chunk(4, dim=1)", K.ORDER,
-                  "it behaves like an LSTM that takes its gates in another order than i, f, g, o"),
+                  N_("it behaves like an LSTM that takes its gates in another order than i, f, g, o")),
     Misconception("a10.masked_softmax_forward", "softmax.py", 'x = x.masked_fill(~mask, float("-inf"))',
-                  "x = x", K.MASK, "it behaves like a softmax that ignores the mask"),
+                  "x = x", K.MASK, N_("it behaves like a softmax that ignores the mask")),
     Misconception("a10.scaled_dot_attention_forward", "self_attention.py",
                   "scores = q @ k.transpose(-2, -1) * scale", "scores = q @ k.transpose(-2, -1)", K.SCALE,
-                  "it behaves like attention whose scores are not scaled by 1/sqrt(d_k)"),
+                  N_("it behaves like attention whose scores are not scaled by 1/sqrt(d_k)")),
     Misconception("a11.attention_forward", "attention.py", "scores = (q @ k.transpose(-2, -1)) * scale",
                   "scores = q @ k.transpose(-2, -1)", K.SCALE,
-                  "it behaves like attention whose scores are not scaled by 1/sqrt(d_k)"),
+                  N_("it behaves like attention whose scores are not scaled by 1/sqrt(d_k)")),
     Misconception("a11.attention_forward", "attention.py", 'scores = scores.masked_fill(~mask, float("-inf"))',
-                  "scores = scores", K.MASK, "it behaves like attention that ignores a boolean mask"),
+                  "scores = scores", K.MASK, N_("it behaves like attention that ignores a boolean mask")),
     Misconception("a12.decoder_forward", "losses.py", "h = mask(v, y)", "h = v.reshape(v.shape[0], -1)", K.MASK,
-                  "it behaves like a decoder fed every digit capsule: the mask to the true class left out"),
+                  N_("it behaves like a decoder fed every digit capsule: the mask to the true class left out")),
 )
 
 

@@ -187,3 +187,33 @@ def test_a_gradescope_submission_that_cannot_be_graded_is_told_why_in_course_yam
     data = run_autograder(root, timeout=300)
     assert data["output"].startswith("你的提交无法评分：grader: 在 submission 中没有找到作业（它是空的）；"
                                      "请提交文件夹 a02_mlp_backprop/ 或其中的文件"), data["output"]
+
+
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def test_grade_lang_zh_cn_says_every_failed_check_in_chinese_with_the_same_numbers(tmp_path):
+    """``grader grade examples/buggy_submission --lang zh_CN``: each failed check's message and diagnoses are
+    Chinese words around the very numbers, shapes and names the English run gives; machine fields stay English."""
+    import json
+
+    from grader import cli, paths
+    from grader.results import GradingResult
+    said = {}
+    for lang in ("en", "zh_CN"):
+        out = tmp_path / f"{lang}.json"
+        assert cli.main(["grade", str(paths.ROOT / "examples" / "buggy_submission"), "--format", "json", "-q",
+                         "--lang", lang, "--output", str(out)]) == 0
+        result = GradingResult.from_dict(json.loads(out.read_text(encoding="utf-8")))
+        with i18n.using(lang):  # a check's message with its diagnoses, as every format says it
+            said[lang] = {(t.id, c.name): (c.said, c.kinds(), t.status) for t in result.tasks() for c in t.checks
+                          if not c.passed}
+    assert said["en"].keys() == said["zh_CN"].keys() and len(said["en"]) >= 8
+    for key, (english, kinds, status) in said["en"].items():
+        chinese, zh_kinds, zh_status = said["zh_CN"][key]
+        assert (zh_kinds, zh_status) == (kinds, status)  # kinds and statuses: the same English machine names
+        assert sorted(NUMBER.findall(chinese)) == sorted(NUMBER.findall(english)), (english, chinese)
+        assert re.search(r"[\u4e00-\u9fff]", chinese), chinese
+        # no English sentence left in it (got and expected are the relations' own variables, kept as written)
+        assert not re.search(r"\b(the|of|is|are|and|your|its|wrong|values?|case|forward|backward|behaves|missing)\b",
+                             chinese), chinese
