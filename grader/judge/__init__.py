@@ -1,1 +1,2 @@
-"""Judging: the grading pipeline, comparison, scoring and diagnoses. Everything that decides a grade."""
+"""Judging: the grading pipeline, the static banned-operation scan, comparison, scoring and diagnoses. Everything
+that decides a grade."""

@@ -20,7 +20,7 @@ import torch
 
 from grader.course.config import AssignmentConfig, Course, SelectionError, TaskConfig
 from grader.course.policy import late_penalty, tolerance
-from grader.judge import diagnose, expected_cache, fixtures, near_miss
+from grader.judge import diagnose, expected_cache, fixtures, near_miss, scan
 from grader.judge.cases import Case, GradingError, check_suite, suite_names
 from grader.judge.compare import Tolerance, compare
 from grader.i18n import _, ngettext
@@ -28,7 +28,6 @@ from grader.judge.scoring import score_task
 from grader.judge.submission import assignment_named, open_submission
 from grader.results import (AssignmentError, AssignmentResult, CheckKind, CheckResult, GradingResult, Late,
                             RunStatus, Status, TaskResult, points)
-from grader.sandbox import scan
 from grader.sandbox.runner import Budget, Key, Request, Response, Runner
 from grader.tasks import suites
 from grader.tasks.model import Suite, Task

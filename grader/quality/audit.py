@@ -39,6 +39,7 @@ import torch
 from grader import paths
 from grader.course.config import AssignmentConfig, Course, SelectionError, TaskConfig
 from grader.course.policy import tolerance
+from grader.judge import scan
 from grader.judge.cases import Case, GradingError, check_suite, expected_outputs, make_cases
 from grader.judge.compare import Tolerance, compare
 from grader.judge.pipeline import Plan as Grading
@@ -49,7 +50,6 @@ from grader.quality.mutate import MIN_PER_TASK, OPERATORS, Mutant, mutants
 from grader.quality.mutate import sample as sample_of
 from grader.results import (AlternativeAudit, AssignmentAudit, AuditSample, Counts, FalseFailure, MutantOutcome,
                             RunStatus, Status, TaskAudit, TaskResult)
-from grader.sandbox import scan
 from grader.sandbox.runner import Request
 from grader.tasks import suites
 from grader.tasks.model import Modules, Suite, Task, case_generator

@@ -1,6 +1,6 @@
 """What a dotted name of a submission reaches: evaluated against the real modules, step by step, by identity.
 
-The static scan (:mod:`grader.sandbox.scan`) resolves a name the submission wrote to a qualified
+The static scan (:mod:`grader.judge.scan`) resolves a name the submission wrote to a qualified
 name outside it (``F.relu`` -> ``torch.nn.functional.relu``); this module follows that name
 through the real objects (``torch.nn.init.torch.ops`` is ``torch``, then ``torch.ops``) and says
 what each step reaches: a banned object (:func:`grader.sandbox.inside.bans.expand`), a way around

@@ -16,6 +16,7 @@ from typing import Any
 from grader.course.config import Limits
 from grader.results import RunStatus, SandboxInfo
 from grader.sandbox import bundle as bundles
+from grader.sandbox import resolve
 from grader.sandbox import warm as warm_children
 from grader.sandbox.inside import wire
 from grader.sandbox.levels import Isolation, choose, detect
@@ -335,9 +336,8 @@ class _Session:
 
 def _local_imports(folder: Path, module: str) -> list[str]:
     """``module`` and the assignment's modules it imports, directly or not, those first (read, not run):
-    the scan's own answer (:func:`grader.sandbox.resolve.local_imports`)."""
-    from grader.sandbox import resolve, scan
-    return resolve.local_imports(folder, module, scan.parse_or_none)
+    the scan's own answer, each file read as the scan reads it (:func:`grader.sandbox.resolve.local_imports`)."""
+    return resolve.local_imports(folder, module, resolve.parse_or_none)
 
 
 def _failure(reply: Any, time_s: float) -> tuple[RunStatus, str]:

@@ -11,7 +11,7 @@ whenever any operation records a node for autograd, and :func:`install_tripwires
 torch's private switches of these checks. numpy, scipy and scikit-learn objects that are
 banned are replaced, wherever a module holds them, by wrappers that report their use
 (:func:`wrap_foreign`). :class:`Violation` and :func:`matches` are shared with the static scan
-(:mod:`grader.sandbox.scan`). Runs inside the sandbox: standard library and torch only.
+(:mod:`grader.judge.scan`). Runs inside the sandbox: standard library and torch only.
 """
 from __future__ import annotations
 

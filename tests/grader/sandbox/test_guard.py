@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.judge.pipeline import grade
-from grader.sandbox import scan
+from grader.judge import scan
 from grader.sandbox.session import runner_for
 from tests.helpers import COURSE, splice_source
 from tests.hostile.variants import VARIANTS

@@ -15,7 +15,7 @@ from grader import cli, paths
 from grader.course import config
 from grader.sandbox import bundle as bundles
 from grader.sandbox import levels
-from grader.sandbox import scan as banned
+from grader.judge import scan as banned
 from grader.sandbox.inside import guard, isolation
 from grader.judge.pipeline import grade
 from grader.reports.json import render as to_json

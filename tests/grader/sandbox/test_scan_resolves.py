@@ -13,7 +13,8 @@ import pytest
 
 from grader import paths
 from grader.quality.audit import ALTERNATIVES, apply_alternatives
-from grader.sandbox import resolve, scan, session
+from grader.judge import scan
+from grader.sandbox import resolve, session
 from grader.tasks import suites
 from tests.helpers import COURSE
 

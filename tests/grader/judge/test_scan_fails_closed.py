@@ -20,7 +20,7 @@ from typing import Callable
 
 import pytest
 
-from grader.sandbox import scan
+from grader.judge import scan
 from grader.tasks import suites
 from tests.grader.sandbox.test_adversarial import callers
 from tests.helpers import COURSE, grade_folder, lost_tasks, ordinary_command, ordinary_python, ordinary_user
@@ -244,7 +244,7 @@ def said_as_ordinary_user(solutions, name: str) -> tuple[str, list[str]]:
         folder = variant_copy(solutions, Path(tmp), name)
         for d in (folder.parent, folder):
             os.chmod(d, 0o755)
-        code = (f"from pathlib import Path; from grader.sandbox import scan; "
+        code = (f"from pathlib import Path; from grader.judge import scan; "
                 f"found = scan.scan(Path({str(folder / 'layers.py')!r}), 'relu_forward', "
                 f"{BANNED['a02.relu_forward']!r}); print(found[0].describe() if found else '')")
         r = subprocess.run(ordinary_command(python, code), preexec_fn=become, capture_output=True, text=True,

@@ -1,5 +1,7 @@
 """Banned operations, the static half: a scan of the submission's code, in the grader, before it runs.
 
+One of the judge's checks, run before anything runs: a task it refuses is never sent to a runner.
+
 course.yaml lists, per task, qualified names the task's code may not call:
 ``torch.nn.functional.conv2d``, ``torch.autograd`` (the module and everything in it) or
 ``torch.nn.grad.*`` (everything in it). The scan reads the graded function and the
@@ -64,7 +66,6 @@ class Reached(Violation):
 
 
 _Unreadable, _locate, _parse, _parts = resolve.Unreadable, resolve.locate, resolve.parse, resolve.dotted
-parse_or_none = resolve.parse_or_none  # the sandbox's import-once step reads the files as the scan does
 
 
 def _imports(body: Iterable[ast.stmt], package: str = "") -> tuple[dict[str, str], dict[str, tuple[str, str | None]]]:
