@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from grader.course.config import Limits
+from grader.i18n import _
 from grader.results import RunStatus, SandboxInfo
 
 Key = tuple[str, int]  # (task id, case index)
@@ -39,7 +40,11 @@ class Budget:
     seconds: float
 
     def describe(self) -> str:
-        return f"the {self.what}'s time budget of {self.seconds:g} s"
+        return _("the assignment's time budget of {seconds} s", seconds=format(self.seconds, "g")) \
+            if self.what == "assignment" else \
+            _("the submission's time budget of {seconds} s", seconds=format(self.seconds, "g")) \
+            if self.what == "submission" else \
+            _("the {what}'s time budget of {seconds} s", what=self.what, seconds=format(self.seconds, "g"))
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.course.config import Limits
+from grader.i18n import _, ngettext
 from grader.results import RunStatus, SandboxInfo
 from grader.sandbox import bundle as bundles
 from grader.sandbox import resolve
@@ -150,27 +151,28 @@ class _Session:
 
     def _out_of_budget(self, req: Request) -> Response | None:
         if self.budget is not None and time.monotonic() >= self.budget.deadline:
-            why = f"{self.budget.describe()} ran out before this task"
+            why = _("{budget} ran out before this task", budget=self.budget.describe())
             return Response(req.task, req.case, RunStatus.OUT_OF_BUDGET, before_run=True, reason=why,
-                            message=f"not run: {why}")
+                            message=_("not run: {why}", why=why))
         return None
 
     def _blocked(self, req: Request) -> Response | None:
         """Not run at all: a task it calls already timed out, crashed or could not be run."""
         for called in req.calls:
             if called in self.lost:
-                why = f"it calls {called}, which {self.lost[called]}"
+                why = _("it calls {task}, which {what}", task=called, what=self.lost[called])
                 return Response(req.task, req.case, RunStatus.BLOCKED, before_run=True, blocked_by=called,
-                                reason=why, message=f"not run: {why}")
+                                reason=why, message=_("not run: {why}", why=why))
         return None
 
     def _note_lost(self, response: Response) -> None:
         """Remember a task that never finished, so the tasks that call it are not run to find out again."""
         if response.before_run:
-            self.lost[response.task] = "was not run: " + (response.reason or response.message)
+            self.lost[response.task] = _("was not run: {why}", why=response.reason or response.message)
             return
-        why = {RunStatus.TIMEOUT: f"did not finish within its {self.limits[response.task].time_s:g} s limit",
-               RunStatus.CRASHED: "made the sandboxed process exit"}.get(response.status)
+        why = {RunStatus.TIMEOUT: _("did not finish within its {seconds} s limit",
+                                    seconds=format(self.limits[response.task].time_s, "g")),
+               RunStatus.CRASHED: _("made the sandboxed process exit")}.get(response.status)
         if why is not None:
             self.lost[response.task] = why
 
@@ -189,9 +191,10 @@ class _Session:
             problem = self.modules[module]
             if problem is not None:
                 status, phrase, detail = problem
-                who = f"{req.module}.py" if module == req.module else f"{req.module}.py imports {module}.py, which"
-                return Response(req.task, req.case, status, message=f"{who} {phrase}", stdout=detail,
-                                before_run=True, reason=f"{who} {phrase}")
+                said = _("{module}.py {what}", module=req.module, what=phrase) if module == req.module else \
+                    _("{module}.py imports {imported}.py, which {what}", module=req.module, imported=module,
+                      what=phrase)
+                return Response(req.task, req.case, status, message=said, stdout=detail, before_run=True, reason=said)
         return None
 
     def _import(self, module: str, limit: float) -> tuple[RunStatus, str, str] | None:
@@ -208,7 +211,7 @@ class _Session:
                 self._retire()
             if reply.get("status") == "error":  # it raised (a syntax error, a missing package) or left something
                 shown = bundles.shown(str(reply.get("message", "")), str(self.bundle))[:1000]
-                return RunStatus.ERROR, f"could not be imported: {shown}", \
+                return RunStatus.ERROR, _("could not be imported: {why}", why=shown), \
                     bundles.shown(str(reply.get("traceback", "")), str(self.bundle))[-OUTPUT_TAIL:]
             return None
         tail = self.child.output_tail()
@@ -216,11 +219,12 @@ class _Session:
         if isinstance(reply, TimeoutError):
             if self.budget is not None and time.monotonic() >= self.budget.deadline and \
                     time.monotonic() - started < limit:
-                return RunStatus.OUT_OF_BUDGET, f"was still importing when {self.budget.describe()} ran out", tail
-            return RunStatus.TIMEOUT, f"did not finish importing within {limit:g} s", tail
+                return RunStatus.OUT_OF_BUDGET, _("was still importing when {budget} ran out",
+                                                  budget=self.budget.describe()), tail
+            return RunStatus.TIMEOUT, _("did not finish importing within {seconds} s", seconds=format(limit, "g")), tail
         if isinstance(reply, EOFError):
-            return RunStatus.CRASHED, "made the sandboxed process exit while it was imported", tail
-        return RunStatus.ERROR, "was being imported when the sandboxed process answered out of turn", tail
+            return RunStatus.CRASHED, _("made the sandboxed process exit while it was imported"), tail
+        return RunStatus.ERROR, _("was being imported when the sandboxed process answered out of turn"), tail
 
     def _new_child(self, warm: bool | None = None) -> Child:
         limit = max((lim.time_s for lim in self.limits.values()), default=60.0)
@@ -279,10 +283,10 @@ class _Session:
                 self._retire()
                 left = reply.get("left")
                 if isinstance(left, list) and left and all(isinstance(x, str) for x in left):
-                    self.lost[req.task] = f"left {' and '.join(left)} running after it returned"
+                    self.lost[req.task] = _("left {what} running after it returned", what=_(" and ").join(left))
             else:
                 self.restart_after_task = str(reply.get("restart_reason") or "it changed the process")
-                why = f"a fresh process was started after this task: {self.restart_after_task}"
+                why = _("a fresh process was started after this task: {why}", why=self.restart_after_task)
                 response.note = f"{response.note}; {why}" if response.note else why
         return self.results[(req.task, req.case)]
 
@@ -293,7 +297,8 @@ class _Session:
         self._drop_child()
         status, message = _failure(reply, limit)
         if status == RunStatus.TIMEOUT and self.budget is not None and self._until(deadline) < deadline:
-            status, message = RunStatus.OUT_OF_BUDGET, f"{self.budget.describe()} ran out during this task"
+            status, message = RunStatus.OUT_OF_BUDGET, _("{budget} ran out during this task",
+                                                         budget=self.budget.describe())
         response = Response(rest[0].task, rest[0].case, status, message=message, stdout=tail)
         self._fill(rest, response)
         self._note_lost(response)
@@ -342,13 +347,13 @@ def _local_imports(folder: Path, module: str) -> list[str]:
 
 def _failure(reply: Any, time_s: float) -> tuple[RunStatus, str]:
     if isinstance(reply, TimeoutError):
-        return RunStatus.TIMEOUT, f"the task did not finish within its {time_s:g} s limit"
+        return RunStatus.TIMEOUT, _("the task did not finish within its {seconds} s limit", seconds=format(time_s, "g"))
     if isinstance(reply, wire.WireError):
-        return RunStatus.ERROR, f"the sandboxed process sent a malformed answer ({reply})"
+        return RunStatus.ERROR, _("the sandboxed process sent a malformed answer ({why})", why=reply)
     if isinstance(reply, dict):
-        return RunStatus.ERROR, "the sandboxed process answered out of turn (or without the request's token)"
-    return RunStatus.CRASHED, ("the sandboxed process exited during this task (sys.exit, os._exit, a crash or a "
-                               "resource limit)")
+        return RunStatus.ERROR, _("the sandboxed process answered out of turn (or without the request's token)")
+    return RunStatus.CRASHED, _("the sandboxed process exited during this task (sys.exit, os._exit, a crash or a "
+                                "resource limit)")
 
 
 def _response(req: Request, reply: dict, bundle: str) -> Response:
@@ -359,9 +364,9 @@ def _response(req: Request, reply: dict, bundle: str) -> Response:
     own = reply.get("own_gradient") if isinstance(reply.get("own_gradient"), dict) else {}
     sig = reply.get("signature")
     patched = reply.get("patched") if isinstance(reply.get("patched"), list) else []
-    note = (f"it replaced {', '.join(str(x) for x in patched)}; the grader put "
-            f"{'it' if len(patched) == 1 else 'them'} back (answers are compared outside the sandbox)"
-            if patched else "")
+    note = ngettext("it replaced {names}; the grader put it back (answers are compared outside the sandbox)",
+                    "it replaced {names}; the grader put them back (answers are compared outside the sandbox)",
+                    len(patched), names=", ".join(str(x) for x in patched)) if patched else ""
     return Response(req.task, req.case, RunStatus(status), outputs=outputs, own_gradient=own,
                     message=bundles.shown(str(reply.get("message", "")), bundle)[:1000],
                     traceback=bundles.shown(str(reply.get("traceback", "")), bundle)[-OUTPUT_TAIL:],

@@ -217,3 +217,14 @@ def test_grade_lang_zh_cn_says_every_failed_check_in_chinese_with_the_same_numbe
         # no English sentence left in it (got and expected are the relations' own variables, kept as written)
         assert not re.search(r"\b(the|of|is|are|and|your|its|wrong|values?|case|forward|backward|behaves|missing)\b",
                              chinese), chinese
+
+
+def test_what_the_sandbox_saw_happen_is_said_in_the_reader_s_language():
+    from grader.sandbox import session
+    from grader.sandbox.runner import Budget
+    budget = Budget(0.0, "assignment", 600.0)
+    with i18n.using("zh_CN"):
+        assert session._failure(TimeoutError(), 60.0)[1] == "任务没有在 60 秒的时限内完成"
+        assert budget.describe() == "本作业 600 秒的时间预算"
+    assert session._failure(TimeoutError(), 60.0)[1] == "the task did not finish within its 60 s limit"
+    assert budget.describe() == "the assignment's time budget of 600 s"
