@@ -99,12 +99,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if not Path(args.submissions).is_dir():  # before the gradebook: a typo creates nothing
             raise BatchError(f"{args.submissions}: no such folder")
         with Gradebook(Path(args.gradebook)) as book:
-            planned = run.plan(Path(args.submissions), settings, book, args.force, args.times == "nbgrader")
-            pool, settings = run.launch(args.executor, args.jobs or os.cpu_count() or 1, settings, planned,
+            worklist = run.plan(Path(args.submissions), settings, book, args.force, args.times == "nbgrader")
+            pool, settings = run.launch(args.executor, args.jobs or os.cpu_count() or 1, settings, worklist,
                                         args.scheduler)
             try:
-                with batch_progress(args.quiet, len(planned.todo), pool.in_flight) as advance:
-                    summary = run.execute(planned, book, pool, settings, advance)
+                with batch_progress(args.quiet, len(worklist.todo), pool.in_flight) as advance:
+                    summary = run.execute(worklist, book, pool, settings, advance)
             finally:
                 pool.close()
     except BatchError as e:
@@ -238,7 +238,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from grader.quality.mutate import OPERATORS
 
     with progress(args.quiet) as (report, _):
-        results = audit.audit(course, args.ids, jobs=args.jobs, suite=args.suite, extra_seeds=args.extra_seeds,
+        results = audit.audit(course, args.ids, jobs=args.jobs, which=args.suite, extra_seeds=args.extra_seeds,
                               operators=tuple(args.operator or OPERATORS), progress=report, sample=args.sample)
     _emit(render(results, args.format, fail_under=args.fail_under), args.output)
     under = [f"{r.id} ({r.kill_rate:.1f}%)" for r in results if r.kill_rate < args.fail_under]

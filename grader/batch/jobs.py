@@ -127,14 +127,15 @@ def discover(folder: Path) -> list[Entry]:
     for student, group in by_student.items():
         first = group[0]
         if len(group) > 1:  # which one is meant is the instructor's call, not the grader's
-            names = " and ".join(_shown(e) for e in group)
+            names = " and ".join(_entry_name(e) for e in group)
             first = Entry(student, first.path, first.kind, f"{student} has {len(group)} submissions ({names}): "
                                                            "keep one")
         entries.append(first)
     return entries
 
 
-def _shown(e: Entry) -> str:
+def _entry_name(e: Entry) -> str:
+    """How an entry of the submissions folder is named to the instructor: ``alice.zip``, ``alice/``."""
     return e.path.name + ("/" if e.kind == "folder" else "")
 
 
@@ -257,7 +258,7 @@ def _file_time(entry: Entry) -> Stamp:
     """When the batch's copy of the entry was made or last changed: its own modification time."""
     mtime = entry.path.lstat().st_mtime
     at = dt.datetime.fromtimestamp(mtime, dt.timezone.utc).replace(microsecond=0)
-    return Stamp(at, FILE_TIME, _shown(entry))
+    return Stamp(at, FILE_TIME, _entry_name(entry))
 
 
 # What a worker grades.

@@ -59,8 +59,8 @@ def key(settings: Settings) -> Key:
 
 
 @dataclass
-class Plan:
-    """What a batch will grade, and what it will not."""
+class Worklist:
+    """What a batch will grade (its jobs), and what it will not (already graded, unreadable)."""
 
     total: int                                       # entries in SUBMISSIONS
     todo: list[Job] = field(default_factory=list)
@@ -69,12 +69,12 @@ class Plan:
     times: dict[str, int] = field(default_factory=dict)  # time source -> assignments of the todo timed by it
 
 
-def plan(folder: Path, settings: Settings, book: Gradebook, force: bool = False, nbgrader: bool = False) -> Plan:
+def plan(folder: Path, settings: Settings, book: Gradebook, force: bool = False, nbgrader: bool = False) -> Worklist:
     """Read every entry of ``folder``; record at once those that cannot be graded; skip those the
     gradebook holds already (unless ``force``). ``nbgrader``: ``folder`` is nbgrader's ``submitted/``,
     so its folders' ``<assignment>/timestamp.txt`` are nbgrader's times (:func:`jobs.submission_times`)."""
     entries = jobs.discover(folder)
-    out = Plan(len(entries))
+    out = Worklist(len(entries))
     ids, k = list(settings.ids), key(settings)
     for entry in entries:
         try:
@@ -94,19 +94,19 @@ def plan(folder: Path, settings: Settings, book: Gradebook, force: bool = False,
     return out
 
 
-def launch(kind: str, workers: int, settings: Settings, planned: Plan, scheduler: str | None = None
+def launch(kind: str, workers: int, settings: Settings, worklist: Worklist, scheduler: str | None = None
            ) -> tuple[executors.Executor, Settings]:
-    """The executor, its workers started for the plan's jobs, and the settings to grade with. For the local
+    """The executor, its workers started for the worklist's jobs, and the settings to grade with. For the local
     pool the isolation is probed here while the workers start (they take seconds to import torch):
     a machine that cannot give the isolation required is refused before anything is graded."""
     pool = executors.create(kind, workers, scheduler)
     try:
-        if kind != "local" or not planned.todo:
-            pool.start(len(planned.todo))
+        if kind != "local" or not worklist.todo:
+            pool.start(len(worklist.todo))
             return pool, settings
         with concurrent.futures.ThreadPoolExecutor(1) as side:
             probing = side.submit(probed, settings)
-            pool.start(len(planned.todo))
+            pool.start(len(worklist.todo))
             return pool, probing.result()
     except BaseException:
         pool.close()
@@ -152,14 +152,14 @@ class Summary:
         return "\n".join(lines) + "\n"
 
 
-def execute(planned: Plan, book: Gradebook, executor: executors.Executor, settings: Settings,
+def execute(worklist: Worklist, book: Gradebook, executor: executors.Executor, settings: Settings,
             advance: Callable[[Outcome], None] | None = None) -> Summary:
-    """Grade the plan's jobs on ``executor``, recording each outcome in its own transaction as it comes."""
+    """Grade the worklist's jobs on ``executor``, recording each outcome in its own transaction as it comes."""
     started = time.monotonic()
-    summary = Summary(planned.total, len(planned.skipped), failed=list(planned.failed), times=dict(planned.times))
-    by_student = {job.student: job for job in planned.todo}
+    summary = Summary(worklist.total, len(worklist.skipped), failed=list(worklist.failed), times=dict(worklist.times))
+    by_student = {job.student: job for job in worklist.todo}
     ids, k = list(settings.ids), key(settings)
-    for outcome in executor.run(planned.todo, settings):
+    for outcome in executor.run(worklist.todo, settings):
         book.record(by_student[outcome.student], outcome, ids, k)
         summary.done += 1
         if outcome.graded:
@@ -188,10 +188,10 @@ def batch(folder: Path, gradebook: Path, course: Course, assignments: list[str] 
     """Grade every submission in ``folder`` into ``gradebook``: the typed API behind ``grader batch``."""
     settings = settle(course, assignments, suite, device, executor, require_isolation, isolation_via)
     with Gradebook(gradebook) as book:
-        planned = plan(folder, settings, book, force, nbgrader)
-        pool, settings = launch(executor, workers, settings, planned, scheduler)
+        worklist = plan(folder, settings, book, force, nbgrader)
+        pool, settings = launch(executor, workers, settings, worklist, scheduler)
         try:
-            return execute(planned, book, pool, settings, advance)
+            return execute(worklist, book, pool, settings, advance)
         finally:
             pool.close()
 

@@ -42,6 +42,10 @@ class Case:
             _("hidden case {index}", index=self.index)
 
 
+# By task id: its cases, and the reference's outputs on each (what the plan step of a grading makes).
+CasesAndExpected = tuple[dict[str, list[Case]], dict[str, list[dict[str, Any]]]]
+
+
 def suite_names(which: str) -> tuple[str, ...]:
     if which not in SUITE_CHOICES:
         raise GradingError(f"unknown suite '{which}' ({', '.join(SUITE_CHOICES[:-1])} or {SUITE_CHOICES[-1]})")
@@ -62,8 +66,7 @@ def make_cases(course: Course, task: Task, which: str) -> list[Case]:
     return cases
 
 
-def computed_cases(course: Course, cfg: AssignmentConfig, suite: Suite, which: str
-                   ) -> tuple[dict[str, list[Case]], dict[str, list[dict[str, torch.Tensor]]]]:
+def computed_cases(course: Course, cfg: AssignmentConfig, suite: Suite, which: str) -> CasesAndExpected:
     """Each task's cases from the suites' seeds, and the reference's outputs on each (per task id)."""
     try:
         importlib.import_module(f"reference.{cfg.id}")

@@ -24,7 +24,7 @@ from typing import Any
 
 from grader import cache, paths
 from grader.course.config import AssignmentConfig, Course
-from grader.judge.cases import Case, computed_cases, memory, suite_names
+from grader.judge.cases import Case, CasesAndExpected, computed_cases, memory, suite_names
 from grader.tasks.model import Suite
 
 FORMAT = "deepgrade-expected/1"
@@ -32,10 +32,9 @@ FORMAT = "deepgrade-expected/1"
 # (the suites, their input generators, the task model) and how the outputs are computed.
 GRADER_SOURCES = ("grader/tasks", "grader/judge/cases.py")
 REFERENCE_RUNS_ON = "cpu"  # the reference's outputs are computed on the CPU whatever the grading's device
-Planned = tuple[dict[str, list[Case]], dict[str, list[dict[str, Any]]]]
 
 
-def planned(course: Course, cfg: AssignmentConfig, suite: Suite, which: str) -> Planned:
+def planned(course: Course, cfg: AssignmentConfig, suite: Suite, which: str) -> CasesAndExpected:
     """Each task's cases and the reference's outputs on them, as :func:`computed_cases` gives them: from
     the cache where it holds them under this grading's key, else computed (and kept for the next one)."""
     cases: dict[str, list[Case]] = {t.id: [] for t in cfg.tasks}
@@ -75,7 +74,7 @@ def entry_key(course: Course, cfg: AssignmentConfig, name: str) -> dict[str, Any
             "default_dtype": dtype, "device": REFERENCE_RUNS_ON}
 
 
-def read(path: Path, key: dict[str, Any], cfg: AssignmentConfig, count: int) -> Planned | None:
+def read(path: Path, key: dict[str, Any], cfg: AssignmentConfig, count: int) -> CasesAndExpected | None:
     """The entry at ``path`` when it was written for ``key`` and reads back whole; else None (computed again)."""
     from grader.sandbox.inside import wire
 
@@ -89,7 +88,7 @@ def read(path: Path, key: dict[str, Any], cfg: AssignmentConfig, count: int) -> 
         return None
 
 
-def _planned(tree: Any, cfg: AssignmentConfig, name: str, count: int) -> Planned:
+def _planned(tree: Any, cfg: AssignmentConfig, name: str, count: int) -> CasesAndExpected:
     """The cases of an entry's tree, checked to be this suite's, every task's, each with its outputs."""
     import torch
 
@@ -110,7 +109,7 @@ def _planned(tree: Any, cfg: AssignmentConfig, name: str, count: int) -> Planned
     return cases, expected
 
 
-def write(path: Path, key: dict[str, Any], part: Planned) -> None:
+def write(path: Path, key: dict[str, Any], part: CasesAndExpected) -> None:
     """Keep one suite's cases and outputs under ``key``, where they read back exactly; a file is replaced
     whole (a reader never sees half of one), and one that cannot be written only costs time."""
     from grader.judge.fixtures import differs

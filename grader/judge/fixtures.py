@@ -16,14 +16,13 @@ from typing import Any
 import torch
 
 from grader.course.config import AssignmentConfig, Course
-from grader.judge.cases import Case, GradingError, computed_cases
+from grader.judge.cases import Case, CasesAndExpected, GradingError, computed_cases
 from grader.sandbox.inside import wire
 from grader.tasks.model import Suite
 
 FORMAT = "deepgrade-fixtures/1"
 FOLDER = "fixtures"  # beside course.yaml
 SUITE = "public"     # the only suite ever frozen
-Planned = tuple[dict[str, list[Case]], dict[str, list[dict[str, torch.Tensor]]]]  # cases and expected, by task
 
 
 def folder(course: Course) -> Path:
@@ -87,7 +86,7 @@ def _bits(t: torch.Tensor) -> torch.Tensor:
     return t.detach().cpu().contiguous().reshape(-1).view(torch.uint8)  # NaN equals NaN, -0.0 is not 0.0
 
 
-def read(course: Course, cfg: AssignmentConfig, which: str) -> Planned:
+def read(course: Course, cfg: AssignmentConfig, which: str) -> CasesAndExpected:
     """The frozen public cases of ``cfg``'s tasks and their expected outputs, checked against course.yaml:
     a file frozen from another seed, another number of cases or other tasks is refused, naming the fix."""
     require_public(course, which)

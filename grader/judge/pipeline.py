@@ -1,5 +1,5 @@
-"""Grade a submission, as one list of steps per assignment: plan, scan, run, score, explain, diagnose,
-penalise.
+"""Grade a submission, as one list of steps per assignment: plan, scan, run, score, run again for own
+gradients, diagnose, penalise.
 
 Inputs come from seeds; the reference gives the expected values; the runner the caller gives (the
 sandbox, :func:`grader.sandbox.session.runner_for`) runs the submission; everything that decides a
@@ -122,8 +122,8 @@ def _select(course: Course, path: Path, assignments: list[str] | None) -> list[A
 
 
 @dataclass
-class Plan:
-    """One assignment's grading, built step by step."""
+class AssignmentGrading:
+    """One assignment's grading, built step by step: its cases, what the runner was asked and answered."""
 
     cfg: AssignmentConfig
     suite: Suite
@@ -149,17 +149,17 @@ def grade_assignment(folder: Path | None, course: Course, cfg: AssignmentConfig,
         cfg = dataclasses.replace(cfg, tasks=tuple(t for t in cfg.tasks if t.id in tasks))
     if folder is None or problem is not None:
         return _not_found(cfg, problem)
-    plan = Plan(cfg, suite, folder)
-    make_plan(plan, course, which)
-    scan_files(plan)
+    grading = AssignmentGrading(cfg, suite, folder)
+    plan_cases(grading, course, which)
+    scan_files(grading)
     budget = assignment_budget(course, submission_budget)
-    tasks = run_and_score(plan, course, device, runner, budget)
-    explained = explain(plan, runner, budget, tasks)
-    if explained:
-        tasks = score(plan, course, device, tasks, explained)
-    near_misses(plan, course, device, tasks)
+    tasks = run_and_score(grading, course, device, runner, budget)
+    noted = rerun_for_own_gradients(grading, runner, budget, tasks)
+    if noted:
+        tasks = score(grading, course, device, tasks, noted)
+    near_misses(grading, course, device, tasks)
     diagnose.note_failed_calls(suite, tasks)
-    ran_out = budget.what if any(r.status == RunStatus.OUT_OF_BUDGET for r in plan.responses.values()) else None
+    ran_out = budget.what if any(r.status == RunStatus.OUT_OF_BUDGET for r in grading.responses.values()) else None
     result = AssignmentResult(cfg.id, points(sum(t.score for t in tasks)), points(cfg.max_score), tasks,
                               ran_out=ran_out)
     modules = sorted({t.module for t in suite.tasks.values()})
@@ -175,33 +175,33 @@ def assignment_budget(course: Course, submission: Budget | None) -> Budget:
     return submission if submission is not None and submission.deadline < own.deadline else own
 
 
-def make_plan(plan: Plan, course: Course, which: str) -> None:
+def plan_cases(grading: AssignmentGrading, course: Course, which: str) -> None:
     """Cases from the suites' seeds, and the reference's outputs on each; in a student repository,
     which has no reference, the public cases and outputs frozen beside its course.yaml. Everything
     after this step is the same either way."""
     if fixtures.present(course):
-        plan.cases, plan.expected = fixtures.read(course, plan.cfg, which)
+        grading.cases, grading.expected = fixtures.read(course, grading.cfg, which)
     else:  # the instructor's cache holds them once computed (expected_cache)
-        plan.cases, plan.expected = expected_cache.planned(course, plan.cfg, plan.suite, which)
+        grading.cases, grading.expected = expected_cache.planned(course, grading.cfg, grading.suite, which)
 
 
-def scan_files(plan: Plan) -> None:
+def scan_files(grading: AssignmentGrading) -> None:
     """Read the submission before running it: a task whose file is missing, or whose code uses a
     banned operation, is not run at all; the rest become requests."""
-    missing = {t.module: _missing(plan.folder, [t.module]) for t in plan.suite.tasks.values()
-               if not (plan.folder / f"{t.module}.py").is_file()}
-    for tcfg in plan.cfg.tasks:
-        task = plan.task(tcfg)
-        found = [] if task.module in missing else scan.scan(plan.folder / f"{task.module}.py", task.function,
+    missing = {t.module: _missing(grading.folder, [t.module]) for t in grading.suite.tasks.values()
+               if not (grading.folder / f"{t.module}.py").is_file()}
+    for tcfg in grading.cfg.tasks:
+        task = grading.task(tcfg)
+        found = [] if task.module in missing else scan.scan(grading.folder / f"{task.module}.py", task.function,
                                                               tcfg.banned)
-        for k, c in enumerate(plan.cases[task.id]):
+        for k, c in enumerate(grading.cases[task.id]):
             if task.module in missing:
-                plan.responses[(task.id, k)] = Response(task.id, k, RunStatus.ERROR, message=missing[task.module],
+                grading.responses[(task.id, k)] = Response(task.id, k, RunStatus.ERROR, message=missing[task.module],
                                                         before_run=True)
             elif found:
-                plan.responses[(task.id, k)] = Response(task.id, k, RunStatus.BANNED, message=found[0].describe())
+                grading.responses[(task.id, k)] = Response(task.id, k, RunStatus.BANNED, message=found[0].describe())
             else:
-                plan.requests.append(Request(task.id, k, c.inputs, 0, tcfg.banned, task.module, task.calls))
+                grading.requests.append(Request(task.id, k, c.inputs, 0, tcfg.banned, task.module, task.calls))
 
 
 def _missing(folder: Path, modules: list[str]) -> str:
@@ -217,61 +217,62 @@ def _missing(folder: Path, modules: list[str]) -> str:
     return message
 
 
-def run(plan: Plan, runner: Runner, budget: Budget | None) -> None:
-    limits = {t.id: t.limits for t in plan.cfg.tasks}
-    plan.responses.update(runner.run(plan.folder, plan.cfg.id, plan.requests, limits, budget))
+def run(grading: AssignmentGrading, runner: Runner, budget: Budget | None) -> None:
+    limits = {t.id: t.limits for t in grading.cfg.tasks}
+    grading.responses.update(runner.run(grading.folder, grading.cfg.id, grading.requests, limits, budget))
 
 
-def run_and_score(plan: Plan, course: Course, device: str, runner: Runner,
+def run_and_score(grading: AssignmentGrading, course: Course, device: str, runner: Runner,
                   budget: Budget | None = None) -> list[TaskResult]:
-    """Run a plan's requests and score every task of it: each task's result before any diagnosis. The
+    """Run a grading's requests and score every task of it: each task's result before any diagnosis. The
     grading of a submission goes on to diagnose; the audit's verdict on a mutant or an alternative
     needs only this."""
-    run(plan, runner, budget)
-    return score(plan, course, device)
+    run(grading, runner, budget)
+    return score(grading, course, device)
 
 
-def explain(plan: Plan, runner: Runner, budget: Budget, tasks: list[TaskResult]) -> set[str]:
+def rerun_for_own_gradients(grading: AssignmentGrading, runner: Runner, budget: Budget,
+                            tasks: list[TaskResult]) -> set[str]:
     """Run again, asking for the gradient of the student's own forward, the one case where each
     failed gradient check of a backward task failed first: its diagnosis then says whether the
     backward or the forward is wrong. Only failures pay for it (two forwards per element, up to
     :data:`OWN_GRADIENT_MAX_ELEMENTS` per tensor). It never changes a score: what this run answers
     is used only for that note, and a case that does not answer again gets no note. Returns the
     tasks that got a note."""
-    by_key = {(r.task, r.case): r for r in plan.requests}
+    by_key = {(r.task, r.case): r for r in grading.requests}
     wanted: dict[Key, Request] = {}
     for t in tasks:
-        task = plan.suite.tasks[t.id]
+        task = grading.suite.tasks[t.id]
         if task.forward is None:
             continue
-        at = {(case.suite, case.index): k for k, case in enumerate(plan.cases[t.id])}
+        at = {(case.suite, case.index): k for k, case in enumerate(grading.cases[t.id])}
         for c in t.checks:
             if c.kind != CheckKind.GRADIENT or c.passed or (c.suite, c.case) not in at:
                 continue
             key = (t.id, at[(c.suite, c.case)])
-            if key in by_key and plan.responses[key].status == RunStatus.OK:
+            if key in by_key and grading.responses[key].status == RunStatus.OK:
                 wanted[key] = dataclasses.replace(by_key[key], own_gradient=OWN_GRADIENT_MAX_ELEMENTS)
     if not wanted or time.monotonic() >= budget.deadline:
         return set()
-    limits = {t.id: t.limits for t in plan.cfg.tasks}
-    again = runner.run(plan.folder, plan.cfg.id, list(wanted.values()), limits, budget)
+    limits = {t.id: t.limits for t in grading.cfg.tasks}
+    again = runner.run(grading.folder, grading.cfg.id, list(wanted.values()), limits, budget)
     noted = set()
     for key, response in again.items():
         if key in wanted and response.status == RunStatus.OK and response.own_gradient:
-            plan.responses[key] = dataclasses.replace(plan.responses[key], own_gradient=response.own_gradient)
+            grading.responses[key] = dataclasses.replace(grading.responses[key], own_gradient=response.own_gradient)
             noted.add(key[0])
     return noted
 
 
-def near_misses(plan: Plan, course: Course, device: str, tasks: list[TaskResult]) -> None:
+def near_misses(grading: AssignmentGrading, course: Course, device: str, tasks: list[TaskResult]) -> None:
     """For a failed check whose numbers fit no relation: which of the reference's one-edit mutants
     behaves like the submission (:mod:`grader.judge.near_miss`), within about a second per task. Not
     for a task whose called tasks fail too (the cause is there), nor where the reference is absent."""
-    if not near_miss.available(plan.cfg.id):
+    if not near_miss.available(grading.cfg.id):
         return
     failed = {t.id for t in tasks if t.status != Status.PASSED}
     for t in tasks:
-        task = plan.suite.tasks[t.id]
+        task = grading.suite.tasks[t.id]
         if t.status != Status.FAILED or failed & set(task.calls):
             continue
         failing: dict[str, list[near_miss.Failing]] = {}
@@ -279,33 +280,33 @@ def near_misses(plan: Plan, course: Course, device: str, tasks: list[TaskResult]
         for c in t.checks:
             if c.passed or c.kind == CheckKind.PROPERTY or any(not d.kind.is_location for d in c.diagnoses):
                 continue
-            for k, case in enumerate(plan.cases[t.id]):
-                ref = plan.expected[t.id][k].get(c.name)
-                response = plan.responses[(t.id, k)]
+            for k, case in enumerate(grading.cases[t.id]):
+                ref = grading.expected[t.id][k].get(c.name)
+                response = grading.responses[(t.id, k)]
                 got = response.outputs.get(c.name) if response.status == RunStatus.OK else None
                 if ref is None or type(got) is not torch.Tensor:
                     continue
                 tols[c.name] = Tolerance(*tolerance(course, ref, device))
                 if not compare(c.name, got, ref, tols[c.name]).passed:
                     failing.setdefault(c.name, []).append(near_miss.Failing(k, case.inputs, got))
-        found = near_miss.diagnose(plan.cfg.id, task, failing, tols) if failing else {}
+        found = near_miss.diagnose(grading.cfg.id, task, failing, tols) if failing else {}
         for c in t.checks:
             c.diagnoses[:0] = found.get(c.name, [])
 
 
-def score(plan: Plan, course: Course, device: str, before: list[TaskResult] | None = None,
+def score(grading: AssignmentGrading, course: Course, device: str, before: list[TaskResult] | None = None,
           only: set[str] | None = None) -> list[TaskResult]:
     """Every task's result from the responses; with ``only``, just those tasks again, the rest kept
     from ``before``."""
     tasks = []
-    for i, tcfg in enumerate(plan.cfg.tasks):
+    for i, tcfg in enumerate(grading.cfg.tasks):
         if only is not None and before is not None and tcfg.id not in only:
             tasks.append(before[i])
             continue
-        task = plan.task(tcfg)
-        replies = [plan.responses[(task.id, k)] for k in range(len(plan.cases[task.id]))]
-        result = score_task(course, plan.cfg.id, task, tcfg.points, plan.cases[task.id], plan.expected[task.id],
-                            replies, device)
+        task = grading.task(tcfg)
+        replies = [grading.responses[(task.id, k)] for k in range(len(grading.cases[task.id]))]
+        result = score_task(course, grading.cfg.id, task, tcfg.points, grading.cases[task.id],
+                            grading.expected[task.id], replies, device)
         result.time_s = round(sum(r.time_s for r in replies), 3)
         tasks.append(result)
     return tasks

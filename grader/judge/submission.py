@@ -221,7 +221,8 @@ def _holds(folder: Path, modules: list[str]) -> bool:
     return _real_dir(folder) and any((folder / f"{m}.py").is_file() for m in modules)
 
 
-def _shown(p: Path) -> str:
+def _listed_name(p: Path) -> str:
+    """How a file of the submission is named in a list of what it holds: ``layers.py``, ``a02/``."""
     return p.name + (_(" (a symbolic link, never followed)") if p.is_symlink() else "/" if p.is_dir() else "")
 
 
@@ -232,7 +233,7 @@ def _nothing_found(path: Path, root: Path, wanted: list[AssignmentConfig], named
     if root.is_symlink():
         return _("{path} is a symbolic link, never followed (it could point at the reference): give the folder "
                  "itself", path=path)
-    held = sorted(_shown(p) for p in root.iterdir())[:12] if root.is_dir() else []
+    held = sorted(_listed_name(p) for p in root.iterdir())[:12] if root.is_dir() else []
     expected = ", ".join(f"{c.id}/" for c in wanted[:4]) + (" ..." if len(wanted) > 4 else "")
     holds = _("it holds {names}", names=", ".join(held)) if held else _("it is empty")
     if named:

@@ -42,8 +42,7 @@ from grader.course.policy import tolerance
 from grader.judge import scan
 from grader.judge.cases import Case, GradingError, check_suite, expected_outputs, make_cases
 from grader.judge.compare import Tolerance, compare
-from grader.judge.pipeline import Plan as Grading
-from grader.judge.pipeline import run_and_score
+from grader.judge.pipeline import AssignmentGrading, run_and_score
 from grader.quality.inprocess import (FINDER, PACKAGES, InProcessRunner, Timeout, package_sources, run_case,
                                       time_limit)
 from grader.quality.mutate import MIN_PER_TASK, OPERATORS, Mutant, mutants
@@ -110,7 +109,7 @@ def alternative_functions(folder: Path) -> list[str]:
 
 
 @dataclass
-class _Plan:
+class _AuditSetup:
     """Everything a worker needs, built once before the pool forks."""
 
     course: Course
@@ -151,10 +150,10 @@ class _Plan:
 
         def graded(ks: list[int]) -> TaskResult:
             # the in-process runner takes the package loaded in memory where the sandbox takes a folder
-            plan = Grading(cfg, suite, m, {task_id: [cases[k] for k in ks]},  # type: ignore[arg-type]
+            grading = AssignmentGrading(cfg, suite, m, {task_id: [cases[k] for k in ks]},  # type: ignore[arg-type]
                            {task_id: [expected[k] for k in ks]})
-            plan.requests = [Request(task_id, i, cases[k].inputs, 0, self.banned(task_id)) for i, k in enumerate(ks)]
-            return run_and_score(plan, self.course, "cpu", runner)[0]
+            grading.requests = [Request(task_id, i, cases[k].inputs, 0, self.banned(task_id)) for i, k in enumerate(ks)]
+            return run_and_score(grading, self.course, "cpu", runner)[0]
 
         if first_failure:
             result = None
@@ -199,13 +198,13 @@ class _Plan:
         return ""
 
 
-_PLAN: _Plan | None = None  # set in the parent before forking; workers inherit it
+_SETUP: _AuditSetup | None = None  # set in the parent before forking; workers inherit it
 
 
-def _tasks_for(plan: _Plan, mutant: Mutant) -> list[str]:
+def _tasks_for(setup: _AuditSetup, mutant: Mutant) -> list[str]:
     """The owning task, or every task of the assignment for a block in a helper function."""
-    aid = plan.aid(mutant.task)
-    suite = plan.assignments[aid][1]
+    aid = setup.aid(mutant.task)
+    suite = setup.assignments[aid][1]
     return [mutant.task] if mutant.task in suite.tasks else list(suite.tasks)
 
 
@@ -214,19 +213,19 @@ Verdict = tuple[int, str, str, bool]  # (index, killed | survived | equivalent, 
 
 def _judge(index: int) -> Verdict:
     """Grade one mutant: its :data:`Verdict`."""
-    plan = _PLAN
-    assert plan is not None
-    mutant = plan.mutants[index]
-    aid = plan.aid(mutant.task)
-    modules = dict(plan.sources[aid])
+    setup = _SETUP
+    assert setup is not None
+    mutant = setup.mutants[index]
+    aid = setup.aid(mutant.task)
+    modules = dict(setup.sources[aid])
     file, _ = modules[mutant.module]
     modules[mutant.module] = (file, mutant.source)
     name = f"_audit_mutant_{os.getpid()}_{next(PACKAGES)}"
-    tasks = _tasks_for(plan, mutant)
-    limit = max(MIN_TIMEOUT_S, 20 * sum(plan.seconds[t] for t in tasks))
+    tasks = _tasks_for(setup, mutant)
+    limit = max(MIN_TIMEOUT_S, 20 * sum(setup.seconds[t] for t in tasks))
     m = FINDER.load(name, modules)
     try:
-        return _verdict(plan, index, m, tasks, limit)
+        return _verdict(setup, index, m, tasks, limit)
     except Exception as e:  # the mutant's own errors are caught per case: this is the grader's
         raise GradingError(f"grading the mutant {mutant.task} [{mutant.operator}] {mutant.description} "
                            f"({mutant.file}:{mutant.line}) failed: {type(e).__name__}: {e}") from None
@@ -234,14 +233,14 @@ def _judge(index: int) -> Verdict:
         FINDER.unload(name)
 
 
-def _verdict(plan: _Plan, index: int, m: Modules, tasks: list[str], limit: float) -> Verdict:
+def _verdict(setup: _AuditSetup, index: int, m: Modules, tasks: list[str], limit: float) -> Verdict:
     """Killed at the first case that loses points; otherwise survived or equivalent by the extra seeds."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a mutant's deprecation warnings are not news
         try:
             with bounded(limit):
                 for task_id in tasks:
-                    result = plan.grade(task_id, m, first_failure=True)
+                    result = setup.grade(task_id, m, first_failure=True)
                     if result.score < result.max_score:
                         failed = next((c for c in result.checks if not c.passed), None)
                         how = result.status + (f": {failed.message}" if failed else "")
@@ -249,10 +248,10 @@ def _verdict(plan: _Plan, index: int, m: Modules, tasks: list[str], limit: float
         except Timeout:
             return index, "killed", f"timeout: ran past {limit:g} s of CPU time", True
         try:  # it passed the suite: does it differ from the reference anywhere else?
-            with bounded(limit * plan.extra_seeds):
-                where = next((d for t in tasks if (d := plan.differs(t, m))), "")
+            with bounded(limit * setup.extra_seeds):
+                where = next((d for t in tasks if (d := setup.differs(t, m))), "")
         except Timeout:
-            where = f"the extra cases ran past {limit * plan.extra_seeds:g} s of CPU time"
+            where = f"the extra cases ran past {limit * setup.extra_seeds:g} s of CPU time"
     return (index, "survived", where[:300], False) if where else (index, "equivalent", "", False)
 
 
@@ -292,7 +291,7 @@ def select(course: Course, ids: list[str] | None) -> list[tuple[AssignmentConfig
         raise GradingError(str(e)) from None
 
 
-def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: str = "all",
+def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, which: str = "all",
           extra_seeds: int = EXTRA_SEEDS, operators: tuple[str, ...] = OPERATORS,
           alternatives: Path | None = ALTERNATIVES,
           progress: Callable[[str], None] | None = None, sample: float | None = None,
@@ -300,9 +299,10 @@ def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: st
     """Mutation-test the suites of ``ids`` (assignment ids, prefixes or task ids; default: every
     available assignment) and grade their alternative implementations.
 
+    ``which``: the cases a mutant must pass to survive (public, hidden or all).
     ``sample``: grade only that fraction of each task's mutants (at least one per operator and
     ``min_per_task`` in all), chosen by ``mutate.sample``; alternatives are graded in full either way."""
-    global _PLAN
+    global _SETUP
     if sample is not None and not 0 < sample <= 1:
         raise GradingError(f"--sample must be a fraction in (0, 1], e.g. 0.2, not {sample:g}")
     if min_per_task < 1:
@@ -314,14 +314,14 @@ def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: st
     for cfg, only in selected:
         if not (paths.REFERENCE / cfg.id).is_dir():
             raise GradingError(f"{cfg.id}: no reference/{cfg.id}/ to make mutants from")
-        s = suites.load(cfg.id)
-        check_suite(course, cfg, s)
-        assignments[cfg.id] = (cfg, s)
+        suite = suites.load(cfg.id)
+        check_suite(course, cfg, suite)
+        assignments[cfg.id] = (cfg, suite)
         reference = Modules(f"reference.{cfg.id}")
         for tcfg in cfg.tasks:
-            task = s.tasks[tcfg.id]
+            task = suite.tasks[tcfg.id]
             start = time.process_time()
-            made = make_cases(course, task, suite)
+            made = make_cases(course, task, which)
             cases[task.id] = (made, [expected_outputs(task, reference, c.inputs) for c in made])
             seconds[task.id] = time.process_time() - start
         sources[cfg.id] = package_sources(paths.REFERENCE / cfg.id)
@@ -330,11 +330,11 @@ def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: st
             every, made = len(made), sample_of(made, sample, min_per_task)
             samples[cfg.id] = AuditSample(sample, len(made), every)
         found += made
-    plan = _Plan(course, assignments, cases, seconds, sources, found, extra_seeds)
+    setup = _AuditSetup(course, assignments, cases, seconds, sources, found, extra_seeds)
     if progress:
         of = f" (a sample of {sum(s.of for s in samples.values())})" if samples else ""
         progress(f"auditing {', '.join(assignments)}: {len(found)} mutants{of}, {jobs} worker(s)")
-    _PLAN = plan
+    _SETUP = setup
     _import_lazy_dependencies()
     folders = {cfg.id: alternatives / cfg.id for cfg in chosen
                if alternatives is not None and (alternatives / cfg.id).is_dir()}
@@ -348,34 +348,34 @@ def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, suite: st
                 alts = {aid: job.get() for aid, job in pending.items()}
         else:
             verdicts = [_judge(i) for i in range(len(found))]
-            alts = {aid: _audit_alternatives(plan, aid, folder) for aid, folder in folders.items()}
+            alts = {aid: _audit_alternatives(setup, aid, folder) for aid, folder in folders.items()}
     finally:
-        _PLAN = None
+        _SETUP = None
     return [_summarise(cfg, only, found, verdicts, alts.get(cfg.id), samples.get(cfg.id)) for cfg, only in selected]
 
 
 def _alternatives_job(aid: str, folder: Path) -> AlternativeAudit:
-    """:func:`_audit_alternatives` in a pool's worker, on the plan it inherited."""
-    assert _PLAN is not None
-    return _audit_alternatives(_PLAN, aid, folder)
+    """:func:`_audit_alternatives` in a pool's worker, on the setup it inherited."""
+    assert _SETUP is not None
+    return _audit_alternatives(_SETUP, aid, folder)
 
 
-def _audit_alternatives(plan: _Plan, aid: str, folder: Path) -> AlternativeAudit:
+def _audit_alternatives(setup: _AuditSetup, aid: str, folder: Path) -> AlternativeAudit:
     prefix = aid.split("_", 1)[0]
-    modules = with_alternatives(plan.sources[aid], folder)
+    modules = with_alternatives(setup.sources[aid], folder)
     name = f"_audit_alternative_{os.getpid()}_{next(PACKAGES)}"
     m = FINDER.load(name, modules)
     failures = []
     files = dict(_alternative_files(folder))
     try:
-        for task_id in plan.assignments[aid][1].tasks:
-            task = plan.task(task_id)
-            found = scan.scan(files[task.module], task.function, plan.banned(task_id)) \
+        for task_id in setup.assignments[aid][1].tasks:
+            task = setup.task(task_id)
+            found = scan.scan(files[task.module], task.function, setup.banned(task_id)) \
                 if task.module in files else []
             if found:  # the grader rejects these before running them
                 failures.append(FalseFailure(task_id, Status.BANNED, message=found[0].describe()))
                 continue
-            result = plan.grade(task_id, m)
+            result = setup.grade(task_id, m)
             if result.score < result.max_score:
                 failed = next((c for c in result.checks if not c.passed), None)
                 failures.append(FalseFailure(task_id, result.status, failed.name if failed else "",
@@ -384,7 +384,7 @@ def _audit_alternatives(plan: _Plan, aid: str, folder: Path) -> AlternativeAudit
         FINDER.unload(name)
     replaced = [f"{prefix}.{f}" for f in alternative_functions(folder)]
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.py"))
-    return AlternativeAudit(files, [t for t in plan.assignments[aid][1].tasks if t in replaced], failures)
+    return AlternativeAudit(files, [t for t in setup.assignments[aid][1].tasks if t in replaced], failures)
 
 
 def _summarise(cfg: AssignmentConfig, only: set[str] | None, found: list[Mutant],

@@ -5,7 +5,8 @@ The same ``run`` driver is executed twice: in the grader against the reference p
 in the sandboxed child against the submission. The child receives inputs only; the
 expected values never leave the grader process.
 
-This module is copied into the sandbox, so it imports nothing but torch.
+This module is copied into the sandbox, so it imports nothing but the standard library, torch and
+:mod:`grader.tasks.trees` (the import rules of ``tasks/`` hold it to that).
 """
 from __future__ import annotations
 
