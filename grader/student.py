@@ -16,11 +16,10 @@ import pytest
 
 from grader import i18n, paths
 from grader.course import config
-from grader.judge.pipeline import grade
 from grader.pytest_plugin import PROPERTY
 from grader.reports.text import task_lines
-from grader.results import Status, TaskResult
-from grader.sandbox.session import runner_for
+from grader.results import GradingResult, Status, TaskResult
+from grader.sandbox import warm
 
 _graded: dict[tuple[str, str, str], dict[str, TaskResult]] = {}  # (folder, content, language)
 
@@ -46,11 +45,21 @@ def graded_tasks(folder: str | Path, tasks: Iterable[str] | None = None) -> dict
     done = _graded.setdefault((str(folder), _fingerprint(folder), lang), {})
     missing = {i for i in wanted if i not in done}
     if missing:
+        from grader.sandbox.session import runner_for
+
         with i18n.using(lang):
             result = grade(folder, course, [folder.name], suite="public", device="cpu", runner=runner_for("cpu"),
                            tasks=missing)
         done.update((t.id, t) for t in result.tasks())
     return {i: done[i] for i in wanted}
+
+
+def grade(*args, **kwargs) -> GradingResult:
+    """:func:`grader.judge.pipeline.grade`, imported (with torch) on the first grading: by then the fork
+    server :func:`public_tests` started is importing torch too."""
+    from grader.judge.pipeline import grade as graded
+
+    return graded(*args, **kwargs)
 
 
 def language(course: config.Course) -> str:
@@ -70,6 +79,7 @@ def public_tests(test_file: str):
     """A parametrised pytest test, one case per task of the assignment holding ``test_file``."""
     folder = str(Path(test_file).resolve().parent)
     assignment = _course().assignment(Path(folder).name)
+    warm.start_now()  # at collection: the sandbox's torch import overlaps this process's, in the first test
 
     @pytest.mark.parametrize("task_id", [t.id for t in assignment.tasks])
     def test_task(task_id: str, request: pytest.FixtureRequest) -> None:
