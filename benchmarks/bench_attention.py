@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 
 import torch
 import torch.nn as nn
 
+from _timing import median_times  # benchmarks/_timing.py, beside this script
 from reference.a11_transformer import attention
 
 SHAPE = dict(n=32, t=128, e=256, heads=8)
@@ -47,19 +46,6 @@ def reference_mha(mha: nn.MultiheadAttention):
         dq, dk, dv, *grads = attention.multi_head_attention_backward(dout, cache)
         return (out, dq + dk + dv) + tuple(grads)
     return run
-
-
-def median_times(contenders: dict, args: tuple, repeats: int) -> dict[str, float]:
-    """Median seconds of each contender, timed in turns, so a change in the machine's load hits all alike."""
-    for fn in contenders.values():
-        fn(*args)  # warm up: allocator, thread pool, kernels
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            start = time.perf_counter()
-            fn(*args)
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:

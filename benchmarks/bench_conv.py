@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
 
+from _timing import median_times  # benchmarks/_timing.py, beside this script
 from reference.a04_cnn import conv
 
 SHAPE = dict(n=64, c=16, h=28, w=28, f=32, k=3, stride=1, pad=1)
@@ -37,21 +36,6 @@ def reference_conv(forward, backward):
     return run
 
 
-def median_times(contenders: dict, args: tuple) -> dict[str, float]:
-    """Median seconds of each contender, timed in turns (round r times every contender that still
-    has repeats left), so a change in the machine's load hits all of them alike."""
-    for fn, _ in contenders.values():
-        fn(*args)  # warm up: allocator, thread pool, kernels
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for r in range(max(reps for _, reps in contenders.values())):
-        for name, (fn, reps) in contenders.items():
-            if r < reps:
-                start = time.perf_counter()
-                fn(*args)
-                times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -69,19 +53,19 @@ def main() -> None:
     inputs = (x, w, b, dout, s["stride"], s["pad"])
 
     contenders = {
-        "torch conv2d": (torch_conv, args.repeats),
-        "reference fast (im2col)": (reference_conv(conv.conv_forward, conv.conv_backward), args.repeats),
-        "reference naive (loops)": (reference_conv(conv.conv_forward_naive, conv.conv_backward_naive),
-                                    args.naive_repeats),
+        "torch conv2d": torch_conv,
+        "reference fast (im2col)": reference_conv(conv.conv_forward, conv.conv_backward),
+        "reference naive (loops)": reference_conv(conv.conv_forward_naive, conv.conv_backward_naive),
     }
+    repeats = {name: args.naive_repeats if "naive" in name else args.repeats for name in contenders}
     expected = torch_conv(*inputs)
     with torch.no_grad():
-        for name, (fn, _) in contenders.items():
+        for name, fn in contenders.items():
             got = fn(*inputs)
             for label, a, e in zip(("out", "dx", "dw", "db"), got, expected):
                 if not torch.allclose(a, e, rtol=1e-3, atol=1e-3 * float(e.abs().max())):
                     raise SystemExit(f"{name}: {label} differs from torch")
-        times = median_times(contenders, inputs)
+        times = median_times(contenders, inputs, repeats)
 
     base = times["torch conv2d"]
     print(f"conv2d forward+backward, N={s['n']} C={s['c']} {s['h']}x{s['w']}, {s['f']} filters "

@@ -11,11 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 
 import torch
 
+from _timing import median_times  # benchmarks/_timing.py, beside this script
 from reference.a09_recurrent import lstm
 
 SHAPE = dict(n=32, t=50, i=128, h=128)
@@ -38,19 +37,6 @@ def reference_lstm(params: list[torch.Tensor]):
         out, cache = lstm.lstm_forward(x, h0, c0, *params)
         return (out, *lstm.lstm_backward(dout, cache))
     return run
-
-
-def median_times(contenders: dict, args: tuple, repeats: int) -> dict[str, float]:
-    """Median seconds of each contender, timed in turns, so a change in load hits both alike."""
-    for fn in contenders.values():
-        fn(*args)  # warm up
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            start = time.perf_counter()
-            fn(*args)
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
