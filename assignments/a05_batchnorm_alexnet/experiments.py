@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from grader.experiments import row, threads
+from grader.experiments import digits_split, row, threads
 
 from . import alexnet, bn_mlp, layers
 
@@ -92,23 +92,12 @@ def dropout_statistics(p: float = 0.5, seed: int = 0) -> list[dict]:
             row(f"dropout p={p}: mean of output / mean of input", 1.0, round(ratio, 5), abs(ratio - 1.0) < 0.005)]
 
 
-def digits_split(seed: int = 0):
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    data = load_digits()
-    x_tr, x_te, y_tr, y_te = train_test_split(data.data, data.target, test_size=0.2,
-                                              stratify=data.target, random_state=seed)
-    # Pixels scaled to [0, 1], not standardised: the network sees raw-ish inputs, as in the paper's MNIST run.
-    return (torch.tensor(x_tr, dtype=F64) / 16.0, torch.tensor(y_tr),
-            torch.tensor(x_te, dtype=F64) / 16.0, torch.tensor(y_te))
-
-
 def train_bn_mlp(bn: bool, epochs: int = 20, lr: float = 0.5, batch: int = 60, seed: int = 0) -> dict:
     """Train the 64-100-100-100-10 sigmoid network on digits, with or without BN, from the same
     initial weights and batch order. Returns per-step losses, per-epoch test accuracies and the
     {15, 50, 85}th percentiles of one last-hidden-layer sigmoid's input on the test set."""
-    x_tr, y_tr, x_te, y_te = digits_split(seed)
+    # Pixels scaled to [0, 1], not standardised: the network sees raw-ish inputs, as in the paper's MNIST run.
+    x_tr, y_tr, x_te, y_te = digits_split(test_size=0.2, seed=seed)
     g = torch.Generator().manual_seed(seed)
     net = bn_mlp.init([64, 100, 100, 100, 10], g, bn)
     losses, accuracy, percentiles = [], [], []

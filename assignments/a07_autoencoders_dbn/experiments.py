@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from grader.experiments import row, threads
+from grader.experiments import digits_split, row, threads
 
 from .autoencoder import ae_backward, ae_forward, reconstruction_loss, sparse_ae_loss
 from .dbn import dbn_finetune_step, dbn_forward, dbn_pretrain, dbn_unroll
@@ -152,20 +152,9 @@ def sparse_ae_patches(n: int = 5000, h: int = 25, iters: int = 400, rho: float =
 
 # Deep belief network on digits: greedy pretraining, then fine-tuning (Hinton, Osindero and Teh 2006).
 
-def digits_split(seed: int = 0):
-    """scikit-learn's 8x8 digits scaled to [0, 1], stratified 70/30 split."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    data = load_digits()
-    x_tr, x_te, y_tr, y_te = train_test_split(data.data / 16.0, data.target, test_size=0.3,
-                                              stratify=data.target, random_state=seed)
-    return (torch.tensor(x_tr, dtype=F64), torch.tensor(x_te, dtype=F64), torch.tensor(y_tr), torch.tensor(y_te))
-
-
 def finetune(params, data, epochs: int, lr: float, batch: int, seed: int) -> list[float]:
     """Minibatch fine-tuning with dbn_finetune_step; the test accuracy after each epoch."""
-    x_tr, x_te, y_tr, y_te = data
+    x_tr, y_tr, x_te, y_te = data
     g = torch.Generator().manual_seed(seed)
     accuracy = []
     for _ in range(epochs):
@@ -181,8 +170,8 @@ def finetune(params, data, epochs: int, lr: float, batch: int, seed: int) -> lis
 def dbn_digits(sizes=(64, 100, 100), pretrain_epochs: int = 10, epochs: int = 15, seed: int = 0):
     """The same 64-100-100-10 sigmoid network from the same small initial weights (N(0, 0.01^2), Hinton's
     guide), fine-tuned alike, once after greedy CD-1 pretraining of its two hidden layers and once without."""
-    data = digits_split(seed)
-    x_tr = data[0]
+    data = digits_split(test_size=0.3, seed=seed)  # pixels in [0, 1], stratified 70/30
+    x_tr, x_te = data[0], data[2]
     g = torch.Generator().manual_seed(seed)
     init = [(torch.randn(a, b, generator=g, dtype=F64) * 0.01, torch.zeros(a, dtype=F64), torch.zeros(b, dtype=F64))
             for a, b in zip(sizes[:-1], sizes[1:])]
@@ -190,10 +179,10 @@ def dbn_digits(sizes=(64, 100, 100), pretrain_epochs: int = 10, epochs: int = 15
     noise = [torch.rand(pretrain_epochs, len(x_tr), b, generator=g, dtype=F64) for b in sizes[1:]]
     stack, errors = dbn_pretrain(x_tr, init, noise, lr=0.1, batch=20)
 
-    composed = data[1]
+    composed = x_te
     for W, _, c in stack:
         composed = hidden_probs(composed, W, c)  # p(h|v) of each RBM in turn
-    top, _ = dbn_forward(data[1], dbn_unroll(stack, torch.eye(sizes[-1], dtype=F64), torch.zeros(sizes[-1], dtype=F64)))
+    top, _ = dbn_forward(x_te, dbn_unroll(stack, torch.eye(sizes[-1], dtype=F64), torch.zeros(sizes[-1], dtype=F64)))
     gap = float((top - composed).abs().max())
 
     curves = {"pretrained": finetune(dbn_unroll(stack, W_out, b_out), data, epochs, 0.5, 20, seed),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from grader.experiments import row
+from grader.experiments import digits_split, row
 
 from .layers import mse_loss, softmax_cross_entropy
 from .mlp import init_params, mlp_backward, mlp_forward, sgd_step
@@ -72,17 +72,9 @@ def xor(epochs: int = 6000, lr: float = 2.0) -> tuple[list[dict], list[float]]:
 
 
 def digits(epochs: int = 40, lr: float = 0.1, batch: int = 32, seed: int = 0) -> tuple[list[dict], list[float]]:
-    """A 64-128-10 ReLU MLP on scikit-learn's 8x8 digits, stratified 80/20 split, minibatch SGD."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    data = load_digits()
-    x_tr, x_te, y_tr, y_te = train_test_split(data.data, data.target, test_size=0.2,
-                                              stratify=data.target, random_state=seed)
-    x_tr, x_te = torch.tensor(x_tr, dtype=F64), torch.tensor(x_te, dtype=F64)
-    y_tr, y_te = torch.tensor(y_tr), torch.tensor(y_te)
-    mean, std = x_tr.mean(0), x_tr.std(0) + 1e-8
-    x_tr, x_te = (x_tr - mean) / std, (x_te - mean) / std
+    """A 64-128-10 ReLU MLP on scikit-learn's 8x8 digits, stratified 80/20 split, each pixel standardised,
+    minibatch SGD."""
+    x_tr, y_tr, x_te, y_te = digits_split(test_size=0.2, seed=seed, scale="standard")
     g = torch.Generator().manual_seed(seed)
     params = init_params([64, 128, 10], g)
     start = time.perf_counter()

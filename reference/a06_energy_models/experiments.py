@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from grader.experiments import row
+from grader.experiments import digits_split, row
 
 from .cf_rbm import cf_cd1, cf_predict, one_hot_ratings
 from .hopfield import flip, hopfield_async, hopfield_energy, hopfield_recall, hopfield_store, hopfield_sync
@@ -247,13 +247,7 @@ def sklearn_rows(g: torch.Generator) -> list[dict]:
 
 def digits() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """scikit-learn's digits in [0, 1], split 80/20 stratified: x_train, y_train, x_test, y_test."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    d = load_digits()
-    tr, te = train_test_split(torch.arange(len(d.target)).numpy(), test_size=0.2, stratify=d.target, random_state=0)
-    x, y = torch.tensor(d.data / 16.0, dtype=F64), torch.tensor(d.target)
-    return x[tr], y[tr], x[te], y[te]
+    return digits_split(test_size=0.2, seed=0)
 
 
 def train_rbm(x: torch.Tensor, hidden: int, epochs: int, g: torch.Generator, lr: float = 0.06,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from grader.experiments import row, threads
+from grader.experiments import digits_split, row, threads
 
 from . import capsnet, losses
 
@@ -46,24 +46,12 @@ def mnist_counts_and_shapes(seed: int = 0) -> list[dict]:
                    row("MNIST CapsNet: DigitCaps", "10 capsules of 16-D", digits, digits == "10 capsules of 16-D")]
 
 
-def digits_split(seed: int = 0):
-    """scikit-learn's 8 x 8 digits, pixels scaled to [0, 1]: (N, 1, 8, 8) images and labels, 80/20 stratified."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    data = load_digits()
-    x_tr, x_te, y_tr, y_te = train_test_split(data.data, data.target, test_size=0.2,
-                                              stratify=data.target, random_state=seed)
-    return (torch.tensor(x_tr, dtype=F64).reshape(-1, 1, 8, 8) / 16.0, torch.tensor(y_tr),
-            torch.tensor(x_te, dtype=F64).reshape(-1, 1, 8, 8) / 16.0, torch.tensor(y_te))
-
-
 def train_digits(epochs: int = 5, batch: int = 32, lr: float = 3e-3, seed: int = 0,
                  train_size: int | None = None, test_size: int | None = None) -> dict:
     """Train the small CapsNet (margin loss + 0.0005 x reconstruction loss, 3 routing iterations, Adam).
     Returns per-epoch mean losses and test accuracies, and the test images with their reconstructions
     (decoder masked by the predicted class). ``train_size``, ``test_size``: the first that many of each split."""
-    x_tr, y_tr, x_te, y_te = digits_split(seed)
+    x_tr, y_tr, x_te, y_te = digits_split(test_size=0.2, seed=seed, images=True)  # pixels in [0, 1], 80/20
     x_tr, y_tr, x_te, y_te = x_tr[:train_size], y_tr[:train_size], x_te[:test_size], y_te[:test_size]  # None: all
     g = torch.Generator().manual_seed(seed)
     params, state = capsnet.init(SMALL, g), {}
