@@ -20,6 +20,9 @@ RULES = [
     # course.yaml read and its rules applied: yaml, torch for a value's dtype (named as grader/tasks/ names it),
     # and the bottom floor's modules; nothing that grades or runs anything
     ("course", {"yaml", "torch", "grader.course", "grader.tasks", "grader.cache", "grader.i18n", "grader.paths"}, None),
+    # the result model (a grading, an audit, experiments) is a floor every room reads: it reads only itself, and
+    # the words of a message in the reader's language
+    ("results", {"grader.results", "grader.i18n"}, None),
     # matplotlib draws the HTML page's heatmaps (imported where they are drawn, so other formats never load it)
     # and the words around the values in the reader's language (grader/i18n.py)
     ("reports", {"rich", "matplotlib", "grader.results", "grader.reports", "grader.i18n"}, None),
