@@ -16,7 +16,7 @@ RULES = [
     ("sandbox/inside", THIRD_PARTY_IN_CHILD | {"grader.tasks", "grader.sandbox.inside"}, None),
     # the sandbox runs code and says what happened; judging what it answered is the judge's
     ("sandbox", None, {"grader.judge", "grader.reports", "grader.authoring", "grader.quality", "grader.batch",
-                       "grader.insights", "grader.cli"}),
+                       "grader.insights", "grader.cli", "grader.commands"}),
     # course.yaml read and its rules applied: yaml, torch for a value's dtype (named as grader/tasks/ names it),
     # and the bottom floor's modules; nothing that grades or runs anything
     ("course", {"yaml", "torch", "grader.course", "grader.tasks", "grader.cache", "grader.i18n", "grader.paths"}, None),
@@ -29,10 +29,10 @@ RULES = [
     # the judge runs the reference's own near misses (quality's mutants, in process) for diagnoses, never the audit
     ("judge", None, {"grader.reports", "grader.authoring", "grader.quality.audit", "grader.batch"}),
     # a batch grades through the judge and records data; it renders nothing and needs no authoring or audit
-    ("batch", None, {"grader.reports", "grader.authoring", "grader.quality", "grader.cli"}),
+    ("batch", None, {"grader.reports", "grader.authoring", "grader.quality", "grader.cli", "grader.commands"}),
     # insights read a gradebook and submissions' files: they render nothing, grade nothing, run no submission
-    ("insights", None, {"grader.reports", "grader.authoring", "grader.quality", "grader.cli", "grader.sandbox",
-                        "grader.judge.pipeline"}),
+    ("insights", None, {"grader.reports", "grader.authoring", "grader.quality", "grader.cli", "grader.commands",
+                        "grader.sandbox", "grader.judge.pipeline"}),
 ]
 
 
