@@ -72,7 +72,9 @@ def _course() -> config.Course:
     try:
         return config.load(paths.COURSE)
     except config.ConfigError as e:
-        pytest.fail("course.yaml cannot be read:\n" + "\n".join(str(m) for m in e.args), pytrace=False)
+        with i18n.using(i18n.choose()):  # the environment's language: course.yaml's cannot be read
+            said = i18n._("course.yaml cannot be read:")
+        pytest.fail(said + "\n" + "\n".join(str(m) for m in e.args), pytrace=False)
 
 
 def public_tests(test_file: str):

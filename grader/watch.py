@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from grader.course.config import Course
+from grader.i18n import _
 from grader.judge.cases import GradingError, remember_expected
 from grader.judge.pipeline import grade
 from grader.reports.text import regrade_lines
@@ -36,13 +37,13 @@ def watch(folder: Path, course: Course, assignment: str | None = None, tasks: se
     """Grade ``folder`` now and after every change, until interrupted (or after ``runs`` gradings)."""
     folder = folder.resolve()
     if not folder.is_dir():
-        raise GradingError(f"no such folder: {folder}")
+        raise GradingError(_("no such folder: {path}", path=folder))
     aid = assignment or folder.name
     try:
         course.assignment(aid)
     except KeyError:
-        raise GradingError(f"{folder.name} is not an assignment of the course: name it with --assignment ID") \
-            from None
+        raise GradingError(_("{name} is not an assignment of the course: name it with --assignment ID",
+                             name=folder.name)) from None
     runner = runner_for("cpu")
     remember_expected()  # the reference runs once per task, not once per save
     seen: tuple | None = None
@@ -59,7 +60,7 @@ def watch(folder: Path, course: Course, assignment: str | None = None, tasks: se
             out("\n".join(regrade_lines(result, time.monotonic() - started)))
             done += 1
             if runs is None or done < runs:
-                out(f"watching {folder.name}/ for changes (Ctrl-C to stop)")
+                out(_("watching {name}/ for changes (Ctrl-C to stop)", name=folder.name))
     except KeyboardInterrupt:
         pass
     return 0

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
+from grader.i18n import _
 from grader.sandbox import resolve
 from grader.sandbox.inside.guard import Violation, matches
 from grader.sandbox.resolve import ESCAPE_ATTRIBUTES, ESCAPE_BUILTINS, ESCAPES, NAMED_BY_STRING, private
@@ -37,9 +38,9 @@ class Unscanned(Violation):
 
     def describe(self) -> str:
         if self.line:
-            return f"{self.name} ({self.file} line {self.line}) could not be followed by the banned-operation " \
-                   f"scan: {self.why}"
-        return f"{self.file} could not be read by the banned-operation scan: {self.why}"
+            return _("{name} ({file} line {line}) could not be followed by the banned-operation scan: {why}",
+                     name=self.name, file=self.file, line=self.line, why=self.why)
+        return _("{file} could not be read by the banned-operation scan: {why}", file=self.file, why=self.why)
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,20 @@ class Reached(Violation):
     private: bool = False
 
     def describe(self) -> str:
-        where = f"({self.file} line {self.line})"
         if self.private:
-            return (f"{self.written} is not allowed in a task with banned operations: it goes through "
-                    f"{self.reached}, a private name of {self.entry}, which could reach them unseen {where}")
-        said = super().describe()
+            return _("{written} is not allowed in a task with banned operations: it goes through {reached}, a "
+                     "private name of {entry}, which could reach them unseen ({file} line {line})",
+                     written=self.written, reached=self.reached, entry=self.entry, file=self.file, line=self.line)
+        said = _("{name} is not allowed in a task with banned operations: it could reach them unseen ({file} line "
+                 "{line})", name=self.name, file=self.file, line=self.line) if self.escape else \
+            _("banned operation {name} ({file} line {line})", name=self.name, file=self.file, line=self.line)
         if self.escape:
-            return said if self.written.startswith(self.name) else f"{said}: {self.written} reaches {self.reached}"
+            return said if self.written.startswith(self.name) else \
+                _("{said}: {written} reaches {reached}", said=said, written=self.written, reached=self.reached)
         if self.written == self.name == self.entry:
             return said
-        return f"{said}: {self.written} reaches {self.reached}, banned here as {self.entry}"
+        return _("{said}: {written} reaches {reached}, banned here as {entry}", said=said, written=self.written,
+                 reached=self.reached, entry=self.entry)
 
 
 _Unreadable, _locate, _parse, _parts = resolve.Unreadable, resolve.locate, resolve.parse, resolve.dotted
@@ -283,15 +288,16 @@ class _Scan:
         # Only in code a task runs: at import a module bound as a value (a default argument, a table)
         # costs nothing until a task uses the name, and the task's own scan follows that name there.
         if value and banned and resolve.is_module(obj):
-            self.refuse(f, written, line, f"it uses the module {obj.__name__} as a value, and the scan cannot follow "
-                                          f"a module used as a value (name what you use from it: {written}.<name>)")
+            self.refuse(f, written, line, _("it uses the module {module} as a value, and the scan cannot follow a "
+                                            "module used as a value (name what you use from it: {written}.<name>)",
+                                            module=obj.__name__, written=written))
             return True
         return False
 
     def need(self, f: _File, module: str, what: str, line: int) -> None:
         """A module of the submission that code in ``f`` imports: read it; one that is not there is a finding."""
         if self.file(module) is None and module in self.absent:
-            self.refuse(f, what, line, f"{module}.py is not a file of the assignment")
+            self.refuse(f, what, line, _("{module}.py is not a file of the assignment", module=module))
 
     def resolve(self, f: _File, parts: list[str] | None, local: set[str], chains: dict[str, list[str]]) -> Target:
         """What the dotted name ``parts`` in ``f`` stands for: a qualified name outside the submission

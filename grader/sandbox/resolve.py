@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from grader.i18n import _
 from grader.sandbox.inside.guard import matches
 
 # Where a task has banned operations, what could reach them unseen by either check: torch's
@@ -217,21 +218,22 @@ def locate(folder: Path, module: str) -> Path | None:
     """The file Python imports for the submission's ``module``: None where there is none; raises
     :class:`Unreadable` where what it would import is not one regular .py file of the folder."""
     if "." in module or "/" in module:
-        raise Unreadable("it is in a sub-folder, and the scan follows only the assignment's top-level files")
+        raise Unreadable(_("it is in a sub-folder, and the scan follows only the assignment's top-level files"))
     if os.path.isdir(folder / module) and not os.path.islink(folder / module):
-        raise Unreadable(f"there is a folder {module}/, which Python would import in its place")
+        raise Unreadable(_("there is a folder {module}/, which Python would import in its place", module=module))
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:  # looked for before .py
         if os.path.lexists(folder / f"{module}{suffix}"):
-            raise Unreadable(f"there is compiled code, {module}{suffix}, which Python would import in its place")
+            raise Unreadable(_("there is compiled code, {file}, which Python would import in its place",
+                               file=f"{module}{suffix}"))
     path = folder / f"{module}.py"
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise Unreadable(f"it cannot be looked at ({e.strerror or e})") from None
+        raise Unreadable(_("it cannot be looked at ({why})", why=e.strerror or e)) from None
     if not stat.S_ISREG(mode):
-        raise Unreadable("it is not a regular file (a link, a folder or a device), and the sandbox leaves it out")
+        raise Unreadable(_("it is not a regular file (a link, a folder or a device), and the sandbox leaves it out"))
     return path
 
 
@@ -243,13 +245,13 @@ def parse(path: Path) -> ast.Module | None:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise Unreadable(f"it cannot be opened ({e.strerror or e})") from None
+        raise Unreadable(_("it cannot be opened ({why})", why=e.strerror or e)) from None
     try:
         return _parsed(data, path.name)
     except SyntaxError:
         return None
     except (RecursionError, MemoryError):
-        raise Unreadable("it is nested too deeply for the scan to parse") from None
+        raise Unreadable(_("it is nested too deeply for the scan to parse")) from None
     except ValueError as e:
         raise Unreadable(str(e)) from None
 

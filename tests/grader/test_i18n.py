@@ -228,3 +228,14 @@ def test_what_the_sandbox_saw_happen_is_said_in_the_reader_s_language():
         assert budget.describe() == "本作业 600 秒的时间预算"
     assert session._failure(TimeoutError(), 60.0)[1] == "the task did not finish within its 60 s limit"
     assert budget.describe() == "the assignment's time budget of 600 s"
+
+
+def test_a_banned_operation_found_by_the_scan_is_named_in_the_reader_s_language():
+    from grader.judge.scan import Reached
+    found = Reached("torch.relu", "layers.py", 12, False, "F.relu", "torch.relu", "torch.nn.functional")
+    english = "banned operation torch.relu (layers.py line 12): F.relu reaches torch.relu, banned here as " \
+              "torch.nn.functional"
+    assert found.describe() == english
+    with i18n.using("zh_CN"):
+        assert found.describe() == "用了禁用操作 torch.relu（layers.py 第 12 行）：F.relu 实际就是 torch.relu，" \
+                                   "在这里属于禁用的 torch.nn.functional"
