@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.reports.insights import HISTOGRAM_COLOUR, MISTAKE, render_html
-from tests.grader.reports.test_html_in_chromium import CHROMIUM, HEADER, screenshot
+from tests.grader.reports.test_html_in_chromium import CHROMIUM, HEADER, has_cjk_font, screenshot, tofu
 
 
 def _near(px, colour, tolerance=6):
@@ -31,3 +31,20 @@ def test_the_page_renders_with_its_tables_histogram_and_map(insights, tmp_path):
     assert header > 5000, f"{header} pixels of table header"
     assert histogram > 3000, f"{histogram} pixels of histogram bars"
     assert cells > 500, f"{cells} pixels of the map's coloured cells"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium to draw the page (Debian: apt-get install chromium)")
+@pytest.mark.skipif(CHROMIUM is not None and not has_cjk_font(),
+                    reason="needs a font with Chinese glyphs (Debian: apt-get install fonts-noto-cjk)")
+def test_chinese_names_on_the_page_are_drawn_as_glyphs_not_boxes(insights, tmp_path):
+    """A class whose students have Chinese names (and so might their code's comments): every Chinese
+    character of the page is drawn by a font that has it."""
+    import json
+
+    text = json.dumps(insights.to_dict(), ensure_ascii=False)
+    for student, name in (("ann", "张安"), ("ben", "李本"), ("cat", "王凯")):
+        text = text.replace(f'"{student}"', f'"{name}"')
+    page = render_html(json.loads(text))
+    assert "张安" in page
+    verdict = tofu(page, tmp_path)
+    assert verdict["chars"] >= 6 and verdict["tofu"] == [], verdict
