@@ -30,9 +30,9 @@ from grader.course.config import Limits  # noqa: E402
 from grader.sandbox import bundle as bundles  # noqa: E402
 from grader.sandbox import levels, process, session  # noqa: E402
 from grader.sandbox.inside import isolation  # noqa: E402
+from grader.sandbox.inside.messages import Ready  # noqa: E402
 from grader.judge.pipeline import grade  # noqa: E402
 from grader.authoring.release import release  # noqa: E402
-from grader.sandbox.session import runner_for
 
 AID = "a02_mlp_backprop"
 
@@ -46,7 +46,7 @@ def child_start(level: levels.Isolation, submission: Path) -> float:
         ready = child.receive(session.STARTUP_TIMEOUT_S)
         took = time.perf_counter() - start
         child.kill()
-        assert isinstance(ready, dict) and ready.get("ready"), child.output_tail()
+        assert isinstance(ready, Ready), child.output_tail()
         return took
 
 
@@ -88,7 +88,7 @@ def main() -> None:
             for lvl in levels:
                 t0 = time.perf_counter()
                 level, via = configs[lvl]
-                result = grade(sub, course, [AID], runner=runner_for("cpu", level, via=via))
+                result = grade(sub, course, [AID], runner=session.runner_for("cpu", level, via=via))
                 took = time.perf_counter() - t0
                 assert result.score == result.max_score, (lvl, result.score)
                 iso = levels.choose("cpu", level, via=via)

@@ -34,6 +34,7 @@ from grader.judge.cases import remember_expected
 from grader.judge.pipeline import grade
 from grader.sandbox import bundle as bundles
 from grader.sandbox import levels, process, session, warm
+from grader.sandbox.inside.messages import Ready
 
 ROOT = Path(__file__).resolve().parent.parent
 AID = "a02_mlp_backprop"
@@ -48,7 +49,7 @@ def child_start(iso: levels.Isolation, submission: Path, warm_child: bool) -> fl
         ready = child.receive(120.0)
         took = time.perf_counter() - started
         child.kill()
-    assert isinstance(ready, dict) and ready.get("ready"), ready
+    assert isinstance(ready, Ready), ready
     return took
 
 

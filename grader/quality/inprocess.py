@@ -141,12 +141,12 @@ def run_case(task: Task, m: Modules, inputs: dict, index: int, banned: tuple[str
     kw = roundtrip(inputs)
     guard = Guard(banned, str(root)) if banned else None
     with torch.no_grad(), guard if guard is not None else contextlib.nullcontext():
-        result, _ = run_driver(task, m, kw, keep=(Timeout,))
+        ran, _ = run_driver(task, m, kw, keep=(Timeout,))
     if guard is not None and guard.violation is not None:
         return Response(task.id, index, RunStatus.BANNED, message=guard.violation.describe()), kw
-    if result["status"] != "ok":
-        return Response(task.id, index, RunStatus(result["status"]), message=result["message"]), kw
-    response = Response(task.id, index, RunStatus.OK, outputs=roundtrip(result["outputs"]))
+    if ran.status != "ok":
+        return Response(task.id, index, RunStatus(ran.status), message=ran.message), kw
+    response = Response(task.id, index, RunStatus.OK, outputs=roundtrip(ran.outputs))
     if own and task.forward is not None:
         with torch.no_grad(), contextlib.suppress(Exception):  # diagnosis only, as in the child
             response.own_gradient = roundtrip(own_gradient(task, m, roundtrip(inputs), own))

@@ -4,8 +4,8 @@ The child gets a fresh bundle (:mod:`grader.sandbox.bundle`), a clean environmen
 ``python -I -S`` (no site, no user paths), its own session, stdin closed, and its resource
 limits (:mod:`grader.sandbox.limits`); it enters its isolation layers before it imports the
 suite or any submission code. Messages go both ways in the pickle-free wire format, one
-request at a time; a reader thread collects the answers, so a child that stops answering
-never blocks the grader.
+request at a time (:mod:`grader.sandbox.inside.messages`); a reader thread collects the
+answers, so a child that stops answering never blocks the grader.
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from grader.sandbox import bundle as bundles
 from grader.sandbox import limits as resource_limits
 from grader.sandbox import warm as warm_children
 from grader.sandbox.inside import isolation, wire
+from grader.sandbox.inside.messages import ImportRequest, Reply, TaskRequest
 from grader.sandbox.levels import Isolation
-from grader.sandbox.runner import Request
 
 OUTPUT_TAIL = 4000
 MAX_RESPONSE_BYTES = 128 * 2**20
@@ -82,7 +82,7 @@ class Child:
         with os.fdopen(fd, "rb", buffering=0) as stream:
             while True:
                 try:
-                    self._responses.put(wire.read_message(stream, MAX_RESPONSE_BYTES))
+                    self._responses.put(Reply.read(wire.read_message(stream, MAX_RESPONSE_BYTES)))
                 except EOFError:
                     self._responses.put(EOFError())
                     return
@@ -93,14 +93,9 @@ class Child:
                     self._responses.put(wire.WireError(f"unreadable message: {type(e).__name__}"))
                     return
 
-    def send(self, request: Request, token: str, deadline: float) -> bool:
+    def send(self, request: TaskRequest | ImportRequest, deadline: float) -> bool:
         """Write one request without ever blocking past ``deadline`` (a child may stop reading)."""
-        return self.send_message({"task": request.task, "case": request.case, "inputs": request.inputs,
-                                  "own_gradient": request.own_gradient, "banned": list(request.banned),
-                                  "token": token}, deadline)
-
-    def send_message(self, message: dict, deadline: float) -> bool:
-        view = memoryview(wire.encode(message))
+        view = memoryview(wire.encode(request.to_wire()))
         while view:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -116,7 +111,7 @@ class Child:
         return True
 
     def receive(self, timeout: float) -> Any:
-        """The next message, or ``TimeoutError`` / ``EOFError`` / ``WireError`` as a value."""
+        """The next message (:meth:`Reply.read`'s), or ``TimeoutError`` / ``EOFError`` / ``WireError`` as a value."""
         try:
             return self._responses.get(timeout=max(timeout, 0.0))
         except queue.Empty:

