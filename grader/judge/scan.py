@@ -1,19 +1,17 @@
-"""Banned operations, the static half: a scan of the submission's code, in the grader, before it runs.
+"""Banned operations, the static half: one of the judge's checks, a scan of the submission's code before it runs
+(a task it refuses is never sent to a runner).
 
-One of the judge's checks, run before anything runs: a task it refuses is never sent to a runner.
-
-course.yaml lists, per task, qualified names the task's code may not call:
-``torch.nn.functional.conv2d``, ``torch.autograd`` (the module and everything in it) or
-``torch.nn.grad.*`` (everything in it). The scan reads the graded function and the
-submission's code it names, in its file or imported from the assignment's other files,
-resolving import aliases (``F.relu`` is ``torch.nn.functional.relu``); it also refuses the
-ways around both checks (:data:`ESCAPES` and the like) wherever anything is banned. The run-time half is
+course.yaml lists, per task, qualified names the task's code may not call: ``torch.nn.functional.conv2d``,
+``torch.autograd`` (the module and everything in it) or ``torch.nn.grad.*`` (everything in it). The scan reads the
+graded function and the submission's code it names, in its file or imported from the assignment's other files,
+resolving import aliases (``F.relu`` is ``torch.nn.functional.relu``); it also refuses the ways around both checks
+(:data:`ESCAPES` and the like) wherever anything is banned. The run-time half is
 :class:`grader.sandbox.inside.guard.Guard`. Both report the call and the line.
 
-What the scan has not read it cannot vouch for: each file is read as Python's import reads it
-(its BOM or coding line honoured), and a file or an import it cannot read or follow to its end
-(bytes not in the file's encoding, a folder or compiled code where a module is expected, a star
-import, ...) refuses, where anything is banned, every task that may run it (:class:`Unscanned`).
+What the scan has not read it cannot vouch for: each file is read as Python's import reads it (its BOM or coding
+line honoured), and a file or an import it cannot read or follow to its end (bytes not in the file's encoding, a
+folder or compiled code where a module is expected, a star import, ...) refuses, where anything is banned, every
+task that may run it (:class:`Unscanned`).
 """
 from __future__ import annotations
 
@@ -70,9 +68,6 @@ class Reached(Violation):
                  reached=self.reached, entry=self.entry)
 
 
-_Unreadable, _locate, _parse, _parts = resolve.Unreadable, resolve.locate, resolve.parse, resolve.dotted
-
-
 def _imports(body: Iterable[ast.stmt], package: str = "") -> tuple[dict[str, str], dict[str, tuple[str, str | None]]]:
     """Import aliases in ``body`` (not in nested functions or classes): qualified names, and the
     submission's own modules (``from .helpers import f``: ``f`` -> ``("helpers", "f")``)."""
@@ -126,7 +121,7 @@ def _chains(assigns: Iterable[ast.stmt], bindings: collections.Counter, declared
     found = {}
     for stmt in assigns:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) and \
-                _parts(stmt.value) is not None:
+                resolve.dotted(stmt.value) is not None:
             name = stmt.targets[0].id
             if bindings[name] == 1 and name not in declared:
                 found[name] = stmt
@@ -219,9 +214,9 @@ class _Scan:
             self.files[module] = None
             shown = f"{module.replace('.', '/')}.py"
             try:
-                path = _locate(self.folder, module)
-                tree = _parse(path) if path is not None else None
-            except _Unreadable as e:
+                path = resolve.locate(self.folder, module)
+                tree = resolve.parse(path) if path is not None else None
+            except resolve.Unreadable as e:
                 self.found.setdefault((shown, shown, 0), Unscanned(shown, shown, 0, True, str(e)))
                 return None
             if path is None:
@@ -231,7 +226,7 @@ class _Scan:
             defs, aliases, own, values, chains = _file_facts(tree, self.package)
             self.aliased.update(id(a.value) for a in chains.values())
             f = self.files[module] = _File(module, shown, defs, aliases, own, tree, values,
-                                           {n: _parts(a.value) for n, a in chains.items()})
+                                           {n: resolve.dotted(a.value) for n, a in chains.items()})
             self.import_time(f, tree.body)
         return self.files[module]
 
@@ -252,8 +247,7 @@ class _Scan:
                 self.walk(f, stmt, set(), banned=False, follow=False)
 
     def add(self, f: _File, found: Violation) -> None:
-        self.found.setdefault((f.shown, found.written if isinstance(found, Reached) else found.name, found.line),
-                              found)
+        self.found.setdefault((f.shown, found.written if isinstance(found, Reached) else found.name, found.line), found)
 
     def refuse(self, f: _File, what: str, line: int, why: str) -> None:
         self.found.setdefault((f.shown, what, line), Unscanned(what, f.shown, line, True, why))
@@ -390,7 +384,7 @@ class _Scan:
                 aliases, own, bound, chains = _function_facts(fn, self.package)
                 self.aliased.update(id(a.value) for a in chains.values())
                 self.walk(replace(f, aliases={**f.aliases, **aliases}, own={**f.own, **own}), fn, bound,
-                          banned, follow=True, chains={n: _parts(a.value) for n, a in chains.items()})
+                          banned, follow=True, chains={n: resolve.dotted(a.value) for n, a in chains.items()})
             for stmt in f.values.get(name, []):  # a value the code uses: the code it names may be called
                 self.walk(f, stmt, set(), banned=banned, follow=True)
 
@@ -406,7 +400,7 @@ class _Scan:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self.follow_import(f, node, banned)
                 continue
-            parts = _parts(node) if isinstance(node, (ast.Attribute, ast.Name)) else None
+            parts = resolve.dotted(node) if isinstance(node, (ast.Attribute, ast.Name)) else None
             if parts is not None:  # a whole dotted name: each of its steps is judged at once
                 for attr in parts[1:]:
                     if attr in ESCAPE_ATTRIBUTES:
@@ -427,7 +421,7 @@ class _Scan:
                     and node.func.id not in aliases and node.func.id not in local and node.func.id not in chains:
                 name = _literal_name(node)
                 if name is not None:  # getattr(F, "relu") is F.relu
-                    base = _parts(node.args[0])
+                    base = resolve.dotted(node.args[0])
                     parts = [*base, name] if base else None
                     if not self.reach(f, self.resolve(f, parts, local, chains), ".".join(parts or [name]),
                                       node.lineno, banned, follow) and name in ESCAPE_ATTRIBUTES:
