@@ -1,5 +1,6 @@
 """The expected-value cache: computed once, read back bit for bit, refused when stale, foreign or corrupt,
-and never able to change a grade (cold, warm, corrupted or unusable, the reports are the same)."""
+and never able to change a grade (cold, warm, corrupted or unusable: the same reports, the frozen report, the
+same audit)."""
 from __future__ import annotations
 
 import json
@@ -163,13 +164,43 @@ def test_cold_warm_corrupted_and_unusable_caches_give_the_same_report(tmp_path, 
     monkeypatch.setenv(paths.CACHE_ENV, str(folder))
     cold = _report(grade_folder(buggy, suite="all", sandboxed=False))
     warm = _report(grade_folder(buggy, suite="all", sandboxed=False))
-    for entry in folder.iterdir():
-        data = bytearray(entry.read_bytes())
-        data[-5] ^= 0xFF
-        entry.write_bytes(bytes(data))
+    _spoil(folder)
     corrupted = _report(grade_folder(buggy, suite="all", sandboxed=False))
     (tmp_path / "a file").write_text("")
     monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path / "a file" / "cache"))
     unusable = _report(grade_folder(buggy, suite="all", sandboxed=False))
     assert cold["score"] < cold["max_score"]
     assert cold == warm == corrupted == unusable
+
+
+def _spoil(folder) -> None:
+    """Every entry in ``folder`` with one byte of its arrays flipped: each fails its digest."""
+    for entry in folder.iterdir():
+        data = bytearray(entry.read_bytes())
+        data[-5] ^= 0xFF
+        entry.write_bytes(bytes(data))
+
+
+def test_a_corrupted_cache_grades_the_buggy_example_as_its_frozen_report(tmp_path, monkeypatch):
+    from tests.grader.judge.test_frozen_reports import FROZEN, drift
+    buggy = paths.ROOT / "examples" / "buggy_submission" / "a02_mlp_backprop"
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(paths.CACHE_ENV, str(folder))
+    expected_cache.planned(COURSE, COURSE.assignment(buggy.name), suites.load(buggy.name), "all")
+    _spoil(folder)
+    now = json.loads(render(grade_folder(buggy, suite="all")))  # sandboxed, as the frozen report was made
+    now.pop("graded_at")
+    assert drift(json.loads((FROZEN / "buggy.json").read_text()), now) == []
+
+
+def test_the_audit_gives_the_same_verdicts_whatever_the_cache_holds(tmp_path, monkeypatch):
+    from grader.quality import audit
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(paths.CACHE_ENV, str(folder))
+    cold = audit.audit(COURSE, ["a01.ltu_forward"], sample=0.2, extra_seeds=2)
+    expected_cache.planned(COURSE, CFG, SUITE, "all")
+    warm = audit.audit(COURSE, ["a01.ltu_forward"], sample=0.2, extra_seeds=2)
+    _spoil(folder)
+    corrupted = audit.audit(COURSE, ["a01.ltu_forward"], sample=0.2, extra_seeds=2)
+    assert cold[0].killed > 0
+    assert cold == warm == corrupted
