@@ -35,7 +35,7 @@ def settle(course: Course, assignments: list[str] | None, suite: str, device: st
     if executor == "dask" and device not in ("cpu", "cuda"):
         raise BatchError("--executor dask needs --device cpu or cuda: the workers' devices are not known here")
     try:
-        ids = [cfg.id for cfg, _ in course.select(assignments or [a.id for a in course.assignments if a.available])]
+        ids = [cfg.id for cfg, _ in course.select(assignments or None)]
         device = course.device(device, here=executor != "dask")
     except SelectionError as e:
         raise BatchError(str(e)) from None

@@ -124,14 +124,14 @@ class Course:
                 return a
         raise KeyError(key)
 
-    def select(self, keys: Iterable[str], available: bool = True,
+    def select(self, keys: Iterable[str] | None, available: bool = True,
                task_ids: bool = False) -> list[tuple[AssignmentConfig, frozenset[str] | None]]:
         """The assignments ``keys`` name (full ids or prefixes; with ``task_ids``, a task id names its
         assignment and that task), in the order first named, each with the tasks named (None: all of
-        it). Raises :class:`SelectionError` naming the first unknown key with the nearest ids, or an
-        assignment not yet available when ``available`` is asked for."""
+        it); ``keys`` None names every available assignment. Raises :class:`SelectionError` naming the first
+        unknown key with the nearest ids, or an assignment not yet available when ``available`` is asked for."""
         chosen: dict[str, tuple[AssignmentConfig, frozenset[str] | None]] = {}
-        for key in keys:
+        for key in keys if keys is not None else [a.id for a in self.assignments if a.available]:
             head, task = (key.split(".", 1)[0], key) if task_ids and "." in key else (key, None)
             cfg = next((a for a in self.assignments if head in (a.id, a.prefix)), None)
             if cfg is None:

@@ -280,17 +280,6 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
 
 
-def select(course: Course, ids: list[str] | None) -> list[tuple[AssignmentConfig, set[str] | None]]:
-    """The assignments to audit (every available one by default), each with the tasks to audit
-    (None: all of them) when ``ids`` names tasks (``a02.affine_backward``) rather than assignments."""
-    if not ids:
-        return [(a, None) for a in course.assignments if a.available]
-    try:
-        return [(cfg, None if tasks is None else set(tasks)) for cfg, tasks in course.select(ids, task_ids=True)]
-    except SelectionError as e:
-        raise GradingError(str(e)) from None
-
-
 def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, which: str = "all",
           extra_seeds: int = EXTRA_SEEDS, operators: tuple[str, ...] = OPERATORS,
           alternatives: Path | None = ALTERNATIVES,
@@ -307,7 +296,10 @@ def audit(course: Course, ids: list[str] | None = None, jobs: int = 1, which: st
         raise GradingError(f"--sample must be a fraction in (0, 1], e.g. 0.2, not {sample:g}")
     if min_per_task < 1:
         raise GradingError(f"a sample keeps at least one mutant per task, not {min_per_task}")
-    selected = select(course, ids)
+    try:  # each assignment with the tasks to audit (None: all of them) where ``ids`` names tasks
+        selected = course.select(ids or None, task_ids=True)
+    except SelectionError as e:
+        raise GradingError(str(e)) from None
     chosen = [cfg for cfg, _ in selected]
     assignments, cases, seconds, sources, found = {}, {}, {}, {}, []
     samples: dict[str, AuditSample] = {}
@@ -387,7 +379,7 @@ def _audit_alternatives(setup: _AuditSetup, aid: str, folder: Path) -> Alternati
     return AlternativeAudit(files, [t for t in setup.assignments[aid][1].tasks if t in replaced], failures)
 
 
-def _summarise(cfg: AssignmentConfig, only: set[str] | None, found: list[Mutant],
+def _summarise(cfg: AssignmentConfig, only: frozenset[str] | None, found: list[Mutant],
                verdicts: list[Verdict], alternatives: AlternativeAudit | None,
                sample: AuditSample | None = None) -> AssignmentAudit:
     prefix = cfg.prefix + "."
