@@ -39,8 +39,9 @@ def _shape(t: torch.Size | tuple) -> str:
 
 
 def describe(value: object) -> str:
-    if isinstance(value, Foreign):
-        return value.describe()
+    if isinstance(value, Foreign):  # Foreign.describe() in the reader's language (the child words it in English)
+        return _("a {type} ({value})", type=value.type_name, value=value.summary) if value.summary else \
+            _("a {type}", type=value.type_name)
     if value is None:
         return "None"
     return _("a {type} ({value})", type=type(value).__name__, value=format(repr(value), ".60"))

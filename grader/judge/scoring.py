@@ -75,7 +75,7 @@ def _check(course: Course, task: Task, name: str, cases: list[Case], expected: l
         if name not in exp:
             continue
         ref = exp[name]
-        got = reply.outputs.get(name, Foreign("nothing", "no such output was returned"))
+        got = reply.outputs.get(name, Foreign("nothing", _("no such output was returned")))
         tol = Tolerance(*tolerance(course, ref, device))
         c = compare(name, got, ref, tol)
         if c.max_abs_err is not None:
