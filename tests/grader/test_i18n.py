@@ -239,3 +239,29 @@ def test_a_banned_operation_found_by_the_scan_is_named_in_the_reader_s_language(
     with i18n.using("zh_CN"):
         assert found.describe() == "用了禁用操作 torch.relu（layers.py 第 12 行）：F.relu 实际就是 torch.relu，" \
                                    "在这里属于禁用的 torch.nn.functional"
+
+
+def test_every_report_format_follows_the_language(tmp_path):
+    """The buggy example in Chinese: the Markdown comment, JUnit's failures, Gradescope's tests and the HTML
+    page carry the same diagnoses in Chinese words; statuses stay machine names where a format has a field."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    from grader import paths
+    from grader.judge.pipeline import grade
+    from grader.reports import render
+    from grader.sandbox.session import runner_for
+    from tests.helpers import COURSE
+    with i18n.using("zh_CN"):
+        result = grade(paths.ROOT / "examples" / "buggy_submission" / "a02_mlp_backprop", COURSE, ["a02"],
+                       runner=runner_for("cpu"))
+        pages = {fmt: render(result, fmt) for fmt in ("text", "markdown", "junit", "gradescope", "html")}
+    assert "| 任务 | 得分 | 状态 | 诊断 |" in pages["markdown"] and "### 问题出在哪里" in pages["markdown"]
+    assert "❌ 未通过" in pages["markdown"] and "（得到的是应有结果的转置）" in pages["markdown"]
+    failures = [f.get("message") for f in ET.fromstring(pages["junit"]).iter("failure")]
+    assert failures and all(re.search(r"[\u4e00-\u9fff]", m) for m in failures)
+    tests = json.loads(pages["gradescope"])["tests"]
+    assert {t["status"] for t in tests} == {"passed", "failed"}  # Gradescope's own field: its own words
+    assert any(t["output"].startswith("未通过，2/3 分") for t in tests)
+    assert '<html lang="zh-CN">' in pages["html"] and "<th>诊断</th>" in pages["html"]
+    assert "合计" in pages["text"] and "total" not in pages["text"]
