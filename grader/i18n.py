@@ -169,19 +169,26 @@ def compile_all() -> list[Path]:
     return written
 
 
-def update_all() -> None:
-    """Bring every ``.po`` up to date with the code: new messages added untranslated, gone ones made obsolete."""
+def update(po: Path, template: object | None = None) -> None:
+    """Bring one ``.po`` up to date with the code: new messages added untranslated, gone ones made obsolete;
+    a catalogue already up to date is written back byte for byte."""
     from babel.messages.pofile import read_po, write_po
+    template = extract() if template is None else template
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=po.parent.parent.name, domain=DOMAIN)
+    created = catalog.creation_date
+    catalog.update(template, no_fuzzy_matching=True)
+    catalog.creation_date = created
+    with po.open("wb") as f:
+        write_po(f, catalog, width=120, omit_header=False, include_previous=False, include_lineno=False)
+
+
+def update_all() -> None:
+    """:func:`update` every language's ``.po``."""
     template = extract()
     for lang in LANGUAGES:
-        po = catalogue_path(lang)
-        if not po.is_file():
-            continue
-        with po.open("rb") as f:
-            catalog = read_po(f, locale=lang, domain=DOMAIN)
-        catalog.update(template, no_fuzzy_matching=True)
-        with po.open("wb") as f:
-            write_po(f, catalog, width=120, omit_header=False, sort_output=False, include_previous=False)
+        if catalogue_path(lang).is_file():
+            update(catalogue_path(lang), template)
 
 
 def main(argv: list[str]) -> int:

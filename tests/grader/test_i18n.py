@@ -16,9 +16,13 @@ from grader import i18n
 LANGS = [lang for lang in i18n.LANGUAGES if lang != i18n.ENGLISH]
 
 
-def catalogue(lang: str):
-    with i18n.catalogue_path(lang).open("rb") as f:
+def read_catalogue(po, lang: str = "zh_CN"):
+    with po.open("rb") as f:
         return read_po(f, locale=lang, domain=i18n.DOMAIN)
+
+
+def catalogue(lang: str):
+    return read_catalogue(i18n.catalogue_path(lang), lang)
 
 
 def fields(text: str) -> list[str]:
@@ -265,3 +269,18 @@ def test_every_report_format_follows_the_language(tmp_path):
     assert any(t["output"].startswith("未通过，2/3 分") for t in tests)
     assert '<html lang="zh-CN">' in pages["html"] and "<th>诊断</th>" in pages["html"]
     assert "合计" in pages["text"] and "total" not in pages["text"]
+
+
+def test_updating_a_current_catalogue_changes_nothing_and_adds_a_new_message_untranslated(tmp_path):
+    """``python -m grader.i18n update`` and the committed catalogue agree: run on it, it writes the same bytes;
+    run against code with a message more, it adds that message, untranslated (so the test above fails)."""
+    po = tmp_path / "zh_CN" / "LC_MESSAGES" / "deepgrade.po"
+    po.parent.mkdir(parents=True)
+    po.write_bytes(i18n.catalogue_path("zh_CN").read_bytes())
+    i18n.update(po)
+    assert po.read_bytes() == i18n.catalogue_path("zh_CN").read_bytes()
+    template = i18n.extract()
+    template.add("a message nobody translated: {n}")
+    i18n.update(po, template)
+    added = read_catalogue(po).get("a message nobody translated: {n}")
+    assert added is not None and not added.string
