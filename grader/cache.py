@@ -38,7 +38,7 @@ def folder() -> Path | None:
     try:
         where.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = where.stat()
-        if info.st_uid != os.geteuid():
+        if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
             why = "it belongs to another user"
         elif info.st_mode & 0o077:
             os.chmod(where, 0o700)  # hidden cases are kept here: no one else may read them

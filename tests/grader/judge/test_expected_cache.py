@@ -73,6 +73,14 @@ def test_a_folder_others_may_read_is_closed_before_hidden_cases_go_in(cache):
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
+def test_a_folder_of_another_user_is_not_used(cache, capsys):
+    cache.mkdir(mode=0o700)
+    os.chown(cache, 12345, 12345)
+    assert cache_folder.folder() is None
+    assert "belongs to another user" in capsys.readouterr().err
+
+
 def test_a_changed_key_recomputes_and_replaces_the_entry(cache, monkeypatch):
     expected_cache.planned(COURSE, CFG, SUITE, "public")
     entry = expected_cache.entry_path(cache, AID, "public")
