@@ -77,18 +77,36 @@ def test_dev_py_pytest_runs_pytest_in_the_venv(tmp_path):
     assert "pytest" in r.stdout + r.stderr
 
 
-def test_the_browser_step_installs_chromium_as_root_or_says_loudly_that_the_page_test_will_skip(monkeypatch, capsys):
-    ran = []
+def test_the_browser_step_installs_chromium_and_a_cjk_font_as_root_or_says_loudly_that_the_page_tests_will_skip(
+        monkeypatch, capsys):
+    ran, fonts = [], []  # the commands run; what fc-list knows of fonts with Chinese glyphs
     monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
-    monkeypatch.setattr(dev.subprocess, "run", lambda cmd, **kw: ran.append(cmd) or subprocess.CompletedProcess(cmd, 0, "", ""))
+
+    def run(cmd, **kw):
+        if cmd[0] == "fc-list":
+            return subprocess.CompletedProcess(cmd, 0, "".join(fonts), "")
+        ran.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(dev.subprocess, "run", run)
     monkeypatch.setattr(dev.os, "geteuid", lambda: 0)
     dev.browser()
-    assert ran == [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]]
-    assert "WARNING" in capsys.readouterr().err  # installed, yet still not found: said, not hidden
+    assert ran == [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"],
+                   ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "fonts-noto-cjk"]]
+    err = capsys.readouterr().err  # installed, yet still not found: said, not hidden
+    assert "WARNING: Chromium is not installed" in err and "WARNING: no font with Chinese glyphs" in err
     ran.clear()
     monkeypatch.setattr(dev.os, "geteuid", lambda: 1000)  # an ordinary user: nothing to install with
     dev.browser()
-    assert ran == [] and "will SKIP and prove nothing" in capsys.readouterr().err
-    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/chromium" if name == "chromium" else None)
+    assert ran == [] and capsys.readouterr().err.count("will SKIP and prove nothing") == 2
+    monkeypatch.setattr(dev.os, "geteuid", lambda: 0)
+    monkeypatch.setattr("shutil.which", lambda name: {"chromium": "/usr/bin/chromium", "apt-get": "/usr/bin/apt-get"}
+                        .get(name))
+    dev.browser()  # Chromium there, no CJK font: the font alone is installed
+    assert ran == [["apt-get", "update", "-qq"],
+                   ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "fonts-noto-cjk"]]
+    capsys.readouterr()
+    ran.clear()
+    fonts.append("Noto Sans CJK SC\n")
     dev.browser()
     assert ran == [] and capsys.readouterr().err == ""
