@@ -14,14 +14,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
-
-import yaml
+from typing import Iterable
 
 from grader import cache, i18n
+from grader.course.nodes import NUMBER, ConfigError, Errors, Node, compose, fraction, non_negative, one_of, positive
 
 DEVICES = ("cpu", "cuda")
-COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's where PyYAML was built with it: the same nodes
 DTYPES = ("float64", "float32", "float16", "bfloat16")
 SUITES = ("public", "hidden")
 ASSIGNMENT_ID = re.compile(r"^a\d\d_[a-z0-9_]+$")
@@ -32,14 +30,6 @@ BANNED_NAME = re.compile(r"^(torch|numpy|scipy|sklearn)(\.[A-Za-z_][A-Za-z0-9_]*
 class SelectionError(LookupError):
     """An assignment or task id that course.yaml does not have, an assignment not available yet, or a device
     that cannot be graded on."""
-
-
-class ConfigError(ValueError):
-    """course.yaml is invalid: one message per error, each naming the file, line and key."""
-
-    def __init__(self, *errors: str):
-        super().__init__("\n".join(errors))
-        self.errors = list(errors)
 
 
 @dataclass(frozen=True)
@@ -172,114 +162,7 @@ class Course:
         return self.tolerances[dtype][device]
 
 
-class _Node:
-    """A YAML node with its path, so errors can name both."""
-
-    def __init__(self, node: yaml.Node, path: str, file: str):
-        self.node, self.path, self.file = node, path, file
-
-    @property
-    def line(self) -> int:
-        return self.node.start_mark.line + 1
-
-    def error(self, message: str) -> ConfigError:
-        return ConfigError(f"{self.file}:{self.line}: {self.path or 'top level'}: {message}")
-
-    def child(self, node: yaml.Node, key: str | int) -> "_Node":
-        path = f"{self.path}[{key}]" if isinstance(key, int) else (f"{self.path}.{key}" if self.path else key)
-        return _Node(node, path, self.file)
-
-    def mapping(self, required: tuple[str, ...], optional: tuple[str, ...] = (),
-                errors: "_Errors | None" = None) -> dict[str, "_Node"]:
-        """The mapping's known keys. With ``errors``, an unknown or repeated key is recorded there and
-        the rest is still read; without, it is raised. A missing required key is always raised."""
-        if not isinstance(self.node, yaml.MappingNode):
-            raise self.error(f"expected a mapping, got {_kind(self.node)}")
-        out: dict[str, _Node] = {}
-        allowed = required + optional
-        for k, v in self.node.value:
-            key = _scalar(k)
-            problem = None
-            if not isinstance(key, str):
-                problem = f"keys must be strings, got {key!r}"
-            elif key in out:
-                problem = f"duplicate key '{key}'"
-            elif key not in allowed:
-                problem = f"unknown key '{key}' (expected one of: {', '.join(allowed)})"
-            if problem is None:
-                out[key] = self.child(v, key)
-            elif errors is None:
-                raise _Node(k, self.path, self.file).error(problem)
-            else:
-                errors.add(_Node(k, self.path, self.file).error(problem))
-        missing = [k for k in required if k not in out]
-        if missing and errors is None:
-            raise self.error(f"missing key '{missing[0]}'")
-        for k in missing:  # each said once; what needs it then finds it reported already
-            errors.add(self.error(f"missing key '{k}'"))  # type: ignore[union-attr]
-        return _Known(out) if missing else out
-
-    def sequence(self) -> list["_Node"]:
-        if not isinstance(self.node, yaml.SequenceNode):
-            raise self.error(f"expected a list, got {_kind(self.node)}")
-        return [self.child(v, i) for i, v in enumerate(self.node.value)]
-
-    def scalar(self, kind: type | tuple[type, ...], check: Callable[[Any], str | None] | None = None) -> Any:
-        if not isinstance(self.node, yaml.ScalarNode):
-            raise self.error(f"expected {_article(_names(kind))}, got {_kind(self.node)}")
-        value = _scalar(self.node)
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            raise self.error(f"expected {_article(_names(kind))}, got a boolean")
-        if not isinstance(value, kind):
-            hint = ""
-            if isinstance(value, str) and re.fullmatch(r"[-+]?\d+e[-+]?\d+", value):
-                hint = f" (YAML reads {value} as text; write it with a decimal point, e.g. 1.0e-7)"
-            raise self.error(f"expected {_article(_names(kind))}, got {type(value).__name__} {value!r}{hint}")
-        if check is not None and (problem := check(value)):
-            raise self.error(problem)
-        return value
-
-
-def _kind(node: yaml.Node) -> str:
-    return {yaml.MappingNode: "a mapping", yaml.SequenceNode: "a list"}.get(type(node), "a scalar")
-
-
-def _names(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if set(kinds) == {int, float}:
-        return "number"
-    words = {int: "integer", float: "number", str: "string", bool: "boolean", dt.datetime: "date-time"}
-    return " or ".join(dict.fromkeys(words.get(k, k.__name__) for k in kinds))
-
-
-def _article(noun: str) -> str:
-    return ("an " if noun[0] in "aeiou" else "a ") + noun
-
-
-def _scalar(node: yaml.Node) -> Any:
-    return yaml.SafeLoader("").construct_object(node, deep=True)
-
-
-NUMBER = (int, float)
-
-
-def positive(v: Any) -> str | None:
-    return None if v > 0 else f"must be positive, got {v}"
-
-
-def non_negative(v: Any) -> str | None:
-    return None if v >= 0 else f"must be zero or more, got {v}"
-
-
-def fraction(v: Any) -> str | None:
-    return None if 0 <= v <= 1 else f"must be between 0 and 1, got {v}"
-
-
-def one_of(options: tuple[str, ...], what: str) -> Callable[[Any], str | None]:
-    return lambda v: None if v in options else f"unknown {what} '{v}' (expected one of: {', '.join(options)})"
-
-
-def _limits(node: _Node, default: Limits | None) -> Limits:
+def _limits(node: Node, default: Limits | None) -> Limits:
     required = ("time_s", "memory_mb") if default is None else ()
     m = node.mapping(required, () if default is None else ("time_s", "memory_mb"))
     time_s = m["time_s"].scalar(NUMBER, positive) if "time_s" in m else default.time_s  # type: ignore[union-attr]
@@ -334,7 +217,7 @@ def _resolves(name: str) -> bool:
     return False
 
 
-def _banned(node: _Node) -> tuple[str, ...]:
+def _banned(node: Node) -> tuple[str, ...]:
     """Qualified names (``torch.nn.functional.conv2d``), a module (``torch.autograd``) or ``module.*``.
 
     Each must name something that exists: a misspelt name would ban nothing."""
@@ -351,7 +234,7 @@ def _banned(node: _Node) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _deadline(node: _Node) -> dt.datetime:
+def _deadline(node: Node) -> dt.datetime:
     value = node.scalar((dt.datetime, str))
     if isinstance(value, str):
         try:
@@ -363,49 +246,7 @@ def _deadline(node: _Node) -> dt.datetime:
     return value
 
 
-class _Known(dict):
-    """A mapping read with some required keys missing: asking for one raises an error already reported."""
-
-    def __missing__(self, key: str):
-        raise _Reported()
-
-
-class _Reported(Exception):
-    """A step that needs what an error already reported: it is skipped, and says nothing more."""
-
-
-class _Errors:
-    """Collects every error of a file, so one run of the validator reports them all."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def add(self, error: ConfigError) -> None:
-        self.messages.extend(error.errors)
-
-    def attempt(self, step: Callable[[], Any], fallback: Any = None) -> Any:
-        try:
-            return step()
-        except ConfigError as e:
-            self.messages.extend(e.errors)
-            return fallback
-        except _Reported:
-            return fallback
-
-
-def _compose(text: str, file: str) -> _Node:
-    try:
-        root_node = yaml.compose(text, Loader=COMPOSER)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{file}{line}: not valid YAML: {getattr(e, 'problem', e)}") from None
-    if root_node is None:
-        raise ConfigError(f"{file}: empty file")
-    return _Node(root_node, "", file)
-
-
-def _devices(node: _Node) -> tuple[str, ...]:
+def _devices(node: Node) -> tuple[str, ...]:
     devices = tuple(n.scalar(str, one_of(DEVICES, "device")) for n in node.sequence())
     if "cpu" not in devices:
         raise node.error("must include cpu")
@@ -414,7 +255,7 @@ def _devices(node: _Node) -> tuple[str, ...]:
     return devices
 
 
-def _tolerances(node: _Node, devices: tuple[str, ...], errors: _Errors) -> dict[str, dict[str, tuple[float, float]]]:
+def _tolerances(node: Node, devices: tuple[str, ...], errors: Errors) -> dict[str, dict[str, tuple[float, float]]]:
     tolerances: dict[str, dict[str, tuple[float, float]]] = {}
     tol_map = node.mapping((), DTYPES)
     if "float64" not in tol_map or "float32" not in tol_map:
@@ -424,7 +265,7 @@ def _tolerances(node: _Node, devices: tuple[str, ...], errors: _Errors) -> dict[
     return tolerances
 
 
-def _tolerance(node: _Node, devices: tuple[str, ...]) -> dict[str, tuple[float, float]]:
+def _tolerance(node: Node, devices: tuple[str, ...]) -> dict[str, tuple[float, float]]:
     per_device = node.mapping((), DEVICES)
     for device in devices:
         if device not in per_device:
@@ -436,7 +277,7 @@ def _tolerance(node: _Node, devices: tuple[str, ...]) -> dict[str, tuple[float, 
     return out
 
 
-def _suites(node: _Node) -> dict[str, SuiteConfig]:
+def _suites(node: Node) -> dict[str, SuiteConfig]:
     suites = {}
     # The hidden suite may be left out: a student repository's course.yaml (grader release
     # --student-repo) holds the public suite only, so that no hidden seed ever reaches students.
@@ -446,7 +287,7 @@ def _suites(node: _Node) -> dict[str, SuiteConfig]:
     return suites
 
 
-def _budgets(node: _Node, limits: Limits) -> Budgets:
+def _budgets(node: Node, limits: Limits) -> Budgets:
     b = node.mapping((), ("assignment_s", "submission_s"))
     assignment = float(b["assignment_s"].scalar(NUMBER, positive)) if "assignment_s" in b \
         else DEFAULT_BUDGETS.assignment_s
@@ -461,13 +302,13 @@ def _budgets(node: _Node, limits: Limits) -> Budgets:
     return Budgets(assignment, submission)
 
 
-def _late_policy(node: _Node) -> LatePolicy:
+def _late_policy(node: Node) -> LatePolicy:
     lp = node.mapping(("penalty_per_day", "cap"), ("grace_minutes",))
     return LatePolicy(float(lp["grace_minutes"].scalar(NUMBER, non_negative)) if "grace_minutes" in lp else 0.0,
                       float(lp["penalty_per_day"].scalar(NUMBER, fraction)), float(lp["cap"].scalar(NUMBER, fraction)))
 
 
-def _assignment(anode: _Node, limits: Limits, seen: dict[str, str], errors: _Errors) -> AssignmentConfig:
+def _assignment(anode: Node, limits: Limits, seen: dict[str, str], errors: Errors) -> AssignmentConfig:
     a = anode.mapping(("id", "title"), ("title_zh", "available", "deadline", "tasks", "banned"), errors)
     aid = a["id"].scalar(str, lambda v: None if ASSIGNMENT_ID.match(v) else
                          f"'{v}' is not an assignment id like a02_mlp_backprop")
@@ -487,8 +328,8 @@ def _assignment(anode: _Node, limits: Limits, seen: dict[str, str], errors: _Err
                             tuple(t for t in tasks if t is not None), anode.line, title_zh)
 
 
-def _task(tnode: _Node, prefix: str, limits: Limits, common: tuple[str, ...], seen: dict[str, str],
-          errors: _Errors) -> TaskConfig:
+def _task(tnode: Node, prefix: str, limits: Limits, common: tuple[str, ...], seen: dict[str, str],
+          errors: Errors) -> TaskConfig:
     t = tnode.mapping(("id", "points"), ("limits", "banned"), errors)
     tid = t["id"].scalar(str, lambda v: None if TASK_ID.match(v) else
                          f"'{v}' is not a task id like {prefix}.affine_backward")
@@ -517,8 +358,8 @@ def parse(text: str, file: str = "course.yaml") -> Course:
 def read(text: str, file: str = "course.yaml") -> tuple[Course, list[str]]:
     """What of the course in ``text`` could be read, and every error found on the way (a file that is
     not YAML at all raises). ``grader validate`` adds the suites' own mismatches to these."""
-    errors = _Errors()
-    top = _compose(text, file).mapping(("course", "devices", "tolerances", "limits", "suites", "assignments"),
+    errors = Errors()
+    top = compose(text, file).mapping(("course", "devices", "tolerances", "limits", "suites", "assignments"),
                                        ("late_policy", "budgets", "language"), errors)
     name = errors.attempt(lambda: top["course"].scalar(str), "")
     devices = errors.attempt(lambda: _devices(top["devices"]), ("cpu",))
