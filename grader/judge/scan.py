@@ -56,9 +56,7 @@ class Reached(Violation):
             return _("{written} is not allowed in a task with banned operations: it goes through {reached}, a "
                      "private name of {entry}, which could reach them unseen ({file} line {line})",
                      written=self.written, reached=self.reached, entry=self.entry, file=self.file, line=self.line)
-        said = _("{name} is not allowed in a task with banned operations: it could reach them unseen ({file} line "
-                 "{line})", name=self.name, file=self.file, line=self.line) if self.escape else \
-            _("banned operation {name} ({file} line {line})", name=self.name, file=self.file, line=self.line)
+        said = resolve.said(self)
         if self.escape:
             return said if self.written.startswith(self.name) else \
                 _("{said}: {written} reaches {reached}", said=said, written=self.written, reached=self.reached)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from grader.i18n import _
-from grader.sandbox.inside.guard import matches
+from grader.sandbox.inside.guard import Violation, matches
 
 # Where a task has banned operations, what could reach them unseen by either check: torch's
 # low-level entry points (``torch.ops.aten.convolution`` never passes a torch function mode),
@@ -208,6 +208,15 @@ def dotted(node: ast.expr) -> list[str] | None:
 
 def is_module(obj: Any) -> bool:
     return isinstance(obj, types.ModuleType)
+
+
+def said(v: Violation) -> str:
+    """A finding of the banned-operation checks, the scan's or the run-time guard's, in the reader's language
+    (:meth:`Violation.describe` is the child's own English, which cannot read the catalogues)."""
+    if v.escape:
+        return _("{name} is not allowed in a task with banned operations: it could reach them unseen ({file} line "
+                 "{line})", name=v.name, file=v.file, line=v.line)
+    return _("banned operation {name} ({file} line {line})", name=v.name, file=v.file, line=v.line)
 
 
 class Unreadable(Exception):

@@ -20,6 +20,7 @@ from grader.sandbox import bundle as bundles
 from grader.sandbox import resolve
 from grader.sandbox import warm as warm_children
 from grader.sandbox.inside import wire
+from grader.sandbox.inside.guard import Violation
 from grader.sandbox.inside.messages import STATUSES, ImportRequest, Ready, Reply, TaskRequest
 from grader.sandbox.levels import Isolation, choose, detect
 from grader.sandbox.process import OUTPUT_TAIL, Child
@@ -364,7 +365,8 @@ def _response(req: Request, reply: Reply, bundle: str) -> Response:
                     "it replaced {names}; the grader put them back (answers are compared outside the sandbox)",
                     len(patched), names=", ".join(patched)) if patched else ""
     return Response(req.task, req.case, RunStatus(reply.status), outputs=reply.outputs, own_gradient=reply.own_gradient,
-                    message=bundles.shown(reply.message, bundle)[:1000],
+                    message=bundles.shown(resolve.said(Violation(**reply.violation)) if reply.status == "banned" and
+                                          reply.violation else reply.message, bundle)[:1000],
                     traceback=bundles.shown(reply.traceback, bundle)[-OUTPUT_TAIL:],
                     stdout=bundles.shown(reply.stdout, bundle)[-OUTPUT_TAIL:], signature=reply.signature,
                     note=note[:500])

@@ -284,3 +284,26 @@ def test_updating_a_current_catalogue_changes_nothing_and_adds_a_new_message_unt
     i18n.update(po, template)
     added = read_catalogue(po).get("a message nobody translated: {n}")
     assert added is not None and not added.string
+
+
+def test_a_banned_call_the_run_time_guard_caught_is_worded_by_the_grader_in_the_reader_s_language():
+    """The child words a violation in English (it cannot read the catalogues) and sends it as data too; the
+    grader words that data: the child's English exactly, or Chinese."""
+    from grader.sandbox import session
+    from grader.sandbox.inside import wire
+    from grader.sandbox.inside.guard import Violation
+    from grader.sandbox.inside.messages import Reply
+    from grader.sandbox.runner import Request
+    request = Request("a02.relu_forward", 0, {}, 0, ("torch.relu",), "layers", ())
+    for escape in (False, True):
+        found = Violation("torch.relu", "layers.py", 12, escape)
+        sent = Reply("token", status="banned", task=request.task, case=0, message=found.describe(),
+                     violation={"name": found.name, "file": found.file, "line": found.line, "escape": escape})
+        back = Reply.read(wire.decode(wire.encode(sent.to_wire())))
+        assert session._response(request, back, "/bundle").message == found.describe()
+        with i18n.using("zh_CN"):
+            chinese = session._response(request, back, "/bundle").message
+        assert "torch.relu" in chinese and "layers.py 第 12 行" in chinese and re.search(r"[\u4e00-\u9fff]{4}", chinese)
+    forged = Reply.read({**sent.to_wire(), "violation": {"name": "torch.relu", "file": "layers.py", "line": "12",
+                                                         "escape": False}})
+    assert forged.violation is None  # a field of the wrong type reads as absent: the child's own words stand

@@ -80,6 +80,7 @@ class Reply:
     restart: bool = False             # the process must not serve another task
     restart_reason: str = ""
     patched: list[str] = field(default_factory=list)  # library attributes it replaced, put back
+    violation: dict[str, Any] | None = None  # the run-time guard's finding as data: name, file, line, escape
 
     @classmethod
     def answering(cls, request: TaskRequest | ImportRequest) -> Reply:
@@ -96,7 +97,8 @@ class Reply:
             tree.update(task=self.task, case=self.case)
         return {**tree, "outputs": self.outputs, "own_gradient": self.own_gradient, "message": self.message,
                 "traceback": self.traceback, "stdout": self.stdout, "signature": self.signature, "left": self.left,
-                "restart": self.restart, "restart_reason": self.restart_reason, "patched": self.patched}
+                "restart": self.restart, "restart_reason": self.restart_reason, "patched": self.patched,
+                "violation": self.violation}
 
     @classmethod
     def read(cls, tree: Any) -> Reply | Ready | Any:
@@ -121,4 +123,12 @@ class Reply:
                    stdout=text("stdout"), signature=[str(s) for s in sig] if sig is not None else None,
                    left=left if all(isinstance(x, str) for x in left) else [], restart=bool(tree.get("restart")),
                    restart_reason=str(tree.get("restart_reason") or ""),
-                   patched=[str(x) for x in of("patched", list) or []])
+                   patched=[str(x) for x in of("patched", list) or []], violation=_violation(of("violation", dict)))
+
+
+def _violation(tree: dict | None) -> dict[str, Any] | None:
+    """A finding of the run-time guard as the child sent it, where each field has its type; else None."""
+    kinds = {"name": str, "file": str, "line": int, "escape": bool}
+    if tree is None or set(tree) != set(kinds) or not all(type(tree[k]) is kind for k, kind in kinds.items()):
+        return None
+    return dict(tree)
