@@ -278,7 +278,8 @@ def test_updating_a_current_catalogue_changes_nothing_and_adds_a_new_message_unt
     po.parent.mkdir(parents=True)
     po.write_bytes(i18n.catalogue_path("zh_CN").read_bytes())
     i18n.update(po)
-    assert po.read_bytes() == i18n.catalogue_path("zh_CN").read_bytes()
+    assert po.read_bytes() == i18n.catalogue_path("zh_CN").read_bytes(), \
+        "the catalogue is not what `python -m grader.i18n update` writes (a message moved to another file?): run it"
     template = i18n.extract()
     template.add("a message nobody translated: {n}")
     i18n.update(po, template)
