@@ -23,3 +23,8 @@ def median_times(contenders: Mapping[str, Callable[..., object]], args: tuple,
                 fn(*args)
                 times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def median_of(times: list[float], digits: int = 3) -> str:
+    """``median (run, run, ...)`` in seconds, as the tables print a row's runs."""
+    return f"{statistics.median(times):.{digits}f} ({', '.join(f'{t:.{digits}f}' for t in times)})"

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 AID = "a02_mlp_backprop"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from _timing import median_of  # noqa: E402  (benchmarks/_timing.py, beside this script)
 
 
 def timed(cmd: list[str], env: dict[str, str], cwd: Path = ROOT, ok: tuple[int, ...] = (0,)) -> float:
@@ -45,10 +46,6 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path = ROOT, ok: tuple[int, 
     if done.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stderr[-3000:]}")
     return took
-
-
-def median_of(times: list[float]) -> str:
-    return f"{statistics.median(times):.2f} ({', '.join(f'{t:.2f}' for t in times)})"
 
 
 def main() -> None:
@@ -99,9 +96,9 @@ def main() -> None:
              "course": "`grader grade --suite all --jobs 2`, every assignment, new process, warm cache"}
     names["pytest"] = f"`pytest assignments/{AID}` (the skeleton's public tests)"
     for key, label in names.items():
-        print(f"| {label} | {median_of(rows[key])} | {statistics.median(rows[key]) / floor:.2f}x |")
+        print(f"| {label} | {median_of(rows[key], 2)} | {statistics.median(rows[key]) / floor:.2f}x |")
         if before.get(key):
-            print(f"| the same, --against checkout | {median_of(before[key])} | "
+            print(f"| the same, --against checkout | {median_of(before[key], 2)} | "
                   f"{statistics.median(before[key]) / floor:.2f}x |")
     if starts:
         print(f"| warm child start, {AID} (fork server running) | {statistics.median(starts) * 1000:.0f} ms "

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+from _timing import median_of  # benchmarks/_timing.py, beside this script
 
 from grader import paths
 from grader.course import config
@@ -51,10 +52,6 @@ def child_start(iso: levels.Isolation, submission: Path, warm_child: bool) -> fl
         child.kill()
     assert isinstance(ready, Ready), ready
     return took
-
-
-def median_of(times: list[float]) -> str:
-    return f"{statistics.median(times):.3f} ({', '.join(f'{t:.3f}' for t in times)})"
 
 
 def main() -> None:
