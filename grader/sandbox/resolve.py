@@ -8,7 +8,8 @@ the checks (:data:`ESCAPES`, as objects), or a private name of a library. torch 
 grader already; numpy, scipy and scikit-learn are imported when a name's root names them; no
 other module is imported, and never one of the submission. It also answers, for the scan and for
 the sandbox's import-once step alike, which of the submission's modules an import names
-(:func:`own_modules`, :func:`local_imports`).
+(:func:`own_modules`, :func:`local_imports`), and the grader's import rules which of its own
+modules each of its files imports: one reader of import statements, :func:`imported_modules`.
 """
 from __future__ import annotations
 
@@ -288,22 +289,37 @@ def _parsed(data: bytes, name: str) -> ast.Module:
 
 # Which of the submission's modules an import names: one answer for the scan and the sandbox.
 
-def own_modules(node: ast.Import | ast.ImportFrom, package: str) -> list[str] | str:
-    """The submission's top-level modules that ``node`` imports (``package``: the assignment's folder
-    name), or why it cannot be followed: a star import, a relative import from above the folder."""
+def imported_modules(node: ast.Import | ast.ImportFrom, package: str,
+                     is_module: Callable[[str], bool]) -> list[str] | str:
+    """The modules an import statement names, qualified, or why it cannot be followed (a star import, a
+    relative import from above the top of ``package``). ``package``: the package of the importing file
+    (relative imports are resolved against it); ``is_module``: whether a qualified name is a module, since
+    ``from a import b`` names the module ``a.b`` where there is one and else ``a`` (b is a name in it).
+
+    The one reader of imports: the scan and the sandbox's import-once step ask it which of a submission's
+    modules a file imports (:func:`own_modules`), and the import rules of the grader's own floors ask it
+    which of the grader's modules each of its files imports."""
     if isinstance(node, ast.Import):
-        return [a.name[len(package) + 1:] for a in node.names if a.name.startswith(package + ".")]
+        return [a.name for a in node.names]
     if any(a.name == "*" for a in node.names):
         return "a star import hides which names it brings in"
-    if node.level > 1:
-        return "it reaches outside the assignment's folder"
-    if node.level == 1 and node.module:
-        return [node.module]  # from .m import f
-    if node.level == 1 or node.module == package:
-        return [a.name for a in node.names]  # from . import m / from <package> import m
-    if node.module and node.module.startswith(package + "."):
-        return [node.module[len(package) + 1:]]
-    return []
+    base = node.module or ""
+    if node.level:
+        parts = package.split(".")
+        if node.level > len(parts):
+            return "it reaches outside the assignment's folder"
+        base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+    return [f"{base}.{a.name}" if is_module(f"{base}.{a.name}") else base for a in node.names]
+
+
+def own_modules(node: ast.Import | ast.ImportFrom, package: str) -> list[str] | str:
+    """The submission's top-level modules that ``node`` imports (``package``: the assignment's folder
+    name, whose files are its modules), or why it cannot be followed: a star import, a relative import
+    from above the folder."""
+    found = imported_modules(node, package, lambda name: name.count(".") == 1)
+    if isinstance(found, str):
+        return found
+    return [name[len(package) + 1:] for name in found if name.startswith(package + ".")]
 
 
 def local_imports(folder: Path, module: str, parse: Callable[[Path], ast.Module | None]) -> list[str]:

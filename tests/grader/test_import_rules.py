@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from grader import paths
+from grader.sandbox.resolve import imported_modules
 
 GRADER = paths.ROOT / "grader"
 THIRD_PARTY_IN_CHILD = {"torch", "numpy"}
@@ -37,18 +38,14 @@ RULES = [
 
 
 def imports(path: Path, package: str) -> list[tuple[int, str]]:
-    """Every module ``path`` imports (at any depth, relative imports resolved), with its line."""
+    """Every module ``path`` imports (at any depth, relative imports resolved), with its line: read by the
+    same reader as a submission's imports (:func:`grader.sandbox.resolve.imported_modules`)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, a.name) for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(parts + ([base] if base else []))
-            found += [(node.lineno, f"{base}.{a.name}" if node.module is None or _is_module(f"{base}.{a.name}")
-                       else base) for a in node.names]
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = imported_modules(node, package, _is_module)
+            assert not isinstance(names, str), f"{path}:{node.lineno}: {names}"
+            found += [(node.lineno, name) for name in names]
     return found
 
 
