@@ -64,6 +64,7 @@ ATTACKS = {
     # snoopers: looking for the expected values or the inputs' seeds
     "search_memory": Attack("a02.mse_loss", "failed", "values wrong"),
     "read_reference": Attack("a02.affine_backward", "failed", "values wrong", needs=("filesystem",)),
+    "read_expected_cache": Attack("a02.affine_forward", "failed", "values wrong", needs=("filesystem",)),
     "rng_predict": Attack("a02.relu_backward", "failed", "values wrong"),
     "fake_output": Attack("a02.leaky_relu_backward", "error", "malformed answer"),
     "forge_response": Attack("a02.sgd_step"),
@@ -93,8 +94,8 @@ ATTACKS = {
 GROUPS = {
     "impostors": ["monkeypatch_compare", "tensor_subclass", "torch_function_object", "numpy_subclass",
                   "return_input", "constant_output", "nan_tricks"],
-    "snoopers": ["search_memory", "read_reference", "rng_predict", "fake_output", "forge_response",
-                 "symlink_reference"],
+    "snoopers": ["search_memory", "read_reference", "read_expected_cache", "rng_predict", "fake_output",
+                 "forge_response", "symlink_reference"],
     "escapes": ["sys_exit_mid_task", "os_exit_mid_task", "atexit_mid_task", "threads_daemons", "kill_parent",
                 "network", "write_results", "shadow_library"],
     "limits": ["infinite_loop", "fork_bomb", "memory_bomb", "disk_fill"],
@@ -225,7 +226,8 @@ def test_attacks_gain_nothing_and_cost_no_other_task(group, level, via, solution
     results_path = tmp_path / "out" / "results.json"
     try:
         for name in names:
-            splice(folder, ATTACKS_DIR / name, {"PORT": str(listener.port), "RESULTS_PATH": str(results_path)})
+            splice(folder, ATTACKS_DIR / name, {"PORT": str(listener.port), "RESULTS_PATH": str(results_path),
+                                                "CACHE_DIR": str(paths.cache_dir())})
             for link, target in LINKS.get(name, {}).items():
                 if target is None:
                     os.mkfifo(folder / link)  # a special file: copying it would stop the grading
@@ -319,7 +321,7 @@ def test_the_scan_refuses_the_attacks_that_use_an_escape(solutions, honest, tmp_
 
 # An ordinary user's grader: the layers made through a user namespace, with nothing of root's.
 
-AS_USER = ["kill_parent"]
+AS_USER = ["kill_parent", "read_expected_cache"]  # the cache is the ordinary user's own: only the child's view hides it
 
 
 def test_an_ordinary_user_grades_at_full_isolation_and_the_attacks_gain_nothing(solutions, honest):
@@ -345,7 +347,8 @@ def test_an_ordinary_user_grades_at_full_isolation_and_the_attacks_gain_nothing(
         fake = root / "results" / "results.json"
         try:
             for name in AS_USER:
-                splice(folder, ATTACKS_DIR / name, {"PORT": str(listener.port), "RESULTS_PATH": str(fake)})
+                splice(folder, ATTACKS_DIR / name, {"PORT": str(listener.port), "RESULTS_PATH": str(fake),
+                                                    "CACHE_DIR": str(root / ".cache" / "deepgrade")})
             r = subprocess.run([*command, "grade", str(folder), "--format", "json", "-q", "--output",
                                 str(out / "result.json"), "--require-isolation", "full"],
                                preexec_fn=become, capture_output=True, text=True, timeout=600,
@@ -359,9 +362,9 @@ def test_an_ordinary_user_grades_at_full_isolation_and_the_attacks_gain_nothing(
     tasks = {t["id"]: t for t in data["assignments"][0]["tasks"]}
     for name in AS_USER:
         assert tasks[ATTACKS[name].task]["score"] == 0, (name, tasks[ATTACKS[name].task])
-    pass #  # the namespace's own process limit, no timeout
     for tid in set(tasks) - callers({ATTACKS[n].task for n in AS_USER}):
-        assert tasks[tid]["score"] == honest[tid]["score"] == honest[tid]["max_score"], (tid, tasks[tid]["status"], [c.get("message") for c in tasks[tid]["checks"]], tasks[tid].get("notes"))
+        assert tasks[tid]["score"] == honest[tid]["score"] == honest[tid]["max_score"], \
+            (tid, tasks[tid]["status"], [c.get("message") for c in tasks[tid]["checks"]], tasks[tid].get("notes"))
     assert listener.accepted == 0
 
     def left() -> list[str]:
