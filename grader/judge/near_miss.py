@@ -77,10 +77,10 @@ def _mutants(aid: str, module: str) -> dict[str, list[Mutant]]:
     from grader.quality import misconceptions, mutate
     path = paths.REFERENCE / aid / (module.replace(".", "/") + ".py")
     file = path.relative_to(paths.REFERENCE / aid).as_posix()
-    declared = [misconceptions.as_mutant(d, module) for d in misconceptions.DECLARED
-                if d.file == file and d.task.split(".")[0] == aid.split("_", 1)[0]]
-    found = declared + mutate.mutants_of_file(path.read_text(encoding="utf-8"), aid.split("_", 1)[0], file, module,
-                                              tuple(sorted(mutate.OPERATORS + mutate.EXTRA_OPERATORS, key=_rank)))
+    prefix = aid.split("_", 1)[0]
+    operators = tuple(sorted(mutate.OPERATORS + mutate.EXTRA_OPERATORS, key=_rank))
+    found = misconceptions.mutants_in(prefix, file, module) + \
+        mutate.mutants_of_file(path.read_text(encoding="utf-8"), prefix, file, module, operators)
     by_task: dict[str, list[Mutant]] = {}
     for m in sorted(found, key=lambda m: _rank(m.operator)):
         if m.kind is not None:

@@ -53,8 +53,18 @@ DECLARED: tuple[Misconception, ...] = (
 )
 
 
-def of_task(task: str) -> list[Misconception]:
-    return [m for m in DECLARED if m.task == task]
+def mutants_in(prefix: str, file: str, module: str) -> list[Mutant]:
+    """The misconceptions declared for one file of an assignment (``prefix``: ``a09``), as mutants. One whose
+    edit no longer applies (the reference changed) is left out: a diagnosis is never worth a grading
+    (tests/diagnosis/test_misconceptions.py fails on it instead)."""
+    out = []
+    for m in DECLARED:
+        if m.file == file and m.task.split(".")[0] == prefix:
+            try:
+                out.append(as_mutant(m, module))
+            except ValueError:
+                continue
+    return out
 
 
 def as_mutant(m: Misconception, module: str) -> Mutant:

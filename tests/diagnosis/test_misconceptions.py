@@ -30,3 +30,15 @@ def test_a_submission_that_makes_it_is_told_in_its_words(m: Misconception, solut
     assert failed, f"{m.words}: {m.task} passed"
     told = [d for c in failed for d in c.diagnoses if d.kind == m.kind and d.text == m.words]
     assert told, [(c.name, [(d.kind.value, d.text) for d in c.diagnoses]) for c in failed]
+
+
+def test_a_misconception_whose_edit_no_longer_applies_is_left_out_not_a_crash(monkeypatch):
+    from grader.quality import misconceptions
+    first = DECLARED[0]
+    stale = Misconception(first.task, first.file, "a line the reference does not have", "x", first.kind, first.words)
+    monkeypatch.setattr(misconceptions, "DECLARED", (stale, first))
+    prefix = first.task.split(".")[0]
+    found = misconceptions.mutants_in(prefix, first.file, first.file.removesuffix(".py"))
+    assert [m.description for m in found] == [first.words]
+    with pytest.raises(ValueError, match="not once"):
+        misconceptions.as_mutant(stale, first.file.removesuffix(".py"))
