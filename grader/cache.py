@@ -114,8 +114,13 @@ def tree_digest(root: str) -> str:
     base = Path(root)
     if base.is_file():
         return hashlib.sha256(base.read_bytes()).hexdigest()
+    return files_digest(sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts), base)
+
+
+def files_digest(files: list[Path], base: Path) -> str:
+    """The digest of ``files``, in that order: each one's path relative to ``base`` and its bytes."""
     h = hashlib.sha256()
-    for path in sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    for path in files:
         h.update(path.relative_to(base).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 

@@ -20,7 +20,7 @@ import json
 
 import torch
 
-from grader import paths
+from grader import cache, paths
 from grader.course.config import Course
 
 GRADER = paths.ROOT / "grader"
@@ -47,10 +47,7 @@ def code_hash(ids: tuple[str, ...]) -> str:
             files.append(p)
     for aid in ids:
         files += [p for p in sorted((paths.REFERENCE / aid).rglob("*.py")) if p.name not in NOT_GRADED]
-    h = hashlib.sha256()
-    for p in files:
-        h.update(p.relative_to(paths.ROOT).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()
+    return cache.files_digest(files, paths.ROOT)
 
 
 def policy_hash(course: Course, ids: tuple[str, ...]) -> str:
