@@ -6,22 +6,17 @@ grade nothing (``grader validate``); torch comes with the first case planned.
 from __future__ import annotations
 
 import importlib
-import json
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from grader import cache
 from grader.course.config import AssignmentConfig, Course
 from grader.i18n import _
-from grader.tasks import suites
+from grader.tasks import catalogue
 
 if TYPE_CHECKING:
     import torch
 
     from grader.tasks.model import Modules, Suite, Task
-
-SUITES_FORMAT = "deepgrade-suites/1"
 
 SUITE_CHOICES = ("public", "hidden", "all")  # what a grading may ask for; "all" is both suites
 
@@ -128,21 +123,9 @@ def expected_outputs(task: Task, reference: Modules, inputs: dict) -> dict[str, 
 
 
 def suite_tasks(assignment: str) -> list[str] | None:
-    """The task ids the suite module of ``assignment`` declares, in order (None: it has none). Kept in the
-    cache folder for the grader's task definitions, so that once they were read no suite is imported
-    (nor torch) to list them."""
-    where = cache.folder()
-    key = {"tasks": cache.tree_digest(str(suites.SUITES_DIR.parent)), "python": sys.version}
-    body = cache.read(where / "suites.json", SUITES_FORMAT, key) if where is not None else None
-    try:
-        known = json.loads(body) if body is not None else None
-    except ValueError:
-        known = None
-    if not isinstance(known, dict) or not all(isinstance(v, list) for v in known.values()):
-        known = {aid: list(suites.load(aid).tasks) for aid in suites.available()}
-        if where is not None:
-            cache.write(where / "suites.json", SUITES_FORMAT, key, json.dumps(known).encode())
-    return known.get(assignment)
+    """The task ids the suite module of ``assignment`` declares, in order (None: it has none), from the
+    suites' catalogue (:mod:`grader.tasks.catalogue`): once it was kept, no suite is imported (nor torch)."""
+    return list(catalogue.load(assignment).tasks) if assignment in catalogue.available() else None
 
 
 def suite_mismatches(course: Course, cfg: AssignmentConfig, tasks: list[str]) -> list[str]:

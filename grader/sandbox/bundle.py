@@ -30,6 +30,7 @@ SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "
 # What crosses into the child, and nothing else: the folders whose code the child runs. Both import
 # only the standard library, torch, numpy and each other (tests/grader/test_import_rules.py).
 CHILD_PACKAGES = ("tasks", "sandbox/inside")
+HOST_ONLY = ("tasks/catalogue.py",)  # the grader's index of the suites, kept in its cache folder: never copied
 
 
 def site_dirs() -> list[str]:
@@ -83,7 +84,7 @@ def copy_child_code(pkg: Path, assignment: str | None) -> None:
         (pkg / folder / "__init__.py").write_text("")  # the host's package docstrings stay at home
     for folder in CHILD_PACKAGES:
         for src in (GRADER_DIR / folder).glob("*.py"):
-            if src.name != "__init__.py":
+            if src.name != "__init__.py" and f"{folder}/{src.name}" not in HOST_ONLY:
                 shutil.copy2(src, pkg / folder / src.name)
     shutil.copy2(GRADER_DIR / "tasks" / "suites" / "__init__.py", pkg / "tasks" / "suites" / "__init__.py")
     if assignment is not None:

@@ -1,7 +1,6 @@
 """Commands that grade nothing import no torch; what the course's loader looks up is kept in the cache folder."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -10,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import cache, paths
+from grader import paths
 from grader.course import config
-from grader.judge import cases
+from grader.tasks import catalogue
 
 FROZEN = Path(__file__).parent / "judge" / "frozen" / "solutions.json"
 
@@ -28,11 +27,11 @@ def imported(args: list[str], cache_folder: Path, code: str | None = None) -> tu
 
 @pytest.fixture
 def warm(tmp_path) -> Path:
-    """A cache folder that a first ``grader validate`` filled (the banned names looked up, the suites listed)."""
+    """A cache folder that a first ``grader validate`` filled (the banned names looked up, the suites' catalogue)."""
     folder = tmp_path / "cache"
     names, done = imported(["validate"], folder)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert (folder / "names.json").is_file() and (folder / "suites.json").is_file()
+    assert (folder / "names.json").is_file() and (folder / catalogue.FILE).is_file()
     return folder
 
 
@@ -83,16 +82,3 @@ def test_a_corrupt_table_is_refused_and_looked_up_again(tmp_path, monkeypatch, c
     assert config.resolves("torch.autograd.*")
     assert looked == ["torch.autograd.*"] and "refused" in capsys.readouterr().err
     config._known_names.cache_clear()
-
-
-def test_the_suites_task_lists_are_kept_and_a_corrupt_list_is_read_again(tmp_path, monkeypatch):
-    folder = tmp_path / "cache"
-    monkeypatch.setenv(paths.CACHE_ENV, str(folder))
-    from grader.tasks import suites
-    assert cases.suite_tasks("a02_mlp_backprop") == list(suites.load("a02_mlp_backprop").tasks)
-    assert cases.suite_tasks("a99_nothing") is None
-    listed = folder / "suites.json"
-    head, body = listed.read_bytes().split(b"\n", 1)
-    listed.write_bytes(head + b"\n" + json.dumps({"a02_mlp_backprop": ["a02.forged"]}).encode())
-    assert cases.suite_tasks("a02_mlp_backprop") == list(suites.load("a02_mlp_backprop").tasks)
-    assert cache.read(listed, cases.SUITES_FORMAT, json.loads(head)["key"]) is not None  # written anew
