@@ -20,7 +20,7 @@ import torch
 
 from grader.course.config import AssignmentConfig, Course, SelectionError, TaskConfig
 from grader.course.policy import late_penalty, tolerance
-from grader.judge import diagnose, expected_cache, fixtures, near_miss, scan
+from grader.judge import diagnose, expected_cache, fixtures, near_miss, scanning
 from grader.judge.cases import Case, GradingError, check_suite, suite_names
 from grader.judge.compare import Tolerance, compare
 from grader.i18n import _, ngettext
@@ -190,16 +190,16 @@ def scan_files(grading: AssignmentGrading) -> None:
     banned operation, is not run at all; the rest become requests."""
     missing = {t.module: _missing(grading.folder, [t.module]) for t in grading.suite.tasks.values()
                if not (grading.folder / f"{t.module}.py").is_file()}
-    for tcfg in grading.cfg.tasks:
-        task = grading.task(tcfg)
-        found = [] if task.module in missing else scan.scan(grading.folder / f"{task.module}.py", task.function,
-                                                              tcfg.banned)
+    tasks = [(tcfg, grading.task(tcfg)) for tcfg in grading.cfg.tasks]
+    found = scanning.first_findings(grading.folder, [
+        (task.module, task.function, () if task.module in missing else tuple(tcfg.banned)) for tcfg, task in tasks])
+    for (tcfg, task), said in zip(tasks, found):
         for k, c in enumerate(grading.cases[task.id]):
             if task.module in missing:
                 grading.responses[(task.id, k)] = Response(task.id, k, RunStatus.ERROR, message=missing[task.module],
                                                         before_run=True)
-            elif found:
-                grading.responses[(task.id, k)] = Response(task.id, k, RunStatus.BANNED, message=found[0].describe())
+            elif said is not None:
+                grading.responses[(task.id, k)] = Response(task.id, k, RunStatus.BANNED, message=said)
             else:
                 grading.requests.append(Request(task.id, k, c.inputs, 0, tcfg.banned, task.module, task.calls))
 

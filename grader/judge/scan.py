@@ -194,11 +194,23 @@ def _function_facts(fn: ast.AST, package: str) -> tuple[dict, dict, set[str], di
 Target = str | tuple[str, str | None] | None  # a qualified name; the submission's (module, name); nothing
 
 
+class _Reads:
+    """What reading each module of one folder did, the same for every task: its file, whether it is absent,
+    and, in order, the findings of its import-time statements and the modules their reading read in turn.
+    A scan that shares it replays a module's reading instead of walking its file again (the findings, and
+    their order, are those of a fresh reading)."""
+
+    def __init__(self) -> None:
+        self.done: dict[str, tuple[_File | None, bool, list]] = {}
+
+
 class _Scan:
     """What the code a task runs uses, followed to objects, across the submission's files."""
 
-    def __init__(self, folder: Path, banned: tuple[str, ...]):
+    def __init__(self, folder: Path, banned: tuple[str, ...], reads: _Reads | None = None):
         self.folder, self.banned, self.package = folder, banned, folder.name
+        self.reads = _Reads() if reads is None else reads
+        self.events: list | None = None  # the reading being recorded (:class:`_Reads`)
         self.files: dict[str, _File | None] = {}
         self.absent: set[str] = set()
         self.found: dict[tuple[str, str, int], Violation] = {}
@@ -208,25 +220,46 @@ class _Scan:
     def file(self, module: str) -> _File | None:
         """A module of the submission, read and parsed once; its import-time statements are looked at then.
         None where there is no such file, Python rejects it too, or it cannot be read (that is a finding)."""
-        if module not in self.files:
+        outer = self.events
+        if outer is not None:
+            outer.append(module)  # read from the reading being recorded, whether or not it is read already
+        if module not in self.files and module in self.reads.done:
+            self.events = None
+            f, absent, events = self.reads.done[module]
+            self.files[module] = f
+            self.absent.update([module] if absent else [])
+            if f is not None:
+                self.aliased.update(id(a.value) for a in _file_facts(f.tree, self.package)[4].values())
+            for event in events:
+                if isinstance(event, str):
+                    self.file(event)
+                else:
+                    self.found.setdefault(*event)
+            self.events = outer
+        elif module not in self.files:
+            self.events = events = []
             self.files[module] = None
-            shown = f"{module.replace('.', '/')}.py"
-            try:
-                path = resolve.locate(self.folder, module)
-                tree = resolve.parse(path) if path is not None else None
-            except resolve.Unreadable as e:
-                self.found.setdefault((shown, shown, 0), Unscanned(shown, shown, 0, True, str(e)))
-                return None
-            if path is None:
-                self.absent.add(module)
-            if tree is None:
-                return None
-            defs, aliases, own, values, chains = _file_facts(tree, self.package)
-            self.aliased.update(id(a.value) for a in chains.values())
-            f = self.files[module] = _File(module, shown, defs, aliases, own, tree, values,
-                                           {n: resolve.dotted(a.value) for n, a in chains.items()})
-            self.import_time(f, tree.body)
+            self.read(module)
+            self.reads.done[module] = (self.files[module], module in self.absent, events)
+            self.events = outer
         return self.files[module]
+
+    def read(self, module: str) -> None:
+        shown = f"{module.replace('.', '/')}.py"
+        try:
+            path = resolve.locate(self.folder, module)
+            tree = resolve.parse(path) if path is not None else None
+        except resolve.Unreadable as e:
+            return self.once((shown, shown, 0), Unscanned(shown, shown, 0, True, str(e)))
+        if path is None:
+            self.absent.add(module)
+        if tree is None:
+            return None
+        defs, aliases, own, values, chains = _file_facts(tree, self.package)
+        self.aliased.update(id(a.value) for a in chains.values())
+        f = self.files[module] = _File(module, shown, defs, aliases, own, tree, values,
+                                       {n: resolve.dotted(a.value) for n, a in chains.items()})
+        self.import_time(f, tree.body)
 
     def import_time(self, f: _File, body: list[ast.stmt]) -> None:
         """Statements that run when the file is imported: only the escapes are looked for there
@@ -244,11 +277,17 @@ class _Scan:
             else:
                 self.walk(f, stmt, set(), banned=False, follow=False)
 
+    def once(self, key: tuple[str, str, int], found: Violation) -> None:
+        """A finding, the first one under its key kept (and recorded with the reading that found it)."""
+        self.found.setdefault(key, found)
+        if self.events is not None:
+            self.events.append((key, found))
+
     def add(self, f: _File, found: Violation) -> None:
-        self.found.setdefault((f.shown, found.written if isinstance(found, Reached) else found.name, found.line), found)
+        self.once((f.shown, found.written if isinstance(found, Reached) else found.name, found.line), found)
 
     def refuse(self, f: _File, what: str, line: int, why: str) -> None:
-        self.found.setdefault((f.shown, what, line), Unscanned(what, f.shown, line, True, why))
+        self.once((f.shown, what, line), Unscanned(what, f.shown, line, True, why))
 
     def judge(self, f: _File, written: str, qual: str, line: int, banned: bool, value: bool) -> bool:
         """A qualified name outside the submission, written as ``written``: a finding where it, or any
@@ -270,7 +309,7 @@ class _Scan:
             self.add(f, Reached(written, f.shown, line, True, written, ".".join(parts[:where + 1]), owner,
                                 private=True))
             return True
-        found, obj = resolve.reach(tuple(parts), self.banned, banned)
+        found, obj = resolve.reach(tuple(parts), self.banned if banned else (), banned)  # one entry for every ban
         if found is not None:
             self.add(f, Reached(found.entry if found.kind == "banned" else found.reached, f.shown, line, True,
                                 written, found.reached, found.entry, private=found.kind == "private")
@@ -430,18 +469,24 @@ class _Scan:
             stack.extend(ast.iter_child_nodes(node))
 
 
-def scan(path: Path, function: str, banned: Iterable[str]) -> list[Violation]:
+def scan(path: Path, function: str, banned: Iterable[str], reads: _Reads | None = None) -> list[Violation]:
     """Banned names used by ``function`` in the file ``path``, or by the submission's code it names
     (same file, or another of the assignment's files it imports).
 
     Where anything is banned, the escapes (:data:`ESCAPES` and the like) are looked for too: in
     that code and in the import-time statements of every file it comes from; and a file or an
     import that cannot be read or followed is an :class:`Unscanned`. Files are named by their path
-    in the assignment's folder.
+    in the assignment's folder. ``reads``: shared by the scans of one folder (:func:`scan_all`).
     """
     banned = tuple(banned)
     if not banned:
         return []
-    s = _Scan(path.parent, banned)
+    s = _Scan(path.parent, banned, reads)
     s.run(path.stem, function)
     return sorted(s.found.values(), key=lambda v: (v.file != path.name, v.file, v.line, v.name))
+
+
+def scan_all(folder: Path, jobs: Iterable[tuple[str, str, Iterable[str]]]) -> list[list[Violation]]:
+    """:func:`scan` of each (module, function, banned) in ``folder``, the same findings, each file read once."""
+    reads = _Reads()
+    return [scan(folder / f"{module}.py", function, banned, reads) for module, function, banned in jobs]

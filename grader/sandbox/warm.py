@@ -15,7 +15,15 @@ forked from the grader, so nothing of the grader's process (the reference, cours
 expected values, other submissions) is in it; it never reads a suite, a submission or a
 request. A child forked from it therefore starts with exactly what a cold child has once it
 has imported torch. ``tests/grader/sandbox/test_warm.py`` checks that a child's memory holds
-no marker the grader's process holds.
+no marker the grader's process holds, nor one of a submission the server's scan child read.
+
+The scan child (:meth:`ForkServer.scan`): the static banned-operation scan needs torch's objects,
+which a grading process that holds no torch of its own borrows from the server. On a "scan"
+order the server forks a child that is not sandboxed (it runs the grader's own code and never a
+submission's: the scan reads the submission's files, by their absolute paths, as the grading
+process would). It imports the scan from the grader's installation, takes the jobs on its request
+pipe, answers on its response pipe and exits. What it reads stays in it: the server only forks it,
+so the children forked later for sandboxed sessions never hold a submission's text.
 """
 from __future__ import annotations
 
@@ -31,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from grader.sandbox import bundle as bundles
@@ -147,8 +156,57 @@ class ForkServer:
         its request pipe, its response pipe and its log (the caller keeps and closes its copies).
         ``probe``: the paths that must be hidden; the child then runs the isolation probe instead,
         writing the layers that hold to its log."""
-        order = json.dumps({"config": config, "env": env, "limits": limits,
-                            **({"probe": probe} if probe is not None else {})}).encode()
+        return self._order({"config": config, "env": env, "limits": limits,
+                            **({"probe": probe} if probe is not None else {})}, fds)
+
+    def scan(self, entry: str, request: bytes, timeout: float) -> bytes:
+        """A scan child's answer to ``request``: a child forked for it, not sandboxed, runs
+        ``serve(request_fd, response_fd)`` of ``entry``, a module of the grader's installation (see the
+        module's docstring). Raises :class:`ForkServerError` where the child did not start or ended without
+        answering, and :class:`TimeoutError` where it did not answer within ``timeout`` seconds (it is killed)."""
+        deadline = time.monotonic() + timeout
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        log = tempfile.TemporaryFile(prefix="scan-")
+        paths = [p for p in sys.path if os.path.isabs(p)]  # where scipy or Babel are, should the scan need them
+        child = None
+        try:
+            try:
+                child = self._order({"scan": {"entry": entry, "grader": str(bundles.GRADER_DIR), "paths": paths}},
+                                    (req_r, resp_w, log.fileno()))
+            finally:
+                os.close(req_r)
+                os.close(resp_w)
+            try:
+                _send(req_w, request, deadline)
+                os.close(req_w)
+                req_w = -1
+                answer = _received(resp_r, deadline)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(child.pid, signal.SIGKILL)
+                raise
+            except OSError as e:  # its end closed early: it died
+                answer = b""
+                why = str(e)
+            else:
+                why = "no answer"
+            if not answer:
+                log.seek(0)
+                raise ForkServerError(0, f"the scan child ended without an answer ({why}): "
+                                         f"{log.read()[-2000:].decode(errors='replace')}")
+            return answer
+        finally:
+            for fd in (req_w, resp_r):
+                if fd >= 0:
+                    os.close(fd)
+            log.close()
+            if child is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(max(0.0, deadline - time.monotonic()))
+
+    def _order(self, body: dict, fds: tuple[int, int, int]) -> Forked:
+        order = json.dumps(body).encode()
         with self._lock:
             try:
                 socket.send_fds(self._sock, [order], list(fds))
@@ -192,6 +250,27 @@ class ForkServer:
             shutil.rmtree(self._dir, ignore_errors=True)
 
 
+def _send(fd: int, data: bytes, deadline: float) -> None:
+    """All of ``data`` into the pipe ``fd`` by ``deadline`` (:class:`TimeoutError` else)."""
+    os.set_blocking(fd, False)
+    while data:
+        if not select.select([], [fd], [], max(0.0, deadline - time.monotonic()))[1]:
+            raise TimeoutError("the scan child did not take its request in time")
+        data = data[os.write(fd, data):]
+
+
+def _received(fd: int, deadline: float) -> bytes:
+    """Everything read from the pipe ``fd`` until its other end is closed, by ``deadline`` (:class:`TimeoutError` else)."""
+    chunks = []
+    while True:
+        if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            raise TimeoutError("the scan child did not answer in time")
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
 _server: ForkServer | None = None
 _server_lock = threading.Lock()
 
@@ -217,6 +296,13 @@ def server() -> ForkServer | None:
             _server = None
             return None  # cold children, with the same verdicts
         return _server
+
+
+def running() -> ForkServer | None:
+    """This process's fork server where one was started (waiting until it is ready), never starting one."""
+    with _server_lock:
+        started = _server is not None and _server.owner == os.getpid()
+    return server() if started else None
 
 
 def start_now() -> None:

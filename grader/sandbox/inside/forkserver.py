@@ -21,9 +21,18 @@ when the child is gone, without any risk of a reused pid). Each child serves one
 one submission, never two. An order may instead ask for the isolation probe: the child then
 enters the layers the same way, checks each from inside, prints for each whether it holds and
 why not, and exits.
+
+A "scan" order asks for the scan child (:meth:`grader.sandbox.warm.ForkServer.scan`): forked the
+same way, it leaves the server's session and descriptors but enters no isolation, since it runs
+only the grader's own code: it adds the grader's installation to where ``grader`` is found,
+imports the entry module the order names (the static banned-operation scan, which needs the torch
+this server has imported) and hands it its two pipes. It reads the submission's files itself; the
+server never sees more of the scan than its order, which names no submission, so what the scan
+read is never in the memory later children inherit.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import select
@@ -69,6 +78,8 @@ def serve(sock_fd: int, bundle: str) -> None:
         pid = os.fork()
         if pid == 0:
             os.close(session_r)
+            if "scan" in order:
+                _become_scan_child(sock, order["scan"], fds, session_w)  # never returns
             _become_child(sock, order, fds, bundle, session_w)  # never returns
         os.close(session_w)
         for fd in fds:
@@ -94,27 +105,53 @@ def _reap() -> None:
             return
 
 
+def _leave_server(sock: socket.socket, fds: list[int], session_w: int) -> tuple[int, int]:
+    """In a forked process: leave the server's socket and session, take the order's log as stdout and
+    stderr and close every other descriptor; the order's request and response pipes."""
+    sock.close()
+    os.setsid()
+    os.close(session_w)
+    req_fd, resp_fd, log_fd = fds
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    keep = {0, 1, 2, req_fd, resp_fd}
+    for fd in _open_fds():
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    return req_fd, resp_fd
+
+
+def _become_scan_child(sock: socket.socket, order: dict, fds: list[int], session_w: int) -> None:
+    """In the forked process: the scan child (the module docstring), which runs ``order["entry"]``'s ``serve``."""
+    try:
+        req_fd, resp_fd = _leave_server(sock, fds, session_w)
+        os.chdir("/")
+        for package, folder in (("grader", order["grader"]), ("grader.sandbox", order["grader"] + "/sandbox")):
+            sys.modules[package].__path__.append(folder)  # the rest of the grader, beside the child's code
+        sys.path.extend(p for p in order["paths"] if p not in sys.path)
+        sys.path_importer_cache.clear()
+        importlib.import_module(order["entry"]).serve(req_fd, resp_fd)
+    except BaseException:  # noqa: BLE001  (the grader reads the log, and scans in its own process)
+        try:
+            sys.stderr.write(traceback.format_exc())
+            sys.stderr.flush()
+        finally:
+            os._exit(1)
+    os._exit(0)
+
+
 def _become_child(sock: socket.socket, order: dict, fds: list[int], bundle: str, session_w: int) -> None:
     """In the forked process: become the cold child this order describes, then run it."""
     try:
-        sock.close()
-        os.setsid()
-        os.close(session_w)
-        req_fd, resp_fd, log_fd = fds
-        os.dup2(log_fd, 1)
-        os.dup2(log_fd, 2)
-        os.close(log_fd)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        keep = {0, 1, 2, req_fd, resp_fd}
-        for fd in _open_fds():
-            if fd not in keep:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        req_fd, resp_fd = _leave_server(sock, fds, session_w)
         os.environ.clear()
         os.environ.update(order["env"])
         from grader.sandbox.inside import isolation

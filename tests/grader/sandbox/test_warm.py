@@ -110,6 +110,26 @@ def test_a_warm_child_holds_no_marker_of_the_graders_process(scanner):
     assert held
 
 
+def test_a_submission_the_scan_child_read_is_not_in_a_child_forked_after_it(scanner, solutions, tmp_path):
+    """The server forks the scan child and never reads what it scans: a marker in another submission that a
+    scan child has just read (its finding shows it did) is not in the memory of a sandboxed child forked next."""
+    from grader.judge import scanning
+    marker = f"{PREFIX}-{secrets.token_hex(16)}"
+    other = tmp_path / "other" / AID
+    shutil.copytree(solutions(AID), other)
+    with open(other / "layers.py", "a") as f:
+        f.write(f"\n\ndef sigmoid_forward(x):\n    import importlib  # {marker}\n    return x, None\n")
+    task = suites.load(AID).tasks[TASK]
+    banned = next(t.banned for t in COURSE.assignment(AID).tasks if t.id == TASK)
+    server = warm.server()
+    said = scanning.in_scan_child(other, [(task.module, task.function, tuple(banned))])
+    assert said and "importlib is not allowed" in said[0]
+    lines = _run_scanner(scanner)
+    assert warm._server is server and server.alive()  # the same server forked both
+    assert "SEARCH works" in lines, lines
+    assert f"FOUND {marker}" not in lines
+
+
 def test_each_session_gets_a_child_of_its_own(scanner):
     tokens = [line for run in range(2) for line in _run_scanner(scanner) if line.startswith("TOKEN")]
     assert len(tokens) == 2 and tokens[0] != tokens[1]
