@@ -41,6 +41,7 @@ import signal
 import socket
 import sys
 import traceback
+from typing import Callable
 
 MAX_ORDER_BYTES = 1 << 20
 
@@ -78,9 +79,8 @@ def serve(sock_fd: int, bundle: str) -> None:
         pid = os.fork()
         if pid == 0:
             os.close(session_r)
-            if "scan" in order:
-                _become_scan_child(sock, order["scan"], fds, session_w)  # never returns
-            _become_child(sock, order, fds, bundle, session_w)  # never returns
+            _forked(lambda: _scan_child(sock, order["scan"], fds, session_w) if "scan" in order else
+                    _become_child(sock, order, fds, bundle, session_w))  # never returns
         os.close(session_w)
         for fd in fds:
             os.close(fd)
@@ -129,57 +129,55 @@ def _leave_server(sock: socket.socket, fds: list[int], session_w: int) -> tuple[
     return req_fd, resp_fd
 
 
-def _become_scan_child(sock: socket.socket, order: dict, fds: list[int], session_w: int) -> None:
-    """In the forked process: the scan child (the module docstring), which runs ``order["entry"]``'s ``serve``."""
+def _forked(become: Callable[[], None]) -> None:
+    """In the forked process: run ``become``, then exit; where it raises, its traceback goes to the log (the
+    grader reads it: the child did not start, or a scan child failed and the grader scans itself)."""
     try:
-        req_fd, resp_fd = _leave_server(sock, fds, session_w)
-        os.chdir("/")
-        for package, folder in (("grader", order["grader"]), ("grader.sandbox", order["grader"] + "/sandbox")):
-            sys.modules[package].__path__.append(folder)  # the rest of the grader, beside the child's code
-        sys.path.extend(p for p in order["paths"] if p not in sys.path)
-        sys.path_importer_cache.clear()
-        importlib.import_module(order["entry"]).serve(req_fd, resp_fd)
-    except BaseException:  # noqa: BLE001  (the grader reads the log, and scans in its own process)
+        become()
+    except BaseException:  # noqa: BLE001
         try:
             sys.stderr.write(traceback.format_exc())
             sys.stderr.flush()
         finally:
             os._exit(1)
     os._exit(0)
+
+
+def _scan_child(sock: socket.socket, order: dict, fds: list[int], session_w: int) -> None:
+    """The scan child (the module docstring): ``order["entry"]``'s ``serve`` given the order's two pipes."""
+    req_fd, resp_fd = _leave_server(sock, fds, session_w)
+    os.chdir("/")
+    for package, folder in (("grader", order["grader"]), ("grader.sandbox", order["grader"] + "/sandbox")):
+        sys.modules[package].__path__.append(folder)  # the rest of the grader, beside the child's code
+    sys.path.extend(p for p in order["paths"] if p not in sys.path)
+    sys.path_importer_cache.clear()
+    importlib.import_module(order["entry"]).serve(req_fd, resp_fd)
 
 
 def _become_child(sock: socket.socket, order: dict, fds: list[int], bundle: str, session_w: int) -> None:
-    """In the forked process: become the cold child this order describes, then run it."""
-    try:
-        req_fd, resp_fd = _leave_server(sock, fds, session_w)
-        os.environ.clear()
-        os.environ.update(order["env"])
-        from grader.sandbox.inside import isolation
+    """Become the cold child this order describes, then run it."""
+    req_fd, resp_fd = _leave_server(sock, fds, session_w)
+    os.environ.clear()
+    os.environ.update(order["env"])
+    from grader.sandbox.inside import isolation
 
-        isolation.apply_limits(**order["limits"])
-        config = order["config"]
-        config["req_fd"], config["resp_fd"] = req_fd, resp_fd
-        config["isolation"]["keep_fds"] = [req_fd, resp_fd]
-        session_bundle = config["isolation"]["bundle"]
-        isolation.remap_modules(bundle, session_bundle)  # the same code, in the session's own copy
-        os.chdir(session_bundle + "/work")
-        inside = isolation.enter(config["isolation"])
-        isolation.remap_modules(session_bundle, inside)
-        if "probe" in order:  # the isolation probe, run the way every warm child starts
-            from grader.sandbox.inside import verify
+    isolation.apply_limits(**order["limits"])
+    config = order["config"]
+    config["req_fd"], config["resp_fd"] = req_fd, resp_fd
+    config["isolation"]["keep_fds"] = [req_fd, resp_fd]
+    session_bundle = config["isolation"]["bundle"]
+    isolation.remap_modules(bundle, session_bundle)  # the same code, in the session's own copy
+    os.chdir(session_bundle + "/work")
+    inside = isolation.enter(config["isolation"])
+    isolation.remap_modules(session_bundle, inside)
+    if "probe" in order:  # the isolation probe, run the way every warm child starts
+        from grader.sandbox.inside import verify
 
-            os.write(1, json.dumps(verify.verify(config["isolation"], order["probe"])).encode())
-            os._exit(0)
-        from grader.sandbox.inside import child
+        os.write(1, json.dumps(verify.verify(config["isolation"], order["probe"])).encode())
+        os._exit(0)
+    from grader.sandbox.inside import child
 
-        child.main(config, inside)
-    except BaseException:  # noqa: BLE001  (the grader reads the log: the child did not start)
-        try:
-            sys.stderr.write(traceback.format_exc())
-            sys.stderr.flush()
-        finally:
-            os._exit(1)
-    os._exit(0)
+    child.main(config, inside)
 
 
 def _open_fds() -> list[int]:
