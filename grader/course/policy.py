@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-
-import torch
+from typing import Any
 
 from grader.course.config import Course, LatePolicy
-from grader.tasks.dtypes import dtype_name
+from grader.tasks.arrays import of
 
 
 def late_penalty(policy: LatePolicy, deadline: dt.datetime | None, submitted: dt.datetime | None) -> float:
@@ -20,10 +19,11 @@ def late_penalty(policy: LatePolicy, deadline: dt.datetime | None, submitted: dt
     return min(policy.cap, days * policy.penalty_per_day)
 
 
-def tolerance(course: Course, ref: torch.Tensor, device: str) -> tuple[float, float]:
-    """(rtol, atol) for a reference value: by its dtype and the device, never the student's dtype.
-    Integers and booleans are compared exactly."""
+def tolerance(course: Course, ref: Any, device: str) -> tuple[float, float]:
+    """(rtol, atol) for a reference value (an :class:`~grader.tasks.arrays.Array`, or a torch tensor): by its
+    dtype and the device, never the student's dtype. Integers and booleans are compared exactly."""
+    ref = of(ref)
     if not ref.is_floating_point():
         return 0.0, 0.0
-    name = dtype_name(ref.dtype)
+    name = ref.dtype
     return course.tolerance(name if name in course.tolerances else "float32", device)

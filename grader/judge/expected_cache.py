@@ -25,7 +25,8 @@ from typing import Any
 from grader import cache, paths
 from grader.course.config import AssignmentConfig, Course
 from grader.judge.cases import Case, CasesAndExpected, computed_cases, memory, suite_names
-from grader.tasks.model import Suite
+from grader.tasks.arrays import Array, tree_of
+
 
 FORMAT = "deepgrade-expected/1"
 # What decides the cases and the reference's outputs, besides the reference: the grader's task definitions
@@ -34,16 +35,17 @@ GRADER_SOURCES = ("grader/tasks", "grader/judge/cases.py")
 REFERENCE_RUNS_ON = "cpu"  # the reference's outputs are computed on the CPU whatever the grading's device
 
 
-def planned(course: Course, cfg: AssignmentConfig, suite: Suite, which: str) -> CasesAndExpected:
-    """Each task's cases and the reference's outputs on them, as :func:`computed_cases` gives them: from
-    the cache where it holds them under this grading's key, else computed (and kept for the next one)."""
+def planned(course: Course, cfg: AssignmentConfig, which: str) -> CasesAndExpected:
+    """Each task's cases and the reference's outputs on them, as :func:`computed_cases` gives them, tensors
+    as :class:`~grader.tasks.arrays.Array`: from the cache where it holds them under this grading's key (no
+    torch needed), else computed (torch imported, the suite and the reference run) and kept for the next one."""
     cases: dict[str, list[Case]] = {t.id: [] for t in cfg.tasks}
     expected: dict[str, list[dict[str, Any]]] = {t.id: [] for t in cfg.tasks}
     folder = cache.folder()
     remembered = memory()  # a process that grades again and again reads each entry once
     for name in suite_names(which):
         if name not in course.suites:  # computing says that course.yaml has no such suite
-            return computed_cases(course, cfg, suite, which)
+            return _computed(course, cfg, which)
         key = entry_key(course, cfg, name)
         kept = folder is not None and bool(key["reference"])  # no reference: computing says why it cannot
         known = (FORMAT, json.dumps(key, sort_keys=True))
@@ -51,7 +53,7 @@ def planned(course: Course, cfg: AssignmentConfig, suite: Suite, which: str) -> 
         if part is None and kept:
             part = read(entry_path(folder, cfg.id, name), key, cfg, course.suites[name].cases)
         if part is None:
-            part = computed_cases(course, cfg, suite, name)
+            part = _computed(course, cfg, name)
             if kept:
                 write(entry_path(folder, cfg.id, name), key, part)
         if remembered is not None:
@@ -60,6 +62,15 @@ def planned(course: Course, cfg: AssignmentConfig, suite: Suite, which: str) -> 
             cases[tid] += part[0][tid]
             expected[tid] += part[1][tid]
     return cases, expected
+
+
+def _computed(course: Course, cfg: AssignmentConfig, which: str) -> CasesAndExpected:
+    """:func:`computed_cases`, its tensors as the grading process holds them."""
+    from grader.tasks import suites
+
+    cases, expected = computed_cases(course, cfg, suites.load(cfg.id), which)
+    return ({tid: [Case(c.suite, c.index, tree_of(c.inputs)) for c in made] for tid, made in cases.items()},
+            {tid: [tree_of(e) for e in outs] for tid, outs in expected.items()})
 
 
 def entry_path(folder: Path, assignment: str, name: str) -> Path:
@@ -84,7 +95,7 @@ def read(path: Path, key: dict[str, Any], cfg: AssignmentConfig, count: int) -> 
     if body is None:
         return None
     try:
-        return _planned(wire.decode(body), cfg, key["suite"], count)
+        return _planned(wire.decode(body, tensors=False), cfg, key["suite"], count)
     except ValueError as e:  # wire.WireError is a ValueError
         cache.say(f"grader: {path}: refused ({e}): the expected values are computed again")
         return None
@@ -92,8 +103,6 @@ def read(path: Path, key: dict[str, Any], cfg: AssignmentConfig, count: int) -> 
 
 def _planned(tree: Any, cfg: AssignmentConfig, name: str, count: int) -> CasesAndExpected:
     """The cases of an entry's tree, checked to be this suite's, every task's, each with its outputs."""
-    import torch
-
     if not isinstance(tree, dict) or list(tree) != [t.id for t in cfg.tasks]:
         raise ValueError("its tasks are not the assignment's")
     cases: dict[str, list[Case]] = {}
@@ -104,7 +113,7 @@ def _planned(tree: Any, cfg: AssignmentConfig, name: str, count: int) -> CasesAn
         for i, e in enumerate(entries):
             if not isinstance(e, dict) or e.get("suite") != name or e.get("index") != i \
                     or not isinstance(e.get("inputs"), dict) or not isinstance(e.get("expected"), dict) \
-                    or not all(type(v) is torch.Tensor for v in e["expected"].values()):
+                    or not all(type(v) is Array for v in e["expected"].values()):
                 raise ValueError(f"{tid}'s case {i} is not a case with its outputs")
         cases[tid] = [Case(name, i, e["inputs"]) for i, e in enumerate(entries)]
         expected[tid] = [e["expected"] for e in entries]
@@ -124,7 +133,7 @@ def write(path: Path, key: dict[str, Any], part: CasesAndExpected) -> None:
         body = wire.encode(tree)
     except (TypeError, ValueError):
         return
-    if differs(tree, wire.decode(body), ""):
+    if differs(tree, wire.decode(body, tensors=False), ""):
         return  # something the wire format does not carry exactly: such cases are computed each time
     cache.write(path, FORMAT, key, body)
 

@@ -11,14 +11,15 @@ scores computed ones.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from grader.course.config import AssignmentConfig, Course
 from grader.judge.cases import Case, CasesAndExpected, GradingError, computed_cases
 from grader.sandbox.inside import wire
-from grader.tasks.model import Suite
+from grader.tasks.arrays import Array, of
+
+if TYPE_CHECKING:
+    from grader.tasks.model import Suite
 
 FORMAT = "deepgrade-fixtures/1"
 FOLDER = "fixtures"  # beside course.yaml
@@ -56,17 +57,18 @@ def freeze(course: Course, cfg: AssignmentConfig, suite: Suite) -> bytes:
     tree = {"format": FORMAT, "assignment": cfg.id, "suite": SUITE, "seed": public.seed, "cases": public.cases,
             "tasks": tasks}
     data = wire.encode(tree)
-    problem = differs(tasks, wire.decode(data)["tasks"], "")
+    problem = differs(tasks, wire.decode(data, tensors=False)["tasks"], "")
     if problem:
         raise ValueError(f"{cfg.id}: the public cases cannot be frozen exactly: {problem}")
     return data
 
 
 def differs(a: Any, b: Any, where: str) -> str:
-    """Where ``b`` (after the wire) is not ``a`` ("" when equal; a tuple may come back as a list)."""
-    if type(a) is torch.Tensor:
-        if type(b) is not torch.Tensor or a.dtype != b.dtype or a.shape != b.shape \
-                or not torch.equal(_bits(a), _bits(b)):
+    """Where ``b`` (after the wire) is not ``a`` ("" when equal; a tuple may come back as a list; a tensor
+    as an :class:`~grader.tasks.arrays.Array` or torch's, the same bit for bit: NaN is NaN, -0.0 is not 0.0)."""
+    a, b = of(a), of(b)
+    if type(a) is Array:
+        if type(b) is not Array or a.dtype != b.dtype or a.shape != b.shape or a.to_bytes() != b.to_bytes():
             return f"{where}: the tensor does not come back bit for bit"
         return ""
     if isinstance(a, dict):
@@ -82,10 +84,6 @@ def differs(a: Any, b: Any, where: str) -> str:
     return ""
 
 
-def _bits(t: torch.Tensor) -> torch.Tensor:
-    return t.detach().cpu().contiguous().reshape(-1).view(torch.uint8)  # NaN equals NaN, -0.0 is not 0.0
-
-
 def read(course: Course, cfg: AssignmentConfig, which: str) -> CasesAndExpected:
     """The frozen public cases of ``cfg``'s tasks and their expected outputs, checked against course.yaml:
     a file frozen from another seed, another number of cases or other tasks is refused, naming the fix."""
@@ -96,7 +94,7 @@ def read(course: Course, cfg: AssignmentConfig, which: str) -> CasesAndExpected:
         raise GradingError(f"{file}: missing: the frozen public cases of {cfg.id} (no reference here to compute "
                            f"them); {redo}")
     try:
-        tree = wire.decode(file.read_bytes())
+        tree = wire.decode(file.read_bytes(), tensors=False)
         header = (tree["format"], tree["assignment"], tree["suite"], tree["seed"], tree["cases"])
         frozen = tree["tasks"]
     except (wire.WireError, TypeError, KeyError) as e:
@@ -107,7 +105,7 @@ def read(course: Course, cfg: AssignmentConfig, which: str) -> CasesAndExpected:
                            f"{header[0]}), but {course.path} asks for {cfg.id}'s (seed {public.seed}, {public.cases} "
                            f"cases, {FORMAT}); {redo}")
     cases: dict[str, list[Case]] = {}
-    expected: dict[str, list[dict[str, torch.Tensor]]] = {}
+    expected: dict[str, list[dict[str, Array]]] = {}
     for tcfg in cfg.tasks:
         entries = frozen.get(tcfg.id) if isinstance(frozen, dict) else None
         if not isinstance(entries, list) or len(entries) != public.cases or not all(_entry(e) for e in entries):
@@ -119,4 +117,4 @@ def read(course: Course, cfg: AssignmentConfig, which: str) -> CasesAndExpected:
 
 def _entry(e: Any) -> bool:
     return isinstance(e, dict) and isinstance(e.get("inputs"), dict) and isinstance(e.get("expected"), dict) \
-        and all(type(v) is torch.Tensor for v in e["expected"].values())
+        and all(type(v) is Array for v in e["expected"].values())

@@ -35,6 +35,7 @@ from grader import paths
 from grader.i18n import N_, _
 from grader.judge.compare import Tolerance, close
 from grader.results import Diagnosis, DiagnosisKind as K
+from grader.tasks.arrays import Array, of, to_torch, tree_to_torch
 from grader.tasks.model import Task
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class Failing:
 
     case: int
     inputs: dict
-    got: torch.Tensor
+    got: torch.Tensor | Array  # as a check compared it (torch's for the mutants' runs)
 
 
 @functools.lru_cache(maxsize=64)
@@ -111,7 +112,8 @@ def diagnose(aid: str, task: Task, failing: dict[str, list[Failing]], tols: dict
     """For each check of ``task`` (name -> its failing cases), the kind of the first mutant that behaves
     like the submission on them (nothing where none does, or where fewer than two failing cases can
     say). Each mutant runs once per case, for every check at once."""
-    wanted = {name: [f for f in cases if type(f.got) is torch.Tensor][:MAX_CASES] for name, cases in failing.items()}
+    wanted = {name: [Failing(f.case, tree_to_torch(f.inputs), to_torch(of(f.got))) for f in cases
+                     if type(of(f.got)) is Array][:MAX_CASES] for name, cases in failing.items()}
     wanted = {name: cases for name, cases in wanted.items() if len(cases) >= 2}
     found: dict[str, list[Diagnosis]] = {}
     if not wanted or not available(aid):

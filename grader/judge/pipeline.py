@@ -4,6 +4,12 @@ gradients, diagnose, penalise.
 Inputs come from seeds; the reference gives the expected values; the runner the caller gives (the
 sandbox, :func:`grader.sandbox.session.runner_for`) runs the submission; everything that decides a
 grade happens here, in the parent.
+
+A grading whose expected values are in the cache (:mod:`grader.judge.expected_cache`, or a student
+repository's frozen fixtures) and whose submission passes imports no torch in this process: the tasks
+are known from :mod:`grader.tasks.catalogue`, values are compared as numpy arrays
+(:mod:`grader.tasks.arrays`), and torch is loaded here only to compute expected values the cache does
+not hold and to diagnose a failed check.
 """
 from __future__ import annotations
 
@@ -14,13 +20,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
-
-import torch
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from grader.course.config import AssignmentConfig, Course, SelectionError, TaskConfig
 from grader.course.policy import late_penalty, tolerance
-from grader.judge import diagnose, expected_cache, fixtures, near_miss, scanning
+from grader.judge import diagnose, expected_cache, fixtures, scanning
 from grader.judge.cases import Case, GradingError, check_suite, suite_names
 from grader.judge.compare import Tolerance, compare
 from grader.i18n import _, ngettext
@@ -29,8 +33,12 @@ from grader.judge.submission import assignment_named, open_submission
 from grader.results import (AssignmentError, AssignmentResult, CheckKind, CheckResult, GradingResult, Late,
                             RunStatus, Status, TaskResult, points)
 from grader.sandbox.runner import Budget, Key, Request, Response, Runner
-from grader.tasks import suites
-from grader.tasks.model import Suite, Task
+from grader.tasks import catalogue
+from grader.tasks.arrays import Array, of
+from grader.tasks.catalogue import SuiteInfo, TaskInfo
+
+if TYPE_CHECKING:
+    from grader.tasks.model import Suite, Task
 
 OWN_GRADIENT_MAX_ELEMENTS = 400  # the self-consistency diagnosis runs 2 forwards per element
 
@@ -68,7 +76,7 @@ def grade(submission: str | Path, course: Course, assignments: list[str] | None 
     if unknown:
         raise GradingError(_("no such task in the assignments graded: {tasks}", tasks=", ".join(sorted(unknown))))
     available = [a for a in selected if a.available]
-    files = {a.id: sorted({t.module for t in suites.load(a.id).tasks.values()}) for a in available}
+    files = {a.id: sorted({t.module for t in catalogue.load(a.id).tasks.values()}) for a in available}
     with open_submission(path, available, bool(assignments), files) as located:
         absent = [] if assignments or every else \
             [a.id for a in available if located.folders[a.id] is None and a.id not in located.problems]
@@ -126,14 +134,14 @@ class AssignmentGrading:
     """One assignment's grading, built step by step: its cases, what the runner was asked and answered."""
 
     cfg: AssignmentConfig
-    suite: Suite
+    suite: SuiteInfo | Suite  # what the tasks are (a loaded suite where the caller has one: the audit)
     folder: Path
     cases: dict[str, list[Case]] = field(default_factory=dict)                     # per task
-    expected: dict[str, list[dict[str, torch.Tensor]]] = field(default_factory=dict)
+    expected: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # Arrays (or torch's, the audit's)
     responses: dict[Key, Response] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
 
-    def task(self, tcfg: TaskConfig) -> Task:
+    def task(self, tcfg: TaskConfig) -> TaskInfo | Task:
         return self.suite.tasks[tcfg.id]
 
 
@@ -143,7 +151,7 @@ def grade_assignment(folder: Path | None, course: Course, cfg: AssignmentConfig,
                      problem: tuple[AssignmentError, str] | None = None) -> AssignmentResult:
     """Grade one assignment's ``folder`` (None: the submission has none); only ``tasks`` when given.
     ``problem``: why what was handed in for it cannot be graded (a notebook that cannot be read)."""
-    suite = suites.load(cfg.id)
+    suite = catalogue.load(cfg.id)
     check_suite(course, cfg, suite)
     if tasks is not None:
         cfg = dataclasses.replace(cfg, tasks=tuple(t for t in cfg.tasks if t.id in tasks))
@@ -182,7 +190,7 @@ def plan_cases(grading: AssignmentGrading, course: Course, which: str) -> None:
     if fixtures.present(course):
         grading.cases, grading.expected = fixtures.read(course, grading.cfg, which)
     else:  # the instructor's cache holds them once computed (expected_cache)
-        grading.cases, grading.expected = expected_cache.planned(course, grading.cfg, grading.suite, which)
+        grading.cases, grading.expected = expected_cache.planned(course, grading.cfg, which)
 
 
 def scan_files(grading: AssignmentGrading) -> None:
@@ -243,7 +251,7 @@ def rerun_for_own_gradients(grading: AssignmentGrading, runner: Runner, budget: 
     wanted: dict[Key, Request] = {}
     for t in tasks:
         task = grading.suite.tasks[t.id]
-        if task.forward is None:
+        if not _has_forward(task):
             continue
         at = {(case.suite, case.index): k for k, case in enumerate(grading.cases[t.id])}
         for c in t.checks:
@@ -264,10 +272,19 @@ def rerun_for_own_gradients(grading: AssignmentGrading, runner: Runner, budget: 
     return noted
 
 
+def _has_forward(task: TaskInfo | Task) -> bool:
+    return task.has_forward if isinstance(task, TaskInfo) else task.forward is not None
+
+
 def near_misses(grading: AssignmentGrading, course: Course, device: str, tasks: list[TaskResult]) -> None:
     """For a failed check whose numbers fit no relation: which of the reference's one-edit mutants
     behaves like the submission (:mod:`grader.judge.near_miss`), within about a second per task. Not
     for a task whose called tasks fail too (the cause is there), nor where the reference is absent."""
+    if all(t.status != Status.FAILED for t in tasks):
+        return
+    from grader.judge import near_miss  # torch, the reference and the mutation code: for a failure only
+    from grader.tasks import suites
+
     if not near_miss.available(grading.cfg.id):
         return
     failed = {t.id for t in tasks if t.status != Status.PASSED}
@@ -283,13 +300,14 @@ def near_misses(grading: AssignmentGrading, course: Course, device: str, tasks: 
             for k, case in enumerate(grading.cases[t.id]):
                 ref = grading.expected[t.id][k].get(c.name)
                 response = grading.responses[(t.id, k)]
-                got = response.outputs.get(c.name) if response.status == RunStatus.OK else None
-                if ref is None or type(got) is not torch.Tensor:
+                got = of(response.outputs.get(c.name)) if response.status == RunStatus.OK else None
+                if ref is None or type(got) is not Array:
                     continue
                 tols[c.name] = Tolerance(*tolerance(course, ref, device))
                 if not compare(c.name, got, ref, tols[c.name]).passed:
                     failing.setdefault(c.name, []).append(near_miss.Failing(k, case.inputs, got))
-        found = near_miss.diagnose(grading.cfg.id, task, failing, tols) if failing else {}
+        found = near_miss.diagnose(grading.cfg.id, suites.load(grading.cfg.id).tasks[t.id], failing, tols) \
+            if failing else {}
         for c in t.checks:
             c.diagnoses[:0] = found.get(c.name, [])
 

@@ -1,7 +1,7 @@
 """Scoring one task: each check over all its cases, then points. Reads responses, never runs code."""
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING, Any
 
 from grader.course.config import Course
 from grader.course.policy import tolerance
@@ -9,18 +9,20 @@ from grader.i18n import _
 from grader.judge import diagnose
 from grader.judge.cases import Case
 from grader.judge.compare import Comparison, Tolerance, compare, error_map
-from grader.judge.hypotheses import Pair
 from grader.results import CheckKind, CheckResult, Diagnosis, DiagnosisKind, RunStatus, Status, TaskResult, points
 from grader.sandbox.inside.wire import Foreign
 from grader.sandbox.runner import Response
-from grader.tasks.model import Task
+from grader.tasks.arrays import Array, of
+
+if TYPE_CHECKING:
+    from grader.tasks.catalogue import TaskInfo as Task  # or a loaded suite's Task: the same fields are read
 
 FEEDBACK_CHARS = 4000
 PROPERTY = "inputs_unchanged"
 
 
 def score_task(course: Course, aid: str, task: Task, max_points: float, cases: list[Case],
-               expected: list[dict[str, torch.Tensor]], replies: list[Response], device: str) -> TaskResult:
+               expected: list[dict[str, Any]], replies: list[Response], device: str) -> TaskResult:
     """The task's result from its cases' expected values and the runner's responses, in order."""
     names = _output_names(expected)
     failed = next((r for r in replies if r.status != RunStatus.OK), None)
@@ -39,7 +41,7 @@ def kind_of(task: Task, name: str) -> CheckKind:
         else CheckKind.OUTPUT
 
 
-def _output_names(expected: list[dict[str, torch.Tensor]]) -> list[str]:
+def _output_names(expected: list[dict[str, Any]]) -> list[str]:
     names: list[str] = []
     for e in expected:
         names.extend(n for n in e if n not in names)
@@ -65,17 +67,17 @@ def _failed_run(aid: str, task: Task, max_points: float, names: list[str], case:
                       blocked_by=[failed.blocked_by] if failed.blocked_by else [])
 
 
-def _check(course: Course, task: Task, name: str, cases: list[Case], expected: list[dict[str, torch.Tensor]],
+def _check(course: Course, task: Task, name: str, cases: list[Case], expected: list[dict[str, Any]],
            replies: list[Response], device: str) -> CheckResult:
     """One output, gradient or property over every case that has it: the first failure speaks for it."""
     kind = kind_of(task, name)
-    failures: list[tuple[int, Comparison, object, torch.Tensor]] = []  # case, comparison, got, expected
+    failures: list[tuple[int, Comparison, object, Any]] = []  # case, comparison, got, expected
     max_abs = max_rel = 0.0
     for k, (exp, reply) in enumerate(zip(expected, replies)):
         if name not in exp:
             continue
-        ref = exp[name]
-        got = reply.outputs.get(name, Foreign("nothing", _("no such output was returned")))
+        ref = of(exp[name])
+        got = of(reply.outputs.get(name, Foreign("nothing", _("no such output was returned"))))
         tol = Tolerance(*tolerance(course, ref, device))
         c = compare(name, got, ref, tol)
         if c.max_abs_err is not None:
@@ -94,8 +96,8 @@ def _check(course: Course, task: Task, name: str, cases: list[Case], expected: l
                            diagnoses=[Diagnosis(DiagnosisKind.IN_PLACE, "")])
     message = _("backward: {case}: {message}", case=case.label, message=c.message) if kind == CheckKind.GRADIENT \
         else _("forward: {case}: {message}", case=case.label, message=c.message)
-    found = diagnose.kinds_of(c.problem, [(Pair(g, e, cases[j].inputs)) for j, f, g, e in failures
-                                          if f.problem == c.problem and type(g) is torch.Tensor],
+    found = diagnose.kinds_of(c.problem, [(g, e, cases[j].inputs) for j, f, g, e in failures
+                                          if f.problem == c.problem and type(g) is Array],
                               Tolerance(*tolerance(course, ref, device)))
     if kind == CheckKind.GRADIENT:  # only from the case it talks about: another case says nothing of this one
         found += diagnose.own_gradient(name, replies[k], found)

@@ -82,7 +82,7 @@ class Child:
         with os.fdopen(fd, "rb", buffering=0) as stream:
             while True:
                 try:
-                    self._responses.put(Reply.read(wire.read_message(stream, MAX_RESPONSE_BYTES)))
+                    self._responses.put(Reply.read(wire.read_message(stream, MAX_RESPONSE_BYTES, tensors=False)))
                 except EOFError:
                     self._responses.put(EOFError())
                     return

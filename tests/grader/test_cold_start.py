@@ -1,6 +1,7 @@
 """Commands that grade nothing import no torch; what the course's loader looks up is kept in the cache folder."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -82,3 +83,38 @@ def test_a_corrupt_table_is_refused_and_looked_up_again(tmp_path, monkeypatch, c
     assert config.resolves("torch.autograd.*")
     assert looked == ["torch.autograd.*"] and "refused" in capsys.readouterr().err
     config._known_names.cache_clear()
+
+
+def test_a_grading_with_its_expected_values_cached_imports_no_torch(tmp_path, solutions):
+    """The grading process of a passing submission, the expected values cached: torch only in its children."""
+    folder = tmp_path / "cache"
+    args = ["grade", str(solutions("a02_mlp_backprop")), "--suite", "all", "--format", "json", "-q"]
+    first, done = imported(args, folder)  # fills the cache: the reference runs here, with torch
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "torch" in first
+    names, again = imported(args, folder)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "torch" not in names and "grader.judge.pipeline" in names
+    assert json.loads(again.stdout)["score"] == json.loads(done.stdout)["score"] == \
+        json.loads(done.stdout)["max_score"] > 0
+
+
+def test_a_failed_check_loads_torch_to_diagnose_it_and_says_the_same(tmp_path):
+    """The buggy example (four seeded bugs) graded twice: the second time with the expected values cached,
+    the grading process loads torch only for the diagnoses; both reports are the same."""
+    folder = tmp_path / "cache"
+    args = ["grade", str(paths.ROOT / "examples" / "buggy_submission"), "--assignment", "a02_mlp_backprop",
+            "--format", "json", "-q"]
+    _, cold = imported(args, folder)
+    names, warm = imported(args, folder)
+    assert "torch" in names  # the diagnoses' relations run on torch
+    strip = ("graded_at", "time_s")
+
+    def report(text: str) -> dict:
+        data = json.loads(text)
+        for a in data["assignments"]:
+            for t in a["tasks"]:
+                t.pop("time_s", None)
+        return {k: v for k, v in data.items() if k not in strip}
+    assert cold.returncode == warm.returncode == 0 and report(cold.stdout) == report(warm.stdout)
+    assert 0 < json.loads(warm.stdout)["score"] < json.loads(warm.stdout)["max_score"]

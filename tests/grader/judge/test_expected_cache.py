@@ -54,15 +54,15 @@ def same_plan(a, b) -> None:
 
 def test_the_first_grading_computes_and_keeps_them_the_next_reads_them_back_bit_for_bit(cache, monkeypatch):
     calls = counting(monkeypatch)
-    cold = expected_cache.planned(COURSE, CFG, SUITE, "all")
+    cold = expected_cache.planned(COURSE, CFG, "all")
     assert calls == ["public", "hidden"]
     assert sorted(p.name for p in cache.iterdir()) == [f"expected-{AID}-hidden.bin", f"expected-{AID}-public.bin"]
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700  # hidden cases are kept here
     never_computed(monkeypatch)
-    warm = expected_cache.planned(COURSE, CFG, SUITE, "all")
+    warm = expected_cache.planned(COURSE, CFG, "all")
     same_plan(cold, warm)
     same_plan(computed_cases(COURSE, CFG, SUITE, "all"), warm)  # "all" is the public cases, then the hidden
-    public = expected_cache.planned(COURSE, CFG, SUITE, "public")
+    public = expected_cache.planned(COURSE, CFG, "public")
     assert [c.suite for c in public[0][CFG.tasks[0].id]] == ["public"] * COURSE.suites["public"].cases
 
 
@@ -82,12 +82,12 @@ def test_a_folder_of_another_user_is_not_used(cache, capsys):
 
 
 def test_a_changed_key_recomputes_and_replaces_the_entry(cache, monkeypatch):
-    expected_cache.planned(COURSE, CFG, SUITE, "public")
+    expected_cache.planned(COURSE, CFG, "public")
     entry = expected_cache.entry_path(cache, AID, "public")
     before = entry.read_bytes()
     monkeypatch.setattr(expected_cache, "_reference_digest", lambda aid: "an edited reference")
     calls = counting(monkeypatch)
-    expected_cache.planned(COURSE, CFG, SUITE, "public")
+    expected_cache.planned(COURSE, CFG, "public")
     assert calls == ["public"]
     assert json.loads(entry.read_bytes().split(b"\n", 1)[0])["key"]["reference"] == "an edited reference"
     assert entry.read_bytes() != before
@@ -95,7 +95,7 @@ def test_a_changed_key_recomputes_and_replaces_the_entry(cache, monkeypatch):
 
 @pytest.mark.parametrize("spoil", ["a flipped byte", "a forged key", "cut short", "another assignment's", "not one"])
 def test_a_corrupt_or_foreign_entry_is_refused_and_computed_again(cache, monkeypatch, capsys, spoil):
-    expected_cache.planned(COURSE, CFG, SUITE, "public")
+    expected_cache.planned(COURSE, CFG, "public")
     entry = expected_cache.entry_path(cache, AID, "public")
     data = entry.read_bytes()
     head, body = data.split(b"\n", 1)
@@ -110,13 +110,13 @@ def test_a_corrupt_or_foreign_entry_is_refused_and_computed_again(cache, monkeyp
         data = data[:len(data) // 2]
     elif spoil == "another assignment's":
         other = COURSE.assignment("a02_mlp_backprop")
-        expected_cache.planned(COURSE, other, suites.load(other.id), "public")
+        expected_cache.planned(COURSE, other, "public")
         data = expected_cache.entry_path(cache, other.id, "public").read_bytes()
     else:
         data = b"\x00" * 100
     entry.write_bytes(data)
     calls = counting(monkeypatch)
-    again = expected_cache.planned(COURSE, CFG, SUITE, "public")
+    again = expected_cache.planned(COURSE, CFG, "public")
     assert calls == ["public"]
     same_plan(computed_cases(COURSE, CFG, SUITE, "public"), again)
     if spoil != "another assignment's":  # another key is stale, not broken: recomputed without a word
@@ -127,8 +127,8 @@ def test_a_folder_that_cannot_be_made_costs_time_said_once_never_a_grade(tmp_pat
     (tmp_path / "a file").write_text("")
     monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path / "a file" / "cache"))
     calls = counting(monkeypatch)
-    first = expected_cache.planned(COURSE, CFG, SUITE, "public")
-    expected_cache.planned(COURSE, CFG, SUITE, "public")
+    first = expected_cache.planned(COURSE, CFG, "public")
+    expected_cache.planned(COURSE, CFG, "public")
     assert calls == ["public", "public"]
     same_plan(computed_cases(COURSE, CFG, SUITE, "public"), first)
     err = capsys.readouterr().err
@@ -141,7 +141,7 @@ def test_an_entry_that_cannot_be_written_costs_time_only(cache, monkeypatch, cap
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
     monkeypatch.setattr(cache_folder.tempfile, "mkstemp", refuse)
-    planned = expected_cache.planned(COURSE, CFG, SUITE, "public")
+    planned = expected_cache.planned(COURSE, CFG, "public")
     same_plan(computed_cases(COURSE, CFG, SUITE, "public"), planned)
     assert "cannot be written (Permission denied)" in capsys.readouterr().err
     assert list(cache.iterdir()) == []
@@ -194,7 +194,7 @@ def test_a_corrupted_cache_grades_the_buggy_example_as_its_frozen_report(tmp_pat
     buggy = paths.ROOT / "examples" / "buggy_submission" / "a02_mlp_backprop"
     folder = tmp_path / "cache"
     monkeypatch.setenv(paths.CACHE_ENV, str(folder))
-    expected_cache.planned(COURSE, COURSE.assignment(buggy.name), suites.load(buggy.name), "all")
+    expected_cache.planned(COURSE, COURSE.assignment(buggy.name), "all")
     _spoil(folder)
     now = json.loads(render(grade_folder(buggy, suite="all")))  # sandboxed, as the frozen report was made
     now.pop("graded_at")
@@ -206,7 +206,7 @@ def test_the_audit_gives_the_same_verdicts_whatever_the_cache_holds(tmp_path, mo
     folder = tmp_path / "cache"
     monkeypatch.setenv(paths.CACHE_ENV, str(folder))
     cold = audit.audit(COURSE, ["a01.ltu_forward"], sample=0.2, extra_seeds=2)
-    expected_cache.planned(COURSE, CFG, SUITE, "all")
+    expected_cache.planned(COURSE, CFG, "all")
     warm = audit.audit(COURSE, ["a01.ltu_forward"], sample=0.2, extra_seeds=2)
     _spoil(folder)
     corrupted = audit.audit(COURSE, ["a01.ltu_forward"], sample=0.2, extra_seeds=2)

@@ -53,3 +53,15 @@ def test_only_failed_checks_of_a_grading_carry_a_map(gradings):
                 assert c.error_map is None or not c.passed
     with_maps = {t.id for t in gradings["buggy"].tasks() for c in t.checks if c.error_map is not None}
     assert {"a02.tanh_backward", "a02.softmax_cross_entropy", "a02.sgd_step"} <= with_maps
+
+
+def test_the_blocks_are_torchs_adaptive_max_pool_blocks():
+    """The map is pooled in numpy, without torch: each block is where torch's adaptive max pool puts it."""
+    from grader.judge.compare import _block_max
+
+    g = torch.Generator().manual_seed(7)
+    for rows, cols in [(65, 64), (64, 65), (100, 3), (3, 1000), (129, 200), (200, 129), (1, 4096), (997, 61)]:
+        grid = torch.rand(rows, cols, generator=g, dtype=torch.float64)
+        side = (min(rows, ERROR_MAP_SIDE), min(cols, ERROR_MAP_SIDE))
+        pooled = torch.nn.functional.adaptive_max_pool2d(grid[None, None], side)[0, 0]
+        assert torch.equal(torch.from_numpy(_block_max(grid.numpy(), *side)), pooled), (rows, cols)
