@@ -3,9 +3,9 @@
 The scan (:mod:`grader.judge.scan`) follows the names a submission writes to torch's own objects,
 so it needs torch. A grading process that has not imported torch (its expected values came from
 the cache) borrows the fork server's (:mod:`grader.sandbox.warm`): the server forks a scan child,
-which imports the scan, reads the submission's files as this process would, answers each task's
-first finding and exits. The child is the grader's own code, not sandboxed: it never runs the
-submission. The server never reads a submission, so the sandboxed children forked from it later
+which imports the scan, reads the submission's files as this process would and answers each task's
+first finding, and is kept for this process's next scans (its caches, like this process's, warm). The
+child is the grader's own code, not sandboxed: it never runs the submission. The server never reads a submission, so the sandboxed children forked from it later
 hold none of what the scan child read. This module imports no torch; where there is no fork
 server, or this process holds torch already (its scans' caches warm from earlier gradings, and a
 child would only add a fork and a cold start), the scan runs here, as it always did.
@@ -26,7 +26,7 @@ from typing import Sequence
 from grader import i18n
 from grader.i18n import _
 
-SCAN_TIMEOUT_S = 60.0  # a whole assignment scans in about 0.1 s: a child this late is stuck on the submission
+SCAN_TIMEOUT_S = 60.0  # an assignment scans in well under 2 s: a child this late is stuck on the submission
 
 Job = tuple[str, str, tuple[str, ...]]  # (module, function, banned) of one task
 
@@ -80,14 +80,18 @@ def in_scan_child(folder: Path, jobs: Sequence[Job]) -> list[str | None] | None:
 
 
 def serve(request_fd: int, response_fd: int) -> None:
-    """The scan child's side (run by :mod:`grader.sandbox.inside.forkserver`): the request's jobs scanned in
-    its language, the answer ``{"found": [...]}``, or ``{"error": traceback}`` where the scan raised."""
-    with os.fdopen(request_fd, "rb") as f:
-        request = json.loads(f.read())
-    try:
-        with i18n.using(request["lang"]):
-            answer = {"found": here(Path(request["folder"]), [(m, fn, tuple(b)) for m, fn, b in request["jobs"]])}
-    except Exception:  # noqa: BLE001  (the grading process scans again, and raises what it raises)
-        answer = {"error": traceback.format_exc()}
-    with os.fdopen(response_fd, "wb") as f:
-        f.write(json.dumps(answer).encode())
+    """The scan child's side (run by :mod:`grader.sandbox.inside.forkserver`), until its request pipe closes:
+    each request's jobs scanned in its language, the answer ``{"found": [...]}``, or ``{"error": traceback}``
+    where the scan raised; both ways each message is 8 bytes of length, then JSON."""
+    with os.fdopen(request_fd, "rb") as requests, os.fdopen(response_fd, "wb") as answers:
+        while len(size := requests.read(8)) == 8:
+            request = json.loads(requests.read(int.from_bytes(size, "big")))
+            try:
+                with i18n.using(request["lang"]):
+                    jobs = [(module, function, tuple(banned)) for module, function, banned in request["jobs"]]
+                    answer = {"found": here(Path(request["folder"]), jobs)}
+            except Exception:  # noqa: BLE001  (the grading process scans again, and raises what it raises)
+                answer = {"error": traceback.format_exc()}
+            data = json.dumps(answer).encode()
+            answers.write(len(data).to_bytes(8, "big") + data)
+            answers.flush()

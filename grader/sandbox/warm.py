@@ -21,9 +21,10 @@ The scan child (:meth:`ForkServer.scan`): the static banned-operation scan needs
 which a grading process that holds no torch of its own borrows from the server. On a "scan"
 order the server forks a child that is not sandboxed (it runs the grader's own code and never a
 submission's: the scan reads the submission's files, by their absolute paths, as the grading
-process would). It imports the scan from the grader's installation, takes the jobs on its request
-pipe, answers on its response pipe and exits. What it reads stays in it: the server only forks it,
-so the children forked later for sandboxed sessions never hold a submission's text.
+process would). It imports the scan from the grader's installation, takes each call's jobs on its
+request pipe and answers on its response pipe, kept for the process's next scans (its caches warm)
+until the process closes the pipe. What it reads stays in it: the server only forks it, so the
+children forked later for sandboxed sessions never hold a submission's text.
 """
 from __future__ import annotations
 
@@ -109,6 +110,8 @@ class ForkServer:
         self._dir = Path(tempfile.mkdtemp(prefix="forkserver-"))
         self.owner = os.getpid()
         self._lock = threading.Lock()
+        self._scan_lock = threading.Lock()  # one request at a time to the scan child
+        self._scanners: dict[str, _ScanChild] = {}  # entry module -> its scan child, kept between calls
         self.verified: dict[tuple, bool] = {}  # (isolation, device) -> whether its probe held in a forked child
         bundle = self._dir / "bundle"
         bundles.copy_child_code(bundle / "_grader" / "grader", None)
@@ -160,50 +163,31 @@ class ForkServer:
                             **({"probe": probe} if probe is not None else {})}, fds)
 
     def scan(self, entry: str, request: bytes, timeout: float) -> bytes:
-        """A scan child's answer to ``request``: a child forked for it, not sandboxed, runs
-        ``serve(request_fd, response_fd)`` of ``entry``, a module of the grader's installation (see the
-        module's docstring). Raises :class:`ForkServerError` where the child did not start or ended without
-        answering, and :class:`TimeoutError` where it did not answer within ``timeout`` seconds (it is killed)."""
+        """The scan child's answer to ``request``. The child, forked on the first call and kept for the next
+        ones (its caches warm, as this process's would be), is not sandboxed: it runs ``serve(request_fd,
+        response_fd)`` of ``entry``, a module of the grader's installation (see the module's docstring), which
+        answers each length-prefixed request in turn until its request pipe closes. Raises
+        :class:`ForkServerError` where the child did not start or ended without answering, and
+        :class:`TimeoutError` where it did not answer within ``timeout`` seconds; either way the child is
+        gone and the next call forks a new one."""
         deadline = time.monotonic() + timeout
-        req_r, req_w = os.pipe()
-        resp_r, resp_w = os.pipe()
-        log = tempfile.TemporaryFile(prefix="scan-")
-        paths = [p for p in sys.path if os.path.isabs(p)]  # where scipy or Babel are, should the scan need them
-        child = None
-        try:
+        with self._scan_lock:
+            child = self._scanners.pop(entry, None)
+            if child is None or child.proc.poll() is not None:
+                if child is not None:
+                    child.close()
+                child = _ScanChild(self, entry)
             try:
-                child = self._order({"scan": {"entry": entry, "grader": str(bundles.GRADER_DIR), "paths": paths}},
-                                    (req_r, resp_w, log.fileno()))
-            finally:
-                os.close(req_r)
-                os.close(resp_w)
-            try:
-                _send(req_w, request, deadline)
-                os.close(req_w)
-                req_w = -1
-                answer = _received(resp_r, deadline)
+                _send(child.request, len(request).to_bytes(8, "big") + request, deadline)
+                answer = _received(child.response, int.from_bytes(_received(child.response, 8, deadline), "big"),
+                                   deadline)
             except TimeoutError:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(child.pid, signal.SIGKILL)
+                child.close()
                 raise
-            except OSError as e:  # its end closed early: it died
-                answer = b""
-                why = str(e)
-            else:
-                why = "no answer"
-            if not answer:
-                log.seek(0)
-                raise ForkServerError(0, f"the scan child ended without an answer ({why}): "
-                                         f"{log.read()[-2000:].decode(errors='replace')}")
+            except OSError as e:  # its end closed, or it ended mid-answer: it died
+                raise ForkServerError(0, f"the scan child ended without an answer ({e}): {child.close()}") from None
+            self._scanners[entry] = child
             return answer
-        finally:
-            for fd in (req_w, resp_r):
-                if fd >= 0:
-                    os.close(fd)
-            log.close()
-            if child is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.wait(max(0.0, deadline - time.monotonic()))
 
     def _order(self, body: dict, fds: tuple[int, int, int]) -> Forked:
         order = json.dumps(body).encode()
@@ -230,7 +214,11 @@ class ForkServer:
             return ""
 
     def close(self) -> None:
-        """Stop the server (closing its socket ends its loop; its session is then killed)."""
+        """Stop the server (closing its socket ends its loop; its session is then killed) and its scan children."""
+        if os.getpid() == self.owner:
+            for child in self._scanners.values():
+                child.close()
+            self._scanners.clear()
         try:
             self._sock.close()
         except OSError:
@@ -250,25 +238,68 @@ class ForkServer:
             shutil.rmtree(self._dir, ignore_errors=True)
 
 
+class _ScanChild:
+    """The scan child of one fork server (:meth:`ForkServer.scan`), seen from the grader: the process, the
+    ends of its two pipes this process holds, and its log."""
+
+    def __init__(self, server: ForkServer, entry: str):
+        req_r, self.request = os.pipe()
+        self.response, resp_w = os.pipe()
+        os.set_blocking(self.request, False)
+        self.log = tempfile.TemporaryFile(prefix="scan-")
+        paths = [p for p in sys.path if os.path.isabs(p)]  # where scipy or Babel are, should the scan need them
+        try:
+            self.proc = server._order({"scan": {"entry": entry, "grader": str(bundles.GRADER_DIR), "paths": paths}},
+                                      (req_r, resp_w, self.log.fileno()))
+        except BaseException:
+            self.proc = None
+            self.close()
+            raise
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+
+    def close(self) -> str:
+        """Kill it (where it still runs), close this process's ends; the tail of its log."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(5)
+        for fd in (self.request, self.response):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.request = self.response = -1
+        try:
+            self.log.seek(0)
+            return self.log.read()[-2000:].decode(errors="replace")
+        except (OSError, ValueError):
+            return ""
+        finally:
+            self.log.close()
+
+
 def _send(fd: int, data: bytes, deadline: float) -> None:
-    """All of ``data`` into the pipe ``fd`` by ``deadline`` (:class:`TimeoutError` else)."""
-    os.set_blocking(fd, False)
+    """All of ``data`` into the pipe ``fd`` (non-blocking) by ``deadline`` (:class:`TimeoutError` else)."""
     while data:
         if not select.select([], [fd], [], max(0.0, deadline - time.monotonic()))[1]:
             raise TimeoutError("the scan child did not take its request in time")
         data = data[os.write(fd, data):]
 
 
-def _received(fd: int, deadline: float) -> bytes:
-    """Everything read from the pipe ``fd`` until its other end is closed, by ``deadline`` (:class:`TimeoutError` else)."""
-    chunks = []
-    while True:
+def _received(fd: int, size: int, deadline: float) -> bytes:
+    """``size`` bytes read from the pipe ``fd`` by ``deadline`` (:class:`TimeoutError` else; a
+    :class:`ConnectionError` where its other end closes first)."""
+    chunks, left = [], size
+    while left:
         if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
             raise TimeoutError("the scan child did not answer in time")
-        chunk = os.read(fd, 1 << 16)
+        chunk = os.read(fd, min(left, 1 << 16))
         if not chunk:
-            return b"".join(chunks)
+            raise ConnectionError("its response pipe closed")
         chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 _server: ForkServer | None = None
