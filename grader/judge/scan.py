@@ -24,7 +24,7 @@ from typing import Iterable
 
 from grader.i18n import _
 from grader.sandbox import resolve
-from grader.sandbox.inside.guard import Violation, matches
+from grader.sandbox.inside.findings import Violation, matches
 from grader.sandbox.resolve import ESCAPE_ATTRIBUTES, ESCAPE_BUILTINS, ESCAPES, NAMED_BY_STRING, private
 
 

@@ -4,9 +4,11 @@ The static scan (:mod:`grader.judge.scan`) resolves a name the submission wrote 
 name outside it (``F.relu`` -> ``torch.nn.functional.relu``); this module follows that name
 through the real objects (``torch.nn.init.torch.ops`` is ``torch``, then ``torch.ops``) and says
 what each step reaches: a banned object (:func:`grader.sandbox.inside.bans.expand`), a way around
-the checks (:data:`ESCAPES`, as objects), or a private name of a library. torch is loaded in the
-grader already; numpy, scipy and scikit-learn are imported when a name's root names them; no
-other module is imported, and never one of the submission. It also answers, for the scan and for
+the checks (:data:`ESCAPES`, as objects), or a private name of a library. torch is loaded where
+a name is followed (the scan's process), not by importing this module: the sandbox's import-once
+step and the grader's wording of a finding (:func:`said`) read it in a process without torch.
+numpy, scipy and scikit-learn are imported when a name's root names them; no other module is
+imported, and never one of the submission. It also answers, for the scan and for
 the sandbox's import-once step alike, which of the submission's modules an import names
 (:func:`own_modules`, :func:`local_imports`), and the grader's import rules which of its own
 modules each of its files imports: one reader of import statements, :func:`imported_modules`.
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from grader.i18n import _
-from grader.sandbox.inside.guard import Violation, matches
+from grader.sandbox.inside.findings import Violation, matches
 
 # Where a task has banned operations, what could reach them unseen by either check: torch's
 # low-level entry points (``torch.ops.aten.convolution`` never passes a torch function mode),

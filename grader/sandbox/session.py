@@ -20,7 +20,7 @@ from grader.sandbox import bundle as bundles
 from grader.sandbox import resolve
 from grader.sandbox import warm as warm_children
 from grader.sandbox.inside import wire
-from grader.sandbox.inside.guard import Violation
+from grader.sandbox.inside.findings import Violation
 from grader.sandbox.inside.messages import STATUSES, ImportRequest, Ready, Reply, TaskRequest
 from grader.sandbox.levels import Isolation, choose, detect
 from grader.sandbox.process import OUTPUT_TAIL, Child

@@ -10,44 +10,21 @@ asking for gradients, reading a graph's nodes; behind the mode, a saved-tensors 
 whenever any operation records a node for autograd, and :func:`install_tripwires` wraps
 torch's private switches of these checks. numpy, scipy and scikit-learn objects that are
 banned are replaced, wherever a module holds them, by wrappers that report their use
-(:func:`wrap_foreign`). :class:`Violation` and :func:`matches` are shared with the static scan
-(:mod:`grader.judge.scan`). Runs inside the sandbox: standard library and torch only.
+(:func:`wrap_foreign`). A finding is a :class:`grader.sandbox.inside.findings.Violation`, as the
+static scan's (:mod:`grader.judge.scan`) is. Runs inside the sandbox: standard library and torch only.
 """
 from __future__ import annotations
 
 import functools
 import sys
 import types
-from dataclasses import dataclass
 from typing import Any, Iterable
 
 import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 
 from grader.sandbox.inside import bans
-
-
-@dataclass(frozen=True)
-class Violation:
-    name: str   # the banned qualified name that was used, or the escape
-    file: str   # the submission's file, relative to its assignment folder
-    line: int
-    escape: bool = False  # a way around the checks rather than a banned operation itself
-
-    def describe(self) -> str:
-        if self.escape:
-            return (f"{self.name} is not allowed in a task with banned operations: it could reach them unseen "
-                    f"({self.file} line {self.line})")
-        return f"banned operation {self.name} ({self.file} line {self.line})"
-
-
-def matches(name: str, banned: Iterable[str]) -> str | None:
-    """The entry of ``banned`` that ``name`` falls under: ``a.b`` covers ``a.b`` and ``a.b.*``."""
-    for entry in banned:
-        base = entry[:-2] if entry.endswith(".*") else entry
-        if name.startswith(base + ".") or (name == base and not entry.endswith(".*")):
-            return entry
-    return None
+from grader.sandbox.inside.findings import Violation, matches
 
 
 _NAMES: dict[Any, str] = {}  # torch function -> its qualified name: resolving it is the guard's main cost

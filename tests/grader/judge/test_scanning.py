@@ -170,8 +170,11 @@ def test_nothing_banned_is_not_scanned(monkeypatch, tmp_path):
     assert scanning.first_findings(tmp_path, [("layers", "relu_forward", ())] * 2) == [None, None]
 
 
-def test_the_scanning_module_imports_no_torch():
-    code = "import sys; import grader.judge.scanning; print('torch' in sys.modules)"
+def test_the_scan_s_entry_and_the_wording_of_a_finding_import_no_torch():
+    """A grading process without torch reaches the scan, words a finding the child's guard sent, and runs the
+    sandbox's host side (its import-once step reads imports with the scan's reader)."""
+    code = ("import sys; import grader.judge.scanning, grader.sandbox.resolve, grader.sandbox.session; "
+            "print('torch' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], cwd=paths.ROOT, capture_output=True, text=True, timeout=120,
                        env={**os.environ, "PYTHONPATH": str(paths.ROOT)})
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
