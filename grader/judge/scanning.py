@@ -4,11 +4,19 @@ The scan (:mod:`grader.judge.scan`) follows the names a submission writes to tor
 so it needs torch. A grading process that has not imported torch (its expected values came from
 the cache) borrows the fork server's (:mod:`grader.sandbox.warm`): the server forks a scan child,
 which imports the scan, reads the submission's files as this process would and answers each task's
-first finding, and is kept for this process's next scans (its caches, like this process's, warm). The
-child is the grader's own code, not sandboxed: it never runs the submission. The server never reads a submission, so the sandboxed children forked from it later
-hold none of what the scan child read. This module imports no torch; where there is no fork
+first finding, and is kept for this process's next scans (its caches, like this process's, warm).
+The child is the grader's own code, not sandboxed: it never runs the submission. The server never
+reads a submission, so the sandboxed children forked from it later hold none of what the scan child
+read. This module imports no torch; where there is no fork
 server, or this process holds torch already (its scans' caches warm from earlier gradings, and a
 child would only add a fork and a cold start), the scan runs here, as it always did.
+
+The scan follows a name through the modules its process has loaded (and imports no other, but
+for the libraries it knows): the scan child first imports the installed modules (the standard
+library's, site-packages') this process holds, so that it follows at least every name this
+process's own scan would (a submission's ``rich.console.sys.modules`` is ``sys.modules`` wherever
+the grader has loaded rich). Nothing else: never the grader's or the course's code, nor a module
+of a submission's that a process (a student's pytest) may have imported.
 
 A scan child that does not start, dies or answers nonsense leaves the scan to this process (the
 same code, the same findings, torch imported here for it); one that does not answer within
@@ -16,9 +24,11 @@ same code, the same findings, torch imported here for it); one that does not ans
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
+import sysconfig
 import traceback
 from pathlib import Path
 from typing import Sequence
@@ -26,6 +36,7 @@ from typing import Sequence
 from grader import i18n
 from grader.i18n import _
 
+NOT_SENT = ("__main__", "__mp_main__", "grader", "reference", "tests")  # the grader's and the course's own code
 SCAN_TIMEOUT_S = 60.0  # an assignment scans in well under 2 s: a child this late is stuck on the submission
 
 Job = tuple[str, str, tuple[str, ...]]  # (module, function, banned) of one task
@@ -65,7 +76,7 @@ def in_scan_child(folder: Path, jobs: Sequence[Job]) -> list[str | None] | None:
     if server is None:
         return None
     request = json.dumps({"folder": str(folder.absolute()), "jobs": [list(job) for job in jobs],
-                          "lang": i18n.current()}).encode()
+                          "lang": i18n.current(), "modules": installed_modules()}).encode()
     try:
         answer = json.loads(server.scan(__name__, request, SCAN_TIMEOUT_S))
     except TimeoutError:
@@ -79,6 +90,20 @@ def in_scan_child(folder: Path, jobs: Sequence[Job]) -> list[str | None] | None:
     return said
 
 
+def installed_modules() -> list[str]:
+    """The modules this process holds that are installed code: built in, or files of the standard library
+    or of site-packages (the grader's own, the course's and anything else left out)."""
+    where = sysconfig.get_paths()
+    roots = tuple({os.path.realpath(where[k]) + os.sep for k in ("stdlib", "platstdlib", "purelib", "platlib")})
+    found = []
+    for name, module in list(sys.modules.items()):
+        origin = getattr(getattr(module, "__spec__", None), "origin", None)
+        if name.split(".")[0] not in NOT_SENT and isinstance(origin, str) and \
+                (origin in ("built-in", "frozen") or os.path.realpath(origin).startswith(roots)):
+            found.append(name)
+    return sorted(found)
+
+
 def serve(request_fd: int, response_fd: int) -> None:
     """The scan child's side (run by :mod:`grader.sandbox.inside.forkserver`), until its request pipe closes:
     each request's jobs scanned in its language, the answer ``{"found": [...]}``, or ``{"error": traceback}``
@@ -86,6 +111,7 @@ def serve(request_fd: int, response_fd: int) -> None:
     with os.fdopen(request_fd, "rb") as requests, os.fdopen(response_fd, "wb") as answers:
         while len(size := requests.read(8)) == 8:
             request = json.loads(requests.read(int.from_bytes(size, "big")))
+            _load([name for name in request.get("modules", ()) if name not in sys.modules and name not in _UNLOADABLE])
             try:
                 with i18n.using(request["lang"]):
                     jobs = [(module, function, tuple(banned)) for module, function, banned in request["jobs"]]
@@ -95,3 +121,19 @@ def serve(request_fd: int, response_fd: int) -> None:
             data = json.dumps(answer).encode()
             answers.write(len(data).to_bytes(8, "big") + data)
             answers.flush()
+
+
+_UNLOADABLE: set[str] = set()  # in the scan child: not tried again
+
+
+def _load(names: list[str]) -> None:
+    """Import these modules (installed code the grading process imported already); a name followed before
+    is followed again, through them."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001  (not importable here: no name through it is followed, as before)
+            _UNLOADABLE.add(name)
+    if names:
+        from grader.sandbox import resolve
+        resolve.reach.cache_clear()

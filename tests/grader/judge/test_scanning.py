@@ -66,6 +66,21 @@ def test_the_scan_child_finds_what_this_process_finds(lang, solutions, tmp_path)
         assert any("禁用" in s for said in here.values() for s in said if s)
 
 
+@needs_server
+def test_the_scan_child_follows_a_name_through_a_module_only_this_process_had_loaded(solutions, tmp_path):
+    """rich is the grader's (its reports), not the fork server's: the child imports the installed modules this
+    process holds, never the grader's own (nor, so, a submission's a process imported)."""
+    import rich.console  # noqa: F401
+    body = "    import rich.console\n    out = rich.console.sys.modules['torch'].relu(x)\n"
+    folder = refused_copy(solutions, tmp_path, body)
+    assert warm.server() is not None
+    here = scanning.here(folder, JOBS)
+    assert "sys.modules is not allowed" in here[list(BANNED).index("a02.relu_forward")]
+    assert scanning.in_scan_child(folder, JOBS) == here
+    sent = scanning.installed_modules()
+    assert "rich.console" in sent and "yaml" in sent and not any(n.split(".")[0] in ("grader", "tests") for n in sent)
+
+
 GRADE = """
 import json, sys
 from pathlib import Path
