@@ -85,17 +85,27 @@ def test_a_corrupt_table_is_refused_and_looked_up_again(tmp_path, monkeypatch, c
     config._known_names.cache_clear()
 
 
+def graded(args: list[str], cache_folder: Path) -> tuple[bool, subprocess.CompletedProcess]:
+    """Whether a new process running ``grader ARGS`` held torch when it was done, and how it ended."""
+    code = (f"import sys\nfrom grader import cli\nrc = cli.main({args!r})\n"
+            "print('torch loaded:', 'torch' in sys.modules, file=sys.stderr)\nsys.exit(rc)\n")
+    env = dict(os.environ, **{paths.CACHE_ENV: str(cache_folder)})
+    done = subprocess.run([sys.executable, "-c", code], cwd=paths.ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+    assert last in ("torch loaded: True", "torch loaded: False"), done.stderr[-2000:]
+    return last.endswith("True"), done
+
+
 def test_a_grading_with_its_expected_values_cached_imports_no_torch(tmp_path, solutions):
     """The grading process of a passing submission, the expected values cached: torch only in its children."""
     folder = tmp_path / "cache"
     args = ["grade", str(solutions("a02_mlp_backprop")), "--suite", "all", "--format", "json", "-q"]
-    first, done = imported(args, folder)  # fills the cache: the reference runs here, with torch
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "torch" in first
-    names, again = imported(args, folder)
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert "torch" not in names and "grader.judge.pipeline" in names
-    assert json.loads(again.stdout)["score"] == json.loads(done.stdout)["score"] == \
+    first, done = graded(args, folder)  # fills the cache: the reference runs here, with torch
+    assert done.returncode == 0 and first, done.stderr[-2000:]
+    again, warm = graded(args, folder)
+    assert warm.returncode == 0 and not again, warm.stderr[-2000:]
+    assert json.loads(warm.stdout)["score"] == json.loads(done.stdout)["score"] == \
         json.loads(done.stdout)["max_score"] > 0
 
 
@@ -105,9 +115,9 @@ def test_a_failed_check_loads_torch_to_diagnose_it_and_says_the_same(tmp_path):
     folder = tmp_path / "cache"
     args = ["grade", str(paths.ROOT / "examples" / "buggy_submission"), "--assignment", "a02_mlp_backprop",
             "--format", "json", "-q"]
-    _, cold = imported(args, folder)
-    names, warm = imported(args, folder)
-    assert "torch" in names  # the diagnoses' relations run on torch
+    _, cold = graded(args, folder)
+    loaded, warm = graded(args, folder)
+    assert loaded  # the diagnoses' relations run on torch
     strip = ("graded_at", "time_s")
 
     def report(text: str) -> dict:
