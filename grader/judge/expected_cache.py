@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from grader import cache, paths
 from grader.course.config import AssignmentConfig, Course
 from grader.judge.cases import Case, CasesAndExpected, computed_cases, memory, suite_names
-from grader.tasks.arrays import Array, tree_of
+from grader.tasks.arrays import Array, torch_loaded, tree_of
 
 
 FORMAT = "deepgrade-expected/1"
@@ -79,7 +78,7 @@ def entry_path(folder: Path, assignment: str, name: str) -> Path:
 
 def entry_key(course: Course, cfg: AssignmentConfig, name: str) -> dict[str, Any]:
     """Everything that decides one suite's cases and the reference's outputs on them."""
-    torch = sys.modules.get("torch")  # loaded: its default dtype may have been changed; not: it is float32
+    torch = torch_loaded()  # loaded: its default dtype may have been changed; not (or not yet): it is float32
     dtype = str(torch.get_default_dtype()) if torch else "torch.float32"
     return {"format": FORMAT, "assignment": cfg.id, "suite": name, "seed": course.suites[name].seed,
             "cases": course.suites[name].cases, "tasks": [t.id for t in cfg.tasks],

@@ -60,8 +60,11 @@ class Array:
 
 
 def torch_loaded() -> Any:
-    """torch, when this process has imported it; else None (then nothing it holds is a torch tensor)."""
-    return sys.modules.get("torch")
+    """torch, when this process has imported it; else None (then nothing it holds is a torch tensor). A torch
+    another thread is still importing counts as not loaded: nothing of it exists yet, and its names are not
+    all there."""
+    torch = sys.modules.get("torch")
+    return None if torch is None or getattr(getattr(torch, "__spec__", None), "_initializing", False) else torch
 
 
 def of(x: Any) -> Any:

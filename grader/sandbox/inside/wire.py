@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from grader.tasks.arrays import Array
+from grader.tasks.arrays import Array, torch_loaded
 from grader.tasks.dtypes import SIZES, by_name, names
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
@@ -49,11 +49,12 @@ _TORCH: Any = None
 
 
 def _torch() -> Any:
-    """torch once this process has loaded it (else None), kept from the first time it is seen: in the child
-    that is before any code of the submission's runs, so nothing it puts in ``sys.modules`` stands in."""
+    """torch once this process has loaded it (else None; also while another thread is still importing it),
+    kept from the first time it is seen: in the child that is before any code of the submission's runs, so
+    nothing it puts in ``sys.modules`` stands in."""
     global _TORCH
     if _TORCH is None:
-        _TORCH = sys.modules.get("torch")
+        _TORCH = torch_loaded()
     return _TORCH
 
 

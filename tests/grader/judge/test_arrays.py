@@ -73,3 +73,27 @@ def test_comparing_arrays_says_what_comparing_tensors_says(dtype):
         b = compare("x", of(got), of(expected), tol)
         assert (a.passed, a.message, a.max_abs_err, a.max_rel_err, a.where, a.problem) == \
             (b.passed, b.message, b.max_abs_err, b.max_rel_err, b.where, b.problem)
+
+
+def test_a_torch_another_thread_is_still_importing_counts_as_not_loaded(monkeypatch):
+    """A grading thread must not read torch's names while another thread is importing it (the expected values
+    of one assignment computed while another's are read from the cache): until then nothing is a tensor."""
+    import importlib.machinery
+    import sys
+    import types
+
+    from grader.judge import expected_cache
+    from grader.tasks.arrays import torch_loaded
+
+    half = types.ModuleType("torch")
+    half.__spec__ = importlib.machinery.ModuleSpec("torch", None)
+    half.__spec__._initializing = True  # what the import system sets while the module's code runs
+    monkeypatch.setitem(sys.modules, "torch", half)
+    assert torch_loaded() is None and of(3) == 3
+    from grader.course import config
+    from grader.paths import ROOT
+    course = config.load(ROOT / "course.yaml")
+    key = expected_cache.entry_key(course, course.assignment("a01_neurons"), "public")
+    assert key["default_dtype"] == "torch.float32"
+    half.__spec__._initializing = False
+    assert torch_loaded() is half
