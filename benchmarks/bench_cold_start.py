@@ -15,7 +15,7 @@
                 is installed), with the same warm cache.
   pytest        `pytest assignments/a02_mlp_backprop` (the skeleton's public tests: the student's loop).
   --against DIR the a02 and course gradings and pytest also from another checkout (a commit before a change,
-                `git worktree add ../base <commit>`), in turns with this one.
+                `git worktree add ../base <commit>`), in turns with this one, with a cache folder of its own.
 Every ratio is against the bare torch import of the same run.
 Usage: python benchmarks/bench_cold_start.py [--repeat 5] [--students 20] [--nb-students 3] [--against DIR]
 """
@@ -67,23 +67,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
         root = Path(tmp)
         env = dict(os.environ, DEEPGRADE_CACHE_DIR=str(root / "cache"))
+        # The other checkout keeps its own cache folder: its entries are written under its own keys, and in a
+        # shared folder each checkout's run would replace the other's, leaving neither a warm cache.
+        theirs = dict(os.environ, DEEPGRADE_CACHE_DIR=str(root / "cache-other"))
         subprocess.run(grader + ["release", "--solutions", str(root / "solutions")], check=True, cwd=ROOT,
                        stdout=subprocess.DEVNULL, env=env)
         a02 = str(root / "solutions" / AID)
+        course = grader + ["grade", str(root / "solutions"), "--suite", "all", "--jobs", "2", "-q"]
+        for where, cache in [(ROOT, env)] + ([(other, theirs)] if other is not None else []):
+            timed(course, cache, where)  # untimed: each checkout's cache folder filled once, so "warm" is warm
         for i in range(args.repeat):  # side by side: one of each per round
             rows["torch"].append(timed([sys.executable, "-I", "-S", "-c",
                                         f"import sys; sys.path.append({site!r}); import torch"], env))
             cold = dict(env, DEEPGRADE_CACHE_DIR=str(root / f"cold-{i}"))
             rows["a02 cold"].append(timed(grader + ["grade", a02, "--assignment", AID, "-q"], cold))
             rows["a02 warm"].append(timed(grader + ["grade", a02, "--assignment", AID, "-q"], env))
-            course = grader + ["grade", str(root / "solutions"), "--suite", "all", "--jobs", "2", "-q"]
             rows["course"].append(timed(course, env))
             student = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "assignments/" + AID]
             rows["pytest"].append(timed(student, env, ok=(0, 1)))
             if other is not None:
-                before["a02 warm"].append(timed(grader + ["grade", a02, "--assignment", AID, "-q"], env, other))
-                before["course"].append(timed(course, env, other))
-                before["pytest"].append(timed(student, env, other, ok=(0, 1)))
+                before["a02 warm"].append(timed(grader + ["grade", a02, "--assignment", AID, "-q"], theirs, other))
+                before["course"].append(timed(course, theirs, other))
+                before["pytest"].append(timed(student, theirs, other, ok=(0, 1)))
         starts = child_starts(root / "solutions" / AID, args.repeat, env)
         per_batch, per_nb = batch_and_nbgrader(root, args.students, args.nb_students, env)
     floor = statistics.median(rows["torch"])

@@ -95,7 +95,16 @@ class Child:
 
     def send(self, request: TaskRequest | ImportRequest, deadline: float) -> bool:
         """Write one request without ever blocking past ``deadline`` (a child may stop reading)."""
-        view = memoryview(wire.encode(request.to_wire()))
+        return self.write(self.encode(request), deadline)
+
+    @staticmethod
+    def encode(request: TaskRequest | ImportRequest) -> bytes:
+        return wire.encode(request.to_wire())
+
+    def write(self, data: bytes, deadline: float) -> bool:
+        """Write one encoded request without ever blocking past ``deadline``; False where it was not all written
+        (the child stopped reading, or is gone)."""
+        view = memoryview(data)
         while view:
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -1,5 +1,8 @@
 """The sandbox's :class:`grader.sandbox.runner.Runner`: a submission's tasks run in sandboxed children
 (:mod:`grader.sandbox.process`), one request at a time, each with a fresh token the answer must echo.
+A task's next case is already in the child's pipe while the current one runs (when it is small:
+:data:`AHEAD_MAX_BYTES`), so the child goes from case to case without waiting for the grader; the
+answers still come one by one, in order, each checked against its own token.
 
 A task that hangs or kills its process costs that task only, and a fresh child carries on with
 the rest; each of the submission's modules is imported once under its own limit before a task
@@ -10,6 +13,7 @@ from __future__ import annotations
 import secrets
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,17 @@ from grader.sandbox.runner import Budget, Key, Request, Response
 STARTUP_TIMEOUT_S = 120.0
 RETIRE_TIMEOUT_S = 5.0   # a child told to stop has this long to exit on its own
 SPARE_AFTER_S = 3.0      # a request still running this long gets a spare process started beside it
+SETTLE_S = 1.0           # a task ended by a failed case waits this long for its next case, already sent
+AHEAD_MAX_BYTES = 32 * 1024  # a next case this large is sent when its turn comes, not ahead
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A case in the child's pipe: the request, the token its answer must echo, when it was sent."""
+
+    req: Request
+    token: str
+    at: float
 
 
 def runner_for(device: str, isolation: str = "auto", require: str | None = None, via: str = "auto",
@@ -102,7 +117,9 @@ class _Session:
         self.start_failure = ""                 # what the last child that did not start printed
 
     def run_task(self, reqs: list[Request]) -> None:
-        """Every case of one task, each under the task's one wall-clock budget."""
+        """Every case of one task, each under the task's one wall-clock budget. The next case is sent
+        before the current one is answered (when the child is well and the task goes on), so the child
+        goes from one case to the next without waiting for the grader between them."""
         first = reqs[0]
         limit = self.limits[first.task].time_s
         stop = self._out_of_budget(first) or self._module_problem(first, limit) or self._blocked(first)
@@ -112,9 +129,12 @@ class _Session:
             return
         deadline: float | None = None
         k, retried = 0, False
+        ahead: _Sent | None = None  # the next case, already in the child's pipe
+        answered_at: float | None = None  # when the case before this one was answered (its child free again)
         while k < len(reqs):
             req = reqs[k]
             if self.child is None:
+                ahead, answered_at = None, None
                 started = time.monotonic()
                 if not self._start():
                     self._fill(reqs[k:], self._not_started(req))
@@ -123,15 +143,21 @@ class _Session:
                     deadline += time.monotonic() - started
             if deadline is None:
                 deadline = time.monotonic() + limit
-            token = secrets.token_hex(16)
-            asked = time.monotonic()
-            reply = self._ask(req, token, self._until(deadline))
-            took = time.monotonic() - asked
+            sent = ahead if ahead is not None and ahead.req is req else self._send(req, self._until(deadline))
+            ahead = self._send(reqs[k + 1], self._until(deadline), AHEAD_MAX_BYTES) \
+                if sent is not None and k + 1 < len(reqs) else None
+            reply = self._wait(self._until(deadline)) if sent is not None else \
+                (TimeoutError() if self.child.proc.poll() is None else EOFError())
+            now = time.monotonic()
+            token = sent.token if sent is not None else ""
+            took = now - max(sent.at if sent is not None else now, answered_at or 0.0)
+            answered_at = now
             if isinstance(reply, Reply) and reply.token == token and reply.task == req.task and reply.case == req.case:
                 response = self._accept(req, reply, token)
                 response.time_s = took
                 if response.status != RunStatus.OK:
                     self._fill(reqs[k + 1:], response)
+                    self._settle(ahead, deadline)
                     break
                 k += 1
                 continue
@@ -145,6 +171,34 @@ class _Session:
             break
         if self.restart_after_task:
             self._retire()
+
+    def _send(self, req: Request, deadline: float, max_bytes: int | None = None) -> _Sent | None:
+        """Send one case to the child with a fresh token; None where the child did not take it by ``deadline``
+        (it stopped reading, or it is gone), or where it is larger than ``max_bytes`` (then not sent at all:
+        a case sent ahead never keeps the grader writing while the case before it runs)."""
+        assert self.child is not None
+        token = secrets.token_hex(16)
+        data = Child.encode(TaskRequest(req.task, req.case, req.inputs, token, req.own_gradient, req.banned))
+        if max_bytes is not None and len(data) > max_bytes:
+            return None
+        at = time.monotonic()
+        return _Sent(req, token, at) if self.child.write(data, deadline) else None
+
+    def _settle(self, ahead: _Sent | None, deadline: float) -> None:
+        """The task ended at a failed case while its next case was already sent: that case's answer is
+        awaited (for at most :data:`SETTLE_S`) and put aside, so the child is free for the next task; one
+        that does not come, or comes wrong, costs the child."""
+        if ahead is None or self.child is None:
+            return
+        reply = self._wait(min(self._until(deadline), time.monotonic() + SETTLE_S), spare=False)
+        if isinstance(reply, Reply) and reply.token == ahead.token:
+            self.answered[ahead.token] = ahead.req
+            if reply.restart:
+                self._retire()
+            return
+        if isinstance(reply, Reply) and reply.token in self.answered:
+            self._answered_twice(self.answered[reply.token])
+        self._drop_child()
 
     def _until(self, deadline: float) -> float:
         """The task's deadline, or the budget's where that comes first."""
@@ -254,22 +308,15 @@ class _Session:
         return Response(req.task, req.case, RunStatus.CRASHED, stdout=self.start_failure,
                         message="the sandboxed process did not start")
 
-    def _ask(self, req: Request, token: str, deadline: float) -> Any:
-        assert self.child is not None
-        if not self.child.send(TaskRequest(req.task, req.case, req.inputs, token, req.own_gradient, req.banned),
-                               deadline):
-            return TimeoutError() if self.child.proc.poll() is None else EOFError()
-        return self._wait(deadline)
-
-    def _wait(self, deadline: float) -> Any:
+    def _wait(self, deadline: float, spare: bool = True) -> Any:
         """The child's answer by ``deadline``. One that is slow in coming may never come (a loop, a hang),
-        and its process would then be replaced: a spare starts beside it, so the replacement costs
-        no start-up on top of the limit."""
+        and its process would then be replaced: a spare starts beside it (unless ``spare`` is False), so the
+        replacement costs no start-up on top of the limit."""
         assert self.child is not None
         soon = min(deadline, time.monotonic() + SPARE_AFTER_S)
         reply = self.child.receive(soon - time.monotonic())
         if isinstance(reply, TimeoutError) and time.monotonic() < deadline:
-            if self.spare is None:
+            if spare and self.spare is None:
                 self.spare = self._new_child()
             reply = self.child.receive(deadline - time.monotonic())
         return reply

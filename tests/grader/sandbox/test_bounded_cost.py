@@ -145,3 +145,22 @@ def test_the_assignment_budget_stops_a_long_grading_and_says_so(solutions, tmp_p
     assert any("the assignment's time budget of 10 s ran out" in m for m in said)
     assert said[-1] == "not run: the assignment's time budget of 10 s ran out before this task"
     assert len(children) <= 2 + len(loops)
+
+
+def test_a_failed_case_whose_next_case_hangs_costs_the_settling_wait_not_the_limit(solutions, tmp_path, children):
+    """The next case is sent before the current one is answered. When the current one fails, the task ends
+    there; the one already sent is awaited for SETTLE_S at most: one that hangs costs its process, not the
+    task's limit (an hour here: waiting for it would run into this test's own timeout), and the next task
+    runs and passes in a fresh one."""
+    def edit(text: str) -> str:  # the first call raises, every later call loops forever
+        start = text.index("def relu_forward(")
+        end = text.index('"""', text.index('"""', start) + 3) + 3
+        body = "\n    _CALLS.append(1)\n    if len(_CALLS) == 1:\n        raise ValueError('first case')\n" + LOOP
+        return text[:end] + body + text[end:] + "\n\n_CALLS = []\n"
+    folder = submission(solutions, tmp_path, "layers.py", edit)
+    graded = {"a02.tanh_forward", "a02.relu_forward", "a02.softplus_forward"}  # relu's callers would loop at once
+    tasks = by_id(grade(folder, course_with(3600.0, 3600.0), [AID], runner=runner_for("cpu"), tasks=graded))
+    relu = tasks["a02.relu_forward"]
+    assert relu.status == Status.ERROR and "first case" in relu.checks[0].message and relu.checks[0].case == 0
+    assert tasks["a02.tanh_forward"].status == tasks["a02.softplus_forward"].status == Status.PASSED
+    assert len(children) == 2  # the first, and the one after the hanging case's was dropped
