@@ -214,8 +214,8 @@ def language(args: argparse.Namespace) -> str:
 
 
 REFERENCE_COMMANDS = ("release", "audit", "gradescope-bundle", "batch")  # the instructors': they need reference/
-TENSOR_FREE_COMMANDS = ("validate", "export")  # they import no torch (nor does --help; nor "grade", once its
-# expected values are cached, for a submission that passes)
+TENSOR_FREE_COMMANDS = ("validate", "export")  # they import no torch (nor does --help; nor "grade" and "batch",
+# once their expected values are cached, for submissions that pass)
 SANDBOX_COMMANDS = ("grade", "watch")  # they run students' code in this process's sandboxed children
 
 
@@ -233,9 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in SANDBOX_COMMANDS:
         from grader.sandbox import warm
         warm.start_now()  # the fork server imports torch while this process does
-    if args.command == "grade" and "torch" not in sys.modules:
+    if args.command in ("grade", "batch") and "torch" not in sys.modules:
         # A grading whose expected values are cached and whose submission passes imports no torch here
-        # (grader.judge.pipeline); where it does (computing them, a diagnosis), one thread, as below.
+        # (grader.judge.pipeline), nor does a batch's coordinator; where it does (computing them, a
+        # diagnosis), one thread, as below.
         os.environ["OMP_NUM_THREADS"] = "1"
     elif args.command not in TENSOR_FREE_COMMANDS:
         import torch

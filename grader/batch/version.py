@@ -18,14 +18,24 @@ import hashlib
 import importlib.metadata
 import json
 
-import torch
-
 from grader import cache, paths
 from grader.course.config import Course
 
 GRADER = paths.ROOT / "grader"
 DECIDING = ("judge", "sandbox", "course", "tasks")   # folders of grader/ whose code decides a score
 NOT_GRADED = {"experiments.py", "test_public.py"}     # reference files no grading reads
+
+
+@functools.lru_cache(maxsize=1)
+def torch_version() -> str:
+    """torch's version as its installation records it, found without importing torch (the coordinator and a
+    worker that grades with its expected values cached never import it); torch's own ``__version__``
+    where nothing records it."""
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        import torch
+        return torch.__version__
 
 
 def package_version() -> str:
@@ -68,10 +78,10 @@ def policy_hash(course: Course, ids: tuple[str, ...]) -> str:
 
 def grader_version(course: Course, ids: tuple[str, ...]) -> str:
     """``deepgrade 0.1.0 torch 2.13.0 code 1a2b3c4d5e6f course 6f5e4d3c2b1a``."""
-    return (f"deepgrade {package_version()} torch {torch.__version__} code {code_hash(ids)[:12]} "
+    return (f"deepgrade {package_version()} torch {torch_version()} code {code_hash(ids)[:12]} "
             f"course {policy_hash(course, ids)[:12]}")
 
 
 def code_version(ids: tuple[str, ...]) -> str:
     """The part of :func:`grader_version` a worker checks against its own checkout."""
-    return f"deepgrade {package_version()} torch {torch.__version__} code {code_hash(ids)[:12]}"
+    return f"deepgrade {package_version()} torch {torch_version()} code {code_hash(ids)[:12]}"

@@ -21,15 +21,14 @@ import dataclasses
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-import torch
-
 from grader import i18n
 from grader.batch import jobs, version
 from grader.batch.jobs import Job, Outcome, SubmissionError
 from grader.course.config import Course
 from grader.judge.cases import remember_expected
 from grader.judge.pipeline import GradingError, grade
-from grader.sandbox import levels, session
+from grader.sandbox import levels, session, warm
+from grader.tasks.arrays import torch_loaded
 
 PARENT_POLL_S = 1.0  # how often a pool worker checks that its coordinator is still there
 
@@ -74,7 +73,7 @@ def grade_job(job: Job, settings: Settings) -> Outcome:
     submission that cannot be graded comes back with the reason."""
     started = time.monotonic()
     try:
-        torch.set_num_threads(1)  # expected values are tiny tensors; workers share the machine's cores
+        one_thread()
         own = version.code_version(settings.ids)
         if own != settings.code:
             raise WorkerMismatch(f"this worker's grader differs from the coordinator's ({own}, not {settings.code}): "
@@ -97,6 +96,17 @@ def grade_job(job: Job, settings: Settings) -> Outcome:
                        seconds=time.monotonic() - started, worker=_where(), peak_mb=peak_mb())
 
 
+def one_thread() -> None:
+    """One thread for what this process computes with torch (expected values the cache does not hold, a
+    failure's diagnoses: tiny tensors; the workers share the machine's cores), without importing it: a
+    worker whose expected values are cached grades with torch in its sandboxed children only."""
+    torch = torch_loaded()
+    if torch is not None:
+        torch.set_num_threads(1)
+    else:
+        os.environ["OMP_NUM_THREADS"] = "1"  # read by torch when this process imports it
+
+
 def peak_mb() -> float:
     """This process's peak resident memory so far, in MiB (the sandboxed children are counted apart)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -113,6 +123,8 @@ def serve(conn: Connection) -> None:
     signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C is the coordinator's to handle; it stops us
     parent = os.getppid()
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    one_thread()
+    warm.start_now()  # the sandbox's fork server imports torch while the first job is on its way
     try:
         while True:
             try:

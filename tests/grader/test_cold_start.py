@@ -128,3 +128,23 @@ def test_a_failed_check_loads_torch_to_diagnose_it_and_says_the_same(tmp_path):
         return {k: v for k, v in data.items() if k not in strip}
     assert cold.returncode == warm.returncode == 0 and report(cold.stdout) == report(warm.stdout)
     assert 0 < json.loads(warm.stdout)["score"] < json.loads(warm.stdout)["max_score"]
+
+
+def test_a_batch_with_its_expected_values_cached_imports_no_torch_outside_the_sandbox(tmp_path, solutions):
+    """A batch's coordinator, and its workers' module (what multiprocessing's forkserver preloads), hold no torch:
+    the workers grade as `grader grade` does, torch in their sandboxed children only."""
+    klass = tmp_path / "class"
+    for student in ("ada", "bob"):
+        shutil.copytree(solutions("a02_mlp_backprop"), klass / student / "a02_mlp_backprop")
+    folder = tmp_path / "cache"
+    args = ["batch", str(klass), "--gradebook", str(tmp_path / "grades.sqlite"), "--assignment", "a02_mlp_backprop",
+            "--jobs", "2", "-q", "--force"]
+    _, done = graded(args, folder)  # fills the cache (a worker computes the expected values, with torch)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded, again = graded(args, folder)
+    assert again.returncode == 0 and "graded 2 of 2" in again.stdout + again.stderr, again.stderr[-2000:]
+    assert not loaded
+    env = dict(os.environ, **{paths.CACHE_ENV: str(folder)})
+    worker = subprocess.run([sys.executable, "-c", "import sys, grader.batch.worker; print('torch' in sys.modules)"],
+                            cwd=paths.ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert worker.stdout.strip() == "False", worker.stderr[-2000:]
