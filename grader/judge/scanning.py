@@ -90,16 +90,25 @@ def in_scan_child(folder: Path, jobs: Sequence[Job]) -> list[str | None] | None:
     return said
 
 
+_judged: dict[tuple[str, str], bool] = {}  # (module name, origin) -> whether it is installed code
+
+
 def installed_modules() -> list[str]:
     """The modules this process holds that are installed code: built in, or files of the standard library
-    or of site-packages (the grader's own, the course's and anything else left out)."""
+    or of site-packages (the grader's own, the course's and anything else left out). Each module is judged
+    once per name and origin (resolving a path's links is what costs: a process scans once per assignment)."""
     where = sysconfig.get_paths()
     roots = tuple({os.path.realpath(where[k]) + os.sep for k in ("stdlib", "platstdlib", "purelib", "platlib")})
     found = []
     for name, module in list(sys.modules.items()):
         origin = getattr(getattr(module, "__spec__", None), "origin", None)
-        if name.split(".")[0] not in NOT_SENT and isinstance(origin, str) and \
-                (origin in ("built-in", "frozen") or os.path.realpath(origin).startswith(roots)):
+        if name.split(".")[0] in NOT_SENT or not isinstance(origin, str):
+            continue
+        known = _judged.get((name, origin))
+        if known is None:
+            known = _judged[(name, origin)] = origin in ("built-in", "frozen") or \
+                os.path.realpath(origin).startswith(roots)
+        if known:
             found.append(name)
     return sorted(found)
 
