@@ -207,8 +207,10 @@ class _Reads:
 class _Scan:
     """What the code a task runs uses, followed to objects, across the submission's files."""
 
-    def __init__(self, folder: Path, banned: tuple[str, ...], reads: _Reads | None = None):
+    def __init__(self, folder: Path, banned: tuple[str, ...], reads: _Reads | None = None,
+                 loaded: frozenset[str] = frozenset()):
         self.folder, self.banned, self.package = folder, banned, folder.name
+        self.loaded = loaded  # the bans' modules on other libraries imported when this scan began
         self.reads = _Reads() if reads is None else reads
         self.events: list | None = None  # the reading being recorded (:class:`_Reads`)
         self.files: dict[str, _File | None] = {}
@@ -309,7 +311,8 @@ class _Scan:
             self.add(f, Reached(written, f.shown, line, True, written, ".".join(parts[:where + 1]), owner,
                                 private=True))
             return True
-        found, obj = resolve.reach(tuple(parts), self.banned if banned else (), banned)  # one entry for every ban
+        found, obj = resolve.reach(tuple(parts), self.banned if banned else (), banned,  # one entry for every ban
+                                   self.loaded if banned else frozenset())
         if found is not None:
             self.add(f, Reached(found.entry if found.kind == "banned" else found.reached, f.shown, line, True,
                                 written, found.reached, found.entry, private=found.kind == "private")
@@ -481,8 +484,14 @@ def scan(path: Path, function: str, banned: Iterable[str], reads: _Reads | None 
     banned = tuple(banned)
     if not banned:
         return []
-    s = _Scan(path.parent, banned, reads)
-    s.run(path.stem, function)
+    loaded = resolve.loaded_foreign(banned)
+    while True:  # a ban on another library is expanded for what is imported: again if the scan imported more
+        s = _Scan(path.parent, banned, reads, loaded)
+        s.run(path.stem, function)
+        now = resolve.loaded_foreign(banned)
+        if now == loaded:
+            break
+        loaded = now
     return sorted(s.found.values(), key=lambda v: (v.file != path.name, v.file, v.line, v.name))
 
 

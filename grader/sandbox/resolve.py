@@ -112,11 +112,20 @@ def _step(obj: Any, component: str, library: bool) -> Any:
     return found
 
 
-@functools.lru_cache(maxsize=64)
-def _banned_objects(banned: tuple[str, ...]) -> dict[int, tuple[Any, str]]:
-    """id(obj) -> (obj, entry) for every object a ban covers (its other spellings included)."""
+def loaded_foreign(banned: tuple[str, ...]) -> frozenset[str]:
+    """The modules of ``banned``'s entries on other libraries (numpy, scipy, scikit-learn) that this process
+    has imported: an expansion holds the objects of those only (importing scipy.optimize to expand a ban
+    costs 0.4 s, and a name can reach its objects only once it is imported)."""
     from grader.sandbox.inside import bans
-    return dict(bans.expand(banned).objects)
+    return frozenset(m for m in bans.foreign_modules(banned) if m in sys.modules)
+
+
+@functools.lru_cache(maxsize=64)
+def _banned_objects(banned: tuple[str, ...], loaded: frozenset[str]) -> dict[int, tuple[Any, str]]:
+    """id(obj) -> (obj, entry) for every object a ban covers (its other spellings included), the entries on
+    other libraries for the ``loaded`` modules only."""
+    from grader.sandbox.inside import bans
+    return dict(bans.expand(banned, loaded=loaded).objects)
 
 
 @functools.lru_cache(maxsize=1)
@@ -172,11 +181,13 @@ def _judge(obj: Any, banned: dict[int, tuple[Any, str]], written: str) -> tuple[
 
 
 @functools.lru_cache(maxsize=4096)
-def reach(parts: tuple[str, ...], banned: tuple[str, ...], with_bans: bool) -> tuple[Reach | None, Any]:
+def reach(parts: tuple[str, ...], banned: tuple[str, ...], with_bans: bool,
+          loaded: frozenset[str] = frozenset()) -> tuple[Reach | None, Any]:
     """Follow the qualified name ``parts`` (outside the submission) through the real objects: the first
-    step that reaches a banned object (where ``with_bans``), an escape or a private name, and the
-    object the whole name reaches (``_MISSING`` where the real objects stop before its end)."""
-    objects = _banned_objects(banned) if with_bans and banned else {}
+    step that reaches a banned object (where ``with_bans``; the entries on other libraries as expanded for
+    their ``loaded`` modules: :func:`loaded_foreign`), an escape or a private name, and the object the
+    whole name reaches (``_MISSING`` where the real objects stop before its end)."""
+    objects = _banned_objects(banned, loaded) if with_bans and banned else {}
     obj = _root(parts[0])
     library = parts[0] in LIBRARIES
     if obj is _MISSING:

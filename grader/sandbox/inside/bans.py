@@ -368,13 +368,17 @@ def _expand(entries: tuple[str, ...], imported: frozenset[str] | None) -> Expans
                      types.MappingProxyType({entry: frozenset(covered) for entry, covered in by_entry.items()}))
 
 
-def expand(banned: Iterable[str], imported_only: bool = False) -> Expansion:
+def expand(banned: Iterable[str], imported_only: bool = False,
+           loaded: frozenset[str] | None = None) -> Expansion:
     """What ``banned`` (course.yaml's entries for one task) covers; computed once per process per list.
 
     ``imported_only``: a non-torch entry (numpy, scipy, scikit-learn) is resolved only where its module
     is already imported (importing scipy.optimize costs a grading 0.4 s): the sandboxed child looks
-    again, with a fresh expansion, once the module is there (:func:`foreign_modules`)."""
+    again, with a fresh expansion, once the module is there (:func:`foreign_modules`). ``loaded``: the
+    same, for these modules of :func:`foreign_modules` (those the caller found imported)."""
     entries = tuple(banned)
+    if loaded is not None:
+        return _expand(entries, loaded)
     if not imported_only:
         return _expand(entries, None)
     return _expand(entries, frozenset(m for m in foreign_modules(entries) if m in sys.modules))

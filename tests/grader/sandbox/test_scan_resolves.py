@@ -6,7 +6,10 @@ every alternative solution must pass.
 """
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +102,32 @@ def test_the_sandbox_imports_what_the_scan_follows(tmp_path):
     (folder / "d.py").write_bytes(b"# \xd6\xd0\xce\xc4\ng = 1\n")  # a GBK comment: Python reads it
     assert session._local_imports(folder, "a") == ["c", "b", "d", "a"]
     assert resolve.own_modules(scan.ast.parse("from a02_mlp_backprop import c").body[0], AID) == ["c"]
+
+
+SCAN_IN_A_FRESH_PROCESS = """
+import json, sys
+from pathlib import Path
+from grader.judge import scan
+assert {before} not in sys.modules
+found = scan.scan(Path(sys.argv[1]) / "m.py", "dist", ({ban!r},))
+print(json.dumps({{"found": [v.describe() for v in found], "loaded": {before} in sys.modules}}))
+"""
+
+
+def test_a_ban_on_another_library_reached_by_another_name_is_found_though_the_library_was_not_imported(tmp_path):
+    """A ban on another library (scipy, scikit-learn) is expanded only for what the scanning process has
+    imported (importing scipy.optimize to expand a ban costs 0.4 s). A name that imports the library as it
+    is followed, and reaches the banned function by another name, is found all the same: the scan goes again
+    with the ban expanded once the library is there."""
+    folder = tmp_path / "a99_x"
+    folder.mkdir()
+    (folder / "m.py").write_text("from sklearn.metrics import euclidean_distances\n\n\n"
+                                 "def dist(a, b):\n    return euclidean_distances(a, b)\n")
+    code = SCAN_IN_A_FRESH_PROCESS.format(before='"sklearn.metrics.pairwise"',
+                                          ban="sklearn.metrics.pairwise.euclidean_distances")
+    done = subprocess.run([sys.executable, "-c", code, str(folder)], cwd=paths.ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.splitlines()[-1])
+    assert out["loaded"] and len(out["found"]) == 1, out
+    assert "euclidean_distances reaches sklearn.metrics.pairwise.euclidean_distances" in out["found"][0]
