@@ -84,13 +84,18 @@ def of(x: Any) -> Any:
     return Array(t.contiguous().numpy().copy(), name)
 
 
+def _leaves(fn: Any, tree: Any) -> Any:
+    """``fn`` on every leaf of dicts, lists and tuples (which keep their types)."""
+    if isinstance(tree, dict):
+        return {k: _leaves(fn, v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_leaves(fn, v) for v in tree)
+    return fn(tree)
+
+
 def tree_of(tree: Any) -> Any:
     """:func:`of` on every leaf of dicts, lists and tuples."""
-    if isinstance(tree, dict):
-        return {k: tree_of(v) for k, v in tree.items()}
-    if isinstance(tree, (list, tuple)):
-        return type(tree)(tree_of(v) for v in tree)
-    return of(tree)
+    return _leaves(of, tree)
 
 
 def to_torch(x: Any) -> Any:
@@ -110,8 +115,4 @@ def to_torch(x: Any) -> Any:
 
 def tree_to_torch(tree: Any) -> Any:
     """:func:`to_torch` on every leaf of dicts, lists and tuples."""
-    if isinstance(tree, dict):
-        return {k: tree_to_torch(v) for k, v in tree.items()}
-    if isinstance(tree, (list, tuple)):
-        return type(tree)(tree_to_torch(v) for v in tree)
-    return to_torch(tree)
+    return _leaves(to_torch, tree)
