@@ -38,9 +38,14 @@ class Timeout(BaseException):
     """Code ran past its time limit (BaseException, so the code cannot catch it)."""
 
 
+AGAIN_S = 0.1  # a Timeout raised where Python only reports it (a gc callback, a __del__) comes again this soon
+
+
 class time_limit:
     """A limit on the wall clock (SIGALRM) or, with ``cpu=True``, on this process's CPU time (SIGPROF);
-    a no-op off the main thread, where signals cannot be delivered."""
+    a no-op off the main thread, where signals cannot be delivered. Once the limit is reached the signal
+    comes again every :data:`AGAIN_S` until the block ends: a Timeout that lands in a gc callback or a
+    ``__del__`` is only reported there, and the code would otherwise run on without a limit."""
 
     def __init__(self, seconds: float, cpu: bool = False):
         self.seconds = seconds
@@ -52,7 +57,7 @@ class time_limit:
             def expire(signum, frame):
                 raise Timeout()
             self.previous = signal.signal(self.signal, expire)
-            signal.setitimer(self.timer, self.seconds)
+            signal.setitimer(self.timer, self.seconds, AGAIN_S)
         return self
 
     def __exit__(self, *exc):

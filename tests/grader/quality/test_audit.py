@@ -257,3 +257,21 @@ def test_a_mutant_is_bounded_by_its_cpu_time_and_by_the_clock_only_as_a_backstop
 def test_the_audit_is_a_function_of_its_inputs(a02_pair):
     ids = ["a02.affine_backward", "a02.relu_backward"]
     assert to_json(audit.audit(COURSE, ids, jobs=2)) == to_json(a02_pair)
+
+
+def test_a_timeout_lost_where_python_only_reports_it_comes_again():
+    """A Timeout raised in a gc callback or a __del__ is only reported: the limit must fire again, or code
+    running in the grading process (a mutant, the near-miss search) would run on without one."""
+    from grader.quality import inprocess
+
+    lost = []
+    with pytest.raises(inprocess.Timeout):
+        with inprocess.time_limit(0.05, cpu=True):
+            while True:
+                try:
+                    sum(range(1000))
+                except inprocess.Timeout:
+                    if lost:
+                        raise
+                    lost.append(1)  # the first one lands where it is only reported
+    assert lost == [1]
