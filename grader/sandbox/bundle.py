@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import py_compile
 import shutil
 import stat
 import sys
+import tempfile
 from pathlib import Path
 
 from grader import paths
@@ -90,6 +92,27 @@ def copy_child_code(pkg: Path, assignment: str | None) -> None:
     if assignment is not None:
         suite = Path("tasks") / "suites" / f"{assignment}.py"
         shutil.copy2(GRADER_DIR / suite, pkg / suite)
+        cached = Path(importlib.util.cache_from_source(str(pkg / suite), optimization=""))
+        cached.parent.mkdir(exist_ok=True)
+        cached.write_bytes(suite_bytecode((GRADER_DIR / suite).read_bytes()))
+
+
+_bytecode: dict[bytes, bytes] = {}  # a suite's source -> its bytecode, compiled once per grading process
+
+
+def suite_bytecode(source: bytes) -> bytes:
+    """A suite's bytecode as an unchecked hash-based .pyc: compiled once per process and laid beside every
+    session's copy of the suite, so a child imports it without compiling (1.6 ms for a02's suite, 14 ms for
+    a10's). Python gives its code the file name of the copy it is loaded beside; the fork server never holds
+    a suite, so this is as close to it as the suite's compiling can come."""
+    if source not in _bytecode:
+        with tempfile.TemporaryDirectory(prefix="suite-") as tmp:
+            src, pyc = Path(tmp) / "suite.py", Path(tmp) / "suite.pyc"
+            src.write_bytes(source)
+            py_compile.compile(str(src), cfile=str(pyc), doraise=True,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+            _bytecode[source] = pyc.read_bytes()
+    return _bytecode[source]
 
 
 def make(root: Path, assignment: str | None, submission: Path | None) -> Path:
