@@ -55,8 +55,9 @@ def graded_tasks(folder: str | Path, tasks: Iterable[str] | None = None) -> dict
 
 
 def grade(*args, **kwargs) -> GradingResult:
-    """:func:`grader.judge.pipeline.grade`, imported (with torch) on the first grading: by then the fork
-    server :func:`public_tests` started is importing torch too."""
+    """:func:`grader.judge.pipeline.grade`, imported on the first grading. The frozen fixtures hold the
+    public cases, so a grading whose tasks pass imports no torch in this process (a failed one loads it
+    for its diagnoses): the fork server :func:`public_tests` started holds the torch the tests run on."""
     from grader.judge.pipeline import grade as graded
 
     return graded(*args, **kwargs)
@@ -81,7 +82,7 @@ def public_tests(test_file: str):
     """A parametrised pytest test, one case per task of the assignment holding ``test_file``."""
     folder = str(Path(test_file).resolve().parent)
     assignment = _course().assignment(Path(folder).name)
-    warm.start_now()  # at collection: the sandbox's torch import overlaps this process's, in the first test
+    warm.start_now()  # at collection: the sandbox's torch import overlaps this process's start and collection
 
     @pytest.mark.parametrize("task_id", [t.id for t in assignment.tasks])
     def test_task(task_id: str, request: pytest.FixtureRequest) -> None:
