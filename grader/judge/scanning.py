@@ -35,6 +35,7 @@ from typing import Sequence
 
 from grader import i18n
 from grader.i18n import _
+from grader.tasks.arrays import torch_loaded
 
 NOT_SENT = ("__main__", "__mp_main__", "grader", "reference", "tests")  # the grader's and the course's own code
 SCAN_TIMEOUT_S = 60.0  # an assignment scans in well under 2 s: a child this late is stuck on the submission
@@ -59,7 +60,7 @@ def first_findings(folder: Path, jobs: Sequence[Job]) -> list[str | None]:
 
 def torch_here() -> bool:
     """Whether this process has imported torch (then it scans itself)."""
-    return "torch" in sys.modules
+    return torch_loaded() is not None
 
 
 def here(folder: Path, jobs: Sequence[Job]) -> list[str | None]:

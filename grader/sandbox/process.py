@@ -13,7 +13,6 @@ import functools
 import json
 import os
 import queue
-import select
 import signal
 import subprocess
 import sys
@@ -104,19 +103,10 @@ class Child:
     def write(self, data: bytes, deadline: float) -> bool:
         """Write one encoded request without ever blocking past ``deadline``; False where it was not all written
         (the child stopped reading, or is gone)."""
-        view = memoryview(data)
-        while view:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            _, ready, _ = select.select([], [self._req_w], [], remaining)
-            if not ready:
-                return False
-            try:
-                n = os.write(self._req_w, view[:65536])
-            except (BrokenPipeError, BlockingIOError, OSError):
-                return False
-            view = view[n:]
+        try:
+            warm_children.write_within(self._req_w, data, deadline)
+        except OSError:  # TimeoutError included
+            return False
         return True
 
     def receive(self, timeout: float) -> Any:

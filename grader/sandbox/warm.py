@@ -178,7 +178,7 @@ class ForkServer:
                     child.close()
                 child = _ScanChild(self, entry)
             try:
-                _send(child.request, len(request).to_bytes(8, "big") + request, deadline)
+                write_within(child.request, len(request).to_bytes(8, "big") + request, deadline)
                 answer = _received(child.response, int.from_bytes(_received(child.response, 8, deadline), "big"),
                                    deadline)
             except TimeoutError:
@@ -279,12 +279,19 @@ class _ScanChild:
             self.log.close()
 
 
-def _send(fd: int, data: bytes, deadline: float) -> None:
-    """All of ``data`` into the pipe ``fd`` (non-blocking) by ``deadline`` (:class:`TimeoutError` else)."""
-    while data:
-        if not select.select([], [fd], [], max(0.0, deadline - time.monotonic()))[1]:
-            raise TimeoutError("the scan child did not take its request in time")
-        data = data[os.write(fd, data):]
+def write_within(fd: int, data: bytes, deadline: float) -> None:
+    """All of ``data`` into the non-blocking pipe ``fd`` by ``deadline``: :class:`TimeoutError` where the other
+    end does not take it in time, the :class:`OSError` of a write where that end is gone. Shared by the
+    grader's writes to its sandboxed children (:meth:`grader.sandbox.process.Child.write`) and to the scan child."""
+    view = memoryview(data)
+    while view:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([], [fd], [], left)[1]:
+            raise TimeoutError("the other end did not take what was written in time")
+        try:
+            view = view[os.write(fd, view[:1 << 16]):]
+        except BlockingIOError:
+            continue  # filled between the select and the write: wait for room again
 
 
 def _received(fd: int, size: int, deadline: float) -> bytes:
