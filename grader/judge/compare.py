@@ -99,9 +99,7 @@ def compare(name: str, got: object, expected: Any, tol: Tolerance) -> Comparison
     scale = max(1.0, float(np.abs(e).max()))
     err = np.abs(g - e)
     allowed = tol.atol * scale + tol.rtol * np.abs(e)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = err / np.maximum(np.abs(e), tol.atol * scale if tol.atol > 0 else 1e-300)
-        ratio = np.where(err == 0, 0.0, err / allowed)
+    rel = err / np.maximum(np.abs(e), tol.atol * scale if tol.atol > 0 else 1e-300)
     max_abs, max_rel = float(err.max()), float(rel.max())
     excess = err - allowed
     worst = int(np.argmax(excess))
@@ -116,6 +114,8 @@ def compare(name: str, got: object, expected: Any, tol: Tolerance) -> Comparison
                 "allowed {allowed})", **values) if idx else \
         _("{name}: {wrong} of {n} values wrong, worst: got {got}, expected {expected} (abs err {err}, allowed "
           "{allowed})", **values)
+    with np.errstate(divide="ignore", invalid="ignore"):  # nothing allowed where the reference is 0 and atol 0
+        ratio = np.where(err == 0, 0.0, err / allowed)
     return Comparison(False, message, max_abs, max_rel, idx, ratio, problem="values")
 
 
