@@ -38,11 +38,3 @@ def by_name() -> dict[str, torch.dtype]:
 def names() -> dict[torch.dtype, str]:
     """The name of each torch dtype the wire sends (imports torch)."""
     return {v: k for k, v in by_name().items()}
-
-
-def dtype_name(dtype: Any) -> str:
-    """``float64`` for ``torch.float64`` (or for the name itself); a dtype the wire does not send, as torch
-    writes it without ``torch.``."""
-    if isinstance(dtype, str):
-        return dtype
-    return names().get(dtype, str(dtype).split(".")[-1])
