@@ -76,16 +76,16 @@ def main() -> None:
         for via in isolation.VIAS:
             if levels.detect("cpu", via).level == best.level:
                 configs[f"{best.level} via {via}"] = (best.level, via)
-    levels = list(configs)
+    labels = list(configs)
     course = config.load(paths.COURSE)
     with tempfile.TemporaryDirectory() as tmp:
         release(paths.REFERENCE, Path(tmp), [AID], solutions=True)
         sub = Path(tmp) / AID
-        grading: dict[str, list[float]] = {lvl: [] for lvl in levels}
-        starts: dict[str, list[float]] = {lvl: [] for lvl in levels}
-        bare: dict[str, list[float]] = {lvl: [] for lvl in levels}
+        grading: dict[str, list[float]] = {lvl: [] for lvl in labels}
+        starts: dict[str, list[float]] = {lvl: [] for lvl in labels}
+        bare: dict[str, list[float]] = {lvl: [] for lvl in labels}
         for turn in range(args.repeat + 1):
-            for lvl in levels:
+            for lvl in labels:
                 t0 = time.perf_counter()
                 level, via = configs[lvl]
                 result = grade(sub, course, [AID], runner=session.runner_for("cpu", level, via=via))
@@ -104,11 +104,11 @@ def main() -> None:
     print("| isolation | grade a02, public suite (s) | child start to ready, torch imported (s) "
           "| bare child: spawn, layers, exit (ms) |")
     print("| --- | ---: | ---: | ---: |")
-    for lvl in levels:
+    for lvl in labels:
         print(f"| {lvl} | {statistics.median(grading[lvl]):.2f} | {statistics.median(starts[lvl]):.2f} "
               f"| {1000 * statistics.median(bare[lvl]):.0f} |")
     base = statistics.median(grading["process"])
-    for lvl in levels[1:]:
+    for lvl in labels[1:]:
         top = statistics.median(grading[lvl])
         print(f"isolation cost per graded assignment, {lvl}: {top - base:+.2f} s ({(top - base) / base:+.0%})")
 

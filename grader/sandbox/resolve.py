@@ -27,7 +27,7 @@ import threading
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from grader.i18n import _
 from grader.sandbox.inside.findings import Violation, matches

@@ -20,8 +20,6 @@ import struct
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-import sys
-
 import numpy as np
 
 from grader.tasks.arrays import Array, torch_loaded
@@ -169,9 +167,9 @@ def decode(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES, tensors: bool = True
 
 
 def _tensor(raw: bytearray, name: str, shape: list[int]) -> Any:
-    if _torch() is None:
-        import torch  # noqa: F401  (a process that reads tensors as torch's: loaded now, kept by _torch)
     torch = _torch()
+    if torch is None:  # a process that reads tensors as torch's, before it loaded torch: now (kept by _torch)
+        import torch
     dtype = by_name()[name]
     if not raw:
         return torch.empty(shape, dtype=dtype)

@@ -449,7 +449,7 @@ def test_the_workflow_verifies_the_grader_and_names_a_file_edited_by_one_byte(bu
     r = verify_step(built, work, summary)
     assert r.returncode == 1
     assert r.stdout.startswith("modified grader: result not valid:\n") and named in r.stdout
-    assert f"::error title=modified grader: result not valid::" in r.stdout
+    assert "::error title=modified grader: result not valid::" in r.stdout
     shown = summary.read_text()
     assert shown.startswith("## modified grader: result not valid") and named in shown
 
