@@ -1,7 +1,7 @@
 """Warm children against cold ones, measured side by side in one run (medians of --repeat).
 
-  child start   one sandboxed child, from nothing to ready for requests (isolation entered, the
-                assignment's suite imported): forked from the fork server (warm) or started as a
+  child start   one sandboxed child, from nothing to ready for requests (the session's bundle laid out,
+                isolation entered, the assignment's suite imported): forked from the fork server (warm) or started as a
                 fresh ``python -I -S`` (cold). This is the per-assignment overhead of a grading.
   course        one submission (the reference solutions), every available assignment, every suite,
                 sandboxed at the strongest level here, in one grader process: warm and cold runners
@@ -44,9 +44,10 @@ AID = "a02_mlp_backprop"
 def child_start(iso: levels.Isolation, submission: Path, warm_child: bool) -> float:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         root = Path(tmp)
-        bundle = bundles.make(root, AID, submission)
-        started = time.perf_counter()
-        child = process.Child(root, bundle, AID, "cpu", Limits(60.0, 4096), 120, iso, warm_child)
+        code = bundles.shared_code(iso.layers, iso.via)  # made once per process, as a session's is
+        started = time.perf_counter()  # from nothing: the session's bundle laid out, then the child
+        bundle = bundles.make(root, AID, submission, code)
+        child = process.Child(root, bundle, AID, "cpu", Limits(60.0, 4096), 120, iso, warm_child, code)
         ready = child.receive(120.0)
         took = time.perf_counter() - started
         child.kill()

@@ -1,14 +1,18 @@
 """The session bundle: the one directory a sandboxed child is given, and how its isolation is laid out.
 
-A bundle holds copies of the grader's child-side code (``grader/tasks/`` with one suite, and
-``grader/sandbox/inside/``), the submission, and a work directory. The fork server
-(:mod:`grader.sandbox.warm`) is started from a bundle without a suite or a submission. What the
-child's private file system shows (the system, the Python installation) and hides (the
-reference, the grader, course.yaml) is decided here too, and so is how paths inside a bundle
-read in messages.
+A bundle holds the suite (``suite/``, with its bytecode), the submission, a work directory and the
+grader's child-side code (``_grader/grader/``: ``grader/tasks/`` without any suite, and
+``grader/sandbox/inside/``). That code is the same for every session of a grading process, so where
+the child cannot change it (a private file system, which shows it read-only), it is one copy per
+process (:func:`shared_code`), bound read-only at ``_grader``; without a private file system, each
+session gets a copy of its own, so that no session can change the code the next one runs. The fork server (:mod:`grader.sandbox.warm`) is started from a bundle without a suite or a
+submission. What the child's private file system shows (the system, the Python installation) and
+hides (the reference, the grader, course.yaml) is decided here too, and so is how paths inside a
+bundle read in messages.
 """
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import py_compile
@@ -16,6 +20,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from grader import paths
@@ -79,8 +84,8 @@ def sandbox_uid() -> int:
     return 200_000 + (os.getpid() % 20_000) * 64 + next(_uids) % 64
 
 
-def copy_child_code(pkg: Path, assignment: str | None) -> None:
-    """The grader's child-side code under ``pkg`` (``grader/``), with only this assignment's suite."""
+def copy_child_code(pkg: Path) -> None:
+    """The grader's child-side code under ``pkg`` (``grader/``), without any suite."""
     for folder in ("", "sandbox") + CHILD_PACKAGES + ("tasks/suites",):
         (pkg / folder).mkdir(parents=True, exist_ok=True)
         (pkg / folder / "__init__.py").write_text("")  # the host's package docstrings stay at home
@@ -89,12 +94,57 @@ def copy_child_code(pkg: Path, assignment: str | None) -> None:
             if src.name != "__init__.py" and f"{folder}/{src.name}" not in HOST_ONLY:
                 shutil.copy2(src, pkg / folder / src.name)
     shutil.copy2(GRADER_DIR / "tasks" / "suites" / "__init__.py", pkg / "tasks" / "suites" / "__init__.py")
-    if assignment is not None:
-        suite = Path("tasks") / "suites" / f"{assignment}.py"
-        shutil.copy2(GRADER_DIR / suite, pkg / suite)
-        cached = Path(importlib.util.cache_from_source(str(pkg / suite), optimization=""))
-        cached.parent.mkdir(exist_ok=True)
-        cached.write_bytes(suite_bytecode((GRADER_DIR / suite).read_bytes()))
+
+
+def lay_suite(folder: Path, assignment: str) -> None:
+    """The assignment's suite under ``folder`` (the child imports it as ``grader.tasks.suites.<assignment>``),
+    its bytecode beside it."""
+    folder.mkdir()
+    source = (GRADER_DIR / "tasks" / "suites" / f"{assignment}.py").read_bytes()
+    (folder / f"{assignment}.py").write_bytes(source)
+    cached = Path(importlib.util.cache_from_source(str(folder / f"{assignment}.py"), optimization=""))
+    cached.parent.mkdir()
+    cached.write_bytes(suite_bytecode(source))
+
+
+def shares_code(layers: tuple[str, ...] | list[str], via: str | None) -> bool:
+    """Whether a child at these layers reads the grader's code from the one copy its grading process shares
+    between sessions: where its private file system shows that copy read-only. Elsewhere (the process and
+    namespaces levels, where the child may be the grader's own user outside) each session gets a copy of
+    its own, so that no session can change the code the next one runs."""
+    return "filesystem" in layers
+
+
+_shared: tuple[int, Path] | None = None  # (the process that made it, its _grader folder)
+_shared_lock = threading.Lock()
+
+
+def shared_code(layers: tuple[str, ...] | list[str], via: str | None) -> Path | None:
+    """This process's one copy of the child's code (a ``_grader`` folder holding ``grader/``) for the sessions
+    at ``layers`` made ``via``, where :func:`shares_code`; None where each session needs its own. Made on
+    first use, its modes read-only, removed when the process exits; made again
+    where it has gone (a temporary-file cleaner) and in a process forked from its maker."""
+    global _shared
+    if not shares_code(layers, via):
+        return None
+    with _shared_lock:
+        if _shared is None or _shared[0] != os.getpid() or not (_shared[1] / "grader" / "__init__.py").is_file():
+            top = Path(tempfile.mkdtemp(prefix="deepgrade-code-"))
+            copy_child_code(top / "_grader" / "grader")
+            for folder, _, files in os.walk(top / "_grader"):  # nobody writes it once made, not even its owner
+                os.chmod(folder, 0o555)
+                for f in files:
+                    os.chmod(os.path.join(folder, f), 0o444)
+            _shared = (os.getpid(), top / "_grader")
+            atexit.register(_remove, top, os.getpid())
+        return _shared[1]
+
+
+def _remove(top: Path, owner: int) -> None:
+    if os.getpid() == owner:
+        for folder, _, _ in os.walk(top):
+            os.chmod(folder, 0o700)
+        shutil.rmtree(top, ignore_errors=True)
 
 
 _bytecode: dict[bytes, bytes] = {}  # a suite's source -> its bytecode, compiled once per grading process
@@ -115,14 +165,20 @@ def suite_bytecode(source: bytes) -> bytes:
     return _bytecode[source]
 
 
-def make(root: Path, assignment: str | None, submission: Path | None) -> Path:
-    """Lay out the child's directory: the driver package, the suite, the submission copy, a work dir."""
+def make(root: Path, assignment: str | None, submission: Path | None, code: Path | None = None) -> Path:
+    """Lay out the child's directory: the suite, the submission copy, a work dir, and the driver package: a copy
+    of its own under ``_grader``, or, given the process's ``code`` (:func:`shared_code`), ``_grader`` left
+    empty for it to be bound there."""
     os.chmod(root, 0o711)  # the sandbox's uid may pass through, not list (the log lives here)
     bundle = root / "bundle"
-    copy_child_code(bundle / "_grader" / "grader", assignment if submission is not None else None)
+    if code is None:
+        copy_child_code(bundle / "_grader" / "grader")
+    else:
+        (bundle / "_grader").mkdir(parents=True)
     sub_root = bundle / "submission"
     sub_root.mkdir()
     if assignment is not None and submission is not None:
+        lay_suite(bundle / "suite", assignment)
         shutil.copytree(submission, sub_root / assignment, ignore=_not_copied)
     (bundle / "work").mkdir()
     (root / "newroot").mkdir()
@@ -154,16 +210,18 @@ def _not_copied(folder: str, names: list[str]) -> set[str]:
 
 
 def layout(root: Path, bundle: Path, layers: tuple[str, ...], via: str | None, device: str,
-           keep: list[int]) -> dict:
+           keep: list[int], code: Path | None = None) -> dict:
     """The child's isolation, as :func:`grader.sandbox.inside.isolation.enter` takes it: the ``layers`` to
     enter (made ``via`` root or a user namespace), what its root shows and hides, its uid and limits;
-    ``keep``: the descriptors it keeps open."""
+    ``keep``: the descriptors it keeps open; ``code``: where its code is, where not in the bundle
+    (:func:`shared_code`)."""
     uid = sandbox_uid()
     if "uid" in layers and "filesystem" not in layers and os.geteuid() == 0:
         os.chown(bundle / "work", uid, uid)  # an ordinary user's child is that user outside: it owns it already
         os.chmod(bundle / "work", 0o700)
     python = [p for p in sys.path if p.startswith(sys.base_prefix) and os.path.isdir(p)] + site_dirs()
     return {"layers": list(layers), "via": via, "uid": uid, "device": device, "bundle": str(bundle),
+            "code": str(code if code is not None else bundle / "_grader"),
             "root_dir": str(root / "newroot"), "binds": binds(device), "hide": hidden(), "python": python,
             "devices": devices(device), "tmp_mb": TMP_MB, "work_mb": WORK_MB,
             "keep_fds": keep, "nproc": limits.session_nproc(via),

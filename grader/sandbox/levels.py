@@ -117,9 +117,10 @@ def _probe_report(iso: Isolation, device: str) -> dict[str, str]:
     """A cold probe child given ``iso``: each of its layers -> why it does not hold ("" when it does)."""
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
         root = Path(tmp)
-        bundle = bundles.make(root, None, None)
-        plan = bundles.layout(root, bundle, iso.layers, iso.via, device, [])
-        config = {"paths": [str(bundle / "_grader")], "isolation": plan, "hidden": bundles.hidden()}
+        code = bundles.shared_code(iso.layers, iso.via)  # laid out as the level's sessions will be
+        bundle = bundles.make(root, None, None, code)
+        plan = bundles.layout(root, bundle, iso.layers, iso.via, device, [], code)
+        config = {"paths": [plan["code"]], "isolation": plan, "hidden": bundles.hidden()}
         try:
             out = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, json.dumps(config)],
                                  cwd=root, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,

@@ -34,7 +34,7 @@ MAX_RESPONSE_BYTES = 128 * 2**20
 BOOT = (
     "import sys, json; c = json.loads(sys.argv[1]); del sys.argv[1:]; sys.path[:0] = c['paths']; "
     "import grader.sandbox.inside.isolation as iso; b = iso.enter(c['isolation']); "
-    "iso.remap_modules(c['isolation']['bundle'], b); import grader.sandbox.inside.child as g; g.main(c, b)"
+    "iso.remap_into(c['isolation'], b); import grader.sandbox.inside.child as g; g.main(c, b)"
 )
 
 
@@ -42,13 +42,13 @@ class Child:
     """One sandboxed child process and the thread that reads its responses."""
 
     def __init__(self, root: Path, bundle: Path, assignment: str, device: str, limits: Limits,
-                 cpu_budget_s: int, iso: Isolation, warm: bool = False):
+                 cpu_budget_s: int, iso: Isolation, warm: bool = False, code: Path | None = None):
         req_r, self._req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         self.log_path = root / f"child-{time.monotonic_ns()}.log"
         self.bundle = str(bundle)
-        plan = bundles.layout(root, bundle, iso.layers, iso.via, device, [req_r, resp_w])
-        config = {"paths": [str(bundle / "_grader"), *bundles.site_dirs()], "req_fd": req_r, "resp_fd": resp_w,
+        plan = bundles.layout(root, bundle, iso.layers, iso.via, device, [req_r, resp_w], code)
+        config = {"paths": [plan["code"], *bundles.site_dirs()], "req_fd": req_r, "resp_fd": resp_w,
                   "assignment": assignment, "device": device, "threads": 1, "memory_mb": limits.memory_mb,
                   "isolation": plan}
         env = bundles.child_env(bundle, iso.layers)

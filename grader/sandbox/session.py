@@ -105,7 +105,8 @@ class _Session:
         self.limits, self.by_task, self.budget = limits, by_task, budget
         self.memory = max((limits[t].memory_mb for t in by_task), default=0)
         self.cpu_budget = int(sum(limits[t].time_s for t in by_task)) + 60
-        self.bundle = bundles.make(root, assignment, submission)
+        self.code = bundles.shared_code(iso.layers, iso.via)  # None: the bundle holds a copy of its own
+        self.bundle = bundles.make(root, assignment, submission, self.code)
         self.child: Child | None = None
         self.spare: Child | None = None         # started beside a slow request, used by the next start
         self.answered: dict[str, Request] = {}  # tokens the current child has answered
@@ -284,7 +285,7 @@ class _Session:
     def _new_child(self, warm: bool | None = None) -> Child:
         limit = max((lim.time_s for lim in self.limits.values()), default=60.0)
         return Child(self.root, self.bundle, self.assignment, self.device, Limits(limit, self.memory),
-                     self.cpu_budget, self.iso, self.warm if warm is None else warm)
+                     self.cpu_budget, self.iso, self.warm if warm is None else warm, self.code)
 
     def _start(self) -> bool:
         """A fresh child, ready to take requests: the spare if one was started, else a new one. A forked

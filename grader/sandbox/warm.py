@@ -114,7 +114,7 @@ class ForkServer:
         self._scanners: dict[str, _ScanChild] = {}  # entry module -> its scan child, kept between calls
         self.verified: dict[tuple, bool] = {}  # (isolation, device) -> whether its probe held in a forked child
         bundle = self._dir / "bundle"
-        bundles.copy_child_code(bundle / "_grader" / "grader", None)
+        bundles.copy_child_code(bundle / "_grader" / "grader")
         (bundle / "work").mkdir()
         bundles.readable(self._dir)
         self.bundle = str(bundle)
@@ -377,13 +377,14 @@ def probe(server: ForkServer, iso: Isolation, device: str, hidden: list[str] | N
     what a session hides)."""
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
         root = Path(tmp)
-        bundle = bundles.make(root, None, None)
+        code = bundles.shared_code(iso.layers, iso.via)  # laid out as the level's sessions will be
+        bundle = bundles.make(root, None, None, code)
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         log = root / "probe.log"
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        config = {"paths": [str(bundle / "_grader"), *bundles.site_dirs()],
-                  "isolation": bundles.layout(root, bundle, iso.layers, iso.via, device, [])}
+        plan = bundles.layout(root, bundle, iso.layers, iso.via, device, [], code)
+        config = {"paths": [plan["code"], *bundles.site_dirs()], "isolation": plan}
         child = None
         try:
             child = server.fork(config, bundles.child_env(bundle, iso.layers),

@@ -134,7 +134,7 @@ def test_an_unusable_cache_folder_costs_only_time(tmp_path, monkeypatch, capsys,
 
 
 def test_the_catalogue_never_crosses_into_the_child(tmp_path):
-    bundle.copy_child_code(tmp_path / "grader", A02)
-    copied = {p.relative_to(tmp_path / "grader").as_posix() for p in (tmp_path / "grader").rglob("*.py")}
-    assert "tasks/model.py" in copied and f"tasks/suites/{A02}.py" in copied
-    assert "tasks/catalogue.py" not in copied
+    made = bundle.make(tmp_path, A02, paths.ROOT / "assignments" / A02)
+    copied = {p.relative_to(made).as_posix() for p in made.rglob("*.py")}
+    assert "_grader/grader/tasks/model.py" in copied and f"suite/{A02}.py" in copied
+    assert not any(p.endswith("catalogue.py") for p in copied)

@@ -31,6 +31,7 @@ import torch
 from torch.overrides import _get_current_function_mode_stack
 
 import grader.tasks.inputs  # noqa: F401  (watched for patches before any suite imports it)
+import grader.tasks.suites as suites
 from grader.sandbox.inside import guard as banned
 from grader.sandbox.inside import isolation
 from grader.sandbox.inside import messages, wire
@@ -404,8 +405,9 @@ def handle_import(request: ImportRequest, package: str, main_pid: int) -> Reply:
 def _student_frames(tb: list[str]) -> list[str]:
     """Drop the grader's frames and the import machinery's so the traceback starts in the student's code."""
     stdlib = f'File "{os.path.dirname(os.__file__)}/importlib/'
-    keep = [line for line in tb
-            if "/_grader/grader/" not in line and "<frozen importlib" not in line and stdlib not in line]
+    suite = tuple(f'File "{folder}/' for folder in suites.__path__)
+    keep = [line for line in tb if "/_grader/grader/" not in line and "<frozen importlib" not in line and
+            stdlib not in line and not line.lstrip().startswith(suite)]
     return keep or tb
 
 
@@ -418,6 +420,7 @@ def main(config: dict, bundle: str) -> None:
     submission_root = bundle + "/submission"
     main_pid = os.getpid()
     sys.path.insert(0, submission_root)
+    suites.__path__ = [bundle + "/suite"]  # the session's suite, beside the code every session shares
     suite = importlib.import_module(f"grader.tasks.suites.{config['assignment']}").SUITE
     m = Modules(config["assignment"])
     wire.write_message(responses, Ready().to_wire())

@@ -12,8 +12,9 @@ child would not have.
 An order is a child's configuration plus three descriptors (its request pipe, its response
 pipe, its log). The server forks; the new process drops the server's socket, takes the log as
 stdout and stderr, starts its own session, takes the order's resource limits and
-environment, points the child-side packages at the session's bundle (an identical copy, with
-the suite and the submission beside it), and then goes exactly the cold child's way:
+environment, points the child-side packages at the session's copy of the same code (its bundle's own,
+or the one its grading process shares between sessions; the suite and the submission are in the
+bundle), and then goes exactly the cold child's way:
 :func:`grader.sandbox.inside.isolation.enter` (namespaces, uid, private root) before any
 suite or student code is imported, then :func:`grader.sandbox.inside.child.main`. The server
 answers with the child's pid and a pidfd (the grader is not its parent: the pidfd tells it
@@ -165,11 +166,11 @@ def _become_child(sock: socket.socket, order: dict, fds: list[int], bundle: str,
     config = order["config"]
     config["req_fd"], config["resp_fd"] = req_fd, resp_fd
     config["isolation"]["keep_fds"] = [req_fd, resp_fd]
-    session_bundle = config["isolation"]["bundle"]
-    isolation.remap_modules(bundle, session_bundle)  # the same code, in the session's own copy
-    os.chdir(session_bundle + "/work")
-    inside = isolation.enter(config["isolation"])
-    isolation.remap_modules(session_bundle, inside)
+    plan = config["isolation"]
+    isolation.remap_modules(bundle + "/_grader", plan["code"])  # the same code, in the session's copy or shared
+    os.chdir(plan["bundle"] + "/work")
+    inside = isolation.enter(plan)
+    isolation.remap_into(plan, inside)
     if "probe" in order:  # the isolation probe, run the way every warm child starts
         from grader.sandbox.inside import verify
 

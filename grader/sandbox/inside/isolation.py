@@ -46,6 +46,7 @@ INNER_ID = 1000  # the child's uid and gid inside its user namespace
 LAYERS = {"process": (), "namespaces": ("network", "pid", "uid"),
           "full": ("network", "pid", "uid", "filesystem")}
 SANDBOX = "/sandbox"  # where the bundle appears inside the private file system
+CODE = SANDBOX + "/_grader"  # and the grader's child-side code, whether the bundle's own or shared
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
 CLONE_NEWUSER = 0x10000000
@@ -109,6 +110,12 @@ def _bind(path: str, root: str, readonly: bool = True, recursive: bool = True) -
     _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_NOSUID | extra | _kept_flags(target))
 
 
+def _bind_readonly(source: str, target: str) -> None:
+    """Show the folder ``source`` at ``target`` (an existing folder), read-only."""
+    _mount(source, target, None, MS_BIND | MS_REC)
+    _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | _kept_flags(target))
+
+
 def _kept_flags(target: str) -> int:
     """The flags a bind must keep when remounted: in a user namespace the kernel locks them."""
     f = os.statvfs(target).f_flag
@@ -145,9 +152,9 @@ def _private_root(plan: dict) -> None:
             _mount(new + "/.empty", target, None, MS_BIND)
             _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | _kept_flags(target))
     os.makedirs(new + SANDBOX, mode=0o755, exist_ok=True)
-    _mount(plan["bundle"], new + SANDBOX, None, MS_BIND | MS_REC)
-    _mount(None, new + SANDBOX, None,
-           MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | _kept_flags(new + SANDBOX))
+    _bind_readonly(plan["bundle"], new + SANDBOX)
+    if plan["code"] != plan["bundle"] + "/_grader":  # the process's one copy, over the bundle's empty _grader
+        _bind_readonly(plan["code"], new + CODE)
     uid = _child_uid(plan)
     _mount("tmpfs", new + SANDBOX + "/work", "tmpfs", MS_NOSUID | MS_NODEV,
            f"size={plan['work_mb']}m,mode=0700,uid={uid},gid={uid}")
@@ -366,7 +373,8 @@ def _capability_sets(table: dict[str, int], what: str) -> ctypes.Array:
 def enter(plan: dict) -> str:
     """Apply ``plan["layers"]`` to this process; returns where the bundle is now visible.
 
-    ``plan``: layers, via (root or user-namespace), uid, bundle (its real path), root_dir (an
+    ``plan``: layers, via (root or user-namespace), uid, bundle (its real path), code (where the child's
+    code is: the bundle's ``_grader``, or one copy shared by a process's sessions), root_dir (an
     empty directory for the new root), binds (read-only paths), hide (paths inside binds to
     show empty), python (the directories Python imports from), devices, tmp_mb, work_mb,
     keep_fds (the grader's pipes), nproc (process limit under the sandbox's own uid: in a user
@@ -413,6 +421,18 @@ def enter(plan: dict) -> str:
         forbid_new_processes()  # last: nothing above may fork once it is in place
     os.chdir(bundle + "/work")
     return bundle
+
+
+def code_inside(plan: dict) -> str:
+    """Where the child's code is once :func:`enter` has applied ``plan``."""
+    return CODE if "filesystem" in plan["layers"] else plan["code"]
+
+
+def remap_into(plan: dict, inside: str) -> None:
+    """After :func:`enter` (which returned ``inside``): the bundle's and the code's modules and paths where the
+    child now sees them."""
+    remap_modules(plan["code"], code_inside(plan))
+    remap_modules(plan["bundle"], inside)
 
 
 def remap_modules(old: str, new: str) -> None:

@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import sys
+import threading  # here, before the layers: without the file-system layer the stdlib may be out of the uid's reach
 
 from grader.sandbox.inside import isolation
 
@@ -30,6 +31,11 @@ def verify(plan: dict, hidden: list[str]) -> dict[str, str]:
     if "filesystem" in layers:
         shown = [p for p in hidden if _shows(p)]
         why["filesystem"] = f"{shown[0]} is readable inside" if shown else ""
+    if "filesystem" in layers and plan.get("code", plan["bundle"] + "/_grader") != plan["bundle"] + "/_grader":
+        # one copy for all of a grading process's sessions: no session may change what the next one runs
+        written = _writable(isolation.CODE)
+        if written and not why["filesystem"]:
+            why["filesystem"] = f"the grader's code, shared between sessions, is writable inside ({written})"
     if plan.get("device") == "cuda" and not _cuda_works():
         # these layers would cost the GPU: the grader falls back to a weaker level, and says so
         return {layer: "the CUDA driver finds no GPU inside these layers" for layer in layers}
@@ -38,7 +44,6 @@ def verify(plan: dict, hidden: list[str]) -> dict[str, str]:
 
 def _processes() -> str:
     """Whether a thread starts and a process does not (the filter :func:`isolation.forbid_new_processes`)."""
-    import threading
     ran: list[bool] = []
     thread = threading.Thread(target=ran.append, args=(True,))
     try:
@@ -113,6 +118,20 @@ def _overflow_gid() -> int:
         return 65534
 
 
+def _writable(folder: str) -> str:
+    """The first folder or file under ``folder`` this process may write to or whose mode it may change ("": none)."""
+    me = os.geteuid()
+    for where, _, files in os.walk(folder):
+        for path in [where, *(os.path.join(where, f) for f in files)]:
+            if os.access(path, os.W_OK) or os.stat(path).st_uid == me and not _read_only_mount(path):
+                return path
+    return ""
+
+
+def _read_only_mount(path: str) -> bool:
+    return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+
+
 def _shows(path: str) -> bool:
     """Whether anything of ``path`` can be read (an empty folder or file hides it)."""
     try:
@@ -137,8 +156,7 @@ def report(plan: dict, hidden: list[str]) -> dict[str, str]:
     """Set the plan's layers up in this process and check each: layer -> why not ("" when it holds).
     A layer that cannot even be set up fails with the reason the set-up gave."""
     try:
-        old = plan["bundle"]
-        isolation.remap_modules(old, isolation.enter(plan))
+        isolation.remap_into(plan, isolation.enter(plan))
         return verify(plan, hidden)
     except Exception as e:  # noqa: BLE001  (any failure is a reason, reported for every layer asked for)
         return {layer: f"setting the layers up failed: {e}" for layer in plan["layers"]}

@@ -28,6 +28,7 @@ import pytest
 from grader import paths
 from grader.tasks import suites
 from grader.judge.pipeline import GradingError, grade
+from grader.sandbox import bundle as bundles
 from grader.sandbox.bundle import sandbox_uid
 from grader.sandbox.levels import choose, detect
 from grader.sandbox.session import runner_for
@@ -381,3 +382,86 @@ def test_an_ordinary_user_grades_at_full_isolation_and_the_attacks_gain_nothing(
             break
         time.sleep(0.1)
     assert left() == []  # the ordinary user's grader and every sandboxed process are gone
+
+
+# The child's code, one copy for all of a grading process's sessions where a private file system shows it
+# read-only (grader/sandbox/bundle.py): a session must not be able to change what the next one runs.
+
+TAMPER = '''
+import os as _os
+import sys as _sys
+
+
+def _tamper():
+    """Open up and change every folder and file of the grader's code this process runs: chmod, append, plant."""
+    changed = []
+    for top in _sys.modules["grader"].__path__:
+        for where, _, files in _os.walk(top):
+            for path in [where, *(_os.path.join(where, name) for name in files)]:
+                try:
+                    _os.chmod(path, 0o777)
+                except OSError:
+                    pass
+            for name in files:
+                try:
+                    with open(_os.path.join(where, name), "a") as f:
+                        f.write("\\nPLANTED = True\\n")
+                    changed.append(name)
+                except OSError:
+                    pass
+            try:
+                with open(_os.path.join(where, "planted.py"), "w") as f:
+                    f.write("PLANTED = True\\n")
+                changed.append(where)
+            except OSError:
+                pass
+    return changed
+
+
+_tamper()
+'''
+FULL_WAYS = [via for via in ("root", "user-namespace") if detect("cpu", via).level == "full"]
+
+
+def code_tree(folder: Path) -> dict[str, tuple[int, bytes]]:
+    """Every folder's and file's mode, and every file's content, under ``folder``."""
+    return {p.relative_to(folder).as_posix(): (p.stat().st_mode, p.read_bytes() if p.is_file() else b"")
+            for p in [folder, *sorted(folder.rglob("*"))]}
+
+
+def tampering(solutions, tmp_path) -> Path:
+    folder = tmp_path / AID
+    shutil.copytree(solutions(AID), folder)
+    splice_source(folder / "layers.py", TAMPER)
+    return folder
+
+
+@pytest.mark.skipif(not FULL_WAYS, reason="needs the file-system layer")
+@pytest.mark.parametrize("via", FULL_WAYS)
+def test_a_session_cannot_change_the_code_the_next_session_runs(via, solutions, tmp_path):
+    folder = tampering(solutions, tmp_path)
+    iso = choose("cpu", "full", via=via)
+    code = bundles.shared_code(iso.layers, iso.via)
+    before = code_tree(code)
+    course = with_limits({}, None)  # no banned lists: the file system's layer holds alone
+    for _ in range(2):  # two sessions of one process: the second runs what the first would have changed
+        result = grade(folder, course, [AID], runner=runner_for("cpu", "full", via=via))
+        assert result.score == result.max_score, [(t.id, t.status) for t in result.assignments[0].tasks]
+    assert code_tree(code) == before
+
+
+def test_where_the_child_could_write_it_the_same_attack_changes_it(solutions, tmp_path, monkeypatch):
+    """The control: shared at the process level (never done: each session gets a copy of its own there), the
+    child, the grader's own user, changes the code the next session would run."""
+    folder = tampering(solutions, tmp_path)
+    monkeypatch.setattr(bundles, "_shared", None)
+    monkeypatch.setattr(bundles, "shares_code", lambda layers, via: True)
+    code = bundles.shared_code((), None)
+    try:
+        before = code_tree(code)
+        grade(folder, with_limits({}, None), [AID], runner=runner_for("cpu", "process"))
+        after = code_tree(code)
+        assert "grader/planted.py" in after and after["grader/tasks/model.py"][1].endswith(b"PLANTED = True\n")
+        assert "grader/planted.py" not in before and after["grader/tasks/model.py"][0] & 0o777 == 0o777
+    finally:
+        bundles._remove(code.parent, os.getpid())

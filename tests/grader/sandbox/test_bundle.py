@@ -1,20 +1,30 @@
-"""A session's bundle: the suite's bytecode compiled once per grading process and laid beside its copy."""
+"""A session's bundle: the suite's bytecode compiled once per grading process and laid beside its copy; the
+child's code one read-only copy per grading process where a private file system shows it read-only, a
+copy of the session's own elsewhere."""
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from grader import paths
 from grader.sandbox import bundle
+from grader.sandbox.inside import isolation
 
 AID = "a04_cnn"  # its suite defines functions of its own (the LeNet runs), not only task declarations
 
 
-def load_in_child(pkg_root, module: str) -> dict:
-    """Import ``module`` as a child does (``python -I -S``, the bundle's packages first): where it came from."""
+def load_in_child(pkg_root, module: str, suites: str = "") -> dict:
+    """Import ``module`` as a child does (``python -I -S``, the bundle's packages first, the suites' package
+    pointed at ``suites`` where given): where it came from."""
     code = ("import sys, json, importlib; sys.path[:0] = sys.argv[1:]\n"
+            + (f"import grader.tasks.suites as s; s.__path__ = [{suites!r}]\n" if suites else "") +
             f"m = importlib.import_module({module!r})\n"
             "fn = next(v for v in vars(m).values() if callable(v) and getattr(v, '__module__', '') == m.__name__)\n"
             "print(json.dumps({'cached': m.__spec__.cached, 'file': fn.__code__.co_filename, "
@@ -27,13 +37,13 @@ def load_in_child(pkg_root, module: str) -> dict:
 
 def test_the_suite_comes_with_its_bytecode_which_the_child_loads_without_compiling(tmp_path, solutions):
     made = bundle.make(tmp_path, AID, solutions(AID))
-    copy = made / "_grader" / "grader" / "tasks" / "suites" / f"{AID}.py"
+    copy = made / "suite" / f"{AID}.py"
     pyc = importlib.util.cache_from_source(str(copy), optimization="")
     source = (paths.ROOT / "grader" / "tasks" / "suites" / f"{AID}.py").read_bytes()
     data = open(pyc, "rb").read()
     assert data[4:8] == (1).to_bytes(4, "little") and data[8:16] == importlib.util.source_hash(source)  # unchecked
     assert bundle.suite_bytecode(source) is bundle.suite_bytecode(source)  # compiled once per process
-    seen = load_in_child(made / "_grader", f"grader.tasks.suites.{AID}")
+    seen = load_in_child(made / "_grader", f"grader.tasks.suites.{AID}", str(made / "suite"))
     assert seen["cached"] == pyc and seen["file"] == str(copy)  # its code named as the copy, as if compiled there
 
 
@@ -48,3 +58,44 @@ def test_python_takes_such_bytecode_without_looking_at_the_source(tmp_path):
     with open(cached, "wb") as out:
         out.write(bundle.suite_bytecode(b"MARKER = 'bytecode'\n\ndef f():\n    return 1\n"))
     assert load_in_child(tmp_path, "pkg.m")["marker"] == "bytecode"
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_code_is_shared_only_where_a_private_file_system_shows_it_read_only(monkeypatch):
+    for level, layers in isolation.LAYERS.items():
+        for via in (None, *isolation.VIAS):
+            code = bundle.shared_code(layers, via)
+            assert (code is not None) == (level == "full"), (level, via)
+    monkeypatch.setattr(bundle, "_shared", None)  # a copy of this test's own, removed when it ends
+    code = bundle.shared_code(isolation.LAYERS["full"], "root")
+    try:
+        assert code.name == "_grader" and bundle.shared_code(isolation.LAYERS["full"], "user-namespace") == code
+        fresh = Path(tempfile.mkdtemp()) / "grader"
+        bundle.copy_child_code(fresh)
+        assert tree(code / "grader") == tree(fresh) and "tasks/catalogue.py" not in tree(fresh)
+        for where in [code, *code.rglob("*")]:
+            assert stat.S_IMODE(where.stat().st_mode) == (0o555 if where.is_dir() else 0o444), where
+        bundle._remove(code.parent, os.getpid())  # gone (a temporary-file cleaner): made again on next use
+        again = bundle.shared_code(isolation.LAYERS["full"], "root")
+        assert again != code and tree(again / "grader") == tree(fresh)
+    finally:
+        bundle._remove(bundle._shared[1].parent, os.getpid())
+        shutil.rmtree(fresh.parent)
+
+
+def test_a_bundle_given_the_shared_code_holds_no_copy_of_it(tmp_path, solutions):
+    code = bundle.shared_code(isolation.LAYERS["full"], "root")
+    (tmp_path / "shared").mkdir()
+    made = bundle.make(tmp_path / "shared", AID, solutions(AID), code)
+    assert list((made / "_grader").iterdir()) == []  # the mount point the child's code is bound on
+    assert sorted(p.name for p in (made / "suite").iterdir()) == ["__pycache__", f"{AID}.py"]
+    plan = bundle.layout(tmp_path / "shared", made, isolation.LAYERS["full"], "root", "cpu", [], code)
+    assert plan["code"] == str(code) and isolation.code_inside(plan) == isolation.CODE
+    (tmp_path / "own").mkdir()
+    own = bundle.make(tmp_path / "own", AID, solutions(AID))
+    assert (own / "_grader" / "grader" / "tasks" / "model.py").is_file()
+    assert bundle.layout(tmp_path / "own", own, (), None, "cpu", [])["code"] == str(own / "_grader")
+    assert tree(own / "suite") == tree(made / "suite")

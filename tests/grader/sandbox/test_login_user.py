@@ -315,3 +315,49 @@ def test_a_login_users_batch_with_a_fork_bomb_beside_three_honest_submissions_lo
     # No process starts in a session: the user's processes and threads never exceed what the batch
     # itself runs (coordinator, workers, their fork servers and children), far below one session's limit.
     assert peak[0] <= limits.NPROC, peak[0]
+
+
+# The child's code, one copy per grading process: a login user's child owns it outside, so only the read-only
+# mount keeps a session from changing what the next one runs.
+
+SHARED_CODE = """
+import json, sys
+from pathlib import Path
+from grader.judge.pipeline import grade
+from grader.sandbox import bundle as bundles
+from grader.sandbox.inside import isolation
+from grader.sandbox.session import runner_for
+from tests.grader.sandbox.test_adversarial import code_tree, with_limits
+course, folder, out = with_limits({}, None), Path(sys.argv[1]), {}
+shared = bundles.shared_code(isolation.LAYERS["full"], "user-namespace")
+before = code_tree(shared)
+out["owner"] = shared.stat().st_uid
+out["full"] = [grade(folder, course, ["a02_mlp_backprop"], runner=runner_for("cpu", "full", "full", "user-namespace"))
+               .score for _ in range(2)]
+out["full_kept"] = code_tree(shared) == before
+bundles.shares_code, bundles._shared = (lambda layers, via: True), None  # the control: shared where it is not
+exposed = bundles.shared_code((), None)
+before = code_tree(exposed)
+grade(folder, course, ["a02_mlp_backprop"], runner=runner_for("cpu", "process"))
+out["process_kept"] = code_tree(exposed) == before
+print(json.dumps(out))
+"""
+
+
+def test_a_login_users_session_cannot_change_the_code_its_next_session_runs(login_user):
+    from tests.grader.sandbox.test_adversarial import TAMPER
+    from tests.helpers import solutions_copy, splice_source
+    with tempfile.TemporaryDirectory(prefix="login-tamper-") as tmp:
+        root = Path(tmp)
+        folder = solutions_copy(root / "course", AID)
+        splice_source(folder / "layers.py", TAMPER)
+        for d, _, files in os.walk(root):
+            os.chmod(d, 0o777)
+            for f in files:
+                os.chmod(os.path.join(d, f), 0o644)
+        r = login_user.run(login_user.python, SHARED_CODE, str(folder), timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.splitlines()[-1])
+    assert out["owner"] == login_user.uid  # the child, that user outside, owns every file of it
+    assert out["full"] == [30, 30] and out["full_kept"], out
+    assert not out["process_kept"], out  # the same attack, where no read-only mount stands in its way

@@ -587,3 +587,28 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+@pytest.mark.parametrize("level", ["best", "process"])
+def test_a_traceback_starts_in_the_students_code_without_the_graders_or_the_suites_frames(level, solutions,
+                                                                                           tmp_path):
+    """a04's LeNet task is run by a function of its suite (in the session's bundle), which the grader's code
+    (shared between sessions, or the session's own) calls: neither's frames reach the student."""
+    from tests.helpers import splice_source
+    aid = "a04_cnn"
+    folder = tmp_path / aid
+    shutil.copytree(solutions(aid), folder)
+    splice_source(folder / "lenet.py", textwrap.dedent('''\
+        def _helper(x):
+            raise ValueError("boom in the helper")
+
+
+        def lenet_forward(x, params):
+            return _helper(x)
+        '''))
+    result = grade(folder, COURSE, [aid], runner=runner_for("cpu", "auto" if level == "best" else "process"))
+    task = next(t for t in result.assignments[0].tasks if t.id == "a04.lenet_forward")
+    assert task.status == "error" and "ValueError: boom in the helper" in task.feedback, task.feedback
+    frames = [line.strip() for line in task.feedback.splitlines() if line.strip().startswith("File ")]
+    assert frames and all("lenet.py" in f for f in frames), task.feedback
+    assert "in lenet_forward" in frames[0] and "in _helper" in frames[-1]
