@@ -1,8 +1,11 @@
 """Warm children against cold ones, measured side by side in one run (medians of --repeat).
 
   child start   one sandboxed child, from nothing to ready for requests (the session's bundle laid out,
-                isolation entered, the assignment's suite imported): forked from the fork server (warm) or started as a
-                fresh ``python -I -S`` (cold). This is the per-assignment overhead of a grading.
+                isolation entered, the assignment's suite imported): forked from the fork server (warm) or
+                started as a fresh ``python -I -S`` (cold); warm also with the child's code copied into the
+                session's bundle, as the levels without a private file system have it, in place of the
+                process's one read-only copy (medians of --starts, in turns). This is the per-assignment
+                overhead of a grading.
   course        one submission (the reference solutions), every available assignment, every suite,
                 sandboxed at the strongest level here, in one grader process: warm and cold runners
                 (the warm run's fork server already started, as in a batch worker or `grader watch`),
@@ -11,7 +14,7 @@
                 torch import included).
   student loop  `grader watch`'s regrade of a02's public suite after an edit (the file touched
                 between runs), in the warm process.
-Usage: python benchmarks/bench_warm.py [--repeat 5] [--skip-cli]
+Usage: python benchmarks/bench_warm.py [--repeat 5] [--starts 20] [--skip-cli]
 """
 from __future__ import annotations
 
@@ -41,10 +44,13 @@ ROOT = Path(__file__).resolve().parent.parent
 AID = "a02_mlp_backprop"
 
 
-def child_start(iso: levels.Isolation, submission: Path, warm_child: bool) -> float:
+def child_start(iso: levels.Isolation, submission: Path, warm_child: bool, shared: bool = True) -> float:
+    """Seconds from nothing to a ready child: the session's bundle laid out as a session lays it out (``shared``:
+    the process's one copy of the child's code where the level allows it; else a copy of the session's own,
+    as where it does not), then the child started."""
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         root = Path(tmp)
-        code = bundles.shared_code(iso.layers, iso.via)  # made once per process, as a session's is
+        code = bundles.shared_code(iso.layers) if shared else None  # made once per process
         started = time.perf_counter()  # from nothing: the session's bundle laid out, then the child
         bundle = bundles.make(root, AID, submission, code)
         child = process.Child(root, bundle, AID, "cpu", Limits(60.0, 4096), 120, iso, warm_child, code)
@@ -58,6 +64,7 @@ def child_start(iso: levels.Isolation, submission: Path, warm_child: bool) -> fl
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--starts", type=int, default=20, help="warm child starts of each kind (cold ones: --repeat)")
     ap.add_argument("--skip-cli", action="store_true", help="leave out the command-line course grading")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -70,14 +77,19 @@ def main() -> None:
                        stdout=subprocess.DEVNULL)
         solutions = Path(tmp)
         warm.server()  # started once, as in a worker
-        starts: dict[bool, list[float]] = {True: [], False: []}
-        for _ in range(args.repeat):
-            for w in (True, False):
-                starts[w].append(child_start(iso, solutions / AID, w))
-        print("\n| child start (s), median (runs) | warm | cold | cold / warm |")
-        print("| --- | ---: | ---: | ---: |")
-        print(f"| {AID} | {median_of(starts[True])} | {median_of(starts[False])} | "
-              f"{statistics.median(starts[False]) / statistics.median(starts[True]):.0f}x |")
+        starts: dict[tuple[bool, bool], list[float]] = {(True, True): [], (True, False): [], (False, True): []}
+        for w, shared in starts:  # untimed: the process's shared code made, the caches warm
+            child_start(iso, solutions / AID, w, shared)
+        for i in range(args.starts):
+            for w, shared in (list(starts) if i % 2 else list(starts)[::-1]):  # in turns, each first half the time
+                if w or i < args.repeat:
+                    starts[(w, shared)].append(child_start(iso, solutions / AID, w, shared))
+        print("\n| child start from nothing (s), median (runs) | warm | warm, the child's code copied per session "
+              "| cold | cold / warm |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        print(f"| {AID} | {median_of(starts[(True, True)])} | {median_of(starts[(True, False)])} | "
+              f"{median_of(starts[(False, True)])} | "
+              f"{statistics.median(starts[(False, True)]) / statistics.median(starts[(True, True)]):.0f}x |")
 
         course_times: dict[str, list[float]] = {"warm": [], "warm, 2 jobs": [], "cold": []}
         for _ in range(max(1, args.repeat // 2)):

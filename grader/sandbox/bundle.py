@@ -13,6 +13,8 @@ bundle read in messages.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import importlib.util
 import os
 import py_compile
@@ -21,6 +23,7 @@ import stat
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from grader import paths
@@ -107,7 +110,7 @@ def lay_suite(folder: Path, assignment: str) -> None:
     cached.write_bytes(suite_bytecode(source))
 
 
-def shares_code(layers: tuple[str, ...] | list[str], via: str | None) -> bool:
+def shares_code(layers: tuple[str, ...] | list[str]) -> bool:
     """Whether a child at these layers reads the grader's code from the one copy its grading process shares
     between sessions: where its private file system shows that copy read-only. Elsewhere (the process and
     namespaces levels, where the child may be the grader's own user outside) each session gets a copy of
@@ -115,36 +118,103 @@ def shares_code(layers: tuple[str, ...] | list[str], via: str | None) -> bool:
     return "filesystem" in layers
 
 
-_shared: tuple[int, Path] | None = None  # (the process that made it, its _grader folder)
+TEMP_PREFIX = "deepgrade-"  # the grader's temporary folders: the child's code, each session's
+CODE_PREFIX, SESSION_PREFIX = TEMP_PREFIX + "code-", TEMP_PREFIX + "session-"
+OWNER = ".owner"  # in each of them: locked by the process that made it, for as long as it lives
+_shared: tuple[int, Path, int] | None = None  # (the process that made it, its _grader folder, its lock)
 _shared_lock = threading.Lock()
 
 
-def shared_code(layers: tuple[str, ...] | list[str], via: str | None) -> Path | None:
+def shared_code(layers: tuple[str, ...] | list[str]) -> Path | None:
     """This process's one copy of the child's code (a ``_grader`` folder holding ``grader/``) for the sessions
-    at ``layers`` made ``via``, where :func:`shares_code`; None where each session needs its own. Made on
-    first use, its modes read-only, removed when the process exits; made again
-    where it has gone (a temporary-file cleaner) and in a process forked from its maker."""
+    at ``layers``, where :func:`shares_code`; None where each session needs its own. Made on first use, its
+    modes read-only, removed when the process exits (where it is killed instead, by the next process that
+    makes one: :func:`sweep`); made again where it has gone (a temporary-file cleaner) and in a process
+    forked from its maker."""
     global _shared
-    if not shares_code(layers, via):
+    if not shares_code(layers):
         return None
     with _shared_lock:
         if _shared is None or _shared[0] != os.getpid() or not (_shared[1] / "grader" / "__init__.py").is_file():
-            top = Path(tempfile.mkdtemp(prefix="deepgrade-code-"))
+            sweep_once()
+            top = Path(tempfile.mkdtemp(prefix=CODE_PREFIX))
+            lock = hold(top)
             copy_child_code(top / "_grader" / "grader")
             for folder, _, files in os.walk(top / "_grader"):  # nobody writes it once made, not even its owner
                 os.chmod(folder, 0o555)
                 for f in files:
                     os.chmod(os.path.join(folder, f), 0o444)
-            _shared = (os.getpid(), top / "_grader")
-            atexit.register(_remove, top, os.getpid())
+            _shared = (os.getpid(), top / "_grader", lock)
+            atexit.register(_remove, top, os.getpid(), lock)
         return _shared[1]
 
 
-def _remove(top: Path, owner: int) -> None:
+def hold(folder: Path) -> int:
+    """Lock ``folder`` as this process's (its :data:`OWNER` file, locked before it bears that name, so that
+    :func:`sweep` never finds it unlocked while this process lives); the lock's descriptor."""
+    fd = os.open(folder / (OWNER + ".new"), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(folder / (OWNER + ".new"), folder / OWNER)
+    return fd
+
+
+@contextlib.contextmanager
+def session_root() -> Iterator[Path]:
+    """A session's temporary folder, held as :func:`hold` holds one, removed when the session ends."""
+    sweep_once()
+    with tempfile.TemporaryDirectory(prefix=SESSION_PREFIX) as tmp:
+        lock = hold(Path(tmp))
+        try:
+            yield Path(tmp)
+        finally:
+            os.close(lock)
+
+
+_swept: set[int] = set()  # the processes that have swept
+
+
+def sweep_once() -> None:
+    """:func:`sweep`, the first time this process asks."""
+    if os.getpid() not in _swept:
+        _swept.add(os.getpid())
+        sweep()
+
+
+def sweep() -> None:
+    """Remove what grading processes of this user that were killed left behind: the grader's folders
+    (:data:`TEMP_PREFIX`) in the temporary folder whose :data:`OWNER` lock nobody holds (a lock held in
+    another PID namespace counts as held). A folder without that file is not judged."""
+    me = os.geteuid()
+    try:
+        entries = list(os.scandir(tempfile.gettempdir()))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if not entry.name.startswith(TEMP_PREFIX) or not entry.is_dir(follow_symlinks=False) \
+                    or entry.stat(follow_symlinks=False).st_uid != me:
+                continue
+            fd = os.open(os.path.join(entry.path, OWNER), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # its process lives
+        finally:
+            os.close(fd)  # the lock, where taken, goes with it: the folder is removed next either way
+        _remove(Path(entry.path), os.getpid())
+
+
+def _remove(top: Path, owner: int, lock: int | None = None) -> None:
     if os.getpid() == owner:
         for folder, _, _ in os.walk(top):
-            os.chmod(folder, 0o700)
+            with contextlib.suppress(OSError):
+                os.chmod(folder, 0o700)
         shutil.rmtree(top, ignore_errors=True)
+        if lock is not None:
+            with contextlib.suppress(OSError):
+                os.close(lock)
 
 
 _bytecode: dict[bytes, bytes] = {}  # a suite's source -> its bytecode, compiled once per grading process

@@ -11,7 +11,6 @@ uses it; a task that calls a task already lost is not run.
 from __future__ import annotations
 
 import secrets
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,8 +83,8 @@ class SandboxRunner:
         by_task: dict[str, list[Request]] = {}
         for r in requests:
             by_task.setdefault(r.task, []).append(r)
-        with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-            session = _Session(Path(tmp), submission, assignment, self.device, self.iso, limits, by_task, budget,
+        with bundles.session_root() as root:
+            session = _Session(root, submission, assignment, self.device, self.iso, limits, by_task, budget,
                                self.warm)
             try:
                 for reqs in by_task.values():
@@ -105,7 +104,7 @@ class _Session:
         self.limits, self.by_task, self.budget = limits, by_task, budget
         self.memory = max((limits[t].memory_mb for t in by_task), default=0)
         self.cpu_budget = int(sum(limits[t].time_s for t in by_task)) + 60
-        self.code = bundles.shared_code(iso.layers, iso.via)  # None: the bundle holds a copy of its own
+        self.code = bundles.shared_code(iso.layers)  # None: the bundle holds a copy of its own
         self.bundle = bundles.make(root, assignment, submission, self.code)
         self.child: Child | None = None
         self.spare: Child | None = None         # started beside a slow request, used by the next start

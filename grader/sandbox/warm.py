@@ -377,7 +377,7 @@ def probe(server: ForkServer, iso: Isolation, device: str, hidden: list[str] | N
     what a session hides)."""
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
         root = Path(tmp)
-        code = bundles.shared_code(iso.layers, iso.via)  # laid out as the level's sessions will be
+        code = bundles.shared_code(iso.layers)  # laid out as the level's sessions will be
         bundle = bundles.make(root, None, None, code)
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()

@@ -441,7 +441,7 @@ def tampering(solutions, tmp_path) -> Path:
 def test_a_session_cannot_change_the_code_the_next_session_runs(via, solutions, tmp_path):
     folder = tampering(solutions, tmp_path)
     iso = choose("cpu", "full", via=via)
-    code = bundles.shared_code(iso.layers, iso.via)
+    code = bundles.shared_code(iso.layers)
     before = code_tree(code)
     course = with_limits({}, None)  # no banned lists: the file system's layer holds alone
     for _ in range(2):  # two sessions of one process: the second runs what the first would have changed
@@ -455,8 +455,8 @@ def test_where_the_child_could_write_it_the_same_attack_changes_it(solutions, tm
     child, the grader's own user, changes the code the next session would run."""
     folder = tampering(solutions, tmp_path)
     monkeypatch.setattr(bundles, "_shared", None)
-    monkeypatch.setattr(bundles, "shares_code", lambda layers, via: True)
-    code = bundles.shared_code((), None)
+    monkeypatch.setattr(bundles, "shares_code", lambda layers: True)
+    code = bundles.shared_code(())
     try:
         before = code_tree(code)
         grade(folder, with_limits({}, None), [AID], runner=runner_for("cpu", "process"))

@@ -66,20 +66,18 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 def test_the_code_is_shared_only_where_a_private_file_system_shows_it_read_only(monkeypatch):
     for level, layers in isolation.LAYERS.items():
-        for via in (None, *isolation.VIAS):
-            code = bundle.shared_code(layers, via)
-            assert (code is not None) == (level == "full"), (level, via)
+        assert (bundle.shared_code(layers) is not None) == (level == "full"), level
     monkeypatch.setattr(bundle, "_shared", None)  # a copy of this test's own, removed when it ends
-    code = bundle.shared_code(isolation.LAYERS["full"], "root")
+    code = bundle.shared_code(isolation.LAYERS["full"])
     try:
-        assert code.name == "_grader" and bundle.shared_code(isolation.LAYERS["full"], "user-namespace") == code
+        assert code.name == "_grader" and bundle.shared_code(isolation.LAYERS["full"]) == code
         fresh = Path(tempfile.mkdtemp()) / "grader"
         bundle.copy_child_code(fresh)
         assert tree(code / "grader") == tree(fresh) and "tasks/catalogue.py" not in tree(fresh)
         for where in [code, *code.rglob("*")]:
             assert stat.S_IMODE(where.stat().st_mode) == (0o555 if where.is_dir() else 0o444), where
         bundle._remove(code.parent, os.getpid())  # gone (a temporary-file cleaner): made again on next use
-        again = bundle.shared_code(isolation.LAYERS["full"], "root")
+        again = bundle.shared_code(isolation.LAYERS["full"])
         assert again != code and tree(again / "grader") == tree(fresh)
     finally:
         bundle._remove(bundle._shared[1].parent, os.getpid())
@@ -87,7 +85,7 @@ def test_the_code_is_shared_only_where_a_private_file_system_shows_it_read_only(
 
 
 def test_a_bundle_given_the_shared_code_holds_no_copy_of_it(tmp_path, solutions):
-    code = bundle.shared_code(isolation.LAYERS["full"], "root")
+    code = bundle.shared_code(isolation.LAYERS["full"])
     (tmp_path / "shared").mkdir()
     made = bundle.make(tmp_path / "shared", AID, solutions(AID), code)
     assert list((made / "_grader").iterdir()) == []  # the mount point the child's code is bound on
@@ -99,3 +97,50 @@ def test_a_bundle_given_the_shared_code_holds_no_copy_of_it(tmp_path, solutions)
     assert (own / "_grader" / "grader" / "tasks" / "model.py").is_file()
     assert bundle.layout(tmp_path / "own", own, (), None, "cpu", [])["code"] == str(own / "_grader")
     assert tree(own / "suite") == tree(made / "suite")
+
+
+HOLD = """
+import os, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from grader.sandbox import bundle
+folder = Path(sys.argv[2])
+folder.mkdir()
+bundle.hold(folder)
+print("held", flush=True)
+if sys.argv[3] == "killed":
+    os._exit(0)  # as a SIGKILL would: no exit handler, the lock goes with the process
+time.sleep(600)
+"""
+
+
+def test_the_next_grading_removes_what_a_killed_one_left_and_nothing_else(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    killed, alive = tmp_path / "deepgrade-session-killed", tmp_path / "deepgrade-code-alive"
+    subprocess.run([sys.executable, "-c", HOLD, str(paths.ROOT), str(killed), "killed"], check=True, timeout=120)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(paths.ROOT), str(alive), "alive"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        (killed / "_grader").mkdir()
+        (killed / "_grader" / "suite.py").write_text("")
+        os.chmod(killed / "_grader", 0o555)  # as the shared code is
+        unowned = tmp_path / "deepgrade-no-owner"  # not made by a grader that holds it: not judged
+        unowned.mkdir()
+        other = tmp_path / "unrelated"
+        other.mkdir()
+        (other / bundle.OWNER).write_text("")
+        kept = ["deepgrade-code-alive", "deepgrade-no-owner", "unrelated"]
+        if os.geteuid() == 0:  # another user's grader's folder, its lock free: not this user's to remove
+            theirs = tmp_path / "deepgrade-session-theirs"
+            theirs.mkdir()
+            (theirs / bundle.OWNER).write_text("")
+            os.chown(theirs, 54321, 54321)
+            kept.insert(2, theirs.name)
+        bundle.sweep()
+        assert sorted(p.name for p in tmp_path.iterdir()) == kept
+    finally:
+        holder.kill()
+        holder.wait(60)
+    bundle.sweep()  # its process gone now, the lock with it
+    assert not alive.exists() and unowned.exists()

@@ -235,7 +235,7 @@ def test_a_refusal_quotes_the_failing_layers_reason_and_the_table_says_how_to_en
         levels.detect.cache_clear()
 
 
-def test_without_namespaces_the_grader_says_so_once_and_grades_at_the_process_level(monkeypatch, capsys):
+def test_without_namespaces_the_grader_says_so_once_and_grades_at_the_process_level(monkeypatch, capsys, solutions):
     monkeypatch.setattr(levels, "platform_gap", lambda: "this platform (darwin) has no Linux namespaces")
     monkeypatch.setattr(levels, "_said", [])
     levels.detect.cache_clear()
@@ -250,16 +250,11 @@ def test_without_namespaces_the_grader_says_so_once_and_grades_at_the_process_le
                         "shows each layer and how to enable it."]
         rows = {row.layer: row for row in doctor.rows("cpu")}
         assert rows["network"].enable.startswith("grade on Linux")
-        result = grade_folder(_solutions_folder())
+        result = grade_folder(solutions(AID))
         assert result.sandbox.level == "process" and result.score == result.max_score
         assert capsys.readouterr().err == ""  # once per process
     finally:
         levels.detect.cache_clear()
-
-
-def _solutions_folder() -> Path:
-    from tests.helpers import solutions_copy
-    return solutions_copy(Path(tempfile.mkdtemp(prefix="no-namespaces-")), AID)
 
 
 # Done when: a login user's batch with a fork bomb beside three honest submissions loses no honest point.
@@ -329,14 +324,14 @@ from grader.sandbox.inside import isolation
 from grader.sandbox.session import runner_for
 from tests.grader.sandbox.test_adversarial import code_tree, with_limits
 course, folder, out = with_limits({}, None), Path(sys.argv[1]), {}
-shared = bundles.shared_code(isolation.LAYERS["full"], "user-namespace")
+shared = bundles.shared_code(isolation.LAYERS["full"])
 before = code_tree(shared)
 out["owner"] = shared.stat().st_uid
 out["full"] = [grade(folder, course, ["a02_mlp_backprop"], runner=runner_for("cpu", "full", "full", "user-namespace"))
                .score for _ in range(2)]
 out["full_kept"] = code_tree(shared) == before
-bundles.shares_code, bundles._shared = (lambda layers, via: True), None  # the control: shared where it is not
-exposed = bundles.shared_code((), None)
+bundles.shares_code, bundles._shared = (lambda layers: True), None  # the control: shared where it is not
+exposed = bundles.shared_code(())
 before = code_tree(exposed)
 grade(folder, course, ["a02_mlp_backprop"], runner=runner_for("cpu", "process"))
 out["process_kept"] = code_tree(exposed) == before

@@ -529,8 +529,12 @@ def test_a_grader_that_is_killed_takes_its_sandboxed_children_with_it(solutions,
     shutil.copytree(solutions(AID), folder)
     with open(folder / "layers.py", "a") as f:
         f.write("\n\ndef sigmoid_forward(x):\n    while True:\n        pass\n")
+    import os
+    tmp = tmp_path / "tmp"  # its own temporary folder: what the killed grader leaves behind is seen there
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
     grader = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(folder), "-q"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         for _ in range(600):  # until a sandboxed child is well into the looping task
             kids = _descendants(grader.pid)
@@ -549,6 +553,14 @@ def test_a_grader_that_is_killed_takes_its_sandboxed_children_with_it(solutions,
             break
         time.sleep(0.1)
     assert alive == []
+    left = sorted(p.name.rsplit("-", 1)[0] for p in tmp.iterdir())
+    assert left == ["deepgrade-code", "deepgrade-session"][0 if "filesystem" in levels.detect("cpu").layers else 1:]
+    # the next grading of this user removes what the killed one left, and nothing else
+    (tmp / "deepgrade-of-another-kind").mkdir()
+    again = subprocess.run([sys.executable, "-m", "grader", "grade", str(solutions(AID)), "-q"], env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in tmp.iterdir()) == ["deepgrade-of-another-kind"]
 
 
 def _runs_a_task(pid: int, grader: int) -> bool:
