@@ -207,7 +207,7 @@ def sweep() -> None:
 
 
 def _remove(top: Path, owner: int, lock: int | None = None) -> None:
-    if os.getpid() == owner:
+    if os.getpid() == owner and not os.path.islink(top):  # a folder, never what a link points at
         for folder, _, _ in os.walk(top):
             with contextlib.suppress(OSError):
                 os.chmod(folder, 0o700)
