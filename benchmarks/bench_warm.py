@@ -61,6 +61,15 @@ def child_start(iso: levels.Isolation, submission: Path, warm_child: bool, share
     return took
 
 
+def layout_time(iso: levels.Isolation, submission: Path, shared: bool) -> float:
+    """Seconds to lay out a session's bundle (suite, submission copy, and the child's code shared or copied)."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        code = bundles.shared_code(iso.layers) if shared else None
+        started = time.perf_counter()
+        bundles.make(Path(tmp), AID, submission, code)
+        return time.perf_counter() - started
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=5)
@@ -90,6 +99,11 @@ def main() -> None:
         print(f"| {AID} | {median_of(starts[(True, True)])} | {median_of(starts[(True, False)])} | "
               f"{median_of(starts[(False, True)])} | "
               f"{statistics.median(starts[(False, True)]) / statistics.median(starts[(True, True)]):.0f}x |")
+        layouts = {shared: [layout_time(iso, solutions / AID, shared) for _ in range(args.starts)]
+                   for shared in (True, False)}
+        print(f"\n| laying out {AID}'s session bundle (ms), median of {args.starts} | child's code shared | copied |")
+        print("| --- | ---: | ---: |")
+        print(f"| | {statistics.median(layouts[True]) * 1000:.2f} | {statistics.median(layouts[False]) * 1000:.2f} |")
 
         course_times: dict[str, list[float]] = {"warm": [], "warm, 2 jobs": [], "cold": []}
         for _ in range(max(1, args.repeat // 2)):

@@ -23,6 +23,9 @@ from grader.batch.jobs import BatchError, Job, Outcome
 from grader.batch.worker import Settings
 
 STOP_TIMEOUT_S = 10.0  # a worker told to stop has this long before it is killed
+# No dashboard, and the scheduler's own HTTP server on a free port: its default, 8787, is taken by any other
+# cluster on the machine (a second batch), which costs a warning and a retry.
+NO_DASHBOARD = {"dashboard": False, "dashboard_address": ":0"}
 FORKSERVER_TMP_MAX = 64  # longest temporary folder that leaves room for the forkserver's socket in it
 EXECUTORS = ("local", "dask")
 
@@ -170,7 +173,7 @@ class DaskCluster:
                 self.client = Client(scheduler, timeout="30s")
             else:
                 self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                            dashboard_address=None)
+                                            dashboard_address=None, scheduler_kwargs=NO_DASHBOARD)
                 self.client = Client(self.cluster)
         except (OSError, TimeoutError, ValueError) as e:
             if self.cluster is not None:

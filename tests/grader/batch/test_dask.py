@@ -8,6 +8,7 @@ import sqlite3
 from distributed import Client, LocalCluster
 
 from grader import cli
+from grader.batch import executors
 from tests.grader.batch.common import AID, assert_graded_as_expected, leftovers
 
 
@@ -24,7 +25,8 @@ def test_a_dask_cluster_grades_the_class_as_the_local_pool_does(a01_class, tmp_p
     tmp.mkdir()
     monkeypatch.setenv("TMPDIR", str(tmp))  # the workers' sandboxes, to find anything they leave behind
     gradebook = tmp_path / "grades.sqlite"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      scheduler_kwargs=executors.NO_DASHBOARD) as cluster:
         code = cli.main(["batch", str(a01_class.folder), "--gradebook", str(gradebook), "--executor", "dask",
                          "--scheduler", cluster.scheduler_address, "--assignment", AID, "-q"])
         out = capsys.readouterr().out
