@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import select
 import shutil
 import stat
 import subprocess
@@ -121,6 +122,7 @@ def test_the_next_grading_removes_what_a_killed_one_left_and_nothing_else(tmp_pa
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(paths.ROOT), str(alive), "alive"],
                               stdout=subprocess.PIPE, text=True)
     try:
+        assert select.select([holder.stdout], [], [], 120)[0], "the holder did not take its lock in 120 s"
         assert holder.stdout.readline() == "held\n"
         (killed / "_grader").mkdir()
         (killed / "_grader" / "suite.py").write_text("")
