@@ -121,7 +121,7 @@ def shares_code(layers: tuple[str, ...] | list[str]) -> bool:
 TEMP_PREFIX = "deepgrade-"  # the grader's temporary folders: the child's code, each session's
 CODE_PREFIX, SESSION_PREFIX = TEMP_PREFIX + "code-", TEMP_PREFIX + "session-"
 OWNER = ".owner"  # in each of them: locked by the process that made it, for as long as it lives
-_shared: tuple[int, Path, int] | None = None  # (the process that made it, its _grader folder, its lock)
+_shared: tuple[int, Path, int | None] | None = None  # (the process that made it, its _grader folder, its lock)
 _shared_lock = threading.Lock()
 
 
@@ -149,11 +149,17 @@ def shared_code(layers: tuple[str, ...] | list[str]) -> Path | None:
         return _shared[1]
 
 
-def hold(folder: Path) -> int:
+def hold(folder: Path) -> int | None:
     """Lock ``folder`` as this process's (its :data:`OWNER` file, locked before it bears that name, so that
-    :func:`sweep` never finds it unlocked while this process lives); the lock's descriptor."""
+    :func:`sweep` never finds it unlocked while this process lives); the lock's descriptor. Where the file
+    system takes no lock, the folder gets no such file (no sweep will judge it) and None is returned."""
     fd = os.open(folder / (OWNER + ".new"), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        os.close(fd)
+        os.unlink(folder / (OWNER + ".new"))
+        return None
     os.rename(folder / (OWNER + ".new"), folder / OWNER)
     return fd
 
@@ -167,7 +173,8 @@ def session_root() -> Iterator[Path]:
         try:
             yield Path(tmp)
         finally:
-            os.close(lock)
+            if lock is not None:
+                os.close(lock)
 
 
 _swept: set[int] = set()  # the processes that have swept

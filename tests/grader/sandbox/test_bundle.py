@@ -146,3 +146,17 @@ def test_the_next_grading_removes_what_a_killed_one_left_and_nothing_else(tmp_pa
         holder.wait(60)
     bundle.sweep()  # its process gone now, the lock with it
     assert not alive.exists() and unowned.exists()
+
+
+def test_where_the_file_system_takes_no_lock_a_folder_is_made_but_never_judged(tmp_path, monkeypatch):
+    def no_locks(fd, operation):
+        raise OSError(37, "No locks available")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with monkeypatch.context() as m:
+        m.setattr(bundle.fcntl, "flock", no_locks)
+        with bundle.session_root() as root:
+            assert root.is_dir() and sorted(p.name for p in root.iterdir()) == []
+            bundle.sweep()  # a sweep that cannot lock either: the live session's folder stays
+            assert root.is_dir()
+    bundle.sweep()
+    assert not root.exists()  # removed by its own session, as ever
