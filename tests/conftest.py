@@ -4,15 +4,18 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 import torch
 
 from grader import paths
+from grader.sandbox.bundle import hold
 
 # The tests' own cache folder (never the user's), set before tests.helpers loads the course; the commands
 # the tests run inherit it.
 CACHE_FOLDER = tempfile.mkdtemp(prefix="deepgrade-test-cache-")
+CACHE_LOCK = hold(Path(CACHE_FOLDER))  # a test run that is killed leaves it to the next grading's sweep
 os.environ[paths.CACHE_ENV] = CACHE_FOLDER
 
 from tests.helpers import grade_folder, solutions_copy, skeleton_copy  # noqa: E402
