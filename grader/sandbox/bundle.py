@@ -5,10 +5,12 @@ grader's child-side code (``_grader/grader/``: ``grader/tasks/`` without any sui
 ``grader/sandbox/inside/``). That code is the same for every session of a grading process, so where
 the child cannot change it (a private file system, which shows it read-only), it is one copy per
 process (:func:`shared_code`), bound read-only at ``_grader``; without a private file system, each
-session gets a copy of its own, so that no session can change the code the next one runs. The fork server (:mod:`grader.sandbox.warm`) is started from a bundle without a suite or a
-submission. What the child's private file system shows (the system, the Python installation) and
-hides (the reference, the grader, course.yaml) is decided here too, and so is how paths inside a
-bundle read in messages.
+session gets a copy of its own, so that no session can change the code the next one runs. The fork
+server (:mod:`grader.sandbox.warm`) is started from a bundle without a suite or a submission. What
+the child's private file system shows (the system, the Python installation) and hides (the
+reference, the grader, course.yaml) is decided here too, and so is how paths inside a bundle read in
+messages. The grader's temporary folders are held by their process (:func:`hold`), so that the next
+grading removes those of a process that was killed (:func:`sweep`).
 """
 from __future__ import annotations
 
