@@ -13,6 +13,7 @@ Each sets .venv up first when it is missing or out of date: about 1.6 GB, a few 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -62,6 +63,28 @@ def torch_first() -> list[str] | None:
             "--timeout", "20", "--extra-index-url", CPU_INDEX, pin]
 
 
+def cuda_requirements(requirements: list[str]) -> list[str]:
+    """The CUDA packages among a torch wheel's requirements (none: the CPU build), extras left out."""
+    names = []
+    for requirement in requirements:
+        name = requirement.split(";")[0].strip()
+        for stop in "[<>=!~ ":
+            name = name.split(stop)[0]
+        if name.lower().startswith(("nvidia-", "cuda-")) and "extra ==" not in requirement:
+            names.append(name)
+    return names
+
+
+def installed_cuda_requirements() -> list[str]:
+    """:func:`cuda_requirements` of the torch installed in .venv."""
+    code = "import importlib.metadata as m, json; print(json.dumps(m.requires('torch') or []))"
+    out = subprocess.run([str(PY), "-c", code], cwd=ROOT, capture_output=True, text=True)
+    try:
+        return cuda_requirements(json.loads(out.stdout or "[]"))
+    except ValueError:
+        return []
+
+
 def digest() -> str:
     """What .venv was installed from: the pins, the project's dependencies and the torch build."""
     pins = (ROOT / "constraints.txt").read_bytes() + (ROOT / "pyproject.toml").read_bytes() + torch_build().encode()
@@ -88,6 +111,14 @@ def setup() -> None:
     if first is not None:
         say("[2/3] installing torch's CPU build (from PyTorch's CPU index where it can be reached)")
         sh(*first)
+        cuda = installed_cuda_requirements()
+        if cuda:  # the CPU index was not reached, and pip took the configured index's torch: the CUDA build
+            say(f"torch's CPU build could not be had: PyTorch's CPU index ({CPU_INDEX}) was not reached, so pip "
+                f"took the configured index's torch, the CUDA build. The next step adds its {len(cuda)} CUDA "
+                "packages and their dependencies (about 5 GB installed in all, not 1.6 GB); the course runs on it "
+                "all the same. For the CPU build instead: stop now (Ctrl-C), let this machine reach "
+                "download.pytorch.org (or give pip a mirror of that index in PIP_EXTRA_INDEX_URL), remove .venv "
+                "and run `python3 dev.py setup` again.")
     say("[3/3] installing the packages of constraints.txt: pip lists each one, then installs them all")
     sh(PY, "-m", "pip", "install", "--disable-pip-version-check", "-c", "constraints.txt", "-e", ".[test]")
     say("compiling the feedback's translations (grader/locale/*/LC_MESSAGES/deepgrade.po, with Babel)")

@@ -52,6 +52,51 @@ def test_setup_says_what_it_does_and_shows_pip_at_work(tmp_path, monkeypatch, ca
     assert ran == []  # up to date: silent
 
 
+# What a torch wheel requires: PyPI's CUDA build of 2.13.0 on Linux, and the CPU build of PyTorch's CPU index.
+CUDA_WHEEL = ['filelock', 'typing-extensions>=4.10.0', 'sympy>=1.13.3', 'jinja2', 'fsspec>=0.8.5',
+              'cuda-toolkit[cublas,cudart,cufft,cufile,cupti,curand,cusolver,cusparse,nvjitlink,nvrtc,nvtx]==13.0.3; '
+              'platform_system == "Linux"', 'cuda-bindings<14,>=13.0.3; platform_system == "Linux" and '
+              'python_version < "3.15"', 'nvidia-cudnn-cu13==9.20.0.48; platform_system == "Linux"',
+              'nvidia-nccl-cu13==2.29.7; platform_system == "Linux"', 'triton==3.7.1; platform_system == "Linux"',
+              'optree>=0.13.0; extra == "optree"', 'pyyaml; extra == "pyyaml"']
+CPU_WHEEL = ['filelock', 'typing-extensions>=4.10.0', 'sympy>=1.13.3', 'networkx>=2.5.1', 'jinja2',
+             'fsspec>=0.8.5', 'optree>=0.13.0; extra == "optree"', 'pyyaml; extra == "pyyaml"']
+
+
+def test_a_cuda_build_is_told_from_a_cpu_build_by_what_it_requires():
+    assert dev.cuda_requirements(CUDA_WHEEL) == ["cuda-toolkit", "cuda-bindings", "nvidia-cudnn-cu13",
+                                                 "nvidia-nccl-cu13"]
+    assert dev.cuda_requirements(CPU_WHEEL) == []
+    assert dev.cuda_requirements(['nvidia-ml-py; extra == "monitoring"']) == []  # an extra pulls nothing
+
+
+@needs_venv
+def test_this_venv_holds_the_cpu_build():
+    assert dev.installed_cuda_requirements() == []
+
+
+def test_where_the_cpu_index_is_not_reached_setup_says_it_is_taking_the_cuda_build(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(dev, "VENV", tmp_path / ".venv")
+    monkeypatch.setattr(dev, "PY", tmp_path / ".venv" / "bin" / "python")
+    monkeypatch.setattr(dev.sys, "platform", "linux")
+    monkeypatch.delenv("DEEPGRADE_TORCH", raising=False)
+    def fake_run(cmd, **kwargs):
+        if "venv" in cmd:
+            Path(cmd[-1]).mkdir(parents=True, exist_ok=True)
+        return subprocess.CompletedProcess(cmd, 0)
+    monkeypatch.setattr(dev.subprocess, "run", fake_run)
+    monkeypatch.setattr(dev, "installed_cuda_requirements", lambda: dev.cuda_requirements(CUDA_WHEEL))
+    dev.setup()
+    err = capsys.readouterr().err
+    said = err.index("torch's CPU build could not be had")
+    assert "its 4 CUDA packages" in err and "remove .venv" in err and dev.CPU_INDEX in err
+    assert err.index("[2/3]") < said < err.index("[3/3]")  # before the CUDA libraries are downloaded
+    monkeypatch.setattr(dev, "installed_cuda_requirements", lambda: [])
+    (tmp_path / ".venv" / ".installed").unlink()
+    dev.setup()
+    assert "could not be had" not in capsys.readouterr().err
+
+
 def test_the_cuda_build_is_a_documented_switch_and_switching_reinstalls(monkeypatch):
     cpu = dev.digest()
     monkeypatch.setenv("DEEPGRADE_TORCH", "cuda")
