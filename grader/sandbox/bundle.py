@@ -307,6 +307,14 @@ def layout(root: Path, bundle: Path, layers: tuple[str, ...], via: str | None, d
             "outer_gid": os.getgid(), "outer_groups": [] if os.geteuid() == 0 else os.getgroups()}
 
 
+def probe_layout(root: Path, layers: tuple[str, ...], via: str | None, device: str) -> tuple[Path, dict]:
+    """An isolation probe's bundle (no suite, no submission) and :func:`layout`, laid out under ``root`` as
+    the level's sessions are (the shared code where they share it), so the probe sets up what they will."""
+    code = shared_code(layers)
+    bundle = make(root, None, None, code)
+    return bundle, layout(root, bundle, layers, via, device, [], code)
+
+
 def child_env(bundle: Path, layers: tuple[str, ...]) -> dict[str, str]:
     """The child's whole environment: :data:`CHILD_ENV` and HOME, its work directory as it will see it."""
     return {**CHILD_ENV, "HOME": SHOWN_ROOT + "/work" if "filesystem" in layers else str(bundle / "work")}

@@ -117,9 +117,7 @@ def _probe_report(iso: Isolation, device: str) -> dict[str, str]:
     """A cold probe child given ``iso``: each of its layers -> why it does not hold ("" when it does)."""
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
         root = Path(tmp)
-        code = bundles.shared_code(iso.layers)  # laid out as the level's sessions will be
-        bundle = bundles.make(root, None, None, code)
-        plan = bundles.layout(root, bundle, iso.layers, iso.via, device, [], code)
+        _, plan = bundles.probe_layout(root, iso.layers, iso.via, device)
         config = {"paths": [plan["code"]], "isolation": plan, "hidden": bundles.hidden()}
         try:
             out = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, json.dumps(config)],

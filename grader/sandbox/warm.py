@@ -377,13 +377,11 @@ def probe(server: ForkServer, iso: Isolation, device: str, hidden: list[str] | N
     what a session hides)."""
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
         root = Path(tmp)
-        code = bundles.shared_code(iso.layers)  # laid out as the level's sessions will be
-        bundle = bundles.make(root, None, None, code)
+        bundle, plan = bundles.probe_layout(root, iso.layers, iso.via, device)
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         log = root / "probe.log"
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        plan = bundles.layout(root, bundle, iso.layers, iso.via, device, [], code)
         config = {"paths": [plan["code"], *bundles.site_dirs()], "isolation": plan}
         child = None
         try:

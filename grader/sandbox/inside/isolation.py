@@ -153,7 +153,7 @@ def _private_root(plan: dict) -> None:
             _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | _kept_flags(target))
     os.makedirs(new + SANDBOX, mode=0o755, exist_ok=True)
     _bind_readonly(plan["bundle"], new + SANDBOX)
-    if plan["code"] != plan["bundle"] + "/_grader":  # the process's one copy, over the bundle's empty _grader
+    if code_shared(plan):  # the process's one copy, over the bundle's empty _grader
         _bind_readonly(plan["code"], new + CODE)
     uid = _child_uid(plan)
     _mount("tmpfs", new + SANDBOX + "/work", "tmpfs", MS_NOSUID | MS_NODEV,
@@ -421,6 +421,11 @@ def enter(plan: dict) -> str:
         forbid_new_processes()  # last: nothing above may fork once it is in place
     os.chdir(bundle + "/work")
     return bundle
+
+
+def code_shared(plan: dict) -> bool:
+    """Whether the child's code is the one copy its grading process shares between sessions, not the bundle's."""
+    return plan["code"] != plan["bundle"] + "/_grader"
 
 
 def code_inside(plan: dict) -> str:

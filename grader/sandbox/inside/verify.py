@@ -31,7 +31,7 @@ def verify(plan: dict, hidden: list[str]) -> dict[str, str]:
     if "filesystem" in layers:
         shown = [p for p in hidden if _shows(p)]
         why["filesystem"] = f"{shown[0]} is readable inside" if shown else ""
-    if "filesystem" in layers and plan.get("code", plan["bundle"] + "/_grader") != plan["bundle"] + "/_grader":
+    if "filesystem" in layers and isolation.code_shared(plan):
         # one copy for all of a grading process's sessions: no session may change what the next one runs
         written = _writable(isolation.CODE)
         if written and not why["filesystem"]:
